@@ -1,0 +1,126 @@
+/*
+ * mailmon status: what the running mailmond says about itself, read from
+ * its JSON API (GET /api/status at [http] listen).
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/config.h"
+#include "core/httpget.h"
+#include "core/parse.h"
+
+static void usage(FILE *out)
+{
+	fputs("NAME\n"
+	      "    mailmon status - state of the running mailmond\n"
+	      "\n"
+	      "SYNOPSIS\n"
+	      "    mailmon [-c FILE] status [--json] [--api HOST:PORT]\n"
+	      "\n"
+	      "DESCRIPTION\n"
+	      "    Asks mailmond's API (from [http] listen in the config, or --api)\n"
+	      "    and prints its uptime, config, last reload and periodic jobs.\n"
+	      "    --json prints the API's answer unchanged.\n"
+	      "\n"
+	      "EXIT STATUS\n"
+	      "    0 the daemon answered; 1 the last reload failed; 3 no answer.\n",
+	      out);
+}
+
+static void print_status(json_t *doc)
+{
+	json_t *reload = json_object_get(doc, "reload");
+	json_int_t up = json_integer_value(json_object_get(doc, "uptime_ms")) / 1000;
+	printf("mailmond %s, pid %lld, up %lldd %02lld:%02lld:%02lld\n",
+	       json_string_value(json_object_get(doc, "version")),
+	       (long long)json_integer_value(json_object_get(doc, "pid")), (long long)up / 86400,
+	       (long long)(up / 3600) % 24, (long long)(up / 60) % 60, (long long)up % 60);
+	const char *conf = json_string_value(json_object_get(doc, "config"));
+	printf("config:  %s\n", conf ? conf : "(built-in defaults)");
+	if (json_integer_value(json_object_get(reload, "count")) > 0)
+		printf("reload:  %s (%s; %lld reloads, %lld failed)\n",
+		       json_is_true(json_object_get(reload, "ok")) ? "ok" : "FAILED",
+		       json_string_value(json_object_get(reload, "message")),
+		       (long long)json_integer_value(json_object_get(reload, "count")),
+		       (long long)json_integer_value(json_object_get(reload, "failures")));
+	else
+		printf("reload:  none since start\n");
+	json_t *jobs = json_object_get(doc, "jobs");
+	if (json_array_size(jobs)) {
+		printf("\n%-24s %10s %10s %12s\n", "JOB", "PERIOD", "RUNS", "MAX LAG");
+		size_t i;
+		json_t *j;
+		json_array_foreach(jobs, i, j)
+		{
+			char period[32];
+			mm_format_duration(json_integer_value(json_object_get(j, "period_ms")),
+					   period, sizeof period);
+			printf("%-24s %10s %10lld %10lldms\n",
+			       json_string_value(json_object_get(j, "name")), period,
+			       (long long)json_integer_value(json_object_get(j, "runs")),
+			       (long long)json_integer_value(json_object_get(j, "max_lag_ms")));
+		}
+	}
+}
+
+int cmd_status(struct mm_cli *cli, int argc, char **argv)
+{
+	int json = 0;
+	const char *api = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (strcmp(argv[i], "--api") == 0 && i + 1 < argc)
+			api = argv[++i];
+		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	struct mm_config *conf = NULL;
+	if (!api) {
+		conf = mm_cli_load_config(cli);
+		if (!conf)
+			return 3;
+		api = mm_config_get(conf, "http", "listen");
+	}
+	char host[128];
+	int port, status, rc = 3;
+	char *body = NULL;
+	struct mm_err err;
+	json_error_t jerr;
+	json_t *doc = NULL;
+	if (mm_parse_hostport(api, 0, host, sizeof host, &port, &err) < 0) {
+		fprintf(stderr, "mailmon status: %s\n", err.msg);
+		goto out;
+	}
+	if (mm_http_get(host, port, "/api/status", 5000, 1 << 20, &status, &body, &err) < 0) {
+		fprintf(stderr, "mailmon status: mailmond is not answering at %s: %s\n", api,
+			err.msg);
+		goto out;
+	}
+	if (status != 200 || !(doc = json_loads(body, 0, &jerr))) {
+		fprintf(stderr, "mailmon status: %s: unexpected answer (HTTP %d)\n", api, status);
+		goto out;
+	}
+	if (json)
+		fputs(body, stdout);
+	else
+		print_status(doc);
+	json_t *reload = json_object_get(doc, "reload");
+	rc = json_integer_value(json_object_get(reload, "count")) > 0 &&
+			     !json_is_true(json_object_get(reload, "ok"))
+		     ? 1
+		     : 0;
+out:
+	json_decref(doc);
+	free(body);
+	mm_config_free(conf);
+	return rc;
+}

@@ -1,0 +1,10 @@
+/* commands: the table of `mailmon` subcommands, in the order --help shows. */
+#include "cli/cli.h"
+
+#include <stddef.h>
+
+const struct mm_command mm_commands[] = {
+	{"status", cmd_status, "state of the running mailmond"},
+	{"config", cmd_config, "check, get and set configuration keys"},
+	{NULL, NULL, NULL},
+};

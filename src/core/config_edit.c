@@ -1,0 +1,273 @@
+/*
+ * config_edit: see config_edit.h. The text edit works line by line on the
+ * same grammar libinih accepts: "[section]", "key = value", and full-line
+ * comments starting with '#' or ';'.
+ */
+#include "core/config_edit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/config_schema.h"
+#include "core/strutil.h"
+#include "core/xalloc.h"
+
+struct line {
+	const char *start;
+	size_t len; /* without the newline */
+};
+
+static size_t split_lines(const char *text, struct line **out)
+{
+	size_t n = 0, cap = 0;
+	struct line *lines = NULL;
+	const char *p = text;
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		lines = xgrow(lines, &cap, n + 1, sizeof *lines);
+		lines[n++] = (struct line){p, len};
+		p += len + (nl ? 1 : 0);
+	}
+	*out = lines;
+	return n;
+}
+
+/* If the line is "[name]", copies name into buf and returns true. */
+static bool is_header(const struct line *l, char *buf, size_t cap)
+{
+	const char *p = l->start, *end = l->start + l->len;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p == end || *p != '[')
+		return false;
+	const char *close = memchr(p, ']', (size_t)(end - p));
+	if (!close)
+		return false;
+	size_t n = (size_t)(close - p - 1);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(buf, p + 1, n);
+	buf[n] = '\0';
+	mm_trim(buf);
+	return true;
+}
+
+/* Does the line set key (optionally as a comment "# key = ...")? */
+static bool sets_key(const struct line *l, const char *key, bool commented)
+{
+	const char *p = l->start, *end = l->start + l->len;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	if (commented) {
+		if (p == end || (*p != '#' && *p != ';'))
+			return false;
+		p++;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+	}
+	size_t klen = strlen(key);
+	if ((size_t)(end - p) < klen || strncmp(p, key, klen) != 0)
+		return false;
+	p += klen;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	return p < end && (*p == '=' || *p == ':');
+}
+
+static bool is_key_line(const struct line *l)
+{
+	const char *p = l->start, *end = l->start + l->len;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	return p < end && *p != '#' && *p != ';' && *p != '[' && memchr(p, '=', (size_t)(end - p));
+}
+
+char *mm_config_edit_text(const char *text, const char *section, const char *key,
+			  const char *value)
+{
+	struct line *lines;
+	size_t n = split_lines(text, &lines);
+	char name[256];
+	bool in = false, found_section = false;
+	size_t replace = (size_t)-1, after = (size_t)-1, commented = (size_t)-1;
+
+	for (size_t i = 0; i < n; i++) {
+		if (is_header(&lines[i], name, sizeof name)) {
+			in = strcmp(name, section) == 0;
+			if (in) {
+				found_section = true;
+				after = i;
+			}
+			continue;
+		}
+		if (!in)
+			continue;
+		if (sets_key(&lines[i], key, false) && replace == (size_t)-1)
+			replace = i;
+		else if (sets_key(&lines[i], key, true) && commented == (size_t)-1)
+			commented = i;
+		else if (is_key_line(&lines[i]))
+			after = i;
+	}
+
+	/* Build the output: at most one line replaced or inserted. */
+	size_t outcap = strlen(text) + strlen(section) + strlen(key) + strlen(value) + 16;
+	char *out = xmalloc(outcap);
+	size_t o = 0;
+	char newline[1024];
+	snprintf(newline, sizeof newline, "%s = %s\n", key, value);
+	size_t insert_after = replace != (size_t)-1 ? (size_t)-1
+			      : commented != (size_t)-1 ? commented
+						       : after;
+	for (size_t i = 0; i < n; i++) {
+		if (i == replace) {
+			/* Keep the line's indentation. */
+			const char *p = lines[i].start;
+			while (*p == ' ' || *p == '\t')
+				out[o++] = *p++;
+			memcpy(out + o, newline, strlen(newline));
+			o += strlen(newline);
+			continue;
+		}
+		memcpy(out + o, lines[i].start, lines[i].len);
+		o += lines[i].len;
+		out[o++] = '\n';
+		if (found_section && i == insert_after) {
+			memcpy(out + o, newline, strlen(newline));
+			o += strlen(newline);
+		}
+	}
+	out[o] = '\0';
+	if (!found_section) {
+		/* Every copied line ended in '\n'; a blank line sets the new
+		 * section apart. */
+		char *tail = xasprintf("%s%s[%s]\n%s", out, o ? "\n" : "", section, newline);
+		free(out);
+		out = tail;
+	}
+	free(lines);
+	return out;
+}
+
+static char *read_all(const char *path, struct mm_err *err, bool *missing)
+{
+	FILE *fp = fopen(path, "r");
+	*missing = false;
+	if (!fp) {
+		if (errno == ENOENT) {
+			*missing = true;
+			return xstrdup("");
+		}
+		mm_err_sys(err, errno, "%s: cannot open", path);
+		return NULL;
+	}
+	size_t cap = 4096, len = 0;
+	char *buf = xmalloc(cap);
+	size_t got;
+	while ((got = fread(buf + len, 1, cap - len - 1, fp)) > 0) {
+		len += got;
+		if (cap - len < 2)
+			buf = xgrow(buf, &cap, cap * 2, 1);
+	}
+	bool bad = ferror(fp);
+	fclose(fp);
+	if (bad) {
+		free(buf);
+		mm_err_sys(err, EIO, "%s: read error", path);
+		return NULL;
+	}
+	buf[len] = '\0';
+	if (memchr(buf, '\0', len)) {
+		free(buf);
+		mm_err_set(err, "%s: contains a NUL byte; not a config file", path);
+		return NULL;
+	}
+	return buf;
+}
+
+int mm_config_set_in_file(const char *path, const char *section, const char *key,
+			  const char *value, struct mm_err *err)
+{
+	struct mm_err verr;
+	const struct mm_conf_key *row = mm_conf_find_key(section, key);
+	if (!mm_conf_find_section(section))
+		return mm_err_set(err, "[%s]: unknown section", section);
+	if (!row)
+		return mm_err_set(err, "[%s] %s: unknown key", section, key);
+	if (strlen(value) > 900)
+		return mm_err_set(err, "%s.%s: value longer than 900 characters", section, key);
+	if (strchr(value, '\n'))
+		return mm_err_set(err, "%s.%s: a value cannot contain a newline", section, key);
+	if (mm_conf_validate(row, value, &verr) < 0)
+		return mm_err_set(err, "%s.%s: %s", section, key, verr.msg);
+
+	bool missing;
+	char *text = read_all(path, err, &missing);
+	if (!text)
+		return -1;
+	char *edited = mm_config_edit_text(text, section, key, value);
+	free(text);
+
+	struct stat st;
+	bool have_st = !missing && stat(path, &st) == 0;
+	char *dircopy = xstrdup(path);
+	char *tmp = xasprintf("%s/.%s.XXXXXX", dirname(dircopy), strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
+	int rc = -1;
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		mm_err_sys(err, errno, "%s: cannot create temporary file", tmp);
+		goto out;
+	}
+	size_t len = strlen(edited);
+	const char *p = edited;
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			mm_err_sys(err, errno, "%s: write", tmp);
+			goto out_unlink;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	if ((have_st && (fchmod(fd, st.st_mode & 07777) < 0 ||
+			 fchown(fd, st.st_uid, st.st_gid) < 0)) ||
+	    (!have_st && fchmod(fd, 0640) < 0)) {
+		mm_err_sys(err, errno, "%s: cannot keep mode and owner", tmp);
+		goto out_unlink;
+	}
+	if (fsync(fd) < 0) {
+		mm_err_sys(err, errno, "%s: fsync", tmp);
+		goto out_unlink;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		mm_err_sys(err, errno, "%s: close", tmp);
+		goto out_unlink;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		mm_err_sys(err, errno, "%s: cannot replace", path);
+		goto out_unlink;
+	}
+	rc = 0;
+	goto out;
+out_unlink:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+out:
+	free(tmp);
+	free(dircopy);
+	free(edited);
+	return rc;
+}

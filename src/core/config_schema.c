@@ -1,0 +1,215 @@
+/*
+ * config_schema: the table of every configuration key (see config_schema.h)
+ * and the validation of one value against its row.
+ *
+ * Defaults for the alarm sections are those of Messaging Server's
+ * alarm.diskavail and alarm.serverresponse, so a postmaster who knows
+ * configutil finds the same behaviour under the same names.
+ */
+#include "core/config_schema.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/parse.h"
+
+#define DUR_MAX ((int64_t)366 * 86400 * 1000)
+
+const struct mm_conf_section mm_conf_sections[] = {
+	{"daemon", "How mailmond runs: where it keeps its pid, state and counters, how much it logs."},
+	{"http", "The daemon's HTTP listener: JSON API (/api/...), and later the\n"
+		 "Prometheus /metrics and the dashboard. Bind it to loopback unless a\n"
+		 "firewall guards it."},
+	{"mta", "The mail transfer agent being watched. The rest of mailmon learns\n"
+		"queue layout, log format and process names from this backend."},
+	{"log", "Mail logs to follow. Each source is a file path or \"journal\"."},
+	{"alarm", "Where alarm mail goes: the seed's alarm.notice* parameters. Alarms\n"
+		  "are sent by SMTP to noticehost:noticeport, from noticesender to\n"
+		  "noticercpt."},
+	{"alarm.diskavail", "Free space on the mail partitions, in percent. Raised when the\n"
+			    "available space falls below threshold."},
+	{"alarm.serverresponse", "Response time of the mail services, in seconds. Raised when a\n"
+				 "service takes longer than threshold to answer."},
+};
+const size_t mm_conf_nsections = sizeof mm_conf_sections / sizeof mm_conf_sections[0];
+
+/* Keys shared by every [alarm.NAME] section, after Messaging Server's
+ * msgalarm* parameters. */
+#define ALARM_KEYS(sec, interval, thr, thrmax, dir, desc)                                       \
+	{sec, "statinterval", MM_CT_DURATION, interval, 1000, DUR_MAX, NULL, true,              \
+	 "How often the value is sampled (msgalarmstatinterval)."},                             \
+	{sec, "threshold", MM_CT_INT, thr, 0, thrmax, NULL, true,                               \
+	 "The alarm level (msgalarmthreshold)."},                                               \
+	{sec, "direction", MM_CT_ENUM, dir, 0, 0, "below|above", true,                          \
+	 "Raise when the value goes below or above the threshold\n"                             \
+	 "(msgalarmthresholddirection -1 or 1)."},                                              \
+	{sec, "warninginterval", MM_CT_DURATION, "24h", 0, DUR_MAX, NULL, true,                 \
+	 "Repeat a raised alarm this often while it lasts; 0 sends it once\n"                   \
+	 "(msgalarmwarninginterval)."},                                                         \
+	{sec, "description", MM_CT_STRING, desc, 0, 0, NULL, true,                              \
+	 "Text used in alarm mail (msgalarmdescription)."},                                     \
+	{sec, "enable", MM_CT_BOOL, "yes", 0, 0, NULL, true, "Whether this alarm is checked at all."}
+
+const struct mm_conf_key mm_conf_keys[] = {
+	{"daemon", "pidfile", MM_CT_PATH, "/run/mailmon/mailmond.pid", 0, 0, NULL, false,
+	 "Pid file written by mailmond when it runs in the background."},
+	{"daemon", "state_directory", MM_CT_PATH, "/var/lib/mailmon", 0, 0, NULL, false,
+	 "Saved state: log positions, alarm states, history."},
+	{"daemon", "run_directory", MM_CT_PATH, "/run/mailmon", 0, 0, NULL, false,
+	 "Run-time files: the counters file and the control socket."},
+	{"daemon", "log_level", MM_CT_ENUM, "info", 0, 0, "debug|info|notice|warning|error", true,
+	 "Least severe message mailmond logs."},
+	{"daemon", "heartbeat", MM_CT_DURATION, "1s", 100, 60000, NULL, false,
+	 "Period of the internal clock that drives every periodic check."},
+
+	{"http", "listen", MM_CT_HOSTPORT, "127.0.0.1:9925", 0, 0, NULL, false,
+	 "Numeric address and port to listen on."},
+	{"http", "enable", MM_CT_BOOL, "yes", 0, 0, NULL, false,
+	 "Whether mailmond listens at all; mailmon status needs it."},
+	{"http", "timeout", MM_CT_DURATION, "10s", 1000, 300000, NULL, false,
+	 "Close a client connection idle this long."},
+
+	{"mta", "type", MM_CT_ENUM, "postfix", 0, 0, "postfix|exim|msgsrv|none", false,
+	 "MTA backend: postfix, exim, msgsrv (Sun/Oracle Messaging Server\n"
+	 "logs) or none."},
+	{"mta", "config_directory", MM_CT_PATH, "/etc/postfix", 0, 0, NULL, true,
+	 "The MTA's configuration directory (postfix -c DIR)."},
+	{"mta", "queue_directory", MM_CT_PATH, NULL, 0, 0, NULL, true,
+	 "The MTA's queue directory. Unset: asked from the MTA\n"
+	 "(postconf -h queue_directory)."},
+	{"mta", "command_directory", MM_CT_PATH, "/usr/sbin", 0, 0, NULL, true,
+	 "Where the MTA's commands (postconf, postqueue, postsuper) live."},
+
+	{"log", "sources", MM_CT_LIST, "/var/log/mail.log", 0, 0, NULL, true,
+	 "Comma-separated log sources: file paths, or \"journal\" for the\n"
+	 "systemd journal."},
+	{"log", "format", MM_CT_ENUM, "auto", 0, 0, "auto|postfix|msgsrv|dovecot", true,
+	 "Log grammar; auto recognises each line's program."},
+
+	{"alarm", "noticehost", MM_CT_HOST, "127.0.0.1", 0, 0, NULL, true,
+	 "SMTP server that alarm mail is handed to (alarm.noticehost)."},
+	{"alarm", "noticeport", MM_CT_INT, "25", 1, 65535, NULL, true,
+	 "Its port (alarm.noticeport)."},
+	{"alarm", "noticesender", MM_CT_MAILBOX, "mailmon@localhost", 0, 0, NULL, true,
+	 "Envelope and From address of alarm mail (alarm.noticesender)."},
+	{"alarm", "noticercpt", MM_CT_MAILBOX, "postmaster@localhost", 0, 0, NULL, true,
+	 "Who receives alarm mail (alarm.noticercpt)."},
+	{"alarm", "noticetimeout", MM_CT_DURATION, "30s", 1000, 600000, NULL, true,
+	 "Give up handing one alarm mail over after this long."},
+
+	ALARM_KEYS("alarm.diskavail", "1h", "10", 100, "below",
+		   "percentage mail partition diskspace available"),
+	ALARM_KEYS("alarm.serverresponse", "10m", "10", 86400, "above",
+		   "server response time in seconds"),
+};
+const size_t mm_conf_nkeys = sizeof mm_conf_keys / sizeof mm_conf_keys[0];
+
+/* "service.*" matches "service.imap" but not "service" or "service.a.b". */
+static int section_matches(const char *pattern, const char *section)
+{
+	size_t plen = strlen(pattern);
+	if (plen >= 2 && strcmp(pattern + plen - 2, ".*") == 0) {
+		size_t stem = plen - 1; /* keep the dot */
+		return strncmp(pattern, section, stem) == 0 && section[stem] != '\0' &&
+		       strchr(section + stem, '.') == NULL;
+	}
+	return strcmp(pattern, section) == 0;
+}
+
+const struct mm_conf_section *mm_conf_find_section(const char *section)
+{
+	for (size_t i = 0; i < mm_conf_nsections; i++)
+		if (section_matches(mm_conf_sections[i].name, section))
+			return &mm_conf_sections[i];
+	return NULL;
+}
+
+const struct mm_conf_key *mm_conf_find_key(const char *section, const char *key)
+{
+	const struct mm_conf_section *sec = mm_conf_find_section(section);
+	if (!sec)
+		return NULL;
+	for (size_t i = 0; i < mm_conf_nkeys; i++)
+		if (strcmp(mm_conf_keys[i].section, sec->name) == 0 &&
+		    strcmp(mm_conf_keys[i].name, key) == 0)
+			return &mm_conf_keys[i];
+	return NULL;
+}
+
+const char *mm_conf_type_name(enum mm_conf_type type)
+{
+	switch (type) {
+	case MM_CT_STRING: return "string";
+	case MM_CT_INT: return "integer";
+	case MM_CT_BOOL: return "yes/no";
+	case MM_CT_DURATION: return "duration";
+	case MM_CT_SIZE: return "size";
+	case MM_CT_HOST: return "host";
+	case MM_CT_HOSTPORT: return "host:port";
+	case MM_CT_MAILBOX: return "mail address";
+	case MM_CT_ENUM: return "one of";
+	case MM_CT_PATH: return "path";
+	case MM_CT_LIST: return "list";
+	}
+	return "?";
+}
+
+static int validate_enum(const struct mm_conf_key *row, const char *value,
+			 struct mm_err *err)
+{
+	const char *p = row->choices;
+	size_t vlen = strlen(value);
+	while (p && *p) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+		if (len == vlen && strncmp(p, value, len) == 0)
+			return 0;
+		p = bar ? bar + 1 : NULL;
+	}
+	return mm_err_set(err, "expected one of %s, got \"%s\"", row->choices, value);
+}
+
+int mm_conf_validate(const struct mm_conf_key *row, const char *value,
+		     struct mm_err *err)
+{
+	int64_t i;
+	uint64_t u;
+	bool b;
+	char host[256];
+	int port;
+
+	switch (row->type) {
+	case MM_CT_STRING:
+	case MM_CT_LIST:
+		return 0;
+	case MM_CT_PATH:
+		if (value[0] != '/')
+			return mm_err_set(err, "expected an absolute path, got \"%s\"", value);
+		return 0;
+	case MM_CT_INT:
+		return mm_parse_int(value, row->min, row->max, &i, err);
+	case MM_CT_BOOL:
+		return mm_parse_bool(value, &b, err);
+	case MM_CT_DURATION:
+		if (mm_parse_duration(value, &i, err) < 0)
+			return -1;
+		if (i < row->min || i > row->max) {
+			char lo[32], hi[32];
+			mm_format_duration(row->min, lo, sizeof lo);
+			mm_format_duration(row->max, hi, sizeof hi);
+			return mm_err_set(err, "%s is out of range (%s..%s)", value, lo, hi);
+		}
+		return 0;
+	case MM_CT_SIZE:
+		return mm_parse_size(value, &u, err);
+	case MM_CT_HOST:
+		return mm_parse_host(value, err);
+	case MM_CT_HOSTPORT:
+		return mm_parse_hostport(value, 0, host, sizeof host, &port, err);
+	case MM_CT_MAILBOX:
+		return mm_parse_mailbox(value, false, err);
+	case MM_CT_ENUM:
+		return validate_enum(row, value, err);
+	}
+	return mm_err_set(err, "unknown type");
+}

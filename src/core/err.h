@@ -1,0 +1,25 @@
+/*
+ * err: the small error value every fallible mailmon function fills in.
+ *
+ * Functions return -1 (or NULL) and describe the problem in a caller-owned
+ * struct mm_err; only the program edges (CLI, daemon log) print it. The
+ * message is complete on its own: it names the file, line, key or peer.
+ */
+#ifndef MAILMON_CORE_ERR_H
+#define MAILMON_CORE_ERR_H
+
+#define MM_ERR_MAX 512
+
+struct mm_err {
+	char msg[MM_ERR_MAX];
+};
+
+/* Formats into err (if not NULL) and returns -1, so callers can write
+ * `return mm_err_set(err, "...")`. */
+int mm_err_set(struct mm_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Like mm_err_set, appending ": strerror(errno_value)". */
+int mm_err_sys(struct mm_err *err, int errno_value, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

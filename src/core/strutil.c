@@ -1,0 +1,58 @@
+/* strutil: see strutil.h. */
+#include "core/strutil.h"
+
+#include <ctype.h>
+#include <string.h>
+
+size_t mm_edit_distance(const char *a, const char *b, size_t cap)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 64 || lb > 64)
+		return cap + 1;
+	size_t diff = la > lb ? la - lb : lb - la;
+	if (diff > cap)
+		return cap + 1;
+	size_t row[65];
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t prev = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cur = row[j];
+			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+			size_t best = prev + cost;
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			prev = cur;
+		}
+	}
+	return row[lb] > cap ? cap + 1 : row[lb];
+}
+
+size_t mm_strlcpy(char *dst, const char *src, size_t cap)
+{
+	size_t len = strlen(src);
+	if (cap) {
+		size_t n = len < cap - 1 ? len : cap - 1;
+		memcpy(dst, src, n);
+		dst[n] = '\0';
+	}
+	return len;
+}
+
+char *mm_trim(char *s)
+{
+	char *p = s;
+	while (isspace((unsigned char)*p))
+		p++;
+	size_t len = strlen(p);
+	while (len && isspace((unsigned char)p[len - 1]))
+		len--;
+	memmove(s, p, len);
+	s[len] = '\0';
+	return s;
+}

@@ -1,0 +1,16 @@
+/*
+ * strutil: small string helpers with no mail knowledge.
+ */
+#ifndef MAILMON_CORE_STRUTIL_H
+#define MAILMON_CORE_STRUTIL_H
+
+#include <stddef.h>
+
+/* Edit distance between a and b, capped at cap+1 (cheap for long strings). */
+size_t mm_edit_distance(const char *a, const char *b, size_t cap);
+/* Copies src into dst (size cap), always NUL-terminated; returns strlen(src). */
+size_t mm_strlcpy(char *dst, const char *src, size_t cap);
+/* Strips leading and trailing white space in place; returns s. */
+char *mm_trim(char *s);
+
+#endif
