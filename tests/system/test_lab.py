@@ -10,7 +10,7 @@ import json
 import os
 import selectors
 import shutil
-import signal
+import smtplib
 import subprocess
 import sys
 import tempfile
@@ -112,14 +112,37 @@ def test_mail_to_dead_is_deferred(lab):
     assert ":%d" % lab.ports["dead"] in rcpt["delay_reason"]
 
 
-def test_unknown_domain_never_leaves_the_lab(lab):
-    qid = lab.send("bob@lab.test", ["x@example.com"],
-                   subject=unique_subject("unrouted"))
-    line = lab.wait_for(
-        lambda: log_line_for(lab, qid, "x@example.com", "bounced"),
-        timeout=20, what="error transport bounce for " + qid)
-    assert "relay=none" in line
-    assert "domain not routed in the lab" in line
+def established_to(port):
+    """Number of ESTABLISHED TCP connections to 127.0.0.1:port."""
+    count = 0
+    for line in open("/proc/net/tcp").read().splitlines()[1:]:
+        fields = line.split()
+        if fields[2] == "0100007F:%04X" % port and fields[3] == "01":
+            count += 1
+    return count
+
+
+def test_mail_to_slow_hangs_before_the_greeting(lab):
+    qid = lab.send("bob@lab.test", ["x@slow.test"],
+                   subject=unique_subject("slow"))
+    # Postfix's smtp client connects and waits for a greeting that never
+    # comes: the message stays active, and the maillog says nothing yet.
+    lab.wait_for(lambda: established_to(lab.ports["slow"]) > 0, timeout=20,
+                 what="a connection to the slow listener")
+    entry = queue_entry(lab, qid)
+    assert entry and entry["queue_name"] == "active"
+    assert "%s: to=<x@slow.test>" % qid not in lab.maillog_text()
+
+
+def test_unknown_domain_is_refused_at_rcpt(lab):
+    # default_transport is error:, so smtpd refuses the recipient outright:
+    # nothing ever reaches the smtp client or a DNS lookup.
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as exc:
+        lab.send("bob@lab.test", ["x@example.com"],
+                 subject=unique_subject("unrouted"))
+    code, text = exc.value.recipients["x@example.com"]
+    assert code == 550
+    assert b"domain not routed in the lab" in text
 
 
 # -- Dovecot: LMTP in, IMAP and POP3 out --------------------------------------
@@ -133,7 +156,7 @@ def alice_mail(lab):
     line = lab.wait_for(
         lambda: log_line_for(lab, qid, "alice@lab.test", "sent"),
         timeout=20, what="LMTP delivery of " + qid)
-    assert "relay=" + lab.paths["dovecot_lmtp"] in line
+    assert "postfix/lmtp[" in line and lab.paths["dovecot_lmtp"] in line
     return subject
 
 
@@ -174,8 +197,13 @@ def test_ldapsearch_finds_alice(lab):
 
 # -- optional components ------------------------------------------------------
 
-def test_haproxy_and_snmpd_components():
+def test_second_lab_with_haproxy_and_snmpd(lab):
+    first = lab
     with mailmonlab.Lab(components=mailmonlab.ALL_COMPONENTS) as lab:
+        # Two labs at once: separate dirs, no shared port.
+        assert lab.dir != first.dir
+        ports = set(p for p in lab.ports.values() if p)
+        assert not ports & set(p for p in first.ports.values() if p)
         # HAProxy forwards SMTP to the lab Postfix.
         qid = lab.send("bob@lab.test", ["x@sink.test"],
                        port=lab.ports["haproxy"])
@@ -196,6 +224,28 @@ def test_haproxy_and_snmpd_components():
         assert res.returncode == 0, res.stderr
         assert ".1.3.6.1.2.1.1.1.0 = STRING" in res.stdout
         assert os.path.exists(lab.paths["agentx_socket"])
+        # The first lab is unaffected and still delivers.
+        qid = first.send("bob@lab.test", ["y@sink.test"])
+        first.wait_for(
+            lambda: log_line_for(first, qid, "y@sink.test", "sent"),
+            timeout=20, what="first lab still delivering")
+        assert qid not in lab.maillog_text()
+
+
+# -- startup is checked -------------------------------------------------------
+
+def test_failed_postfix_start_raises_with_reason():
+    # A Postfix start failure is silent without a tty; the lab must still
+    # say why, and leave nothing running.
+    lab = mailmonlab.Lab(components=("postfix",),
+                         postfix_extra={"inet_interfaces": "10.9.9.9"})
+    with pytest.raises(mailmonlab.LabError) as exc:
+        lab.start()
+    assert "postfix start failed" in str(exc.value)
+    assert "no local interface found for 10.9.9.9" in str(exc.value)
+    assert lab.keep or not os.path.exists(lab.dir)
+    for pid in lab.pids.values():
+        assert not mailmonlab.is_alive(pid)
 
 
 # -- teardown when the test process dies --------------------------------------
