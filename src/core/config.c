@@ -29,6 +29,7 @@ struct load_state {
 	int line;
 	int long_line; /* the line number of an over-long line, or 0 */
 	int errors;
+	char lastsection[256]; /* last section header seen */
 };
 
 void mm_diags_add(struct mm_diags *d, const char *fmt, ...)
@@ -188,7 +189,10 @@ static void section_header(struct load_state *st, const char *line)
 		len = sizeof section - 1;
 	memcpy(section, line + 1, len);
 	section[len] = '\0';
-	mm_trim(section);
+	/* No trimming: libinih keeps the name between the brackets as it is,
+	 * so "[ alarm ]" is the section " alarm ", and must be refused here
+	 * rather than accepted here and dropped by the handler. */
+	mm_strlcpy(st->lastsection, section, sizeof st->lastsection);
 	if (!mm_conf_find_section(section))
 		unknown_section(st, section);
 	else
@@ -207,8 +211,15 @@ static int handler(void *arg, const char *section, const char *key, const char *
 		return 1;
 	}
 	const struct mm_conf_section *sec = mm_conf_find_section(section);
-	if (!sec)
-		return 1; /* reported once above */
+	if (!sec) {
+		/* Normally reported with its header line; this catches a name
+		 * that inih and the header check read differently. */
+		if (strcmp(section, st->lastsection) != 0) {
+			mm_strlcpy(st->lastsection, section, sizeof st->lastsection);
+			unknown_section(st, section);
+		}
+		return 1;
+	}
 	const struct mm_conf_key *row = mm_conf_find_key(section, key);
 	if (!row) {
 		unknown_key(st, section, sec, key);

@@ -55,8 +55,7 @@ static bool is_header(const struct line *l, char *buf, size_t cap)
 	if (n >= cap)
 		n = cap - 1;
 	memcpy(buf, p + 1, n);
-	buf[n] = '\0';
-	mm_trim(buf);
+	buf[n] = '\0'; /* untrimmed, as libinih reads it */
 	return true;
 }
 

@@ -35,6 +35,9 @@ static const struct bad_case bad_cases[] = {
 	{"[alarm.diskavial]\nthreshold = 3\n",
 	 {"t.conf:1: [alarm.diskavial]: unknown section; did you mean [alarm.diskavail]?"}},
 	{"[nosuch]\n", {"t.conf:1: [nosuch]: unknown section"}},
+	/* libinih keeps blanks inside brackets: refuse, never drop keys */
+	{"[ alarm ]\nnoticeport = 25\n", {"t.conf:1: [ alarm ]: unknown section; did you mean [alarm]?"}},
+	{"[alarm.diskavail\f]\nthreshold = 1\n", {"unknown section"}},
 	{"[mta]\ntype = postfx\n", {"[mta] type: expected one of postfix|exim|msgsrv|none"}},
 	{"[mta]\ntype = postfix\ntype = exim\n", {"t.conf:3: [mta] type: set twice (first on line 2)"}},
 	{"threshold = 3\n", {"t.conf:1: threshold: key outside any [section]"}},
