@@ -1,0 +1,231 @@
+/*
+ * channels: event -> RFC 2789 group counters (see channels.h).
+ *
+ * The name index is an open-addressing table of MM_CHAN_MAX_IDS * 2 slots
+ * over a names array; each id caches its group slot in the current table
+ * (-1 until first use), so the hot path is one hash probe.
+ */
+#include "logs/channels.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/hash.h"
+#include "core/xalloc.h"
+
+#define NSLOTS (MM_CHAN_MAX_IDS * 2)
+
+struct mm_channels {
+	struct mm_cfile *cf;
+	char (*names)[MM_CF_NAME_MAX];
+	uint8_t *lens;
+	int32_t *group; /* id -> group slot, -1 not yet */
+	uint32_t nids;
+	uint16_t slots[NSLOTS]; /* id + 1 */
+	uint16_t other_id;
+};
+
+struct mm_channels *mm_channels_new(struct mm_cfile *cf)
+{
+	struct mm_channels *ch = xcalloc(1, sizeof *ch);
+	ch->cf = cf;
+	ch->names = xcalloc(MM_CHAN_MAX_IDS, sizeof *ch->names);
+	ch->lens = xcalloc(MM_CHAN_MAX_IDS, 1);
+	ch->group = xmalloc(MM_CHAN_MAX_IDS * sizeof *ch->group);
+	for (int i = 0; i < MM_CHAN_MAX_IDS; i++)
+		ch->group[i] = -1;
+	ch->other_id = MM_LC_NO_CHAN;
+	return ch;
+}
+
+void mm_channels_free(struct mm_channels *ch)
+{
+	if (!ch)
+		return;
+	free(ch->names);
+	free(ch->lens);
+	free(ch->group);
+	free(ch);
+}
+
+void mm_channels_rebind(struct mm_channels *ch, struct mm_cfile *cf)
+{
+	ch->cf = cf;
+	for (uint32_t i = 0; i < ch->nids; i++)
+		ch->group[i] = -1;
+}
+
+uint16_t mm_channels_id(struct mm_channels *ch, const char *name, size_t len)
+{
+	if (len > MM_CF_NAME_MAX - 1)
+		len = MM_CF_NAME_MAX - 1;
+	uint32_t h = (uint32_t)mm_hash64(name, len) & (NSLOTS - 1);
+	for (;;) {
+		uint16_t s = ch->slots[h];
+		if (!s)
+			break;
+		if (ch->lens[s - 1] == len && memcmp(ch->names[s - 1], name, len) == 0)
+			return (uint16_t)(s - 1);
+		h = (h + 1) & (NSLOTS - 1);
+	}
+	if (ch->nids >= MM_CHAN_MAX_IDS - 1) {
+		/* The last id is "other"; it is never in the index. */
+		if (ch->other_id == MM_LC_NO_CHAN) {
+			ch->other_id = (uint16_t)(MM_CHAN_MAX_IDS - 1);
+			memcpy(ch->names[ch->other_id], MM_CF_OTHER, sizeof MM_CF_OTHER);
+			ch->lens[ch->other_id] = (uint8_t)strlen(MM_CF_OTHER);
+		}
+		return ch->other_id;
+	}
+	uint16_t id = (uint16_t)ch->nids++;
+	memcpy(ch->names[id], name, len);
+	ch->lens[id] = (uint8_t)len;
+	ch->slots[h] = (uint16_t)(id + 1);
+	return id;
+}
+
+uint16_t mm_channels_id_for(struct mm_channels *ch, const struct mm_log_event *ev)
+{
+	const struct mm_sv *s = ev->channel.len ? &ev->channel : &ev->service;
+	if (!s->len)
+		return MM_LC_NO_CHAN;
+	return mm_channels_id(ch, s->p, s->len);
+}
+
+static struct mm_cf_group *group_of(struct mm_channels *ch, uint16_t id)
+{
+	if (id == MM_LC_NO_CHAN || id >= MM_CHAN_MAX_IDS)
+		return NULL;
+	if (ch->group[id] < 0)
+		ch->group[id] = mm_cfile_group_add(ch->cf, ch->names[id], ch->lens[id]);
+	return &ch->cf->groups[ch->group[id]];
+}
+
+static bool has(const struct mm_sv *s, const char *needle)
+{
+	return s->len && memmem(s->p, s->len, needle, strlen(needle)) != NULL;
+}
+
+static int64_t delay_ms(double d)
+{
+	return d > 0 ? (int64_t)(d * 1000.0 + 0.5) : 0;
+}
+
+static void apply_delivery(struct mm_cf_group *g, const struct mm_log_event *ev,
+			   const struct mm_lc_change *c)
+{
+	if (c->chan_new) {
+		mm_cg_add(g, MM_CG_RECEIVED, 1);
+		mm_cg_add(g, MM_CG_STORED, 1);
+		mm_cg_add(g, MM_CG_VOLUME_RECEIVED, (int64_t)c->size);
+	}
+	if (c->attempt_new)
+		mm_cg_add(g, MM_CG_OUT_ASSOC_TOTAL, 1);
+	switch (ev->status) {
+	case MM_DS_SENT:
+		mm_cg_add(g, MM_CG_RCPT_DELIVERED, 1);
+		if (c->chan_first_sent) {
+			int64_t ms = delay_ms(ev->delay);
+			mm_cg_add(g, MM_CG_DELIVERED, 1);
+			mm_cg_add(g, MM_CG_VOLUME_DELIVERED, (int64_t)c->size);
+			mm_cg_add(g, MM_CG_QTIME_SUM_MS, ms);
+			mm_cg_add(g, MM_CG_QTIME_COUNT, 1);
+			if (c->first_attempt) {
+				mm_cg_add(g, MM_CG_DELIVERED_FIRST, 1);
+				mm_cg_add(g, MM_CG_QFIRST_SUM_MS, ms);
+				mm_cg_add(g, MM_CG_QFIRST_COUNT, 1);
+			}
+		}
+		break;
+	case MM_DS_DEFERRED:
+	case MM_DS_DEFERRED_FIRST:
+		mm_cg_add(g, MM_CG_ATTEMPTED, 1);
+		break;
+	case MM_DS_BOUNCED:
+	case MM_DS_EXPIRED:
+		mm_cg_add(g, MM_CG_RCPT_FAILED, 1);
+		if (c->chan_first_failed)
+			mm_cg_add(g, MM_CG_FAILED, 1);
+		break;
+	case MM_DS_NONE:
+		break;
+	}
+	mm_cg_set(g, MM_CG_LAST_OUT_MS, ev->time_ms);
+}
+
+void mm_channels_apply(struct mm_channels *ch, const struct mm_log_event *ev, uint16_t id,
+		       const struct mm_lc_change *c)
+{
+	struct mm_cf_group *g;
+
+	/* Message-level outcomes name channels through the lifecycle. */
+	if (c->ndone && (ev->type == MM_EV_REMOVED || ev->type == MM_EV_EXPIRED)) {
+		for (int i = 0; i < c->ndone; i++) {
+			g = group_of(ch, c->done_chan[i]);
+			if (!g)
+				continue;
+			mm_cg_begin(g);
+			if (ev->type == MM_EV_REMOVED)
+				mm_cg_add(g, MM_CG_STORED, -1);
+			else
+				mm_cg_add(g, MM_CG_FAILED, 1);
+			mm_cg_end(g);
+		}
+		return;
+	}
+
+	switch (ev->type) {
+	case MM_EV_CONNECT:
+	case MM_EV_DISCONNECT:
+	case MM_EV_LOST:
+	case MM_EV_REJECT:
+	case MM_EV_CLIENT:
+	case MM_EV_PICKUP:
+	case MM_EV_DELIVERY:
+	case MM_EV_CONN_FAIL:
+		break;
+	default:
+		return;
+	}
+	g = group_of(ch, id);
+	if (!g)
+		return;
+	mm_cg_begin(g);
+	switch (ev->type) {
+	case MM_EV_CONNECT:
+		mm_cg_add(g, MM_CG_IN_ASSOC, 1);
+		mm_cg_add(g, MM_CG_IN_ASSOC_TOTAL, 1);
+		mm_cg_set(g, MM_CG_LAST_IN_MS, ev->time_ms);
+		break;
+	case MM_EV_DISCONNECT:
+	case MM_EV_LOST:
+		mm_cg_add(g, MM_CG_IN_ASSOC, -1);
+		mm_cg_set(g, MM_CG_LAST_IN_MS, ev->time_ms);
+		break;
+	case MM_EV_REJECT:
+		mm_cg_add(g, MM_CG_REJECTED, 1);
+		if (has(&ev->service, "postscreen") || has(&ev->reason, "CONNECT"))
+			mm_cg_add(g, MM_CG_IN_ASSOC_REJECTED, 1);
+		if (ev->reason.len)
+			mm_cg_set_text(g->last_reject, ev->reason.p, ev->reason.len);
+		mm_cg_set(g, MM_CG_LAST_IN_MS, ev->time_ms);
+		break;
+	case MM_EV_CLIENT:
+	case MM_EV_PICKUP:
+		mm_cg_add(g, MM_CG_SUBMITTED, 1);
+		mm_cg_set(g, MM_CG_LAST_IN_MS, ev->time_ms);
+		break;
+	case MM_EV_DELIVERY:
+		apply_delivery(g, ev, c);
+		break;
+	case MM_EV_CONN_FAIL:
+		mm_cg_add(g, MM_CG_OUT_ASSOC_FAILED, 1);
+		if (ev->reason.len)
+			mm_cg_set_text(g->last_connfail, ev->reason.p, ev->reason.len);
+		mm_cg_set(g, MM_CG_LAST_OUT_MS, ev->time_ms);
+		break;
+	default:
+		break;
+	}
+	mm_cg_end(g);
+}
