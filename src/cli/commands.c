@@ -5,6 +5,7 @@
 
 const struct mm_command mm_commands[] = {
 	{"status", cmd_status, "state of the running mailmond"},
+	{"probe", cmd_probe, "check one mail service once (Nagios/Icinga plugin)"},
 	{"config", cmd_config, "check, get and set configuration keys"},
 	{NULL, NULL, NULL},
 };

@@ -16,6 +16,7 @@
 
 #include "core/clock.h"
 #include "core/xalloc.h"
+#include "daemon/services.h"
 
 static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -88,6 +89,8 @@ int mm_daemon_init(struct mm_daemon *d, struct mm_err *err)
 	if (mm_config_bool(d->conf, "http", "enable") && mm_http_api_start(d, err) < 0)
 		return -1;
 	mm_daemon_apply_config(d);
+	if (mm_services_init(d, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -104,6 +107,7 @@ int mm_daemon_run(struct mm_daemon *d)
 
 void mm_daemon_free(struct mm_daemon *d)
 {
+	mm_services_free(d);
 	mm_http_api_stop(d);
 	struct event **evs[] = {&d->ev_term, &d->ev_int, &d->ev_hup, &d->ev_heartbeat,
 				&d->ev_watchdog};

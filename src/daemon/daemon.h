@@ -25,6 +25,7 @@
 struct event_base;
 struct event;
 struct evhttp;
+struct mm_services;
 
 struct mm_reload_status {
 	int64_t at_wall_ms;
@@ -45,6 +46,7 @@ struct mm_daemon {
 	struct mm_schedule sched;
 	struct evhttp *http;
 	char http_bound[128]; /* "127.0.0.1:9925" once listening */
+	struct mm_services *services; /* daemon/services.c */
 
 	int64_t started_wall_ms, started_mono_ms;
 	uint64_t heartbeats;

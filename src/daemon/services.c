@@ -1,0 +1,517 @@
+/*
+ * services: the daemon side of the watcher (seed: watcher + msprobe).
+ *
+ * Each [service.NAME] gets a job on the heartbeat schedule with its own
+ * interval. A cycle scans its processes (/proc, quick and bounded) and
+ * starts its probe; probes of all services run concurrently in the loop,
+ * so a hung target only occupies its own slot until its timeout. The
+ * probe's result and the process count go to the service's watcher
+ * (src/services/watcher.c), which may ask for a restart: the restart
+ * command (or start) runs as a child reaped by the loop, then, after
+ * verify_delay, the service is re-probed and the outcome recorded. A
+ * restart of a member of a restart_group restarts the whole group.
+ * Events are logged with their reason and the last ones kept for the API.
+ *
+ * Endpoints: /api/services (state, timings, processes, events) and
+ * /api/counterutil (the seed's counterutil objects).
+ *
+ * Reload: service sections are read at start; changing them needs a
+ * restart of mailmond (noted in docs/services.md).
+ *
+ * Ownership: struct mm_services owns the per-service state, the probe
+ * environment, probes and commands in flight.
+ */
+#include "daemon/services.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/strutil.h"
+#include "core/xalloc.h"
+#include "daemon/daemon.h"
+#include "services/command.h"
+#include "services/service_conf.h"
+#include "services/watcher.h"
+
+#define EVENT_RING 64
+
+struct svc {
+	struct mm_services *owner;
+	struct mm_service_conf sc;
+	struct mm_watch w;
+	struct mm_probe *probe;
+	bool probe_verifying;
+	struct mm_cmd *cmd;
+	struct event *ev_verify;
+	struct mm_proc_stats ps;
+	bool have_ps;
+	struct mm_probe_result last;
+	bool have_last;
+	int64_t last_wall_ms;
+	uint64_t probes, probe_failures, skipped, fail_by_class[MM_PF_COUNT];
+	char last_failure[384];
+	int64_t last_failure_wall_ms;
+	int64_t last_ok_wall_ms;
+};
+
+struct mm_services {
+	struct mm_daemon *d;
+	struct mm_probe_env *env;
+	struct svc *v;
+	size_t n;
+	struct mm_svc_event ring[EVENT_RING];
+	size_t nev; /* total ever; ring index nev % EVENT_RING */
+};
+
+static void on_event(const struct mm_svc_event *ev, void *arg)
+{
+	struct svc *s = arg;
+	struct mm_services *ss = s->owner;
+	ss->ring[ss->nev++ % EVENT_RING] = *ev;
+	int level = ev->type == MM_SVC_EV_UP || ev->type == MM_SVC_EV_VERIFY_OK ? LOG_NOTICE
+		    : ev->type == MM_SVC_EV_SLOW || ev->type == MM_SVC_EV_CERT    ? LOG_WARNING
+										  : LOG_ERR;
+	mm_log(&ss->d->log, level, "service %s: %s: %s (restarts in window: %d)", ev->service,
+	       mm_svc_event_name(ev->type), ev->reason, ev->restarts_in_window);
+}
+
+static void start_probe(struct svc *s, bool verifying);
+static void do_restart(struct svc *s, const char *why);
+
+static void verify_now(evutil_socket_t fd, short what, void *arg)
+{
+	struct svc *s = arg;
+	if (s->sc.has_probe) {
+		start_probe(s, true);
+		return;
+	}
+	/* No probe: verification is the process check. */
+	mm_proc_scan(&s->sc.procs, "/proc", mm_mono_ms(), &s->ps);
+	s->have_ps = true;
+	bool ok = s->ps.count >= s->sc.proc_min;
+	mm_watch_verified(&s->w, mm_wall_ms(), ok, MM_PF_NONE,
+			  ok ? "processes running" : s->ps.detail);
+}
+
+static void on_cmd_done(const struct mm_cmd_result *res, void *arg)
+{
+	struct svc *s = arg;
+	s->cmd = NULL;
+	char d[128];
+	mm_cmd_describe(res, d, sizeof d);
+	bool ok = !res->timed_out && res->exit_code == 0;
+	mm_watch_command_done(&s->w, mm_wall_ms(), ok, d);
+	mm_log_info(&s->owner->d->log, "service %s: restart command: %s", s->sc.name, d);
+	struct timeval tv = {s->sc.verify_delay_ms / 1000, (s->sc.verify_delay_ms % 1000) * 1000};
+	event_add(s->ev_verify, &tv);
+}
+
+static void run_command(struct svc *s)
+{
+	const char *line = s->sc.restart ? s->sc.restart : s->sc.start;
+	struct mm_err err;
+	s->cmd = mm_cmd_run(s->owner->d->base, line, s->sc.shell, s->sc.command_timeout_ms,
+			    on_cmd_done, s, &err);
+	if (!s->cmd) {
+		mm_watch_command_done(&s->w, mm_wall_ms(), false, err.msg);
+		struct timeval tv = {0, 0};
+		event_add(s->ev_verify, &tv);
+	}
+}
+
+/* The watcher decided to restart s: run its command, and restart every
+ * other member of its restart group. */
+static void do_restart(struct svc *s, const char *why)
+{
+	run_command(s);
+	if (!s->sc.group)
+		return;
+	struct mm_services *ss = s->owner;
+	char gwhy[300];
+	snprintf(gwhy, sizeof gwhy, "restart group %s: %s is being restarted", s->sc.group,
+		 s->sc.name);
+	for (size_t i = 0; i < ss->n; i++) {
+		struct svc *o = &ss->v[i];
+		if (o == s || !o->sc.group || strcmp(o->sc.group, s->sc.group) != 0 || o->cmd)
+			continue;
+		if (o->probe) {
+			mm_probe_cancel(o->probe);
+			o->probe = NULL;
+		}
+		if (mm_watch_group_restart(&o->w, mm_mono_ms(), mm_wall_ms(), gwhy) == MM_WA_RESTART)
+			run_command(o);
+	}
+	(void)why;
+}
+
+static void evaluate(struct svc *s, const struct mm_probe_result *res)
+{
+	struct mm_watch_obs obs = {0};
+	char detail[400] = "";
+	if (s->sc.has_procs) {
+		obs.procs_checked = true;
+		obs.procs_ok = s->ps.count >= s->sc.proc_min;
+		obs.procs_over = s->sc.proc_max > 0 && s->ps.count > s->sc.proc_max;
+		if (!obs.procs_ok)
+			snprintf(detail, sizeof detail, "%d process%s running, %d expected: %.200s",
+				 s->ps.count, s->ps.count == 1 ? "" : "es", s->sc.proc_min,
+				 s->ps.detail[0] ? s->ps.detail : "none found");
+		else if (obs.procs_over)
+			snprintf(detail, sizeof detail, "%d processes running, at most %d expected",
+				 s->ps.count, s->sc.proc_max);
+	}
+	if (res) {
+		obs.probed = true;
+		obs.probe_ok = res->fail == MM_PF_NONE;
+		obs.fail = res->fail;
+		obs.slow = obs.probe_ok && s->sc.warning_ms > 0 &&
+			   res->total_us > s->sc.warning_ms * 1000;
+		if (!obs.probe_ok || !detail[0])
+			snprintf(detail, sizeof detail, "%s%s%s",
+				 obs.probe_ok ? "" : mm_probe_fail_name(res->fail),
+				 obs.probe_ok ? "" : ": ", res->msg);
+		if (obs.slow)
+			snprintf(detail, sizeof detail, "answered in %.3f s, warning at %.3f s",
+				 (double)res->total_us / 1e6, (double)s->sc.warning_ms / 1000);
+	}
+	obs.detail = detail;
+	if ((obs.procs_checked && !obs.procs_ok) || (obs.probed && !obs.probe_ok)) {
+		mm_strlcpy(s->last_failure, detail, sizeof s->last_failure);
+		s->last_failure_wall_ms = mm_wall_ms();
+	}
+	if (mm_watch_cycle(&s->w, mm_mono_ms(), mm_wall_ms(), &obs) == MM_WA_RESTART)
+		do_restart(s, detail);
+}
+
+static void on_probe(const struct mm_probe_result *res, void *arg)
+{
+	struct svc *s = arg;
+	bool verifying = s->probe_verifying;
+	s->probe = NULL;
+	s->probe_verifying = false;
+	s->probes++;
+	s->last = *res;
+	s->have_last = true;
+	s->last_wall_ms = mm_wall_ms();
+	if (res->fail != MM_PF_NONE) {
+		s->probe_failures++;
+		s->fail_by_class[res->fail]++;
+	} else {
+		s->last_ok_wall_ms = s->last_wall_ms;
+	}
+	if (verifying) {
+		mm_watch_verified(&s->w, mm_wall_ms(), res->fail == MM_PF_NONE, res->fail, res->msg);
+		return;
+	}
+	evaluate(s, res);
+}
+
+static void start_probe(struct svc *s, bool verifying)
+{
+	struct mm_err err;
+	s->probe_verifying = verifying;
+	s->probe = mm_probe_start(s->owner->env, &s->sc.probe, on_probe, s, &err);
+	if (!s->probe) {
+		struct mm_probe_result r = {.fail = MM_PF_INTERNAL};
+		mm_strlcpy(r.msg, err.msg, sizeof r.msg);
+		on_probe(&r, s);
+	}
+}
+
+static void cycle(void *arg, int64_t now_ms)
+{
+	struct svc *s = arg;
+	/* One cycle at a time per service: a probe still running (its
+	 * timeout is longer than the interval), a restart or its
+	 * verification under way. Other services are not affected. */
+	if (s->probe || s->cmd || s->w.state == MM_WS_VERIFYING) {
+		s->skipped++;
+		return;
+	}
+	if (s->sc.has_procs) {
+		mm_proc_scan(&s->sc.procs, "/proc", now_ms, &s->ps);
+		s->have_ps = true;
+	}
+	if (s->sc.has_probe)
+		start_probe(s, false);
+	else
+		evaluate(s, NULL);
+}
+
+/* ---- JSON ---------------------------------------------------------------- */
+
+static json_t *result_json(const struct mm_probe_result *r)
+{
+	json_t *stages = json_object();
+	for (size_t i = 0; i < r->nstages; i++)
+		json_object_set_new(stages, r->stages[i].name,
+				    json_real((double)r->stages[i].us / 1000.0));
+	json_t *o = json_pack("{s:b, s:s, s:s, s:s, s:f, s:o, s:I}", "ok", r->fail == MM_PF_NONE,
+			      "failure", mm_probe_fail_name(r->fail), "stage", r->stage, "message",
+			      r->msg, "response_ms", (double)r->total_us / 1000.0, "stages_ms",
+			      stages, "bytes_read", (json_int_t)r->bytes_read);
+	if (r->have_cert)
+		json_object_set_new(o, "cert_days", json_integer(r->cert_days));
+	if (r->http_status)
+		json_object_set_new(o, "http_status", json_integer(r->http_status));
+	return o;
+}
+
+static json_t *event_json(const struct mm_svc_event *ev)
+{
+	return json_pack("{s:s, s:s, s:I, s:s, s:i, s:s}", "service", ev->service, "type",
+			 mm_svc_event_name(ev->type), "at_ms", (json_int_t)ev->wall_ms, "failure",
+			 mm_probe_fail_name(ev->fail), "restarts_in_window", ev->restarts_in_window,
+			 "reason", ev->reason);
+}
+
+static json_t *svc_json(struct svc *s, int64_t mono)
+{
+	const struct mm_service_conf *c = &s->sc;
+	json_t *o = json_pack(
+		"{s:s, s:s, s:I, s:i, s:i, s:i, s:i, s:I, s:I, s:I}", "name", c->name, "state",
+		mm_watch_state_name(s->w.state), "interval_ms", (json_int_t)c->interval_ms,
+		"failed_cycles", mm_watch_failed_cycles(&s->w), "cycles", s->w.conf.cycles,
+		"restarts_in_window", mm_watch_restarts_in_window(&s->w, mono), "restarts_total",
+		s->w.nrestarts_total, "probes", (json_int_t)s->probes, "probe_failures",
+		(json_int_t)s->probe_failures, "skipped_cycles", (json_int_t)s->skipped);
+	json_object_set_new(o, "flap_limit", json_integer(s->w.conf.flap_limit));
+	json_object_set_new(o, "flap_window_ms", json_integer(s->w.conf.flap_window_ms));
+	if (c->group)
+		json_object_set_new(o, "restart_group", json_string(c->group));
+	if (c->has_probe) {
+		/* Never the credentials: scheme, host and port only. */
+		bool v6 = strchr(c->probe.host, ':') != NULL;
+		char url[MM_PROBE_STR + 64];
+		snprintf(url, sizeof url, "%s://%s%s%s:%d", c->probe.scheme, v6 ? "[" : "",
+			 c->probe.host, v6 ? "]" : "", c->probe.port);
+		json_object_set_new(o, "probe", json_string(url));
+		json_object_set_new(o, "protocol", json_string(mm_probe_proto_name(c->probe.proto)));
+	}
+	if (s->have_last) {
+		json_t *l = result_json(&s->last);
+		json_object_set_new(l, "at_ms", json_integer(s->last_wall_ms));
+		json_object_set_new(o, "last", l);
+	}
+	if (s->last_failure[0])
+		json_object_set_new(o, "last_failure",
+				    json_pack("{s:s, s:I}", "message", s->last_failure, "at_ms",
+					      (json_int_t)s->last_failure_wall_ms));
+	if (s->have_ps) {
+		json_t *p = json_pack("{s:i, s:i, s:i, s:i, s:I, s:I, s:i}", "count", s->ps.count,
+				      "min", c->proc_min, "max", c->proc_max, "workers", s->ps.workers,
+				      "rss_bytes", (json_int_t)s->ps.rss_bytes, "oldest_age_s",
+				      (json_int_t)s->ps.oldest_age_s, "main_pid", (int)s->ps.main_pid);
+		json_object_set_new(p, "cpu_pct", s->ps.cpu_pct < 0 ? json_null()
+								    : json_real(s->ps.cpu_pct));
+		json_object_set_new(o, "processes", p);
+	}
+	json_t *fails = json_object();
+	for (int f = 1; f < MM_PF_COUNT; f++)
+		if (s->fail_by_class[f])
+			json_object_set_new(fails, mm_probe_fail_name((enum mm_probe_fail)f),
+					    json_integer((json_int_t)s->fail_by_class[f]));
+	json_object_set_new(o, "failures_by_class", fails);
+	return o;
+}
+
+static void reply_json(struct evhttp_request *req, json_t *doc)
+{
+	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+	struct evbuffer *buf = evbuffer_new();
+	evbuffer_add(buf, text, strlen(text));
+	evbuffer_add(buf, "\n", 1);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "application/json");
+	evhttp_send_reply(req, 200, "OK", buf);
+	evbuffer_free(buf);
+	free(text);
+	json_decref(doc);
+}
+
+static void on_api_services(struct evhttp_request *req, void *arg)
+{
+	struct mm_services *ss = arg;
+	int64_t mono = mm_mono_ms();
+	json_t *arr = json_array();
+	for (size_t i = 0; i < ss->n; i++)
+		json_array_append_new(arr, svc_json(&ss->v[i], mono));
+	json_t *events = json_array();
+	size_t first = ss->nev > EVENT_RING ? ss->nev - EVENT_RING : 0;
+	for (size_t i = first; i < ss->nev; i++)
+		json_array_append_new(events, event_json(&ss->ring[i % EVENT_RING]));
+	reply_json(req, json_pack("{s:o, s:o}", "services", arr, "events", events));
+}
+
+/* counterutil: the seed's objects. Values come from the probes, the
+ * process checks and (later) the log parsers; a field no source fills
+ * yet is null and named in "unwired". */
+static json_t *stat_object(struct mm_services *ss, enum mm_probe_proto proto, bool http)
+{
+	int64_t start_s = 0, last_ok = 0;
+	uint64_t failed = 0;
+	int nsvc = 0;
+	for (size_t i = 0; i < ss->n; i++) {
+		struct svc *s = &ss->v[i];
+		if (!s->sc.has_probe || s->sc.probe.proto != proto)
+			continue;
+		nsvc++;
+		failed += s->fail_by_class[MM_PF_REFUSED] + s->fail_by_class[MM_PF_TIMEOUT] +
+			  s->fail_by_class[MM_PF_TLS];
+		if (s->last_ok_wall_ms > last_ok)
+			last_ok = s->last_ok_wall_ms;
+		if (s->have_ps && s->ps.main_pid > 0) {
+			struct mm_proc_stat st;
+			if (mm_proc_read_stat("/proc", s->ps.main_pid, &st)) {
+				FILE *f = fopen("/proc/stat", "r");
+				char line[256];
+				long long btime = 0;
+				while (f && fgets(line, sizeof line, f))
+					if (sscanf(line, "btime %lld", &btime) == 1)
+						break;
+				if (f)
+					fclose(f);
+				long tck = sysconf(_SC_CLK_TCK);
+				int64_t t = btime + (int64_t)(st.starttime / (uint64_t)(tck > 0 ? tck : 100));
+				if (!start_s || t < start_s)
+					start_s = t;
+			}
+		}
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "services", json_integer(nsvc));
+	json_object_set_new(o, "global.currentStartTime", start_s ? json_integer(start_s) : json_null());
+	json_object_set_new(o, "global.lastConnectionTime",
+			    last_ok ? json_integer(last_ok / 1000) : json_null());
+	json_object_set_new(o, "global.maxConnections", json_null());
+	json_object_set_new(o, "global.numConnections", json_null());
+	json_object_set_new(o, "global.numCurrentConnections", json_null());
+	json_object_set_new(o, "global.numFailedConnections", json_integer((json_int_t)failed));
+	json_object_set_new(o, "global.numFailedLogins", json_null());
+	json_object_set_new(o, "global.numGoodLogins", json_null());
+	json_object_set_new(
+		o, "sources",
+		json_pack("{s:s, s:s, s:s, s:s}", "global.currentStartTime",
+			  "start of the oldest watched server process (/proc)",
+			  "global.lastConnectionTime", "last successful mailmon probe",
+			  "global.numFailedConnections",
+			  "mailmon probes refused, timed out or failing TLS", "unwired",
+			  "numConnections, numFailedLogins, numGoodLogins: from logs, not yet wired; "
+			  "numCurrentConnections, maxConnections: connection table not yet wired"));
+	(void)http;
+	return o;
+}
+
+static void on_api_counterutil(struct evhttp_request *req, void *arg)
+{
+	struct mm_services *ss = arg;
+	json_t *sr = json_object();
+	for (size_t i = 0; i < ss->n; i++) {
+		struct svc *s = &ss->v[i];
+		if (!s->have_last)
+			continue;
+		json_object_set_new(
+			sr, s->sc.name,
+			json_pack("{s:f, s:I, s:b}", "responsetime",
+				  (double)s->last.total_us / 1e6, "laststattime",
+				  (json_int_t)(s->last_wall_ms / 1000), "ok",
+				  s->last.fail == MM_PF_NONE));
+	}
+	json_t *doc = json_pack(
+		"{s:o, s:o, s:o, s:o, s:o, s:o}", "imapstat", stat_object(ss, MM_PROTO_IMAP, false),
+		"popstat", stat_object(ss, MM_PROTO_POP3, false), "httpstat",
+		stat_object(ss, MM_PROTO_HTTP, true), "smtpstat",
+		stat_object(ss, MM_PROTO_SMTP, false), "serverresponse", sr, "diskusage",
+		json_pack("{s:b, s:s}", "available", 0, "note",
+			  "disk usage is filled by a later issue"));
+	reply_json(req, doc);
+}
+
+/* ---- life cycle ------------------------------------------------------------ */
+
+struct collect {
+	char **names;
+	size_t n, cap;
+};
+
+static void collect_name(const char *name, void *arg)
+{
+	struct collect *c = arg;
+	c->names = xgrow(c->names, &c->cap, c->n + 1, sizeof *c->names);
+	c->names[c->n++] = xstrdup(name);
+}
+
+int mm_services_init(struct mm_daemon *d, struct mm_err *err)
+{
+	struct collect names = {0};
+	mm_config_each_instance(d->conf, "service", collect_name, &names);
+	struct mm_services *ss = xcalloc(1, sizeof *ss);
+	ss->d = d;
+	d->services = ss;
+	int rc = 0;
+	if (names.n) {
+		ss->env = mm_probe_env_new(d->base, NULL, err);
+		if (!ss->env) {
+			rc = -1;
+			goto out;
+		}
+		ss->v = xcalloc(names.n, sizeof *ss->v);
+	}
+	int64_t now = mm_mono_ms();
+	for (size_t i = 0; i < names.n; i++) {
+		struct svc *s = &ss->v[i];
+		s->owner = ss;
+		if (mm_service_conf_load(d->conf, names.names[i], &s->sc, err) < 0) {
+			rc = -1;
+			goto out;
+		}
+		ss->n++;
+		mm_watch_init(&s->w, s->sc.name, &s->sc.watch, on_event, s);
+		s->ev_verify = evtimer_new(d->base, verify_now, s);
+		char job[48];
+		snprintf(job, sizeof job, "service.%.38s", s->sc.name);
+		/* Spread the first runs over one interval so 500 services do not
+		 * all connect in the same millisecond. */
+		int64_t first = (int64_t)((s->sc.interval_ms * (int64_t)i) / (int64_t)names.n) % 1000;
+		mm_schedule_add(&d->sched, job, s->sc.interval_ms, first, now, cycle, s);
+	}
+	if (d->http) {
+		evhttp_set_cb(d->http, "/api/services", on_api_services, ss);
+		evhttp_set_cb(d->http, "/api/counterutil", on_api_counterutil, ss);
+	}
+out:
+	for (size_t i = 0; i < names.n; i++)
+		free(names.names[i]);
+	free(names.names);
+	return rc;
+}
+
+void mm_services_free(struct mm_daemon *d)
+{
+	struct mm_services *ss = d->services;
+	if (!ss)
+		return;
+	for (size_t i = 0; i < ss->n; i++) {
+		struct svc *s = &ss->v[i];
+		mm_probe_cancel(s->probe);
+		mm_cmd_cancel(s->cmd);
+		if (s->ev_verify)
+			event_free(s->ev_verify);
+		mm_service_conf_free(&s->sc);
+	}
+	/* The schedule still points at our jobs; the daemon frees it next. */
+	for (size_t i = 0; i < d->sched.n; i++)
+		if (strncmp(d->sched.jobs[i].name, "service.", 8) == 0)
+			d->sched.jobs[i].fn = NULL;
+	free(ss->v);
+	mm_probe_env_free(ss->env);
+	free(ss);
+	d->services = NULL;
+}
