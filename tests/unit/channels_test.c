@@ -1,0 +1,191 @@
+/* channels_test: channel counter arithmetic for a scripted log, checked
+ * against the counts worked out by hand (imsimta counters meanings). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "logs/channels.h"
+#include "logs/lifecycle.h"
+#include "logs_testev.h"
+
+/* The script: two connects, one reject, two messages from smtpd:
+ *   M1 -> a@sink (smtp, sent first time, 0.5 s) and b@dead (smtp, deferred
+ *         twice then bounced), removed
+ *   M2 -> c@lab.test (lmtp, deferred once, then sent after 12 s), removed
+ *   M3 -> pickup, d@sink (smtp) still queued at the end
+ * and one connect failure on smtp. */
+static const struct tev script[] = {
+	{MM_EV_CONNECT, NULL, "smtpd", NULL, NULL, NULL, 0, 1000, 0, 0},
+	{MM_EV_CONNECT, NULL, "smtpd", NULL, NULL, NULL, 0, 1001, 0, 0},
+	{MM_EV_REJECT, NULL, "smtpd", "x@evil", "Relay access denied", NULL, 0, 1002, 0, 0},
+	{MM_EV_CLIENT, "M1", "smtpd", NULL, NULL, NULL, 0, 1003, 0, 0},
+	{MM_EV_QUEUED, "M1", NULL, "s@lab.test", NULL, "qmgr", 0, 1004, 1000, 0},
+	{MM_EV_CLIENT, "M2", "smtpd", NULL, NULL, NULL, 0, 1005, 0, 0},
+	{MM_EV_QUEUED, "M2", NULL, "s@lab.test", NULL, "qmgr", 0, 1006, 2000, 0},
+	{MM_EV_DISCONNECT, NULL, "smtpd", NULL, NULL, NULL, 0, 1007, 0, 0},
+	{MM_EV_DELIVERY, "M1", "smtp", "a@sink.test", "250 ok", NULL, MM_DS_SENT, 1010, 0, 0.5},
+	{MM_EV_DELIVERY, "M1", "smtp", "b@dead.test", "refused", NULL, MM_DS_DEFERRED, 1011, 0, 1},
+	{MM_EV_CONN_FAIL, NULL, "smtp", NULL, "Connection refused", NULL, 0, 1012, 0, 0},
+	{MM_EV_DELIVERY, "M2", "lmtp", "c@lab.test", "busy", NULL, MM_DS_DEFERRED, 1013, 0, 1},
+	{MM_EV_DELIVERY, "M1", "smtp", "b@dead.test", "refused", NULL, MM_DS_DEFERRED, 1020, 0, 9},
+	{MM_EV_DELIVERY, "M2", "lmtp", "c@lab.test", "ok", NULL, MM_DS_SENT, 1021, 0, 12},
+	{MM_EV_REMOVED, "M2", NULL, NULL, NULL, "qmgr", 0, 1022, 0, 0},
+	{MM_EV_DELIVERY, "M1", "smtp", "b@dead.test", "550 no", NULL, MM_DS_BOUNCED, 1030, 0, 20},
+	{MM_EV_REMOVED, "M1", NULL, NULL, NULL, "qmgr", 0, 1031, 0, 0},
+	{MM_EV_PICKUP, "M3", "pickup", "root", NULL, NULL, 0, 1040, 0, 0},
+	{MM_EV_QUEUED, "M3", NULL, "root@lab.test", NULL, "qmgr", 0, 1041, 300, 0},
+	{MM_EV_DELIVERY, "M3", "smtp", "d@sink.test", "refused", NULL, MM_DS_DEFERRED, 1042, 0, 1},
+};
+
+static const struct {
+	const char *chan;
+	enum mm_cg_field f;
+	int64_t want, want_min;
+} expect[] = {
+	{"smtpd", MM_CG_IN_ASSOC, 1, 0},
+	{"smtpd", MM_CG_IN_ASSOC_TOTAL, 2, 0},
+	{"smtpd", MM_CG_REJECTED, 1, 0},
+	{"smtpd", MM_CG_SUBMITTED, 2, 0},
+	{"smtpd", MM_CG_RECEIVED, 0, 0},
+	{"smtpd", MM_CG_LAST_IN_MS, 1007, 0},
+	{"pickup", MM_CG_SUBMITTED, 1, 0},
+	{"smtp", MM_CG_RECEIVED, 2, 0},	    /* M1, M3 */
+	{"smtp", MM_CG_STORED, 1, 0},	    /* M3 */
+	{"smtp", MM_CG_DELIVERED, 1, 0},
+	{"smtp", MM_CG_DELIVERED_FIRST, 1, 0},
+	{"smtp", MM_CG_ATTEMPTED, 3, 0},
+	{"smtp", MM_CG_FAILED, 1, 0},
+	{"smtp", MM_CG_RCPT_DELIVERED, 1, 0},
+	{"smtp", MM_CG_RCPT_FAILED, 1, 0},
+	{"smtp", MM_CG_VOLUME_RECEIVED, 1300, 0},
+	{"smtp", MM_CG_VOLUME_DELIVERED, 1000, 0},
+	{"smtp", MM_CG_QTIME_SUM_MS, 500, 0},
+	{"smtp", MM_CG_QTIME_COUNT, 1, 0},
+	{"smtp", MM_CG_QFIRST_COUNT, 1, 0},
+	{"smtp", MM_CG_OUT_ASSOC_FAILED, 1, 0},
+	{"smtp", MM_CG_OUT_ASSOC_TOTAL, 4, 0}, /* M1 x3 attempts, M3 */
+	{"smtp", MM_CG_LAST_OUT_MS, 1042, 0},
+	{"lmtp", MM_CG_RECEIVED, 1, 0},
+	{"lmtp", MM_CG_STORED, 0, 0},
+	{"lmtp", MM_CG_DELIVERED, 1, 0},
+	{"lmtp", MM_CG_DELIVERED_FIRST, 0, 0},
+	{"lmtp", MM_CG_ATTEMPTED, 1, 0},
+	{"lmtp", MM_CG_QTIME_SUM_MS, 12000, 0},
+	{"lmtp", MM_CG_QFIRST_COUNT, 0, 0},
+};
+
+static int find_group(struct mm_cfile *cf, const char *name)
+{
+	for (uint32_t i = 0; i < mm_cfile_ngroups(cf); i++) {
+		struct mm_cg_snapshot s;
+		assert_int_equal(mm_cg_read(cf, i, &s), 0);
+		if (strcmp(s.name, name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+static void run_script(struct mm_channels *ch, struct mm_lifecycle *lc, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++) {
+		struct mm_log_event ev = tev_make(&script[i]);
+		uint16_t id = MM_LC_NO_CHAN;
+		if (ev.type != MM_EV_QUEUED && ev.type != MM_EV_REMOVED)
+			id = mm_channels_id_for(ch, &ev);
+		bool in = ev.type == MM_EV_CLIENT || ev.type == MM_EV_PICKUP;
+		struct mm_lc_change c;
+		mm_lc_event(lc, &ev, in ? MM_LC_NO_CHAN : id, in ? id : MM_LC_NO_CHAN, &c);
+		mm_channels_apply(ch, &ev, id, &c);
+	}
+}
+
+static void test_script(void **state)
+{
+	struct mm_cfile *cf = mm_cfile_anon(16);
+	struct mm_channels *ch = mm_channels_new(cf);
+	struct mm_lc_limits lim = {.max_inflight = 64};
+	struct mm_lifecycle *lc = mm_lc_new(&lim);
+	run_script(ch, lc, 0, sizeof script / sizeof script[0]);
+	for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++) {
+		int g = find_group(cf, expect[i].chan);
+		assert_true(g >= 0);
+		struct mm_cg_snapshot s;
+		assert_int_equal(mm_cg_read(cf, (uint32_t)g, &s), 0);
+		if (s.v[expect[i].f] != expect[i].want)
+			fail_msg("%s %s: got %lld, want %lld", expect[i].chan,
+				 mm_cg_field_names[expect[i].f], (long long)s.v[expect[i].f],
+				 (long long)expect[i].want);
+		assert_int_equal(s.min[expect[i].f], expect[i].want_min);
+	}
+	struct mm_cg_snapshot s;
+	assert_int_equal(mm_cg_read(cf, (uint32_t)find_group(cf, "smtpd"), &s), 0);
+	assert_string_equal(s.last_reject, "Relay access denied");
+	assert_int_equal(mm_cg_read(cf, (uint32_t)find_group(cf, "smtp"), &s), 0);
+	assert_string_equal(s.last_connfail, "Connection refused");
+	mm_lc_free(lc);
+	mm_channels_free(ch);
+	mm_cfile_close(cf);
+}
+
+/* The seed's negative minimum: counters zeroed while M1 was queued; its
+ * removal then takes Stored to -1, and Stored - minimum is the truth. */
+static void test_negative_minimum(void **state)
+{
+	struct mm_cfile *cf = mm_cfile_anon(16);
+	struct mm_channels *ch = mm_channels_new(cf);
+	struct mm_lc_limits lim = {.max_inflight = 64};
+	struct mm_lifecycle *lc = mm_lc_new(&lim);
+	run_script(ch, lc, 0, 10); /* M1 enqueued to smtp, M1 still queued */
+	struct mm_err err;
+	assert_int_equal(mm_cfile_clear(cf, 0, &err), 0);
+	run_script(ch, lc, 10, 17); /* ... M1 removed */
+	struct mm_cg_snapshot s;
+	assert_int_equal(mm_cg_read(cf, (uint32_t)find_group(cf, "smtp"), &s), 0);
+	assert_int_equal(s.v[MM_CG_STORED], -1);
+	assert_int_equal(s.min[MM_CG_STORED], -1);
+	assert_int_equal(s.v[MM_CG_STORED] - s.min[MM_CG_STORED], 0);
+	mm_lc_free(lc);
+	mm_channels_free(ch);
+	mm_cfile_close(cf);
+}
+
+/* More channel names than ids or slots: the rest count as "other". */
+static void test_overflow_other(void **state)
+{
+	struct mm_cfile *cf = mm_cfile_anon(8);
+	struct mm_channels *ch = mm_channels_new(cf);
+	struct mm_lc_limits lim = {.max_inflight = 64};
+	struct mm_lifecycle *lc = mm_lc_new(&lim);
+	char name[16];
+	for (int i = 0; i < 20; i++) {
+		snprintf(name, sizeof name, "t%d", i);
+		struct tev t = {MM_EV_CONNECT, NULL, name, NULL, NULL, NULL, 0, 1, 0, 0};
+		struct mm_log_event ev = tev_make(&t);
+		struct mm_lc_change c;
+		uint16_t id = mm_channels_id_for(ch, &ev);
+		mm_lc_event(lc, &ev, id, MM_LC_NO_CHAN, &c);
+		mm_channels_apply(ch, &ev, id, &c);
+	}
+	assert_int_equal(mm_cfile_ngroups(cf), 8);
+	struct mm_cg_snapshot s;
+	assert_int_equal(mm_cg_read(cf, 7, &s), 0);
+	assert_string_equal(s.name, "other");
+	assert_int_equal(s.v[MM_CG_IN_ASSOC_TOTAL], 13);
+	mm_lc_free(lc);
+	mm_channels_free(ch);
+	mm_cfile_close(cf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_script),
+		cmocka_unit_test(test_negative_minimum),
+		cmocka_unit_test(test_overflow_other),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
