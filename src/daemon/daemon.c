@@ -17,6 +17,7 @@
 #include "core/clock.h"
 #include "core/xalloc.h"
 #include "daemon/services.h"
+#include "daemon/logwatch.h"
 
 static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -91,6 +92,8 @@ int mm_daemon_init(struct mm_daemon *d, struct mm_err *err)
 	mm_daemon_apply_config(d);
 	if (mm_services_init(d, err) < 0)
 		return -1;
+	if (mm_logwatch_init(d, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -108,6 +111,7 @@ int mm_daemon_run(struct mm_daemon *d)
 void mm_daemon_free(struct mm_daemon *d)
 {
 	mm_services_free(d);
+	mm_logwatch_free(d);
 	mm_http_api_stop(d);
 	struct event **evs[] = {&d->ev_term, &d->ev_int, &d->ev_hup, &d->ev_heartbeat,
 				&d->ev_watchdog};

@@ -26,6 +26,7 @@ struct event_base;
 struct event;
 struct evhttp;
 struct mm_services;
+struct mm_logwatch;
 
 struct mm_reload_status {
 	int64_t at_wall_ms;
@@ -52,6 +53,8 @@ struct mm_daemon {
 	uint64_t heartbeats;
 	struct mm_reload_status reload;
 	int exit_code;
+
+	struct mm_logwatch *logwatch; /* logwatch.c: [log] sources */
 };
 
 /* Sets up the loop, signals, timers and listeners from d->conf. Returns 0

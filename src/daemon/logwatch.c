@@ -1,0 +1,638 @@
+/*
+ * logwatch: the daemon's log sources (see logwatch.h).
+ *
+ * Wakeups: a change in a watched directory (inotify) or in the journal
+ * arms a one-shot batch timer (BATCH_MS) and stops listening to inotify
+ * until it fires, so a log growing by thousands of lines a second costs
+ * about 1000/BATCH_MS reads a second. The periodic job reads too, checks
+ * for rotation, notices a reloaded [log] section and saves positions.
+ * A source that hit read_limit is read again at once through a zero
+ * timer, so other events interleave with a big backlog.
+ *
+ * The consumer is chosen in consumer_setup(); until the parser/counters
+ * pipeline is wired in, it is the null consumer and logwatch's own
+ * per-source line counts (saved with the positions) are the result.
+ *
+ * /api/logs returns {"sources": [...], "state_file", "saves",
+ * "save_errors", "last_save_ms", "last_error", "consumer", "lines"}; each
+ * source has name, kind, state, dev, inode, offset (files) or cursor
+ * (journal), lines (ever, across restarts), lines_this_run, capped,
+ * unterminated, bytes, rotations, truncations, replaced, errors,
+ * last_read_ms and last_error.
+ */
+#include "daemon/logwatch.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/buffer.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/atomicfile.h"
+#include "core/clock.h"
+#include "core/strutil.h"
+#include "core/xalloc.h"
+#include "daemon/daemon.h"
+#include "sources/consumer.h"
+#include "sources/journal.h"
+#include "sources/position.h"
+#include "sources/tailer.h"
+
+#define BATCH_MS 50
+#define STATE_FILE "log-positions"
+#define ROTATE_GRACE_MS 1000
+
+struct lw_source {
+	struct mm_logwatch *lw;
+	unsigned index;
+	enum mm_srckind kind;
+	char *name;
+	struct mm_tailer *tailer;
+	struct mm_journal *journal;
+	struct event *ev_journal;
+	char *base; /* file name within its directory, for inotify */
+	int wd;
+	uint64_t lines_base, lines_run;
+	uint64_t errors;
+	char error[MM_ERR_MAX];
+};
+
+struct mm_logwatch {
+	struct mm_daemon *d;
+	struct lw_source *src;
+	size_t n;
+	struct mm_line_consumer consumer;
+	char *state_path;
+	struct mm_posfile snap; /* last loaded or saved state */
+	char *saved_text;	/* its encoding, to skip identical saves */
+	char *conf_sig;		/* [log] settings the sources were built from */
+	int ifd;
+	struct event *ev_inotify, *ev_batch, *ev_more;
+	bool batch_armed, rotation_hint;
+	int64_t save_ms, last_save_mono;
+	uint64_t saves, save_errors;
+	int64_t last_save_wall;
+	char last_error[MM_ERR_MAX * 2];
+	bool dirty;
+};
+
+/* ---- consumer ---- */
+
+static void null_line(void *arg, unsigned src, const char *line, size_t len)
+{
+}
+
+/* The consumer of the lines. The parser -> lifecycle -> counters pipeline
+ * plugs in here (one struct mm_line_consumer); until then every line is
+ * counted per source by logwatch itself and otherwise dropped. */
+static void consumer_setup(struct mm_logwatch *lw)
+{
+	lw->consumer = (struct mm_line_consumer){.name = "count", .line = null_line};
+}
+
+/* ---- helpers ---- */
+
+static void lw_notice(void *arg, const char *msg)
+{
+	struct lw_source *s = arg;
+	mm_log_notice(&s->lw->d->log, "log source: %s", msg);
+}
+
+static void on_line(const char *line, size_t len, void *arg)
+{
+	struct lw_source *s = arg;
+	s->lines_run++;
+	s->lw->dirty = true;
+	s->lw->consumer.line(s->lw->consumer.arg, s->index, line, len);
+}
+
+static void set_source_error(struct lw_source *s, const char *msg)
+{
+	s->errors++;
+	if (strcmp(s->error, msg) != 0) {
+		mm_log_err(&s->lw->d->log, "log source %s: %s", s->name, msg);
+		mm_strlcpy(s->error, msg, sizeof s->error);
+	}
+}
+
+/* Splits a comma-separated list into trimmed, non-empty heap strings. */
+static char **split_list(const char *v, size_t *n)
+{
+	char **out = NULL;
+	size_t cap = 0;
+	*n = 0;
+	char *copy = xstrdup(v ? v : "");
+	for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		tok = mm_trim(tok);
+		if (!*tok)
+			continue;
+		out = xgrow(out, &cap, *n + 2, sizeof *out);
+		out[(*n)++] = xstrdup(tok);
+		out[*n] = NULL;
+	}
+	free(copy);
+	return out;
+}
+
+static void free_list(char **l, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(l[i]);
+	free(l);
+}
+
+static const char *conf(struct mm_logwatch *lw, const char *key)
+{
+	return mm_config_get(lw->d->conf, "log", key);
+}
+
+/* Every [log] setting that shapes the sources, as one string. */
+static char *conf_signature(struct mm_logwatch *lw)
+{
+	static const char *const keys[] = {"sources",	"journal_match", "journal_directory",
+					   "read_limit", "start_at",	  "poll_interval",
+					   "position_save_interval"};
+	char *sig = xstrdup("");
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		const char *v = conf(lw, keys[i]);
+		char *next = xasprintf("%s%s=%s\n", sig, keys[i], v ? v : "");
+		free(sig);
+		sig = next;
+	}
+	return sig;
+}
+
+/* ---- sources ---- */
+
+static void on_journal_fd(evutil_socket_t fd, short what, void *arg);
+static void arm_batch(struct mm_logwatch *lw);
+
+static void add_inotify(struct mm_logwatch *lw, struct lw_source *s)
+{
+	if (lw->ifd < 0)
+		return;
+	char *copy = xstrdup(s->name);
+	char *dir = dirname(copy);
+	s->wd = inotify_add_watch(lw->ifd, dir,
+				  IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+					  IN_CLOSE_WRITE);
+	if (s->wd < 0)
+		mm_log_warn(&lw->d->log, "log source %s: no inotify watch on %s (%s); polling only",
+			    s->name, dir, strerror(errno));
+	free(copy);
+	copy = xstrdup(s->name);
+	s->base = xstrdup(basename(copy));
+	free(copy);
+}
+
+static void open_source(struct mm_logwatch *lw, struct lw_source *s, const char *name)
+{
+	const struct mm_config *c = lw->d->conf;
+	size_t read_limit = (size_t)mm_config_size(c, "log", "read_limit");
+	bool at_end = strcmp(conf(lw, "start_at"), "end") == 0;
+	s->lw = lw;
+	s->name = xstrdup(name);
+	s->wd = -1;
+	if (strcmp(name, "journal") == 0) {
+		s->kind = MM_SRCKIND_JOURNAL;
+		size_t nmatch;
+		char **match = split_list(conf(lw, "journal_match"), &nmatch);
+		struct mm_journal_opts o = {
+			.directory = conf(lw, "journal_directory"),
+			.match = (const char *const *)match,
+			.read_limit = read_limit,
+			.start_at_end = at_end,
+		};
+		struct mm_err err;
+		s->journal = mm_journal_open(&o, &err);
+		free_list(match, nmatch);
+		if (!s->journal) {
+			set_source_error(s, err.msg);
+			return;
+		}
+		const struct mm_srcstate *rec = mm_posfile_find(&lw->snap, s->kind, name);
+		if (rec)
+			s->lines_base = rec->lines;
+		if (mm_journal_start(s->journal, rec ? rec->cursor : NULL, &err) < 0)
+			set_source_error(s, err.msg);
+		int fd = mm_journal_fd(s->journal);
+		if (fd >= 0) {
+			s->ev_journal = event_new(lw->d->base, fd, EV_READ | EV_PERSIST, on_journal_fd, s);
+			event_add(s->ev_journal, NULL);
+		}
+		return;
+	}
+	s->kind = MM_SRCKIND_FILE;
+	struct mm_tailer_opts o = {
+		.read_limit = read_limit,
+		.start_at_end = at_end,
+		.rotate_grace_ms = ROTATE_GRACE_MS,
+		.notice = lw_notice,
+		.notice_arg = s,
+	};
+	s->tailer = mm_tailer_new(name, &o);
+	const struct mm_srcstate *rec = mm_posfile_find(&lw->snap, s->kind, name);
+	if (rec)
+		s->lines_base = rec->lines;
+	mm_tailer_start(s->tailer, rec ? &rec->pos : NULL);
+	add_inotify(lw, s);
+}
+
+static void close_source(struct mm_logwatch *lw, struct lw_source *s)
+{
+	if (s->ev_journal)
+		event_free(s->ev_journal);
+	mm_journal_free(s->journal);
+	mm_tailer_free(s->tailer);
+	if (s->wd >= 0 && lw->ifd >= 0) {
+		/* Another source may share the directory's watch. */
+		bool shared = false;
+		for (size_t i = 0; i < lw->n; i++)
+			if (&lw->src[i] != s && lw->src[i].wd == s->wd)
+				shared = true;
+		if (!shared)
+			inotify_rm_watch(lw->ifd, s->wd);
+		s->wd = -1;
+	}
+	free(s->base);
+	free(s->name);
+}
+
+static void open_sources(struct mm_logwatch *lw)
+{
+	size_t n;
+	char **names = split_list(conf(lw, "sources"), &n);
+	lw->src = xcalloc(n ? n : 1, sizeof *lw->src);
+	lw->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool dup = false;
+		for (size_t k = 0; k < i; k++)
+			dup |= strcmp(names[k], names[i]) == 0;
+		if (dup)
+			continue;
+		struct lw_source *s = &lw->src[lw->n];
+		s->index = (unsigned)lw->n;
+		lw->n++;
+		open_source(lw, s, names[i]);
+	}
+	free_list(names, n);
+	lw->save_ms = mm_config_duration_ms(lw->d->conf, "log", "position_save_interval");
+	free(lw->conf_sig);
+	lw->conf_sig = conf_signature(lw);
+}
+
+static void close_sources(struct mm_logwatch *lw)
+{
+	for (size_t i = 0; i < lw->n; i++)
+		close_source(lw, &lw->src[i]);
+	free(lw->src);
+	lw->src = NULL;
+	lw->n = 0;
+}
+
+/* ---- saving ---- */
+
+static void build_state(struct mm_logwatch *lw, struct mm_posfile *pf)
+{
+	mm_posfile_init(pf);
+	for (size_t i = 0; i < lw->n; i++) {
+		struct lw_source *s = &lw->src[i];
+		struct mm_srcstate *r = mm_posfile_add(pf, s->kind, s->name);
+		r->lines = s->lines_base + s->lines_run;
+		if (s->tailer)
+			mm_tailer_position(s->tailer, &r->pos);
+		if (s->journal && mm_journal_cursor(s->journal))
+			r->cursor = xstrdup(mm_journal_cursor(s->journal));
+		if (!s->tailer && !s->journal) {
+			/* Failed to open: keep what was saved, lose nothing. */
+			const struct mm_srcstate *old = mm_posfile_find(&lw->snap, s->kind, s->name);
+			if (old) {
+				r->pos = old->pos;
+				r->lines = old->lines;
+				r->cursor = old->cursor ? xstrdup(old->cursor) : NULL;
+			}
+		}
+	}
+	if (lw->consumer.checkpoint)
+		pf->consumer = lw->consumer.checkpoint(lw->consumer.arg);
+}
+
+/* Consumer flush first, then the positions: see sources/consumer.h. */
+static void save_positions(struct mm_logwatch *lw)
+{
+	struct mm_err err;
+	if (lw->dirty && lw->consumer.flush && lw->consumer.flush(lw->consumer.arg, &err) < 0) {
+		lw->save_errors++;
+		snprintf(lw->last_error, sizeof lw->last_error, "consumer flush: %s", err.msg);
+		mm_log_err(&lw->d->log, "log positions not saved: %s", lw->last_error);
+		return;
+	}
+	struct mm_posfile pf;
+	build_state(lw, &pf);
+	size_t len;
+	char *text = mm_posfile_encode(&pf, &len);
+	if (lw->saved_text && strcmp(text, lw->saved_text) == 0) {
+		free(text);
+		mm_posfile_free(&pf);
+		lw->dirty = false;
+		return;
+	}
+	if (mm_file_write_atomic(lw->state_path, text, len, 0640, &err) < 0) {
+		lw->save_errors++;
+		if (strcmp(lw->last_error, err.msg) != 0)
+			mm_log_err(&lw->d->log, "log positions not saved: %s", err.msg);
+		mm_strlcpy(lw->last_error, err.msg, sizeof lw->last_error);
+		free(text);
+		mm_posfile_free(&pf);
+		return;
+	}
+	lw->saves++;
+	lw->last_save_wall = mm_wall_ms();
+	lw->dirty = false;
+	free(lw->saved_text);
+	lw->saved_text = text;
+	mm_posfile_free(&lw->snap);
+	lw->snap = pf;
+}
+
+/* ---- reading ---- */
+
+static void read_all(struct mm_logwatch *lw, bool check)
+{
+	bool more = false;
+	for (size_t i = 0; i < lw->n; i++) {
+		struct lw_source *s = &lw->src[i];
+		if (s->tailer) {
+			more |= mm_tailer_poll(s->tailer, check, on_line, s) == 1;
+			const struct mm_tailer_stats *st = mm_tailer_stats(s->tailer);
+			s->errors = st->open_errors + st->read_errors;
+		} else if (s->journal) {
+			struct mm_err err;
+			int r = mm_journal_read(s->journal, on_line, s, &err);
+			if (r < 0)
+				set_source_error(s, err.msg);
+			more |= r == 1;
+		}
+	}
+	if (more) {
+		struct timeval now = {0, 0};
+		evtimer_add(lw->ev_more, &now);
+	}
+}
+
+static void on_more(evutil_socket_t fd, short what, void *arg)
+{
+	read_all(arg, false);
+}
+
+static void on_batch(evutil_socket_t fd, short what, void *arg)
+{
+	struct mm_logwatch *lw = arg;
+	lw->batch_armed = false;
+	bool check = lw->rotation_hint;
+	lw->rotation_hint = false;
+	read_all(lw, check);
+	if (lw->ev_inotify)
+		event_add(lw->ev_inotify, NULL);
+}
+
+static void arm_batch(struct mm_logwatch *lw)
+{
+	if (lw->batch_armed)
+		return;
+	struct timeval tv = {0, BATCH_MS * 1000};
+	evtimer_add(lw->ev_batch, &tv);
+	lw->batch_armed = true;
+}
+
+static void on_journal_fd(evutil_socket_t fd, short what, void *arg)
+{
+	struct lw_source *s = arg;
+	mm_journal_process(s->journal);
+	arm_batch(s->lw);
+}
+
+/* Is this inotify event about one of our files (or its .1)? */
+static bool relevant(struct mm_logwatch *lw, const struct inotify_event *ev)
+{
+	if (ev->mask & IN_Q_OVERFLOW)
+		return true;
+	if (!ev->len)
+		return false;
+	for (size_t i = 0; i < lw->n; i++) {
+		const struct lw_source *s = &lw->src[i];
+		if (s->wd != ev->wd || !s->base)
+			continue;
+		size_t bl = strlen(s->base);
+		if (strncmp(ev->name, s->base, bl) == 0 &&
+		    (ev->name[bl] == '\0' || strcmp(ev->name + bl, ".1") == 0))
+			return true;
+	}
+	return false;
+}
+
+static void on_inotify(evutil_socket_t fd, short what, void *arg)
+{
+	struct mm_logwatch *lw = arg;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool wake = false;
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n <= 0)
+			break;
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+			if (relevant(lw, ev)) {
+				wake = true;
+				if (ev->mask & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+						IN_Q_OVERFLOW))
+					lw->rotation_hint = true;
+			}
+			p += sizeof *ev + ev->len;
+		}
+	}
+	if (wake) {
+		/* Quiet until the batch has been read: one wakeup per batch. */
+		event_del(lw->ev_inotify);
+		arm_batch(lw);
+	}
+}
+
+/* The periodic job: reload check, read with rotation check, save. */
+static void on_job(void *arg, int64_t now_ms)
+{
+	struct mm_logwatch *lw = arg;
+	char *sig = conf_signature(lw);
+	if (strcmp(sig, lw->conf_sig) != 0) {
+		mm_log_notice(&lw->d->log, "log sources: [log] changed, reopening");
+		save_positions(lw);
+		close_sources(lw);
+		open_sources(lw);
+		mm_schedule_set_period(&lw->d->sched, "logwatch",
+				       mm_config_duration_ms(lw->d->conf, "log", "poll_interval"));
+	}
+	free(sig);
+	read_all(lw, true);
+	if (now_ms - lw->last_save_mono >= lw->save_ms) {
+		lw->last_save_mono = now_ms;
+		save_positions(lw);
+	}
+}
+
+/* ---- HTTP ---- */
+
+static json_t *source_json(const struct lw_source *s)
+{
+	json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I}", "name", s->name, "kind",
+			      s->kind == MM_SRCKIND_FILE ? "file" : "journal", "lines",
+			      (json_int_t)(s->lines_base + s->lines_run), "lines_this_run",
+			      (json_int_t)s->lines_run, "errors", (json_int_t)s->errors);
+	json_object_set_new(o, "last_error", json_string(s->error));
+	if (s->tailer) {
+		const struct mm_tailer_stats *st = mm_tailer_stats(s->tailer);
+		struct mm_filepos pos;
+		mm_tailer_position(s->tailer, &pos);
+		json_object_update_new(
+			o, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "state",
+				     mm_tailer_state(s->tailer), "dev", (json_int_t)pos.dev, "inode",
+				     (json_int_t)pos.ino, "offset", (json_int_t)pos.offset, "capped",
+				     (json_int_t)st->lines.capped, "unterminated",
+				     (json_int_t)st->lines.unterminated, "bytes",
+				     (json_int_t)st->lines.bytes, "rotations",
+				     (json_int_t)st->rotations, "truncations",
+				     (json_int_t)st->truncations, "replaced", (json_int_t)st->replaced,
+				     "last_read_ms", (json_int_t)st->last_read_ms));
+	} else if (s->journal) {
+		const struct mm_journal_stats *st = mm_journal_stats(s->journal);
+		json_object_update_new(
+			o, json_pack("{s:s, s:s?, s:I, s:I, s:I, s:I}", "state", "reading", "cursor",
+				     mm_journal_cursor(s->journal), "entries", (json_int_t)st->entries,
+				     "skipped", (json_int_t)st->skipped, "capped",
+				     (json_int_t)st->capped, "last_read_ms",
+				     (json_int_t)st->last_read_ms));
+	} else {
+		json_object_set_new(o, "state", json_string("error"));
+	}
+	return o;
+}
+
+static void on_api(struct evhttp_request *req, void *arg)
+{
+	struct mm_logwatch *lw = arg;
+	json_t *arr = json_array();
+	uint64_t total = 0;
+	for (size_t i = 0; i < lw->n; i++) {
+		json_array_append_new(arr, source_json(&lw->src[i]));
+		total += lw->src[i].lines_base + lw->src[i].lines_run;
+	}
+	json_t *doc = json_pack("{s:o, s:s, s:I, s:I, s:I, s:s, s:s, s:I}", "sources", arr,
+				"state_file", lw->state_path, "saves", (json_int_t)lw->saves,
+				"save_errors", (json_int_t)lw->save_errors, "last_save_ms",
+				(json_int_t)lw->last_save_wall, "last_error", lw->last_error,
+				"consumer", lw->consumer.name, "lines", (json_int_t)total);
+	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+	struct evbuffer *buf = evbuffer_new();
+	evbuffer_add(buf, text, strlen(text));
+	evbuffer_add(buf, "\n", 1);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "application/json");
+	evhttp_send_reply(req, 200, "OK", buf);
+	evbuffer_free(buf);
+	free(text);
+	json_decref(doc);
+}
+
+/* ---- init / free ---- */
+
+/* Loads the saved state; a corrupt file is set aside (".corrupt") and
+ * every source starts as on a first run (start_at), never twice over. */
+static void load_state(struct mm_logwatch *lw)
+{
+	struct mm_err err;
+	mm_posfile_init(&lw->snap);
+	int rc = mm_posfile_load(lw->state_path, &lw->snap, &err);
+	if (rc < 0) {
+		char *aside = xasprintf("%s.corrupt", lw->state_path);
+		rename(lw->state_path, aside);
+		snprintf(lw->last_error, sizeof lw->last_error,
+			 "%s; moved to %s, sources start as on a first run", err.msg, aside);
+		mm_log_err(&lw->d->log, "log positions: %s", lw->last_error);
+		free(aside);
+		mm_posfile_init(&lw->snap);
+		return;
+	}
+	if (rc == 0 && lw->snap.consumer && lw->consumer.restore &&
+	    lw->consumer.restore(lw->consumer.arg, lw->snap.consumer, &err) < 0) {
+		snprintf(lw->last_error, sizeof lw->last_error, "consumer restore: %s", err.msg);
+		mm_log_err(&lw->d->log, "log positions: %s", lw->last_error);
+	}
+	if (rc == 0) {
+		size_t len;
+		lw->saved_text = mm_posfile_encode(&lw->snap, &len);
+	}
+}
+
+int mm_logwatch_init(struct mm_daemon *d, struct mm_err *err)
+{
+	struct mm_logwatch *lw = xcalloc(1, sizeof *lw);
+	lw->d = d;
+	d->logwatch = lw;
+	const char *dir = mm_config_get(d->conf, "daemon", "state_directory");
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+		mm_log_err(&d->log, "log positions: cannot create %s: %s", dir, strerror(errno));
+	lw->state_path = xasprintf("%s/%s", dir, STATE_FILE);
+	consumer_setup(lw);
+	load_state(lw);
+
+	lw->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (lw->ifd >= 0) {
+		lw->ev_inotify = event_new(d->base, lw->ifd, EV_READ | EV_PERSIST, on_inotify, lw);
+		event_add(lw->ev_inotify, NULL);
+	}
+	lw->ev_batch = evtimer_new(d->base, on_batch, lw);
+	lw->ev_more = evtimer_new(d->base, on_more, lw);
+	open_sources(lw);
+	int64_t now = mm_mono_ms();
+	lw->last_save_mono = now;
+	mm_schedule_add(&d->sched, "logwatch",
+			mm_config_duration_ms(d->conf, "log", "poll_interval"), 0, now, on_job, lw);
+	if (d->http)
+		evhttp_set_cb(d->http, "/api/logs", on_api, lw);
+	arm_batch(lw); /* first read as soon as the loop runs */
+	return 0;
+}
+
+void mm_logwatch_free(struct mm_daemon *d)
+{
+	struct mm_logwatch *lw = d->logwatch;
+	if (!lw)
+		return;
+	if (d->http)
+		evhttp_del_cb(d->http, "/api/logs");
+	save_positions(lw);
+	close_sources(lw);
+	if (lw->consumer.free)
+		lw->consumer.free(lw->consumer.arg);
+	struct event *evs[] = {lw->ev_inotify, lw->ev_batch, lw->ev_more};
+	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
+		if (evs[i])
+			event_free(evs[i]);
+	if (lw->ifd >= 0)
+		close(lw->ifd);
+	mm_posfile_free(&lw->snap);
+	free(lw->saved_text);
+	free(lw->conf_sig);
+	free(lw->state_path);
+	free(lw);
+	d->logwatch = NULL;
+}

@@ -1,0 +1,34 @@
+/*
+ * logwatch: mailmond follows the mail logs of [log] sources (files and
+ * the systemd journal) and feeds every line to the log consumer.
+ *
+ * Reads are driven by the loop: inotify on the files' directories (with
+ * a short batching delay, so a busy log costs a few wakeups a second, not
+ * one per line), the journal's own fd, and a periodic job (poll_interval)
+ * that also checks for rotation. Positions and per-source line counts are
+ * saved atomically to STATE_DIRECTORY/log-positions every
+ * position_save_interval and at a clean stop, after the consumer's flush
+ * (see sources/consumer.h for the exactness contract).
+ *
+ * A [log] change on SIGHUP is picked up at the next poll: positions are
+ * saved, sources rebuilt, and kept sources resume where they were.
+ *
+ * Endpoint: GET /api/logs (see logwatch.c for the fields).
+ *
+ * Ownership: struct mm_logwatch lives in d->logwatch and is freed by
+ * mm_logwatch_free(), which saves the positions one last time.
+ */
+#ifndef MAILMON_DAEMON_LOGWATCH_H
+#define MAILMON_DAEMON_LOGWATCH_H
+
+#include "core/err.h"
+
+struct mm_daemon;
+struct mm_logwatch;
+
+/* Never fails for a missing log or a corrupt state file (both logged and
+ * shown in /api/logs); returns -1 only for a setup error. */
+int mm_logwatch_init(struct mm_daemon *d, struct mm_err *err);
+void mm_logwatch_free(struct mm_daemon *d);
+
+#endif

@@ -1,0 +1,394 @@
+/*
+ * tailer: see tailer.h.
+ *
+ * State: one open fd (the file being read, which after a rotation may no
+ * longer be the one at the path), the next read offset rd_off, and a
+ * linebuf whose `consumed` is the file offset after the last delivered
+ * line. Reads use pread() at rd_off so the offset is ours, not the fd's.
+ *
+ * The end of the file is where every decision is taken: shrunk below
+ * rd_off -> truncated (copytruncate), restart at 0; the path names another
+ * file -> the one we hold was rotated away, and since we are at its end
+ * (and it has been quiet for the grace time) we switch. Deciding only at
+ * EOF is what guarantees that an old file is always finished first.
+ */
+#include "sources/tailer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/xalloc.h"
+
+#define READ_LIMIT_DEFAULT (4u << 20)
+#define CHUNK_DEFAULT (256u << 10)
+
+struct mm_tailer {
+	char *path, *path1; /* PATH and PATH.1 */
+	struct mm_tailer_opts o;
+	int fd;
+	uint64_t dev, ino;
+	uint64_t rd_off;
+	bool finishing;	 /* fd is no longer the file at PATH */
+	bool first;	 /* no saved position: start_at_end applies */
+	bool started;
+	bool waiting_noted;
+	int64_t last_data_mono, rot_seen_mono;
+	uint64_t last_len, last_hash; /* last delivered line before consumed */
+	struct mm_linebuf lb;
+	struct mm_tailer_stats st;
+};
+
+static void notice(struct mm_tailer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void notice(struct mm_tailer *t, const char *fmt, ...)
+{
+	if (!t->o.notice)
+		return;
+	char msg[768];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	t->o.notice(t->o.notice_arg, msg);
+}
+
+struct mm_tailer *mm_tailer_new(const char *path, const struct mm_tailer_opts *opts)
+{
+	struct mm_tailer *t = xcalloc(1, sizeof *t);
+	t->path = xstrdup(path);
+	t->path1 = xasprintf("%s.1", path);
+	if (opts)
+		t->o = *opts;
+	if (!t->o.line_max)
+		t->o.line_max = MM_LINE_MAX_DEFAULT;
+	if (!t->o.read_limit)
+		t->o.read_limit = READ_LIMIT_DEFAULT;
+	if (!t->o.chunk)
+		t->o.chunk = CHUNK_DEFAULT;
+	t->fd = -1;
+	mm_linebuf_init(&t->lb, t->o.chunk, t->o.line_max);
+	return t;
+}
+
+void mm_tailer_free(struct mm_tailer *t)
+{
+	if (!t)
+		return;
+	if (t->fd >= 0)
+		close(t->fd);
+	mm_linebuf_free(&t->lb);
+	free(t->path);
+	free(t->path1);
+	free(t);
+}
+
+const char *mm_tailer_path(const struct mm_tailer *t)
+{
+	return t->path;
+}
+
+const char *mm_tailer_state(const struct mm_tailer *t)
+{
+	if (t->fd < 0)
+		return "waiting for file";
+	return t->finishing ? "finishing rotated file" : "reading";
+}
+
+const struct mm_tailer_stats *mm_tailer_stats(const struct mm_tailer *t)
+{
+	return &t->st;
+}
+
+void mm_tailer_position(const struct mm_tailer *t, struct mm_filepos *out)
+{
+	memset(out, 0, sizeof *out);
+	if (t->fd < 0)
+		return;
+	out->dev = t->dev;
+	out->ino = t->ino;
+	out->offset = t->lb.consumed;
+	out->line_len = t->last_len;
+	out->line_hash = t->last_hash;
+}
+
+/* Opens path read-only; a regular file only (a FIFO or device has no
+ * position to resume). Returns the fd and fills st, or -1 with errno. */
+static int open_regular(const char *path, struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+		int e = S_ISREG(st->st_mode) ? errno : EINVAL;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* Makes fd the file being read, from offset off with the given last line. */
+static void adopt(struct mm_tailer *t, int fd, const struct stat *st, uint64_t off,
+		  uint64_t last_len, uint64_t last_hash)
+{
+	if (t->fd >= 0 && t->fd != fd)
+		close(t->fd);
+	t->fd = fd;
+	t->dev = (uint64_t)st->st_dev;
+	t->ino = (uint64_t)st->st_ino;
+	t->rd_off = off;
+	t->last_len = last_len;
+	t->last_hash = last_hash;
+	t->finishing = false;
+	t->rot_seen_mono = 0;
+	t->last_data_mono = mm_mono_ms();
+	t->waiting_noted = false;
+	mm_linebuf_reset(&t->lb, off);
+#ifdef POSIX_FADV_SEQUENTIAL
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+}
+
+static int pread_all(int fd, char *buf, size_t n, uint64_t off)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+/* Does the file hold, just before pos->offset, the line that was last
+ * delivered when the position was saved? */
+static bool verify_line(struct mm_tailer *t, int fd, const struct mm_filepos *pos)
+{
+	if (pos->offset == 0 || pos->line_len == 0)
+		return true; /* nothing to check against */
+	if (pos->line_len > pos->offset)
+		return false;
+	size_t n = pos->line_len > t->o.line_max + 2 ? t->o.line_max : (size_t)pos->line_len;
+	char *buf = xmalloc(n ? n : 1);
+	bool ok = false;
+	if (pread_all(fd, buf, n, pos->offset - pos->line_len) == 0) {
+		size_t len = n;
+		if (n == pos->line_len)
+			mm_line_normalize(buf, n, t->o.line_max, &len);
+		ok = mm_line_hash(buf, len) == pos->line_hash;
+	}
+	free(buf);
+	return ok;
+}
+
+/* The offset just after the last newline of the file (start_at_end). */
+static uint64_t last_line_end(struct mm_tailer *t, int fd, uint64_t size)
+{
+	size_t win = t->o.line_max + 2;
+	if (size < win)
+		win = (size_t)size;
+	if (win == 0)
+		return 0;
+	char *buf = xmalloc(win);
+	uint64_t off = size;
+	if (pread_all(fd, buf, win, size - win) == 0) {
+		char *nl = memrchr(buf, '\n', win);
+		if (nl)
+			off = size - win + (uint64_t)(nl - buf) + 1;
+		else if (win == size)
+			off = 0; /* one unfinished line: read it when it ends */
+	}
+	free(buf);
+	return off;
+}
+
+void mm_tailer_start(struct mm_tailer *t, const struct mm_filepos *saved)
+{
+	t->started = true;
+	if (!saved) {
+		t->first = true;
+		return;
+	}
+	if (saved->ino == 0 && saved->dev == 0)
+		return; /* no file was open when saved: the next one is new */
+
+	struct stat st, st1;
+	int fd = open_regular(t->path, &st);
+	if (fd >= 0 && (uint64_t)st.st_ino == saved->ino && (uint64_t)st.st_dev == saved->dev) {
+		if ((uint64_t)st.st_size < saved->offset) {
+			t->st.truncations++;
+			notice(t, "%s: shorter than the saved offset %" PRIu64
+				  " (truncated while stopped): reading from the start",
+			       t->path, saved->offset);
+			adopt(t, fd, &st, 0, 0, 0);
+		} else if (!verify_line(t, fd, saved)) {
+			t->st.replaced++;
+			notice(t, "%s: the line before the saved offset differs (file replaced, "
+				  "inode reused): reading from the start",
+			       t->path);
+			adopt(t, fd, &st, 0, 0, 0);
+		} else {
+			adopt(t, fd, &st, saved->offset, saved->line_len, saved->line_hash);
+		}
+		return;
+	}
+	/* PATH is another file, or missing: was ours rotated to PATH.1? */
+	int fd1 = open_regular(t->path1, &st1);
+	if (fd1 >= 0 && (uint64_t)st1.st_ino == saved->ino &&
+	    (uint64_t)st1.st_dev == saved->dev && (uint64_t)st1.st_size >= saved->offset &&
+	    verify_line(t, fd1, saved)) {
+		if (fd >= 0)
+			close(fd);
+		adopt(t, fd1, &st1, saved->offset, saved->line_len, saved->line_hash);
+		t->finishing = true;
+		notice(t, "%s: rotated while stopped: finishing %s from offset %" PRIu64 " first",
+		       t->path, t->path1, saved->offset);
+		return;
+	}
+	if (fd1 >= 0)
+		close(fd1);
+	t->st.replaced++;
+	notice(t, "%s: the saved file (inode %" PRIu64 ") is gone and is not %s; lines written "
+		  "to it after offset %" PRIu64 " are lost; reading the new file from the start",
+	       t->path, saved->ino, t->path1, saved->offset);
+	if (fd >= 0)
+		adopt(t, fd, &st, 0, 0, 0);
+}
+
+/* No file open: open PATH if it exists now. */
+static bool open_current(struct mm_tailer *t)
+{
+	struct stat st;
+	int fd = open_regular(t->path, &st);
+	if (fd < 0) {
+		t->first = false; /* a file that appears later is all new */
+		if (!t->waiting_noted) {
+			t->waiting_noted = true;
+			if (errno != ENOENT)
+				t->st.open_errors++;
+			notice(t, "%s: cannot open (%s); waiting for it", t->path, strerror(errno));
+		}
+		return false;
+	}
+	uint64_t off = 0;
+	if (t->first && t->o.start_at_end)
+		off = last_line_end(t, fd, (uint64_t)st.st_size);
+	t->first = false;
+	adopt(t, fd, &st, off, 0, 0);
+	return true;
+}
+
+static void deliver(struct mm_tailer *t, mm_line_fn *fn, void *arg)
+{
+	const char *line, *last = NULL;
+	size_t len, lastlen = 0;
+	while (mm_linebuf_next(&t->lb, &line, &len)) {
+		fn(line, len, arg);
+		last = line;
+		lastlen = len;
+	}
+	if (last) {
+		t->last_len = t->lb.last_raw;
+		t->last_hash = mm_line_hash(last, lastlen);
+	}
+	t->st.lines = t->lb.st;
+}
+
+/* The end of a file whose writer is gone: hand out its unfinished line. */
+static void flush_partial(struct mm_tailer *t, mm_line_fn *fn, void *arg)
+{
+	const char *line;
+	size_t len;
+	if (mm_linebuf_flush(&t->lb, &line, &len))
+		fn(line, len, arg);
+	t->st.lines = t->lb.st;
+}
+
+/* At EOF: truncated? rotated? Returns true when reading should go on
+ * (restarted or switched to a new file). */
+static bool at_eof(struct mm_tailer *t, bool check, mm_line_fn *fn, void *arg)
+{
+	struct stat fs, ps;
+	if (fstat(t->fd, &fs) == 0 && (uint64_t)fs.st_size < t->rd_off && !t->finishing) {
+		flush_partial(t, fn, arg);
+		t->st.truncations++;
+		notice(t, "%s: truncated (size %" PRIu64 " < offset %" PRIu64 "): reading from the start",
+		       t->path, (uint64_t)fs.st_size, t->rd_off);
+		adopt(t, t->fd, &fs, 0, 0, 0);
+		return true;
+	}
+	if (!check && !t->finishing)
+		return false;
+	if (stat(t->path, &ps) < 0)
+		return false; /* gone and not recreated yet: keep what we hold */
+	if ((uint64_t)ps.st_ino == t->ino && (uint64_t)ps.st_dev == t->dev)
+		return false;
+	int64_t now = mm_mono_ms();
+	if (!t->finishing) {
+		t->finishing = true;
+		t->rot_seen_mono = now;
+	}
+	int64_t quiet_since = t->last_data_mono > t->rot_seen_mono ? t->last_data_mono
+								   : t->rot_seen_mono;
+	if (t->o.rotate_grace_ms > 0 && now - quiet_since < t->o.rotate_grace_ms)
+		return false;
+	int fd = open_regular(t->path, &ps);
+	if (fd < 0)
+		return false; /* replaced by something odd, or raced away: retry */
+	flush_partial(t, fn, arg);
+	t->st.rotations++;
+	notice(t, "%s: rotated: finished the old file at offset %" PRIu64 ", now reading the new one",
+	       t->path, t->rd_off);
+	adopt(t, fd, &ps, 0, 0, 0);
+	return true;
+}
+
+int mm_tailer_poll(struct mm_tailer *t, bool check_rotation, mm_line_fn *fn, void *arg)
+{
+	if (!t->started)
+		mm_tailer_start(t, NULL);
+	if (t->fd < 0 && !open_current(t))
+		return 0;
+	size_t budget = t->o.read_limit;
+	for (;;) {
+		if (budget == 0)
+			return 1;
+		char *p;
+		size_t n;
+		mm_linebuf_space(&t->lb, &p, &n);
+		if (n > budget)
+			n = budget;
+		ssize_t r = pread(t->fd, p, n, (off_t)t->rd_off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			t->st.read_errors++;
+			notice(t, "%s: read error (%s); reopening", t->path, strerror(errno));
+			close(t->fd);
+			t->fd = -1;
+			return 0;
+		}
+		if (r > 0) {
+			mm_linebuf_commit(&t->lb, (size_t)r);
+			t->rd_off += (uint64_t)r;
+			budget -= (size_t)r;
+			t->last_data_mono = mm_mono_ms();
+			t->st.last_read_ms = mm_wall_ms();
+			deliver(t, fn, arg);
+			continue;
+		}
+		if (!at_eof(t, check_rotation, fn, arg))
+			break;
+	}
+	return 0;
+}
