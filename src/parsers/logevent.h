@@ -112,7 +112,33 @@ struct mm_log_event {
 	uint32_t conn_count; /* auth failures "N attempts" */
 	double delay;	 /* total delay= seconds */
 	double delays[4]; /* a/b/c/d; negative when absent */
+
+	/* Added by the parsers (additive; see docs/parsers.md). */
+	struct mm_sv sender;	  /* envelope sender when the line also names a
+				     recipient in addr: Postfix reject/hold/
+				     discard from=<>, MS records */
+	struct mm_sv src_channel; /* MS E record: the enqueuing channel (channel
+				     is the destination) */
+	struct mm_sv code;	  /* the grammar's own classifier (per type in
+				     docs/parsers.md): Postfix reject/hold stage
+				     (RCPT, CONNECT, header...), lost/timeout
+				     stage, sasl_method, DSN notice kind; MS
+				     record code with modifiers ("EEC"); Dovecot
+				     login method, passdb driver, LMTP mailbox */
+	uint16_t smtp_code;	  /* 3-digit SMTP reply in a reject; 0 absent */
+	uint32_t flags;		  /* MM_EVF_* */
 };
+
+/* mm_log_event.flags */
+#define MM_EVF_ESMTP (1u << 0)	   /* MS modifier E */
+#define MM_EVF_CHUNKING (1u << 1)  /* MS modifier C */
+#define MM_EVF_TLS (1u << 2)	   /* MS modifier S; Dovecot "TLS" */
+#define MM_EVF_SASL (1u << 3)	   /* MS modifier A */
+#define MM_EVF_LMTP (1u << 4)	   /* MS modifier L */
+#define MM_EVF_INBOUND (1u << 5)   /* MS connection record "+" */
+#define MM_EVF_OUTBOUND (1u << 6)  /* MS connection record "-" */
+#define MM_EVF_SUSPENDED (1u << 7) /* deferred: "delivery temporarily suspended" */
+#define MM_EVF_SECURED (1u << 8)   /* Dovecot "secured" (TLS, or a trusted/local net) */
 
 struct mm_parser {
 	const char *name; /* "postfix", "msgsrv", "dovecot" */

@@ -1,0 +1,183 @@
+/*
+ * scan: a bounded cursor over one log line, shared by the log grammars
+ * (internal to src/parsers; not a public interface).
+ *
+ * Every helper checks the end pointer: lines may hold NUL bytes, invalid
+ * UTF-8 and no terminator, so nothing here calls strlen/strchr. Nothing
+ * allocates. Helpers that fail leave the cursor where it was.
+ */
+#ifndef MAILMON_PARSERS_SCAN_H
+#define MAILMON_PARSERS_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "parsers/logevent.h"
+
+/* Lines longer than this are parsed only up to it (an mm_sv length is 32
+ * bits; the tailer caps lines far below this anyway). */
+#define MM_SCAN_MAX_LINE (1u << 30)
+
+/* A line handed over with its "\n" or "\r\n" still on. */
+static inline size_t mm_scan_trim_eol(const char *line, size_t len)
+{
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	return len > MM_SCAN_MAX_LINE ? MM_SCAN_MAX_LINE : len;
+}
+
+struct sc {
+	const char *p;
+	const char *e;
+};
+
+static inline size_t sc_left(const struct sc *c)
+{
+	return (size_t)(c->e - c->p);
+}
+
+static inline struct mm_sv sv_of(const char *p, const char *e)
+{
+	struct mm_sv v = {p, (uint32_t)(e - p)};
+	return v;
+}
+
+static inline bool sv_eq(struct mm_sv v, const char *lit, size_t n)
+{
+	return v.p != NULL && v.len == n && memcmp(v.p, lit, n) == 0;
+}
+#define SV_EQ(v, lit) sv_eq((v), (lit), sizeof(lit) - 1)
+
+static inline bool sc_eat(struct sc *c, const char *lit, size_t n)
+{
+	if (sc_left(c) < n || memcmp(c->p, lit, n) != 0)
+		return false;
+	c->p += n;
+	return true;
+}
+/* Consumes a string literal when the cursor starts with it. */
+#define SC_EAT(c, lit) sc_eat((c), (lit), sizeof(lit) - 1)
+
+static inline bool sc_peek(const struct sc *c, const char *lit, size_t n)
+{
+	return sc_left(c) >= n && memcmp(c->p, lit, n) == 0;
+}
+#define SC_PEEK(c, lit) sc_peek((c), (lit), sizeof(lit) - 1)
+
+static inline bool sc_eatc(struct sc *c, char ch)
+{
+	if (c->p < c->e && *c->p == ch) {
+		c->p++;
+		return true;
+	}
+	return false;
+}
+
+/* First ch at or after the cursor, or NULL. */
+static inline const char *sc_find(const struct sc *c, char ch)
+{
+	return c->p < c->e ? memchr(c->p, ch, sc_left(c)) : NULL;
+}
+
+/* Last occurrence of lit[0..n) in [p, e), or NULL. */
+static inline const char *mm_memrmem(const char *p, const char *e, const char *lit, size_t n)
+{
+	if (n == 0 || (size_t)(e - p) < n)
+		return NULL;
+	for (const char *q = e - n; q >= p; q--) {
+		if (*q == lit[0] && memcmp(q, lit, n) == 0)
+			return q;
+		if (q == p)
+			break;
+	}
+	return NULL;
+}
+
+/* First occurrence of lit[0..n) in [p, e), or NULL. */
+static inline const char *mm_memmem(const char *p, const char *e, const char *lit, size_t n)
+{
+	if (n == 0 || e < p || (size_t)(e - p) < n)
+		return NULL;
+	return memmem(p, (size_t)(e - p), lit, n);
+}
+
+/* Takes the text up to the next ch (not consumed); the whole rest when
+ * ch does not occur and to_end is set. */
+static inline bool sc_until(struct sc *c, char ch, bool to_end, struct mm_sv *out)
+{
+	const char *q = sc_find(c, ch);
+	if (q == NULL) {
+		if (!to_end)
+			return false;
+		q = c->e;
+	}
+	*out = sv_of(c->p, q);
+	c->p = q;
+	return true;
+}
+
+static inline bool is_digit(char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+static inline bool is_alnum(char ch)
+{
+	return is_digit(ch) || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z');
+}
+
+/* Unsigned decimal, at least one digit; saturates instead of overflowing. */
+static inline bool sc_u64(struct sc *c, uint64_t *out)
+{
+	const char *p = c->p;
+	uint64_t v = 0;
+	while (p < c->e && is_digit(*p)) {
+		unsigned d = (unsigned)(*p - '0');
+		v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
+		p++;
+	}
+	if (p == c->p)
+		return false;
+	c->p = p;
+	*out = v;
+	return true;
+}
+
+static inline bool sc_u32(struct sc *c, uint32_t *out)
+{
+	uint64_t v;
+	if (!sc_u64(c, &v))
+		return false;
+	*out = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+	return true;
+}
+
+/* "12", "0.25", "3.1": a non-negative decimal without exponent; at most
+ * 9 fraction digits are used (Postfix prints at most 2). */
+static inline bool sc_decimal(struct sc *c, double *out)
+{
+	uint64_t ip = 0;
+	struct sc s = *c;
+	if (!sc_u64(&s, &ip))
+		return false;
+	double v = (double)ip;
+	if (s.p < s.e && *s.p == '.') {
+		s.p++;
+		uint64_t frac = 0, scale = 1;
+		while (s.p < s.e && is_digit(*s.p)) {
+			if (scale < 1000000000u) {
+				frac = frac * 10 + (uint64_t)(*s.p - '0');
+				scale *= 10;
+			}
+			s.p++;
+		}
+		v += (double)frac / (double)scale;
+	}
+	*c = s;
+	*out = v;
+	return true;
+}
+
+#endif
