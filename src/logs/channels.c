@@ -84,6 +84,16 @@ uint16_t mm_channels_id(struct mm_channels *ch, const char *name, size_t len)
 	return id;
 }
 
+uint32_t mm_channels_count(const struct mm_channels *ch)
+{
+	return ch->other_id != MM_LC_NO_CHAN ? MM_CHAN_MAX_IDS : ch->nids;
+}
+
+const char *mm_channels_name(const struct mm_channels *ch, uint16_t id)
+{
+	return id < MM_CHAN_MAX_IDS ? ch->names[id] : "";
+}
+
 uint16_t mm_channels_id_for(struct mm_channels *ch, const struct mm_log_event *ev)
 {
 	const struct mm_sv *s = ev->channel.len ? &ev->channel : &ev->service;

@@ -55,6 +55,9 @@ void mm_channels_free(struct mm_channels *ch);
 void mm_channels_rebind(struct mm_channels *ch, struct mm_cfile *cf);
 /* The id of channel name[0..len) (created on first use). */
 uint16_t mm_channels_id(struct mm_channels *ch, const char *name, size_t len);
+/* Ids handed out so far (0..count-1), and the name of one. */
+uint32_t mm_channels_count(const struct mm_channels *ch);
+const char *mm_channels_name(const struct mm_channels *ch, uint16_t id);
 /* The channel id an event belongs to: the event's channel, else its
  * service; MM_LC_NO_CHAN when it names neither. */
 uint16_t mm_channels_id_for(struct mm_channels *ch, const struct mm_log_event *ev);

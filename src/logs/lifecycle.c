@@ -433,3 +433,32 @@ void mm_lc_get_stats(const struct mm_lifecycle *lc, struct mm_lc_stats *out)
 {
 	*out = lc->st;
 }
+
+void mm_lc_each(const struct mm_lifecycle *lc,
+		void (*fn)(const struct mm_lc_msg *m, void *arg), void *arg)
+{
+	for (uint32_t id1 = lc->head; id1; id1 = at(lc, id1)->next)
+		fn(at(lc, id1), arg);
+}
+
+void mm_lc_restore(struct mm_lifecycle *lc, const struct mm_lc_msg *saved)
+{
+	if (saved->qid_len == 0 || saved->qid_len >= MM_LC_QID_MAX)
+		return;
+	struct mm_sv q = {saved->qid, saved->qid_len};
+	struct mm_lc_change ch;
+	memset(&ch, 0, sizeof ch);
+	if (saved->last_ms > lc->now_ms)
+		lc->now_ms = saved->last_ms;
+	struct mm_lc_msg *m = get_or_create(lc, &q, true, &ch);
+	free_rcpts(lc, m);
+	uint32_t prev = m->prev, next = m->next, hslot = m->hslot;
+	*m = *saved;
+	m->sender[MM_LC_ADDR_MAX - 1] = 0;
+	if (m->nchan > MM_LC_MAX_CHAN)
+		m->nchan = MM_LC_MAX_CHAN;
+	m->rcpt_head = m->rcpt_tail = 0;
+	m->prev = prev;
+	m->next = next;
+	m->hslot = hslot;
+}

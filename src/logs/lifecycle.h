@@ -138,4 +138,13 @@ const struct mm_lc_rcpt *mm_lc_rcpt_next(const struct mm_lifecycle *lc,
 					 const struct mm_lc_rcpt *r);
 void mm_lc_get_stats(const struct mm_lifecycle *lc, struct mm_lc_stats *out);
 
+/* Saved state (logpipe_state.c): calls fn for every tracked message, least
+ * recently active first; and puts a message back from its saved fields
+ * (qid, qid_len, flags, inbound, chan/chflags/nchan, times, counts, sender;
+ * the internal fields are ignored). Restoring an existing queue ID
+ * replaces it; recipient records are not part of the saved state. */
+void mm_lc_each(const struct mm_lifecycle *lc,
+		void (*fn)(const struct mm_lc_msg *m, void *arg), void *arg);
+void mm_lc_restore(struct mm_lifecycle *lc, const struct mm_lc_msg *saved);
+
 #endif

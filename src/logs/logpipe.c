@@ -1,0 +1,229 @@
+/*
+ * logpipe: parse -> lifecycle -> channel counters (see logpipe.h).
+ */
+#include "logs/logpipe.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/xalloc.h"
+#include "logs/logpipe_state.h"
+#include "parsers/parser.h"
+#include "sources/consumer.h"
+
+struct mm_logpipe {
+	const struct mm_parser *parser;
+	struct mm_lifecycle *lc;
+	struct mm_channels *ch;
+	struct mm_cfile *cf;
+	char *path;		/* NULL: anonymous */
+	uint32_t max_channels;
+	int year_hint;
+	struct mm_logpipe_stats st;
+};
+
+static const struct mm_parser *default_parser(void)
+{
+	return mm_parser_find("auto");
+}
+
+static int this_year(void)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	return tm.tm_year + 1900;
+}
+
+static struct mm_logpipe *alloc_pipe(const struct mm_lc_limits *lim, const struct mm_parser *p)
+{
+	struct mm_logpipe *lp = xcalloc(1, sizeof *lp);
+	lp->parser = p ? p : default_parser();
+	lp->lc = mm_lc_new(lim);
+	lp->year_hint = this_year();
+	return lp;
+}
+
+struct mm_logpipe *mm_logpipe_new(const struct mm_config *conf, struct mm_err *err)
+{
+	struct mm_lc_limits lim = {
+		.max_inflight = (uint32_t)mm_config_int(conf, "log", "max_inflight"),
+		.max_rcpts = (uint32_t)mm_config_int(conf, "log", "max_recipients"),
+		.max_age_ms = mm_config_duration_ms(conf, "log", "inflight_max_age"),
+	};
+	char *path = mm_cfile_path_from_config(conf);
+	/* The run directory (/run/mailmon) is a tmpfs dir made at boot. */
+	char *slash = strrchr(path, '/');
+	if (slash && slash != path) {
+		*slash = 0;
+		mkdir(path, 0755);
+		*slash = '/';
+	}
+	uint32_t maxch = (uint32_t)mm_config_int(conf, "counters", "max_channels");
+	struct mm_cfile *cf = mm_cfile_open_or_create(path, maxch, err);
+	if (!cf) {
+		free(path);
+		return NULL;
+	}
+	const char *fmt = mm_config_get(conf, "log", "format");
+	const struct mm_parser *p = mm_parser_find(fmt ? fmt : "auto");
+	struct mm_logpipe *lp = alloc_pipe(&lim, p);
+	lp->cf = cf;
+	lp->path = path;
+	lp->max_channels = maxch;
+	lp->ch = mm_channels_new(cf);
+	return lp;
+}
+
+struct mm_logpipe *mm_logpipe_new_anon(const struct mm_lc_limits *lim, uint32_t max_channels,
+				       const struct mm_parser *parser)
+{
+	struct mm_logpipe *lp = alloc_pipe(lim, parser);
+	lp->cf = mm_cfile_anon(max_channels);
+	lp->max_channels = max_channels;
+	lp->ch = mm_channels_new(lp->cf);
+	return lp;
+}
+
+void mm_logpipe_free(struct mm_logpipe *lp)
+{
+	if (!lp)
+		return;
+	mm_channels_free(lp->ch);
+	mm_lc_free(lp->lc);
+	mm_cfile_close(lp->cf);
+	free(lp->path);
+	free(lp);
+}
+
+/* Inbound events name the receiving service; deliveries the transport. */
+static bool is_inbound(enum mm_ev_type t)
+{
+	return t == MM_EV_CLIENT || t == MM_EV_PICKUP;
+}
+
+void mm_logpipe_event(struct mm_logpipe *lp, const struct mm_log_event *ev,
+		      struct mm_lc_change *out)
+{
+	struct mm_lc_change local;
+	struct mm_lc_change *c = out ? out : &local;
+	uint16_t id = MM_LC_NO_CHAN;
+	switch (ev->type) {
+	case MM_EV_UNPARSED:
+	case MM_EV_IGNORED:
+		memset(c, 0, sizeof *c);
+		return;
+	case MM_EV_CONNECT:
+	case MM_EV_DISCONNECT:
+	case MM_EV_LOST:
+	case MM_EV_REJECT:
+	case MM_EV_CLIENT:
+	case MM_EV_PICKUP:
+	case MM_EV_DELIVERY:
+	case MM_EV_CONN_FAIL:
+		id = mm_channels_id_for(lp->ch, ev);
+		break;
+	default:
+		break;
+	}
+	mm_lc_event(lp->lc, ev, is_inbound(ev->type) ? MM_LC_NO_CHAN : id,
+		    is_inbound(ev->type) ? id : MM_LC_NO_CHAN, c);
+	mm_channels_apply(lp->ch, ev, id, c);
+}
+
+void mm_logpipe_line(struct mm_logpipe *lp, const char *line, size_t len)
+{
+	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	struct mm_log_event ev;
+	lp->parser->parse(line, len, lp->year_hint, &ev);
+	lp->st.lines++;
+	if (ev.type == MM_EV_UNPARSED)
+		lp->st.unparsed++;
+	mm_logpipe_event(lp, &ev, NULL);
+}
+
+void mm_logpipe_flush(struct mm_logpipe *lp)
+{
+	if (lp->path && mm_cfile_replaced(lp->cf)) {
+		/* -create or -delete ran: map the new file (or make one). */
+		struct mm_err err;
+		struct mm_cfile *cf = mm_cfile_open_or_create(lp->path, lp->max_channels, &err);
+		if (cf) {
+			mm_cfile_close(lp->cf);
+			lp->cf = cf;
+			mm_channels_rebind(lp->ch, cf);
+		} else {
+			lp->st.reopen_failures++;
+		}
+	}
+	mm_cfile_service(lp->cf);
+	/* Expiry normally follows log time; a quiet log still ages out by
+	 * the wall clock (the daemon reads live logs, so they agree). */
+	if (lp->path)
+		mm_lc_expire(lp->lc, mm_wall_ms());
+}
+
+void mm_logpipe_get_stats(const struct mm_logpipe *lp, struct mm_logpipe_stats *out)
+{
+	*out = lp->st;
+	mm_lc_get_stats(lp->lc, &out->lc);
+}
+
+struct mm_cfile *mm_logpipe_cfile(struct mm_logpipe *lp)
+{
+	return lp->cf;
+}
+
+const struct mm_lifecycle *mm_logpipe_lifecycle(const struct mm_logpipe *lp)
+{
+	return lp->lc;
+}
+
+/* ---- the log watcher's consumer ---- */
+
+static void c_line(void *arg, unsigned src, const char *line, size_t len)
+{
+	mm_logpipe_line(arg, line, len);
+}
+
+/* The counters live in a shared mapping that survives our death; only a
+ * machine crash loses them, and /run does not survive that anyway. So a
+ * flush is the periodic housekeeping, not an msync. */
+static int c_flush(void *arg, struct mm_err *err)
+{
+	mm_logpipe_flush(arg);
+	return 0;
+}
+
+static char *c_checkpoint(void *arg)
+{
+	struct mm_logpipe *lp = arg;
+	return mm_logpipe_state_encode(lp->cf, lp->ch, lp->lc);
+}
+
+static int c_restore(void *arg, const char *text, struct mm_err *err)
+{
+	struct mm_logpipe *lp = arg;
+	return mm_logpipe_state_restore(text, lp->cf, lp->ch, lp->lc, err);
+}
+
+static void c_free(void *arg)
+{
+	mm_logpipe_free(arg);
+}
+
+void mm_logpipe_consumer(struct mm_logpipe *lp, struct mm_line_consumer *c)
+{
+	*c = (struct mm_line_consumer){.name = "counters",
+				       .line = c_line,
+				       .flush = c_flush,
+				       .checkpoint = c_checkpoint,
+				       .restore = c_restore,
+				       .free = c_free,
+				       .arg = lp};
+}

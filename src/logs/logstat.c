@@ -1,0 +1,682 @@
+/*
+ * logstat: accounting and rendering of the one-shot log report (see
+ * logstat.h and docs/logstat.md).
+ *
+ * The figures that must equal pflogsumm's are counted on the same events
+ * pflogsumm counts: received = smtpd/postscreen "client=" + pickup
+ * "uid=/sender="; deferred = distinct queue IDs with a status=deferred;
+ * deferrals = status=deferred lines; bounced = status=bounced lines;
+ * rejected = reject lines (smtpd, postscreen, cleanup).
+ */
+#include "logs/logstat.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/distinct.h"
+#include "core/hash.h"
+#include "core/histo.h"
+#include "core/topk.h"
+#include "core/xalloc.h"
+#include "logs/logpipe.h"
+
+#define DEST_NAME_MAX 64
+#define MAX_DAYS 3660
+#define TOP_PER_DEST 5
+
+enum { R_RCV, R_DLV, R_DFR, R_BNC, R_REJ, R__N }; /* per-day / per-hour columns */
+
+struct dest {
+	char name[DEST_NAME_MAX];
+	uint64_t hash;
+	uint64_t delivered, bytes, deferrals, bounced;
+	double delay_sum, delay_max;
+	struct mm_histo histo; /* delivered delays, ms */
+	struct mm_topk defer_reasons, bounce_reasons;
+};
+
+struct day {
+	int32_t ymd;
+	uint64_t c[R__N];
+};
+
+struct mm_logstat {
+	struct mm_logstat_opts o;
+	struct mm_logpipe *pipe;
+	struct mm_logstat_totals t;
+	struct mm_distinct senders, sending_hosts, recipients, recipient_hosts, deferred_qids;
+	/* destinations: open addressing over dests */
+	struct dest *dests;
+	size_t ndests, dests_cap;
+	uint32_t *dindex; /* dest index + 1 */
+	uint32_t dmask;
+	uint64_t dests_overflow;
+	struct day *days;
+	size_t ndays, days_cap;
+	size_t day_cur;
+	uint64_t hours[24][R__N];
+	int64_t hour_lo, hour_hi; /* cached local hour [lo, hi) */
+	int cur_hour;
+	int32_t cur_ymd;
+	struct mm_topk reject_reasons, reject_clients, warnings, unparsed_programs;
+	uint64_t capped_lines;
+	int64_t first_ms, last_ms;
+};
+
+struct mm_logstat *mm_logstat_new(const struct mm_logstat_opts *opts)
+{
+	struct mm_logstat *ls = xcalloc(1, sizeof *ls);
+	ls->o = *opts;
+	if (!ls->o.max_inflight)
+		ls->o.max_inflight = 262144;
+	if (!ls->o.max_destinations)
+		ls->o.max_destinations = 4096;
+	if (!ls->o.distinct_cap)
+		ls->o.distinct_cap = 1000000;
+	if (!ls->o.top)
+		ls->o.top = 10;
+	struct mm_lc_limits lim = {.max_inflight = ls->o.max_inflight, .max_rcpts = 0,
+				   .max_age_ms = 0};
+	ls->pipe = mm_logpipe_new_anon(&lim, 256, ls->o.parser);
+	mm_distinct_init(&ls->senders, ls->o.distinct_cap);
+	mm_distinct_init(&ls->sending_hosts, ls->o.distinct_cap);
+	mm_distinct_init(&ls->recipients, ls->o.distinct_cap);
+	mm_distinct_init(&ls->recipient_hosts, ls->o.distinct_cap);
+	/* Deferred messages must match pflogsumm exactly: a larger cap. */
+	mm_distinct_init(&ls->deferred_qids, (size_t)ls->o.distinct_cap * 4);
+	uint32_t slots = 64;
+	while (slots < 2 * ls->o.max_destinations)
+		slots <<= 1;
+	ls->dindex = xcalloc(slots, sizeof *ls->dindex);
+	ls->dmask = slots - 1;
+	mm_topk_init(&ls->reject_reasons, ls->o.top);
+	mm_topk_init(&ls->reject_clients, ls->o.top);
+	mm_topk_init(&ls->warnings, ls->o.top);
+	mm_topk_init(&ls->unparsed_programs, ls->o.top);
+	ls->hour_lo = ls->hour_hi = 0;
+	return ls;
+}
+
+void mm_logstat_free(struct mm_logstat *ls)
+{
+	if (!ls)
+		return;
+	mm_logpipe_free(ls->pipe);
+	mm_distinct_free(&ls->senders);
+	mm_distinct_free(&ls->sending_hosts);
+	mm_distinct_free(&ls->recipients);
+	mm_distinct_free(&ls->recipient_hosts);
+	mm_distinct_free(&ls->deferred_qids);
+	for (size_t i = 0; i < ls->ndests; i++) {
+		mm_topk_free(&ls->dests[i].defer_reasons);
+		mm_topk_free(&ls->dests[i].bounce_reasons);
+	}
+	free(ls->dests);
+	free(ls->dindex);
+	free(ls->days);
+	mm_topk_free(&ls->reject_reasons);
+	mm_topk_free(&ls->reject_clients);
+	mm_topk_free(&ls->warnings);
+	mm_topk_free(&ls->unparsed_programs);
+	free(ls);
+}
+
+/* pflogsumm lowercases the domain part, not the local part. */
+static uint64_t addr_hash(struct mm_sv a)
+{
+	const char *at = a.len ? memrchr(a.p, '@', a.len) : NULL;
+	if (!at)
+		return mm_hash64(a.p, a.len);
+	size_t ll = (size_t)(at - a.p);
+	return mm_hash64(a.p, ll) * 31 ^ mm_hash64_lower(at, a.len - ll);
+}
+
+static struct mm_sv domain_of(struct mm_sv a)
+{
+	const char *at = a.len ? memchr(a.p, '@', a.len) : NULL;
+	if (!at)
+		return a;
+	struct mm_sv d = {at + 1, (uint32_t)(a.len - (size_t)(at + 1 - a.p))};
+	return d;
+}
+
+static struct dest *dest_get(struct mm_logstat *ls, struct mm_sv dom)
+{
+	char name[DEST_NAME_MAX];
+	size_t n = dom.len < DEST_NAME_MAX - 1 ? dom.len : DEST_NAME_MAX - 1;
+	for (size_t i = 0; i < n; i++) {
+		char c = dom.p[i];
+		name[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+	}
+	if (n == 0) {
+		memcpy(name, "(none)", 6);
+		n = 6;
+	}
+	name[n] = 0;
+	uint64_t h = mm_hash64(name, n);
+	uint32_t s = (uint32_t)h & ls->dmask;
+	for (;;) {
+		uint32_t i1 = ls->dindex[s];
+		if (!i1)
+			break;
+		struct dest *d = &ls->dests[i1 - 1];
+		if (d->hash == h && strcmp(d->name, name) == 0)
+			return d;
+		s = (s + 1) & ls->dmask;
+	}
+	if (ls->ndests >= ls->o.max_destinations - 1) {
+		ls->dests_overflow++;
+		if (strcmp(name, "(other)") == 0)
+			return NULL; /* cannot happen: "(other)" is found above */
+		struct mm_sv other = {"(other)", 7};
+		if (ls->ndests >= ls->o.max_destinations) {
+			/* "(other)" is the last one added */
+			return &ls->dests[ls->ndests - 1];
+		}
+		dom = other;
+		memcpy(name, "(other)", 8);
+		n = 7;
+		h = mm_hash64(name, n);
+		s = (uint32_t)h & ls->dmask;
+		while (ls->dindex[s])
+			s = (s + 1) & ls->dmask;
+	}
+	ls->dests = xgrow(ls->dests, &ls->dests_cap, ls->ndests + 1, sizeof *ls->dests);
+	struct dest *d = &ls->dests[ls->ndests++];
+	memset(d, 0, sizeof *d);
+	memcpy(d->name, name, n + 1);
+	d->hash = h;
+	mm_topk_init(&d->defer_reasons, TOP_PER_DEST);
+	mm_topk_init(&d->bounce_reasons, TOP_PER_DEST);
+	ls->dindex[s] = (uint32_t)ls->ndests;
+	return d;
+}
+
+/* Per-day and per-hour rows follow the log's local time. The local hour
+ * is cached, so localtime_r runs once per hour of log, not per line. */
+static void time_row(struct mm_logstat *ls, int64_t ms, int col)
+{
+	if (ms <= 0)
+		return;
+	if (ms < ls->hour_lo || ms >= ls->hour_hi) {
+		time_t t = (time_t)(ms / 1000);
+		struct tm tm;
+		localtime_r(&t, &tm);
+		ls->cur_hour = tm.tm_hour;
+		ls->cur_ymd = (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
+		int64_t into = (int64_t)tm.tm_min * 60000 + (int64_t)tm.tm_sec * 1000 + ms % 1000;
+		ls->hour_lo = ms - into;
+		ls->hour_hi = ls->hour_lo + 3600000;
+		if (ls->day_cur >= ls->ndays || ls->days[ls->day_cur].ymd != ls->cur_ymd) {
+			size_t i;
+			for (i = 0; i < ls->ndays; i++)
+				if (ls->days[i].ymd == ls->cur_ymd)
+					break;
+			if (i == ls->ndays) {
+				if (ls->ndays >= MAX_DAYS) {
+					i = ls->ndays - 1; /* beyond ten years: the last row */
+				} else {
+					ls->days = xgrow(ls->days, &ls->days_cap, ls->ndays + 1,
+							 sizeof *ls->days);
+					memset(&ls->days[ls->ndays], 0, sizeof *ls->days);
+					ls->days[ls->ndays].ymd = ls->cur_ymd;
+					i = ls->ndays++;
+				}
+			}
+			ls->day_cur = i;
+		}
+	}
+	ls->hours[ls->cur_hour][col]++;
+	ls->days[ls->day_cur].c[col]++;
+}
+
+static bool sv_has(struct mm_sv s, const char *needle)
+{
+	return s.len && memmem(s.p, s.len, needle, strlen(needle)) != NULL;
+}
+
+static bool is_smtpd_like(struct mm_sv service)
+{
+	return (service.len == 5 && memcmp(service.p, "smtpd", 5) == 0) ||
+	       (service.len == 10 && memcmp(service.p, "postscreen", 10) == 0);
+}
+
+static void on_delivery(struct mm_logstat *ls, const struct mm_log_event *ev,
+			const struct mm_lc_change *c)
+{
+	struct mm_sv dom = domain_of(ev->addr);
+	struct dest *d;
+	switch (ev->status) {
+	case MM_DS_SENT:
+		if (sv_has(ev->reason, "forwarded as ")) {
+			ls->t.forwarded++;
+			return;
+		}
+		ls->t.delivered++;
+		time_row(ls, ev->time_ms, R_DLV);
+		ls->t.bytes_delivered += c->size;
+		mm_distinct_add(&ls->recipients, addr_hash(ev->addr));
+		mm_distinct_add(&ls->recipient_hosts, mm_hash64_lower(dom.p, dom.len));
+		d = dest_get(ls, dom);
+		d->delivered++;
+		d->bytes += c->size;
+		d->delay_sum += ev->delay;
+		if (ev->delay > d->delay_max)
+			d->delay_max = ev->delay;
+		mm_histo_add(&d->histo, ev->delay > 0 ? (uint64_t)(ev->delay * 1000.0 + 0.5) : 0);
+		break;
+	case MM_DS_DEFERRED:
+	case MM_DS_DEFERRED_FIRST:
+		ls->t.deferrals++;
+		time_row(ls, ev->time_ms, R_DFR);
+		{
+			uint64_t h = mm_hash64(ev->queue_id.p, ev->queue_id.len);
+			if (!mm_distinct_exact(&ls->deferred_qids)) {
+				/* Past the cap: the lifecycle's first-deferral flag. */
+				if (c->msg_first_deferral)
+					ls->t.deferred++;
+			} else if (!mm_distinct_has(&ls->deferred_qids, h)) {
+				ls->t.deferred++;
+			}
+			mm_distinct_add(&ls->deferred_qids, h);
+		}
+		d = dest_get(ls, dom);
+		d->deferrals++;
+		if (ev->delay > d->delay_max)
+			d->delay_max = ev->delay;
+		mm_topk_add(&d->defer_reasons, ev->reason.p ? ev->reason.p : "", ev->reason.len, 1);
+		break;
+	case MM_DS_BOUNCED:
+		ls->t.bounced++;
+		time_row(ls, ev->time_ms, R_BNC);
+		d = dest_get(ls, dom);
+		d->bounced++;
+		mm_topk_add(&d->bounce_reasons, ev->reason.p ? ev->reason.p : "", ev->reason.len, 1);
+		break;
+	case MM_DS_EXPIRED:
+		/* A recipient line with status=expired: pflogsumm counts none. */
+		break;
+	case MM_DS_NONE:
+		break;
+	}
+}
+
+/* "<rcpt@x>: Relay access denied" -> "Relay access denied": the address
+ * that was refused is not part of the reason (pflogsumm groups alike). */
+static struct mm_sv reject_reason(struct mm_sv r)
+{
+	if (r.len > 2 && r.p[0] == '<') {
+		const char *e = memmem(r.p, r.len, ">: ", 3);
+		if (e) {
+			size_t skip = (size_t)(e + 3 - r.p);
+			r.p += skip;
+			r.len -= (uint32_t)skip;
+		}
+	}
+	return r;
+}
+
+static void on_reject(struct mm_logstat *ls, const struct mm_log_event *ev)
+{
+	struct mm_sv why = reject_reason(ev->reason);
+	mm_topk_add(&ls->reject_reasons, why.p ? why.p : "", why.len, 1);
+	if (ev->client_ip.len || ev->client_name.len) {
+		char key[MM_TOPK_KEY];
+		int n = snprintf(key, sizeof key, "%.*s[%.*s]", (int)ev->client_name.len,
+				 ev->client_name.p ? ev->client_name.p : "",
+				 (int)ev->client_ip.len, ev->client_ip.p ? ev->client_ip.p : "");
+		mm_topk_add(&ls->reject_clients, key,
+			    n < 0 ? 0 : (size_t)n < sizeof key ? (size_t)n : sizeof key - 1, 1);
+	}
+}
+
+void mm_logstat_event(struct mm_logstat *ls, const struct mm_log_event *ev)
+{
+	struct mm_lc_change c;
+	ls->t.lines++;
+	if (ev->time_ms > 0) {
+		if (!ls->first_ms || ev->time_ms < ls->first_ms)
+			ls->first_ms = ev->time_ms;
+		if (ev->time_ms > ls->last_ms)
+			ls->last_ms = ev->time_ms;
+	}
+	mm_logpipe_event(ls->pipe, ev, &c);
+	switch (ev->type) {
+	case MM_EV_UNPARSED:
+		ls->t.unparsed_lines++;
+		mm_topk_add(&ls->unparsed_programs, ev->program.p ? ev->program.p : "(no header)",
+			    ev->program.p ? ev->program.len : 11, 1);
+		break;
+	case MM_EV_CLIENT:
+		if (!is_smtpd_like(ev->service))
+			break;
+		/* fall through */
+	case MM_EV_PICKUP:
+		ls->t.received++;
+		time_row(ls, ev->time_ms, R_RCV);
+		break;
+	case MM_EV_QUEUED:
+		/* pflogsumm: size and sender of messages received in this log. */
+		if (c.queued_first && c.msg && (c.msg->flags & (MM_LCF_SMTPD | MM_LCF_PICKUP))) {
+			ls->t.bytes_received += ev->size;
+			struct mm_sv a = ev->addr;
+			if (!a.len) {
+				a.p = "from=<>";
+				a.len = 7;
+			}
+			mm_distinct_add(&ls->senders, addr_hash(a));
+			struct mm_sv dom = domain_of(a);
+			mm_distinct_add(&ls->sending_hosts, mm_hash64_lower(dom.p, dom.len));
+		}
+		break;
+	case MM_EV_DELIVERY:
+		on_delivery(ls, ev, &c);
+		break;
+	case MM_EV_EXPIRED:
+		ls->t.expired++;
+		break;
+	case MM_EV_REJECT:
+		ls->t.rejected++;
+		time_row(ls, ev->time_ms, R_REJ);
+		on_reject(ls, ev);
+		break;
+	case MM_EV_REJECT_WARN:
+		ls->t.reject_warnings++;
+		time_row(ls, ev->time_ms, R_REJ);
+		break;
+	case MM_EV_HOLD:
+		ls->t.held++;
+		time_row(ls, ev->time_ms, R_REJ);
+		break;
+	case MM_EV_DISCARD:
+		ls->t.discarded++;
+		time_row(ls, ev->time_ms, R_REJ);
+		break;
+	case MM_EV_WARNING: {
+		char key[MM_TOPK_KEY];
+		int n = snprintf(key, sizeof key, "%.*s: %.*s", (int)ev->service.len,
+				 ev->service.p ? ev->service.p : "", (int)ev->reason.len,
+				 ev->reason.p ? ev->reason.p : "");
+		mm_topk_add(&ls->warnings, key,
+			    n < 0 ? 0 : (size_t)n < sizeof key ? (size_t)n : sizeof key - 1, 1);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+void mm_logstat_line(struct mm_logstat *ls, const char *line, size_t len)
+{
+	struct mm_log_event ev;
+	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	ls->o.parser->parse(line, len, ls->o.year_hint, &ev);
+	mm_logstat_event(ls, &ev);
+}
+
+void mm_logstat_note_capped(struct mm_logstat *ls, uint64_t n)
+{
+	ls->capped_lines += n;
+}
+
+void mm_logstat_get_totals(const struct mm_logstat *ls, struct mm_logstat_totals *out)
+{
+	*out = ls->t;
+	out->senders = mm_distinct_count(&ls->senders);
+	out->sending_hosts = mm_distinct_count(&ls->sending_hosts);
+	out->recipients = mm_distinct_count(&ls->recipients);
+	out->recipient_hosts = mm_distinct_count(&ls->recipient_hosts);
+}
+
+/* ---- rendering ---- */
+
+static json_t *topk_json(struct mm_topk *t)
+{
+	mm_topk_sort(t);
+	json_t *a = json_array();
+	for (unsigned i = 0; i < t->n; i++)
+		json_array_append_new(a, json_pack("{s:s, s:I, s:I}", "key", t->items[i].key,
+						   "count", (json_int_t)t->items[i].count,
+						   "max_overcount", (json_int_t)t->items[i].err));
+	return a;
+}
+
+static int by_dest_volume(const void *a, const void *b)
+{
+	const struct dest *x = a, *y = b;
+	uint64_t vx = x->delivered + x->deferrals + x->bounced;
+	uint64_t vy = y->delivered + y->deferrals + y->bounced;
+	if (vx != vy)
+		return vx < vy ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+/* Sorting moves dests, so the index is rebuilt afterwards. */
+static void sort_dests(struct mm_logstat *ls)
+{
+	if (ls->ndests)
+		qsort(ls->dests, ls->ndests, sizeof *ls->dests, by_dest_volume);
+	memset(ls->dindex, 0, ((size_t)ls->dmask + 1) * sizeof *ls->dindex);
+	for (size_t i = 0; i < ls->ndests; i++) {
+		uint32_t s = (uint32_t)ls->dests[i].hash & ls->dmask;
+		while (ls->dindex[s])
+			s = (s + 1) & ls->dmask;
+		ls->dindex[s] = (uint32_t)i + 1;
+	}
+}
+
+static json_t *row_json(const uint64_t *c)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I}", "received", (json_int_t)c[R_RCV],
+			 "delivered", (json_int_t)c[R_DLV], "deferrals", (json_int_t)c[R_DFR],
+			 "bounced", (json_int_t)c[R_BNC], "rejected", (json_int_t)c[R_REJ]);
+}
+
+static json_t *channels_json(struct mm_logstat *ls)
+{
+	struct mm_cfile *cf = mm_logpipe_cfile(ls->pipe);
+	json_t *a = json_array();
+	uint32_t n = mm_cfile_ngroups(cf);
+	for (uint32_t i = 0; i < n; i++) {
+		struct mm_cg_snapshot s;
+		if (mm_cg_read(cf, i, &s) < 0)
+			continue;
+		json_t *o = json_object();
+		json_object_set_new(o, "name", json_string(s.name));
+		for (int f = 0; f < MM_CG__COUNT; f++)
+			json_object_set_new(o, mm_cg_field_names[f], json_integer(s.v[f]));
+		json_object_set_new(o, "last_reject", json_string(s.last_reject));
+		json_object_set_new(o, "last_connect_failure", json_string(s.last_connfail));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+json_t *mm_logstat_json(struct mm_logstat *ls)
+{
+	struct mm_logstat_totals t;
+	mm_logstat_get_totals(ls, &t);
+	json_t *totals = json_object();
+#define T(k) json_object_set_new(totals, #k, json_integer((json_int_t)t.k))
+	T(received); T(delivered); T(forwarded); T(deferred); T(deferrals); T(bounced);
+	T(rejected); T(reject_warnings); T(held); T(discarded); T(expired);
+	T(bytes_received); T(bytes_delivered); T(senders); T(sending_hosts); T(recipients);
+	T(recipient_hosts); T(lines); T(unparsed_lines);
+#undef T
+	json_t *exact = json_pack("{s:b, s:b, s:b, s:b, s:b}", "senders",
+				  mm_distinct_exact(&ls->senders), "sending_hosts",
+				  mm_distinct_exact(&ls->sending_hosts), "recipients",
+				  mm_distinct_exact(&ls->recipients), "recipient_hosts",
+				  mm_distinct_exact(&ls->recipient_hosts), "deferred",
+				  mm_distinct_exact(&ls->deferred_qids));
+	json_t *days = json_array();
+	for (size_t i = 0; i < ls->ndays; i++) {
+		char d[16];
+		snprintf(d, sizeof d, "%04d-%02d-%02d", ls->days[i].ymd / 10000,
+			 ls->days[i].ymd / 100 % 100, ls->days[i].ymd % 100);
+		json_t *o = row_json(ls->days[i].c);
+		json_object_set_new(o, "date", json_string(d));
+		json_array_append_new(days, o);
+	}
+	json_t *hours = json_array();
+	for (int h = 0; h < 24; h++) {
+		json_t *o = row_json(ls->hours[h]);
+		json_object_set_new(o, "hour", json_integer(h));
+		json_array_append_new(hours, o);
+	}
+	sort_dests(ls);
+	json_t *dests = json_array();
+	for (size_t i = 0; i < ls->ndests; i++) {
+		struct dest *d = &ls->dests[i];
+		json_t *o = json_pack(
+			"{s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f}", "domain", d->name,
+			"delivered", (json_int_t)d->delivered, "bytes", (json_int_t)d->bytes,
+			"deferrals", (json_int_t)d->deferrals, "bounced", (json_int_t)d->bounced,
+			"delay_avg", d->delivered ? d->delay_sum / (double)d->delivered : 0.0,
+			"delay_max", d->delay_max, "delay_p50",
+			(double)mm_histo_quantile(&d->histo, 0.50) / 1000.0, "delay_p90",
+			(double)mm_histo_quantile(&d->histo, 0.90) / 1000.0, "delay_p99",
+			(double)mm_histo_quantile(&d->histo, 0.99) / 1000.0);
+		json_object_set_new(o, "top_deferral_reasons", topk_json(&d->defer_reasons));
+		json_object_set_new(o, "top_bounce_reasons", topk_json(&d->bounce_reasons));
+		json_array_append_new(dests, o);
+	}
+	struct mm_logpipe_stats ps;
+	mm_logpipe_get_stats(ls->pipe, &ps);
+	json_t *limits = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "inflight_peak",
+				   (json_int_t)ps.lc.peak_inflight, "inflight_evicted",
+				   (json_int_t)(ps.lc.evicted_full + ps.lc.evicted_age),
+				   "inflight_left", (json_int_t)ps.lc.inflight,
+				   "destinations_overflow", (json_int_t)ls->dests_overflow,
+				   "capped_lines", (json_int_t)ls->capped_lines, "queue_id_too_long",
+				   (json_int_t)ps.lc.qid_too_long);
+	json_t *doc = json_object();
+	json_object_set_new(doc, "totals", totals);
+	json_object_set_new(doc, "exact", exact);
+	json_object_set_new(doc, "first_ms", json_integer(ls->first_ms));
+	json_object_set_new(doc, "last_ms", json_integer(ls->last_ms));
+	json_object_set_new(doc, "per_day", days);
+	json_object_set_new(doc, "per_hour", hours);
+	json_object_set_new(doc, "destinations", dests);
+	json_object_set_new(doc, "rejects_by_reason", topk_json(&ls->reject_reasons));
+	json_object_set_new(doc, "rejects_by_client", topk_json(&ls->reject_clients));
+	json_object_set_new(doc, "warnings", topk_json(&ls->warnings));
+	json_object_set_new(doc, "unparsed_by_program", topk_json(&ls->unparsed_programs));
+	json_object_set_new(doc, "channels", channels_json(ls));
+	json_object_set_new(doc, "limits", limits);
+	return doc;
+}
+
+static void print_top(FILE *out, const char *title, struct mm_topk *t)
+{
+	mm_topk_sort(t);
+	fprintf(out, "\n%s\n", title);
+	fprintf(out, "%.*s\n", (int)strlen(title),
+		"--------------------------------------------------------------------------");
+	if (!t->n)
+		fprintf(out, "  none\n");
+	for (unsigned i = 0; i < t->n; i++)
+		fprintf(out, "  %8llu  %s\n", (unsigned long long)t->items[i].count,
+			t->items[i].key);
+}
+
+void mm_logstat_text(struct mm_logstat *ls, FILE *out)
+{
+	struct mm_logstat_totals t;
+	mm_logstat_get_totals(ls, &t);
+	const char *about_s = mm_distinct_exact(&ls->senders) ? "" : " (estimate)";
+	const char *about_r = mm_distinct_exact(&ls->recipients) ? "" : " (estimate)";
+	fprintf(out, "Grand Totals\n------------\nmessages\n\n");
+	fprintf(out, " %8llu   received\n", (unsigned long long)t.received);
+	fprintf(out, " %8llu   delivered\n", (unsigned long long)t.delivered);
+	fprintf(out, " %8llu   forwarded\n", (unsigned long long)t.forwarded);
+	fprintf(out, " %8llu   deferred  (%llu deferrals)\n", (unsigned long long)t.deferred,
+		(unsigned long long)t.deferrals);
+	fprintf(out, " %8llu   bounced\n", (unsigned long long)t.bounced);
+	fprintf(out, " %8llu   rejected\n", (unsigned long long)t.rejected);
+	fprintf(out, " %8llu   reject warnings\n", (unsigned long long)t.reject_warnings);
+	fprintf(out, " %8llu   held\n", (unsigned long long)t.held);
+	fprintf(out, " %8llu   discarded\n", (unsigned long long)t.discarded);
+	fprintf(out, " %8llu   expired\n\n", (unsigned long long)t.expired);
+	fprintf(out, " %8llu   bytes received\n", (unsigned long long)t.bytes_received);
+	fprintf(out, " %8llu   bytes delivered\n", (unsigned long long)t.bytes_delivered);
+	fprintf(out, " %8llu   senders%s\n", (unsigned long long)t.senders, about_s);
+	fprintf(out, " %8llu   sending hosts/domains\n", (unsigned long long)t.sending_hosts);
+	fprintf(out, " %8llu   recipients%s\n", (unsigned long long)t.recipients, about_r);
+	fprintf(out, " %8llu   recipient hosts/domains\n\n",
+		(unsigned long long)t.recipient_hosts);
+	fprintf(out, " %8llu   lines, %llu not understood\n", (unsigned long long)t.lines,
+		(unsigned long long)t.unparsed_lines);
+
+	fprintf(out, "\nPer-Day Traffic Summary\n-----------------------\n");
+	fprintf(out, "  %-10s %9s %9s %9s %9s %9s\n", "date", "received", "delivered",
+		"deferred", "bounced", "rejected");
+	for (size_t i = 0; i < ls->ndays; i++)
+		fprintf(out, "  %04d-%02d-%02d %9llu %9llu %9llu %9llu %9llu\n",
+			ls->days[i].ymd / 10000, ls->days[i].ymd / 100 % 100, ls->days[i].ymd % 100,
+			(unsigned long long)ls->days[i].c[R_RCV],
+			(unsigned long long)ls->days[i].c[R_DLV],
+			(unsigned long long)ls->days[i].c[R_DFR],
+			(unsigned long long)ls->days[i].c[R_BNC],
+			(unsigned long long)ls->days[i].c[R_REJ]);
+	fprintf(out, "\nPer-Hour Traffic Summary\n------------------------\n");
+	fprintf(out, "  %-11s %9s %9s %9s %9s %9s\n", "time", "received", "delivered",
+		"deferred", "bounced", "rejected");
+	for (int h = 0; h < 24; h++)
+		fprintf(out, "  %02d00-%02d00   %9llu %9llu %9llu %9llu %9llu\n", h, (h + 1) % 24,
+			(unsigned long long)ls->hours[h][R_RCV],
+			(unsigned long long)ls->hours[h][R_DLV],
+			(unsigned long long)ls->hours[h][R_DFR],
+			(unsigned long long)ls->hours[h][R_BNC],
+			(unsigned long long)ls->hours[h][R_REJ]);
+
+	sort_dests(ls);
+	fprintf(out, "\nDelivery by destination\n-----------------------\n");
+	fprintf(out, "  %-28s %8s %10s %6s %6s %8s %8s %8s %8s %8s\n", "domain", "sent",
+		"bytes", "defers", "bounce", "avg(s)", "max(s)", "p50", "p90", "p99");
+	for (size_t i = 0; i < ls->ndests; i++) {
+		struct dest *d = &ls->dests[i];
+		fprintf(out, "  %-28.28s %8llu %10llu %6llu %6llu %8.2f %8.1f %8.2f %8.2f %8.2f\n",
+			d->name, (unsigned long long)d->delivered, (unsigned long long)d->bytes,
+			(unsigned long long)d->deferrals, (unsigned long long)d->bounced,
+			d->delivered ? d->delay_sum / (double)d->delivered : 0.0, d->delay_max,
+			(double)mm_histo_quantile(&d->histo, 0.5) / 1000.0,
+			(double)mm_histo_quantile(&d->histo, 0.9) / 1000.0,
+			(double)mm_histo_quantile(&d->histo, 0.99) / 1000.0);
+	}
+	for (size_t i = 0; i < ls->ndests; i++) {
+		struct dest *d = &ls->dests[i];
+		if (d->defer_reasons.n) {
+			char title[128];
+			snprintf(title, sizeof title, "Deferral reasons: %s", d->name);
+			print_top(out, title, &d->defer_reasons);
+		}
+		if (d->bounce_reasons.n) {
+			char title[128];
+			snprintf(title, sizeof title, "Bounce reasons: %s", d->name);
+			print_top(out, title, &d->bounce_reasons);
+		}
+	}
+	print_top(out, "Rejects by reason", &ls->reject_reasons);
+	print_top(out, "Rejects by client", &ls->reject_clients);
+	print_top(out, "Warnings", &ls->warnings);
+	if (ls->unparsed_programs.n)
+		print_top(out, "Lines not understood, by program", &ls->unparsed_programs);
+
+	struct mm_cfile *cf = mm_logpipe_cfile(ls->pipe);
+	fprintf(out, "\nChannel counters\n----------------\n");
+	fprintf(out, "  %-20s %9s %9s %9s %9s %9s %9s %9s %9s\n", "channel", "received", "stored",
+		"delivered", "first", "submitted", "attempted", "rejected", "failed");
+	for (uint32_t i = 0; i < mm_cfile_ngroups(cf); i++) {
+		struct mm_cg_snapshot s;
+		if (mm_cg_read(cf, i, &s) < 0)
+			continue;
+		fprintf(out, "  %-20.20s %9lld %9lld %9lld %9lld %9lld %9lld %9lld %9lld\n", s.name,
+			(long long)s.v[MM_CG_RECEIVED], (long long)s.v[MM_CG_STORED],
+			(long long)s.v[MM_CG_DELIVERED], (long long)s.v[MM_CG_DELIVERED_FIRST],
+			(long long)s.v[MM_CG_SUBMITTED], (long long)s.v[MM_CG_ATTEMPTED],
+			(long long)s.v[MM_CG_REJECTED], (long long)s.v[MM_CG_FAILED]);
+	}
+}

@@ -1,0 +1,264 @@
+"""mailmon logstat and mailmon counters against real lab traffic.
+
+The test sends a known set of messages through the lab's Postfix:
+  4 to sink.test (accepted)          -> delivered
+  2 to alice@lab.test (Dovecot LMTP) -> delivered
+  3 to reject.test (5xx at RCPT)     -> bounced, plus 3 bounce notices
+                                        back to the sender at sink.test
+  2 to dead.test (refused)           -> deferred, stay queued
+  2 relay attempts from 127.0.0.5 (outside mynetworks) -> rejected
+and checks that `mailmon logstat --json` on the maillog reports exactly
+that, that Debian's pflogsumm agrees on received/deferred/deferrals/
+bounced/rejected, that .gz and stdin input give the same totals, and that
+mailmond, tailing the same maillog, shows the same story in
+`mailmon counters -show --json`.
+"""
+import gzip
+import json
+import os
+import re
+import shutil
+import smtplib
+import subprocess
+import sys
+
+import pytest
+
+import mmbin
+
+LAB_DIR = os.path.join(mmbin.SOURCE_DIR, "lab")
+sys.path.insert(0, LAB_DIR)
+import mailmonlab  # noqa: E402
+
+N_SINK, N_LAB, N_REJECT, N_DEAD, N_RELAY = 4, 2, 3, 2, 2
+SENDER = "sender@sink.test"
+
+
+@pytest.fixture(scope="module")
+def lab():
+    # Only 127.0.0.1 may relay, so a client on 127.0.0.5 is refused.
+    with mailmonlab.Lab(components=("postfix", "dovecot"),
+                        postfix_extra={"mynetworks": "127.0.0.1/32"}) as running:
+        yield running
+
+
+def relay_attempt(lab, i):
+    """RCPT to a foreign domain from 127.0.0.5: Postfix rejects it."""
+    with smtplib.SMTP("127.0.0.1", lab.ports["smtpd"], local_hostname="client.lab.test",
+                      source_address=("127.0.0.5", 0), timeout=30) as s:
+        s.ehlo()
+        s.mail(SENDER)
+        code, _ = s.rcpt("victim%d@elsewhere.test" % i)
+        assert code == 554 or code // 100 == 5
+
+
+def count(pattern, text):
+    return len(re.findall(pattern, text))
+
+
+def pflogsumm_totals(path):
+    out = subprocess.run(["pflogsumm", path], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    grand = out.split("Grand Totals", 1)[1].split("Per-", 1)[0]
+
+    def num(label):
+        m = re.search(r"^\s*(\d+)\s+%s\b" % label, grand, re.M)
+        return int(m.group(1)) if m else 0
+    m = re.search(r"deferred\s+\((\d+)\s+deferrals\)", grand)
+    return {"received": num("received"), "delivered": num("delivered"),
+            "deferred": num("deferred"), "deferrals": int(m.group(1)) if m else 0,
+            "bounced": num("bounced"), "rejected": num("rejected")}
+
+
+def logstat(*args, stdin=None):
+    r = subprocess.run([mmbin.binary("mailmon"), "logstat", "--json"] + list(args),
+                       input=stdin, capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr.decode()
+    return json.loads(r.stdout)
+
+
+def counters(conf):
+    r = mmbin.mailmon("counters", "-show", "--json", config=conf)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    return {c["name"]: c for c in doc["channels"]}
+
+
+@pytest.fixture(scope="module")
+def traffic(lab, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("logstat")
+    port = mmbin.free_port()
+    state = tmp / "state"
+    state.mkdir()
+    conf = tmp / "mailmon.conf"
+    conf.write_text(
+        "[daemon]\nstate_directory = %s\nrun_directory = %s\npidfile = %s\n"
+        "[http]\nlisten = 127.0.0.1:%d\n"
+        "[mta]\ntype = postfix\nconfig_directory = %s\n"
+        "[log]\nsources = %s\nstart_at = beginning\nformat = auto\n"
+        "[counters]\nfile = %s\n" % (
+            state, state, state / "mailmond.pid", port,
+            lab.paths["postfix_config_dir"], lab.paths["maillog"],
+            state / "counters"))
+    daemon = mmbin.Daemon(str(conf), str(tmp / "mailmond.log"))
+    daemon.start(api="127.0.0.1:%d" % port)
+    try:
+        for i in range(N_SINK):
+            lab.send(SENDER, "user%d@sink.test" % i)
+        for i in range(N_LAB):
+            lab.send(SENDER, "alice@lab.test")
+        for i in range(N_REJECT):
+            lab.send(SENDER, "nobody%d@reject.test" % i)
+        for i in range(N_DEAD):
+            lab.send(SENDER, "user%d@dead.test" % i)
+        for i in range(N_RELAY):
+            relay_attempt(lab, i)
+
+        def settled():
+            t = lab.maillog_text()
+            dead_ids = set(re.findall(r"(\w+): to=<user\d@dead\.test>.*status=deferred", t))
+            return (count(r"status=sent", t) == N_SINK + N_LAB + N_REJECT and
+                    count(r"status=bounced", t) == N_REJECT and
+                    len(dead_ids) == N_DEAD and
+                    count(r"NOQUEUE: reject: RCPT", t) == N_RELAY)
+        lab.wait_for(settled, timeout=90, what="lab traffic settled in the maillog")
+        snap = tmp / "maillog"
+        shutil.copyfile(lab.paths["maillog"], snap)
+        text = snap.read_text()
+
+        # mailmond tails the same log: wait until it has caught up.
+        def caught_up():
+            ch = counters(str(conf))
+            smtp = ch.get("smtp", {})
+            return smtp.get("delivered") == N_SINK + N_REJECT and \
+                smtp.get("failed") == N_REJECT and ch
+        chans = lab.wait_for(caught_up, timeout=30, what="mailmond counters")
+        later = lab.maillog_text()
+        yield {"lab": lab, "conf": str(conf), "snap": str(snap), "text": text,
+               "later": later, "channels": chans, "tmp": tmp, "daemon": daemon}
+    finally:
+        assert daemon.stop() == 0, daemon.log()
+
+
+def test_logstat_totals_equal_what_the_test_caused(traffic):
+    t = logstat(traffic["snap"])["totals"]
+    text = traffic["text"]
+    assert t["received"] == N_SINK + N_LAB + N_REJECT + N_DEAD
+    # the bounce notices to SENDER are delivered to sink.test too
+    assert t["delivered"] == N_SINK + N_LAB + N_REJECT
+    assert t["bounced"] == N_REJECT
+    assert t["deferred"] == N_DEAD
+    assert t["deferrals"] == count(r"status=deferred", text) >= N_DEAD
+    assert t["rejected"] == N_RELAY
+    assert t["forwarded"] == t["held"] == t["discarded"] == t["expired"] == 0
+    assert t["senders"] == 1  # SENDER; bounce notices are not "received"
+    assert t["recipient_hosts"] == 2  # sink.test, lab.test
+    assert t["recipients"] == N_SINK + 1 + 1  # userN@sink, alice@lab, SENDER
+    assert t["lines"] == text.count("\n")
+    assert t["bytes_received"] > 0 and t["bytes_delivered"] > 0
+    assert set(t) == {"received", "delivered", "forwarded", "deferred", "deferrals",
+                      "bounced", "rejected", "reject_warnings", "held", "discarded",
+                      "expired", "bytes_received", "bytes_delivered", "senders",
+                      "sending_hosts", "recipients", "recipient_hosts", "lines",
+                      "unparsed_lines"}
+
+
+def test_pflogsumm_agrees(traffic):
+    t = logstat(traffic["snap"])["totals"]
+    p = pflogsumm_totals(traffic["snap"])
+    for k in ("received", "deferred", "deferrals", "bounced", "rejected", "delivered"):
+        assert t[k] == p[k], (k, t[k], p[k])
+
+
+def test_destinations_and_reasons(traffic):
+    doc = logstat(traffic["snap"])
+    dest = {d["domain"]: d for d in doc["destinations"]}
+    assert dest["sink.test"]["delivered"] == N_SINK + N_REJECT
+    assert dest["lab.test"]["delivered"] == N_LAB
+    assert dest["reject.test"]["bounced"] == N_REJECT
+    assert dest["dead.test"]["deferrals"] >= N_DEAD
+    for d in ("sink.test", "lab.test"):
+        assert 0 <= dest[d]["delay_p50"] <= dest[d]["delay_p99"] <= \
+            dest[d]["delay_max"] * 1.07 + 0.01
+    reasons = " ".join(r["key"] for r in dest["reject.test"]["top_bounce_reasons"])
+    assert "mailmon lab: recipient rejected" in reasons
+    assert doc["rejects_by_reason"][0]["count"] == N_RELAY
+    assert "Relay access denied" in doc["rejects_by_reason"][0]["key"]
+    assert doc["rejects_by_client"][0]["key"].endswith("[127.0.0.5]")
+    assert sum(h["received"] for h in doc["per_hour"]) == doc["totals"]["received"]
+    assert sum(d["delivered"] for d in doc["per_day"]) == doc["totals"]["delivered"]
+
+
+def test_gz_and_stdin_mix(traffic):
+    text = traffic["text"].encode()
+    cut = text.index(b"\n", len(text) // 2) + 1
+    gz = traffic["tmp"] / "maillog.1.gz"
+    with gzip.open(gz, "wb") as f:
+        f.write(text[:cut])
+    want = logstat(traffic["snap"])["totals"]
+    got = logstat(str(gz), "-", stdin=text[cut:])["totals"]
+    assert got == want
+
+
+def test_unreadable_file_and_damaged_lines(traffic, tmp_path):
+    r = subprocess.run([mmbin.binary("mailmon"), "logstat", str(tmp_path / "missing.log")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert "missing.log" in r.stderr
+    damaged = tmp_path / "damaged.log"
+    with open(traffic["snap"], "rb") as f:
+        data = f.read()
+    damaged.write_bytes(b"\x00\xff garbage\n" + data[:200] + b"\n\x01\x02\n" + data +
+                        b"x" * 100000 + b"\n" + b"no newline at the end")
+    t = logstat(str(damaged))["totals"]
+    want = logstat(traffic["snap"])["totals"]
+    assert t["received"] == want["received"] + count(r"client=", data[:200].decode(errors="replace"))
+    assert t["unparsed_lines"] >= 3
+
+
+def test_daemon_counters_equal_what_the_test_caused(traffic):
+    ch = traffic["channels"]
+    smtpd, smtp, lmtp = ch["smtpd"], ch["smtp"], ch["lmtp"]
+    assert smtpd["submitted"] == N_SINK + N_LAB + N_REJECT + N_DEAD
+    assert smtpd["rejected"] == N_RELAY
+    assert "Relay access denied" in smtpd["last_reject"]
+    assert smtpd["inbound_associations_total"] == N_SINK + N_LAB + N_REJECT + N_DEAD + N_RELAY
+    assert smtpd["inbound_associations"] == 0
+    # smtp: the sink, reject and dead messages plus the 3 bounce notices
+    assert smtp["received"] == N_SINK + N_REJECT + N_DEAD + N_REJECT
+    assert smtp["delivered"] == N_SINK + N_REJECT
+    assert smtp["failed"] == N_REJECT
+    assert smtp["stored"] == N_DEAD  # the dead.test messages are still queued
+    assert count(r"status=deferred", traffic["text"]) <= smtp["attempted"] <= \
+        count(r"status=deferred", traffic["later"])
+    assert smtp["queue_time_count"] == smtp["delivered"]
+    assert lmtp["received"] == lmtp["delivered"] == N_LAB
+    assert lmtp["delivered_first"] == N_LAB
+    assert lmtp["stored"] == 0
+    for c in ch.values():
+        assert c["minimums"]["stored"] == 0  # started before any traffic
+
+
+def test_counters_cli_clear_and_create(traffic):
+    conf = traffic["conf"]
+    r = mmbin.mailmon("counters", "-show", config=conf)
+    assert r.returncode == 0
+    assert "Channel smtp" in r.stdout and "Queue first time/count" in r.stdout
+    # -create is refused while mailmond holds the file; -clear is served
+    r = mmbin.mailmon("counters", "-create", config=conf)
+    assert r.returncode == 1 and "running mailmond" in r.stderr
+    r = mmbin.mailmon("counters", "-clear", config=conf)
+    assert r.returncode == 0, r.stderr
+    ch = counters(conf)
+    assert ch["smtp"]["delivered"] == 0 and ch["smtpd"]["submitted"] == 0
+    # a foreign file: a clear message naming the file and -create
+    bad = traffic["tmp"] / "foreign"
+    bad.write_text("not counters\n" * 100)
+    r = mmbin.mailmon("counters", "-show", "--file", str(bad), config=conf)
+    assert r.returncode == 1 and str(bad) in r.stderr and "-create" in r.stderr
+    r = mmbin.mailmon("counters", "-create", "--file", str(bad), config=conf)
+    assert r.returncode == 0, r.stderr
+    r = mmbin.mailmon("counters", "-show", "--json", "--file", str(bad), config=conf)
+    assert r.returncode == 0 and json.loads(r.stdout)["channels"] == []
+    r = mmbin.mailmon("counters", "-delete", "--file", str(bad), config=conf)
+    assert r.returncode == 0 and not bad.exists()
