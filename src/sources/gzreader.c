@@ -31,6 +31,7 @@ struct mm_linereader {
 	bool in_member; /* inside a gzip member: EOF now is truncation */
 	z_stream zs;
 	unsigned char *zin;
+	size_t zin_size;
 	struct mm_linebuf lb;
 	struct mm_err err;
 };
@@ -106,7 +107,8 @@ static ssize_t read_some(int fd, void *p, size_t n)
 /* Switches to gzip mode with the n bytes already read at p. */
 static void start_gzip(struct mm_linereader *r, const char *p, size_t n)
 {
-	r->zin = xmalloc(ZIN);
+	r->zin_size = n > ZIN ? n : ZIN;
+	r->zin = xmalloc(r->zin_size);
 	memcpy(r->zin, p, n);
 	memset(&r->zs, 0, sizeof r->zs);
 	if (inflateInit2(&r->zs, 15 + 16) != Z_OK) {
@@ -129,7 +131,7 @@ static void fill_gzip(struct mm_linereader *r)
 	r->zs.avail_out = (uInt)n;
 	while (r->zs.avail_out == n) {
 		if (r->zs.avail_in == 0) {
-			ssize_t got = read_some(r->fd, r->zin, ZIN);
+			ssize_t got = read_some(r->fd, r->zin, r->zin_size);
 			if (got < 0) {
 				fail(r, errno, "read error");
 				return;

@@ -45,6 +45,7 @@ int mm_linereader_next(struct mm_linereader *r, const char **line, size_t *len);
 const char *mm_linereader_error(const struct mm_linereader *r);
 /* lines, capped, unterminated, bytes (uncompressed). */
 const struct mm_line_stats *mm_linereader_stats(const struct mm_linereader *r);
+/* Known after the first mm_linereader_next(). */
 bool mm_linereader_is_gzip(const struct mm_linereader *r);
 void mm_linereader_close(struct mm_linereader *r);
 

@@ -21,7 +21,7 @@
 
 #define MAGIC "mailmon-positions"
 #define VERSION 1
-#define FIELD_MAX 8192 /* longest escaped name, cursor or consumer text */
+#define FIELD_MAX 8192 /* longest escaped name or cursor */
 
 void mm_posfile_init(struct mm_posfile *pf)
 {
@@ -85,15 +85,26 @@ static void out_printf(struct out *o, const char *fmt, ...)
 		out_add(o, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
+static bool needs_escape(unsigned char c)
+{
+	return c <= 0x20 || c == '%' || c >= 0x7f;
+}
+
+/* Copies runs of plain bytes in one go: the consumer text may be large. */
 static void out_escaped(struct out *o, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p <= 0x20 || *p == '%' || *p >= 0x7f) {
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		const unsigned char *run = p;
+		while (*p && !needs_escape(*p))
+			p++;
+		if (p > run)
+			out_add(o, (const char *)run, (size_t)(p - run));
+		if (*p) {
 			char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
 			out_add(o, e, 3);
-		} else {
-			out_add(o, (const char *)p, 1);
+			p++;
 		}
 	}
 }
@@ -144,9 +155,9 @@ static int hexval(int c)
 
 /* Unescapes v[0..n) into a fresh string; NULL when malformed or when it
  * would hold a NUL. */
-static char *unescape(const char *v, size_t n)
+static char *unescape(const char *v, size_t n, size_t max)
 {
-	if (n == 0 || n > FIELD_MAX)
+	if (n == 0 || n > max)
 		return NULL;
 	char *s = xmalloc(n + 1);
 	size_t j = 0;
@@ -222,7 +233,7 @@ static int block_key(struct mm_srcstate *s, unsigned *seen, const char *key, siz
 		if (s->kind != MM_SRCKIND_JOURNAL || (*seen & K_CURSOR))
 			return -1;
 		*seen |= K_CURSOR;
-		s->cursor = unescape(v, vlen);
+		s->cursor = unescape(v, vlen, FIELD_MAX);
 		return s->cursor ? 0 : -1;
 	}
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
@@ -320,7 +331,7 @@ int mm_posfile_decode(const char *text, size_t len, struct mm_posfile *pf,
 				mm_err_set(err, "line %d: unknown source kind", lineno);
 				goto fail;
 			}
-			char *name = sp2 ? unescape(sp2 + 1, vlen - kl - 1) : NULL;
+			char *name = sp2 ? unescape(sp2 + 1, vlen - kl - 1, FIELD_MAX) : NULL;
 			if (!name) {
 				mm_err_set(err, "line %d: bad source name", lineno);
 				goto fail;
@@ -342,7 +353,7 @@ int mm_posfile_decode(const char *text, size_t len, struct mm_posfile *pf,
 			}
 			cur = NULL;
 		} else if (IS("consumer")) {
-			if (cur || tmp.consumer || !(tmp.consumer = unescape(v, vlen))) {
+			if (cur || tmp.consumer || !(tmp.consumer = unescape(v, vlen, MM_POSFILE_MAX))) {
 				mm_err_set(err, "line %d: bad consumer line", lineno);
 				goto fail;
 			}

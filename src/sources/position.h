@@ -46,7 +46,7 @@
 
 #include "core/err.h"
 
-#define MM_POSFILE_MAX (1024 * 1024)
+#define MM_POSFILE_MAX (256 * 1024 * 1024) /* the consumer's checkpoint may be large */
 #define MM_POSFILE_MAX_SOURCES 256
 
 enum mm_srckind {
