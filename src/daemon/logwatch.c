@@ -42,7 +42,6 @@
 #include "core/strutil.h"
 #include "core/xalloc.h"
 #include "daemon/daemon.h"
-#include "logs/logpipe.h"
 #include "sources/consumer.h"
 #include "sources/journal.h"
 #include "sources/position.h"
@@ -97,14 +96,6 @@ static void null_line(void *arg, unsigned src, const char *line, size_t len)
  * counted per source by logwatch itself and otherwise dropped. */
 static void consumer_setup(struct mm_logwatch *lw)
 {
-	/* parser -> lifecycle -> channel counters file (src/logs/logpipe.h) */
-	struct mm_err err;
-	struct mm_logpipe *lp = mm_logpipe_new(lw->d->conf, &err);
-	if (lp) {
-		mm_logpipe_consumer(lp, &lw->consumer);
-		return;
-	}
-	mm_log_err(&lw->d->log, "channel counters off: %s", err.msg);
 	lw->consumer = (struct mm_line_consumer){.name = "count", .line = null_line};
 }
 
@@ -336,11 +327,15 @@ static void build_state(struct mm_logwatch *lw, struct mm_posfile *pf)
 		pf->consumer = lw->consumer.checkpoint(lw->consumer.arg);
 }
 
-/* Consumer flush first, then the positions: see sources/consumer.h. */
-static void save_positions(struct mm_logwatch *lw)
+/* Consumer flush first, then the positions: see sources/consumer.h.
+ * Without new lines nothing is saved (unless final): a rotation alone
+ * needs no save, the saved old position leads to the same place. */
+static void save_positions(struct mm_logwatch *lw, bool final)
 {
 	struct mm_err err;
-	if (lw->dirty && lw->consumer.flush && lw->consumer.flush(lw->consumer.arg, &err) < 0) {
+	if (!lw->dirty && !final)
+		return;
+	if (lw->consumer.flush && lw->consumer.flush(lw->consumer.arg, &err) < 0) {
 		lw->save_errors++;
 		snprintf(lw->last_error, sizeof lw->last_error, "consumer flush: %s", err.msg);
 		mm_log_err(&lw->d->log, "log positions not saved: %s", lw->last_error);
@@ -484,7 +479,7 @@ static void on_job(void *arg, int64_t now_ms)
 	char *sig = conf_signature(lw);
 	if (strcmp(sig, lw->conf_sig) != 0) {
 		mm_log_notice(&lw->d->log, "log sources: [log] changed, reopening");
-		save_positions(lw);
+		save_positions(lw, true);
 		close_sources(lw);
 		open_sources(lw);
 		mm_schedule_set_period(&lw->d->sched, "logwatch",
@@ -492,9 +487,14 @@ static void on_job(void *arg, int64_t now_ms)
 	}
 	free(sig);
 	read_all(lw, true);
-	if (now_ms - lw->last_save_mono >= lw->save_ms) {
+	if (lw->dirty && now_ms - lw->last_save_mono >= lw->save_ms) {
 		lw->last_save_mono = now_ms;
-		save_positions(lw);
+		save_positions(lw, false); /* flushes the consumer first */
+	} else if (lw->consumer.flush) {
+		/* Housekeeping (e.g. `mailmon counters -clear` requests) runs
+		 * every poll, also on a quiet log. */
+		struct mm_err err;
+		lw->consumer.flush(lw->consumer.arg, &err);
 	}
 }
 
@@ -628,7 +628,7 @@ void mm_logwatch_free(struct mm_daemon *d)
 		return;
 	if (d->http)
 		evhttp_del_cb(d->http, "/api/logs");
-	save_positions(lw);
+	save_positions(lw, true);
 	close_sources(lw);
 	if (lw->consumer.free)
 		lw->consumer.free(lw->consumer.arg);
