@@ -55,7 +55,6 @@ struct mm_daemon {
 	int exit_code;
 
 	struct mm_logwatch *logwatch; /* logwatch.c: [log] sources */
-	struct mm_queuewatch *queue;  /* queuewatch.c: [queue] gauges, /api/queue */
 };
 
 /* Sets up the loop, signals, timers and listeners from d->conf. Returns 0
