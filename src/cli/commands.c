@@ -5,6 +5,8 @@
 
 const struct mm_command mm_commands[] = {
 	{"status", cmd_status, "state of the running mailmond"},
+	{"qshape", cmd_qshape, "queue shape by domain and age (Postfix qshape drop-in)"},
+	{"qm", cmd_qm, "queue summaries: qm summarize, qm messages [DEST]"},
 	{"probe", cmd_probe, "check one mail service once (Nagios/Icinga plugin)"},
 	{"counters", cmd_counters, "RFC 2789 channel counters: -show, -clear, -create, -delete"},
 	{"logstat", cmd_logstat, "report on past mail logs (plain, .gz, stdin), pflogsumm-compatible"},

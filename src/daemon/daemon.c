@@ -18,6 +18,7 @@
 #include "core/xalloc.h"
 #include "daemon/services.h"
 #include "daemon/logwatch.h"
+#include "daemon/queuewatch.h"
 
 static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -94,6 +95,8 @@ int mm_daemon_init(struct mm_daemon *d, struct mm_err *err)
 		return -1;
 	if (mm_logwatch_init(d, err) < 0)
 		return -1;
+	if (mm_queuewatch_init(d, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -112,6 +115,7 @@ void mm_daemon_free(struct mm_daemon *d)
 {
 	mm_services_free(d);
 	mm_logwatch_free(d);
+	mm_queuewatch_free(d);
 	mm_http_api_stop(d);
 	struct event **evs[] = {&d->ev_term, &d->ev_int, &d->ev_hup, &d->ev_heartbeat,
 				&d->ev_watchdog};

@@ -55,6 +55,7 @@ struct mm_daemon {
 	int exit_code;
 
 	struct mm_logwatch *logwatch; /* logwatch.c: [log] sources */
+	struct mm_queuewatch *queue;  /* queuewatch.c: [queue] gauges, /api/queue */
 };
 
 /* Sets up the loop, signals, timers and listeners from d->conf. Returns 0

@@ -1,0 +1,657 @@
+/*
+ * queue_scan: see queue_scan.h.
+ *
+ * The cache is a chained hash table keyed by queue id. Each entry records
+ * the file's identity and directory, and either a parsed message or why
+ * the file is not one (in progress, malformed), so a bad file is not
+ * re-read until it changes. A full walk marks every entry it meets with
+ * the walk's generation and drops the unmarked ones of the walked queues
+ * afterwards. An incremental rescan applies inotify events one file at a
+ * time: a name that still exists is re-checked, a name that is gone drops
+ * the entry if it was last seen in that directory (a move to another queue
+ * arrives as a second event there).
+ */
+#include "mta/postfix/queue_scan.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/strpool.h"
+#include "core/xalloc.h"
+#include "mta/postfix/defer_log.h"
+#include "mta/postfix/queue_file.h"
+#include "mta/qmsg.h"
+#include "mta/reason_class.h"
+
+#define MAX_ID 40
+#define MAX_DEPTH 3
+#define DEFER_QUEUE 0xff /* dirs[].queue of the defer/ log tree */
+
+enum ent_state { ST_MSG, ST_IN_PROGRESS, ST_MALFORMED, ST_OVERSIZE };
+
+struct ent {
+	struct ent *next;
+	struct mm_qmsg *msg; /* ST_MSG only */
+	uint64_t ino, size;
+	int64_t mtime_ns, ctime_ns;
+	uint32_t mode, gen;
+	uint16_t dir;
+	uint8_t state;
+	bool racy; /* changed too recently to trust the identity next time */
+	char id[MAX_ID + 1];
+};
+
+struct qdir {
+	char *rel; /* "deferred/6" */
+	uint8_t queue;
+	int wd;
+};
+
+struct mm_pf_scanner {
+	char *qdir;
+	unsigned instance;
+	struct mm_pf_scan_opts opts;
+	struct ent **tab;
+	size_t nb, n;
+	uint32_t gen;
+	struct qdir *dirs;
+	size_t ndirs, dcap;
+	int ifd;
+	bool need_full;
+	int64_t last_full_ms;
+	int64_t now_ns; /* wall clock at scan start */
+	struct mm_pf_qfile qf;
+	struct mm_pf_defer dl;
+	struct mm_strpool pool;
+	char *dbuf;
+	struct mm_qscan_stats *st; /* of the scan in progress */
+};
+
+static const char *const walk_queues[] = {"incoming", "active", "deferred",
+					   "hold",     "maildrop", "corrupt"};
+
+static uint64_t hash_id(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static bool id_ok(const char *name)
+{
+	size_t n = 0;
+	for (const char *p = name; *p; p++, n++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
+			return false;
+	return n >= 6 && n <= MAX_ID;
+}
+
+/* Keeps the first "WHERE: WHAT" of a scan for the log. */
+static void problem(struct mm_pf_scanner *s, const char *where, const char *what)
+{
+	if (!s->st->first_problem[0])
+		snprintf(s->st->first_problem, sizeof s->st->first_problem, "%.120s: %.120s", where,
+			 what);
+}
+
+/* -- the cache ------------------------------------------------------------ */
+
+static struct ent **slot(struct mm_pf_scanner *s, const char *id)
+{
+	struct ent **pp = &s->tab[hash_id(id) % s->nb];
+	while (*pp && strcmp((*pp)->id, id) != 0)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static void grow_table(struct mm_pf_scanner *s)
+{
+	size_t nb = s->nb ? s->nb * 2 : 1024;
+	struct ent **tab = xcalloc(nb, sizeof *tab);
+	for (size_t i = 0; i < s->nb; i++) {
+		struct ent *e = s->tab[i], *next;
+		for (; e; e = next) {
+			next = e->next;
+			size_t b = hash_id(e->id) % nb;
+			e->next = tab[b];
+			tab[b] = e;
+		}
+	}
+	free(s->tab);
+	s->tab = tab;
+	s->nb = nb;
+}
+
+static void drop_msg(struct mm_pf_scanner *s, struct ent *e)
+{
+	mm_qmsg_free(e->msg, &s->pool);
+	e->msg = NULL;
+}
+
+static void remove_ent(struct mm_pf_scanner *s, struct ent **pp)
+{
+	struct ent *e = *pp;
+	*pp = e->next;
+	drop_msg(s, e);
+	free(e);
+	s->n--;
+}
+
+static size_t add_dir(struct mm_pf_scanner *s, const char *rel, uint8_t queue)
+{
+	for (size_t i = 0; i < s->ndirs; i++)
+		if (strcmp(s->dirs[i].rel, rel) == 0)
+			return i;
+	s->dirs = xgrow(s->dirs, &s->dcap, s->ndirs + 1, sizeof *s->dirs);
+	struct qdir *d = &s->dirs[s->ndirs];
+	d->rel = xstrdup(rel);
+	d->queue = queue;
+	d->wd = -1;
+	if (s->ifd >= 0) {
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s", s->qdir, rel);
+		d->wd = inotify_add_watch(s->ifd, path,
+					  IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
+						  IN_CLOSE_WRITE | IN_ATTRIB | IN_ONLYDIR);
+		if (d->wd < 0)
+			s->need_full = true; /* cannot watch it: keep walking */
+	}
+	return s->ndirs++;
+}
+
+/* -- reading one message ---------------------------------------------------- */
+
+/* Fills in each recipient's delay reason from the message's defer log, if
+ * it has one. The log sits under defer/ at the same hashed path as the
+ * deferred queue file, or hashed by the id's first characters. */
+static void read_reasons(struct mm_pf_scanner *s, struct mm_qmsg *m, const char *dirrel)
+{
+	char rel[160];
+	if (strncmp(dirrel, "deferred/", 9) == 0)
+		snprintf(rel, sizeof rel, "defer/%.64s/%s", dirrel + 9, m->id);
+	else
+		snprintf(rel, sizeof rel, "defer/%c/%s", m->id[0], m->id);
+	char path[4200];
+	snprintf(path, sizeof path, "%s/%s", s->qdir, rel);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		for (uint32_t i = 0; i < m->nrcpt; i++) {
+			mm_strpool_put(&s->pool, m->rcpt[i].reason);
+			m->rcpt[i].reason = NULL;
+			m->rcpt[i].rclass = MM_RC_NONE;
+			m->rcpt[i].code = 0;
+		}
+		return;
+	}
+	if (!s->dbuf)
+		s->dbuf = xmalloc(MM_PF_DEFER_MAX_BYTES);
+	size_t len = 0;
+	while (len < MM_PF_DEFER_MAX_BYTES) {
+		ssize_t r = read(fd, s->dbuf + len, MM_PF_DEFER_MAX_BYTES - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	char extra;
+	if (len == MM_PF_DEFER_MAX_BYTES && read(fd, &extra, 1) == 1)
+		s->st->oversize++; /* parse what fits; newest entries may be cut */
+	close(fd);
+	s->st->defer_logs++;
+	mm_pf_defer_parse(s->dbuf, len, &s->dl);
+	s->st->oversize += s->dl.oversize;
+	for (uint32_t i = 0; i < m->nrcpt; i++) {
+		struct mm_qrcpt *r = &m->rcpt[i];
+		const struct mm_pf_defer_ent *de = mm_pf_defer_find(&s->dl, r->addr);
+		mm_strpool_put(&s->pool, r->reason);
+		r->reason = NULL;
+		r->code = 0;
+		r->rclass = MM_RC_NONE;
+		if (de && (de->reason || de->status)) {
+			if (de->reason)
+				r->reason = mm_strpool_get(&s->pool, de->reason, strlen(de->reason));
+			r->rclass = (uint8_t)mm_rclass_of(de->reason, de->status, &r->code);
+		}
+	}
+}
+
+/* Parses the open file fd into e (which has its identity set). */
+static void parse_into(struct mm_pf_scanner *s, struct ent *e, int fd, const struct stat *st,
+		       const char *qrel)
+{
+	drop_msg(s, e);
+	struct mm_pf_src src = {.read_at = mm_pf_fd_read_at, .ctx = &fd};
+	enum mm_pf_status rc = mm_pf_qfile_parse(&src, &s->qf);
+	s->st->parsed++;
+	if (rc != MM_PF_OK) {
+		e->state = rc == MM_PF_OVERSIZE ? ST_OVERSIZE : ST_MALFORMED;
+		problem(s, qrel, s->qf.problem);
+		return;
+	}
+	if (s->qf.rcpt_dropped)
+		s->st->oversize++;
+	struct mm_qrcpt rc_stack[64];
+	struct mm_qrcpt *rcpt = s->qf.nrcpt <= 64 ? rc_stack : xcalloc(s->qf.nrcpt, sizeof *rcpt);
+	for (size_t i = 0; i < s->qf.nrcpt; i++)
+		rcpt[i] = (struct mm_qrcpt){.addr = mm_pf_qfile_rcpt(&s->qf, i)};
+	struct mm_qmsg tmpl = {
+		.id = e->id,
+		.sender = mm_pf_qfile_sender(&s->qf),
+		.arrival = s->qf.arrival >= 0 ? s->qf.arrival : (int64_t)st->st_mtim.tv_sec,
+		.size = s->qf.has_size_rec ? s->qf.size : (uint64_t)st->st_size,
+		.queue = s->dirs[e->dir].queue,
+		.instance = (uint8_t)s->instance,
+		.nrcpt = (uint32_t)s->qf.nrcpt,
+		.rcpt = rcpt,
+	};
+	e->msg = mm_qmsg_new(&tmpl);
+	e->state = ST_MSG;
+	if (rcpt != rc_stack)
+		free(rcpt);
+	if (s->opts.reasons)
+		read_reasons(s, e->msg, s->dirs[e->dir].rel);
+}
+
+static int64_t ts_ns(struct timespec t)
+{
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static bool same_identity(const struct ent *e, const struct stat *st)
+{
+	return !e->racy && e->ino == (uint64_t)st->st_ino && e->size == (uint64_t)st->st_size &&
+	       e->mtime_ns == ts_ns(st->st_mtim) && e->ctime_ns == ts_ns(st->st_ctim) &&
+	       e->mode == (uint32_t)st->st_mode;
+}
+
+static void set_identity(struct mm_pf_scanner *s, struct ent *e, const struct stat *st)
+{
+	e->ino = (uint64_t)st->st_ino;
+	e->size = (uint64_t)st->st_size;
+	e->mtime_ns = ts_ns(st->st_mtim);
+	e->ctime_ns = ts_ns(st->st_ctim);
+	e->mode = (uint32_t)st->st_mode;
+	e->racy = e->ctime_ns >= s->now_ns - 1000000000LL;
+}
+
+/* Looks at one directory entry: the file name in queue dir index di (open
+ * as dfd). Returns nothing: every outcome is a counter or a cache entry. */
+static void visit(struct mm_pf_scanner *s, int dfd, size_t di, const char *name)
+{
+	if (!id_ok(name))
+		return;
+	char qrel[256];
+	snprintf(qrel, sizeof qrel, "%s/%s", s->dirs[di].rel, name);
+	struct ent **pp = slot(s, name);
+	struct ent *e = *pp;
+	if (e && e->gen == s->gen && e->dir != di) {
+		s->st->duplicates++; /* moved while we walked; seen already */
+		return;
+	}
+	struct stat st;
+	int fd = -1;
+	if (e) {
+		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			goto stat_failed;
+	} else {
+		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0 && errno == ELOOP) {
+			return; /* a symlink is not a queue file */
+		}
+		if (fd < 0 || fstat(fd, &st) < 0)
+			goto stat_failed;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	s->st->files++;
+	if (!e) {
+		if (s->n >= s->nb)
+			grow_table(s);
+		pp = slot(s, name);
+		e = xcalloc(1, sizeof *e);
+		snprintf(e->id, sizeof e->id, "%s", name);
+		e->next = NULL;
+		*pp = e;
+		s->n++;
+		e->ino = (uint64_t)-1;
+	}
+	e->gen = s->gen;
+	bool moved = e->dir != di;
+	e->dir = (uint16_t)di;
+	if (same_identity(e, &st) && !(moved && e->state == ST_MSG && s->opts.reasons &&
+				      s->dirs[di].queue == MM_Q_DEFERRED)) {
+		if (e->msg)
+			e->msg->queue = s->dirs[di].queue;
+		s->st->reused++;
+		goto out;
+	}
+	set_identity(s, e, &st);
+	if ((st.st_mode & S_IRWXU) != S_IRWXU) {
+		drop_msg(s, e);
+		e->state = ST_IN_PROGRESS; /* Postfix chmods 0700 when complete */
+		goto out;
+	}
+	if (fd < 0) {
+		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0)
+			goto open_failed;
+	}
+	parse_into(s, e, fd, &st, qrel);
+out:
+	if (fd >= 0)
+		close(fd);
+	return;
+stat_failed:
+open_failed:
+	if (fd >= 0)
+		close(fd);
+	if (errno == ENOENT) {
+		s->st->vanished++;
+		e = *slot(s, name);
+		if (e && e->dir == di)
+			remove_ent(s, slot(s, name));
+		return;
+	}
+	s->st->unreadable++;
+	problem(s, qrel, strerror(errno));
+}
+
+/* Walks directory rel (queue q) recursively. top: the queue's own dir,
+ * whose failure fails the scan. */
+static int walk(struct mm_pf_scanner *s, const char *rel, uint8_t q, int depth, bool top,
+		struct mm_err *err)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", s->qdir, rel);
+	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!dir) {
+		int e = errno;
+		if (dfd >= 0)
+			close(dfd);
+		if (e == ENOENT && (top || depth > 0))
+			return 0; /* maildrop or corrupt may not exist; subdir removed */
+		if (top)
+			return mm_err_sys(err, e, "cannot read %s (direct mode needs root or the "
+					  "postfix user; use [queue] mode = postqueue or "
+					  "--mode postqueue otherwise)", path);
+		s->st->unreadable++;
+		problem(s, rel, strerror(e));
+		return 0;
+	}
+	size_t di = add_dir(s, rel, q);
+	struct dirent *de;
+	while ((de = readdir(dir)) != NULL) {
+		const char *name = de->d_name;
+		if (name[0] == '.')
+			continue;
+		bool isdir = de->d_type == DT_DIR;
+		if (de->d_type == DT_UNKNOWN) {
+			struct stat st;
+			isdir = fstatat(dirfd(dir), name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+				S_ISDIR(st.st_mode);
+		}
+		if (isdir) {
+			if (depth < MAX_DEPTH && strlen(name) == 1) {
+				char sub[256];
+				snprintf(sub, sizeof sub, "%s/%s", rel, name);
+				walk(s, sub, q, depth + 1, false, err);
+			}
+			continue;
+		}
+		if (q != DEFER_QUEUE)
+			visit(s, dirfd(dir), di, name);
+	}
+	closedir(dir);
+	return 0;
+}
+
+/* Drops entries of the walked queues that the walk did not meet. */
+static void sweep(struct mm_pf_scanner *s, unsigned qmask)
+{
+	for (size_t i = 0; i < s->nb; i++) {
+		struct ent **pp = &s->tab[i];
+		while (*pp) {
+			struct ent *e = *pp;
+			uint8_t q = s->dirs[e->dir].queue;
+			if (e->gen != s->gen && q != DEFER_QUEUE && (qmask & MM_QMASK(q)))
+				remove_ent(s, pp);
+			else
+				pp = &e->next;
+		}
+	}
+}
+
+static int full_walk(struct mm_pf_scanner *s, unsigned qmask, struct mm_err *err)
+{
+	s->st->full = true;
+	for (unsigned q = 0; q < MM_Q_N; q++) {
+		if (!(qmask & MM_QMASK(q)))
+			continue;
+		if (walk(s, walk_queues[q], (uint8_t)q, 0, true, err) < 0)
+			return -1;
+	}
+	if (s->ifd >= 0 && s->opts.reasons)
+		walk(s, "defer", DEFER_QUEUE, 0, false, err); /* only to watch it */
+	sweep(s, qmask);
+	return 0;
+}
+
+/* -- inotify ----------------------------------------------------------------- */
+
+static size_t dir_of_wd(struct mm_pf_scanner *s, int wd)
+{
+	for (size_t i = 0; i < s->ndirs; i++)
+		if (s->dirs[i].wd == wd)
+			return i;
+	return (size_t)-1;
+}
+
+static void on_event(struct mm_pf_scanner *s, const struct inotify_event *ev)
+{
+	if (ev->mask & IN_Q_OVERFLOW) {
+		s->need_full = true;
+		return;
+	}
+	size_t di = dir_of_wd(s, ev->wd);
+	if (di == (size_t)-1 || !ev->len)
+		return;
+	if (ev->mask & IN_IGNORED) {
+		s->dirs[di].wd = -1;
+		return;
+	}
+	char rel[256];
+	snprintf(rel, sizeof rel, "%s", s->dirs[di].rel);
+	uint8_t q = s->dirs[di].queue;
+	if (ev->mask & IN_ISDIR) {
+		if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && strlen(ev->name) == 1) {
+			char sub[300];
+			snprintf(sub, sizeof sub, "%s/%s", rel, ev->name);
+			struct mm_err err;
+			walk(s, sub, q, 1, false, &err); /* watch it and read what is there */
+		}
+		return;
+	}
+	if (q == DEFER_QUEUE) {
+		struct ent *e = *slot(s, ev->name);
+		if (e && e->msg)
+			read_reasons(s, e->msg, s->dirs[e->dir].rel);
+		return;
+	}
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", s->qdir, rel);
+	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		s->need_full = true;
+		return;
+	}
+	s->gen++; /* a fresh mark, so a move is not taken for a duplicate */
+	visit(s, dfd, di, ev->name);
+	close(dfd);
+}
+
+/* Applies the queued events. Returns false when a full walk is needed. */
+static bool apply_events(struct mm_pf_scanner *s)
+{
+	char buf[65536] __attribute__((aligned(__alignof__(struct inotify_event))));
+	for (;;) {
+		ssize_t r = read(s->ifd, buf, sizeof buf);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		for (char *p = buf; p < buf + r;) {
+			const struct inotify_event *ev = (const struct inotify_event *)(void *)p;
+			on_event(s, ev);
+			p += sizeof *ev + ev->len;
+		}
+	}
+	return !s->need_full;
+}
+
+/* Re-checks entries whose last change was too recent to trust. */
+static void recheck_racy(struct mm_pf_scanner *s)
+{
+	struct {
+		char id[MAX_ID + 1];
+		size_t dir;
+	} *todo = NULL;
+	size_t n = 0, cap = 0;
+	for (size_t i = 0; i < s->nb; i++)
+		for (struct ent *e = s->tab[i]; e; e = e->next)
+			if (e->racy && s->dirs[e->dir].queue != DEFER_QUEUE &&
+			    e->ctime_ns < s->now_ns - 1000000000LL) {
+				todo = xgrow(todo, &cap, n + 1, sizeof *todo);
+				memcpy(todo[n].id, e->id, sizeof todo[n].id);
+				todo[n++].dir = e->dir;
+			}
+	for (size_t i = 0; i < n; i++) {
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s", s->qdir, s->dirs[todo[i].dir].rel);
+		int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			continue;
+		s->gen++;
+		visit(s, dfd, todo[i].dir, todo[i].id);
+		close(dfd);
+	}
+	free(todo);
+}
+
+/* -- public ------------------------------------------------------------------ */
+
+struct mm_pf_scanner *mm_pf_scanner_new(const char *queue_dir, unsigned instance,
+					const struct mm_pf_scan_opts *opts)
+{
+	struct mm_pf_scanner *s = xcalloc(1, sizeof *s);
+	s->qdir = xstrdup(queue_dir);
+	s->instance = instance;
+	s->opts = *opts;
+	s->ifd = opts->watch ? inotify_init1(IN_NONBLOCK | IN_CLOEXEC) : -1;
+	s->need_full = true;
+	grow_table(s);
+	return s;
+}
+
+bool mm_pf_scanner_incremental(const struct mm_pf_scanner *s)
+{
+	return s->ifd >= 0 && !s->need_full;
+}
+
+int mm_pf_scanner_scan(struct mm_pf_scanner *s, unsigned qmask, struct mm_qsnap *snap,
+		       struct mm_err *err)
+{
+	struct mm_qscan_stats st = {0};
+	int64_t t0 = mm_mono_ms();
+	s->st = &st;
+	s->now_ns = mm_wall_ms() * 1000000;
+	int rc = 0;
+	bool incremental = s->ifd >= 0 && !s->need_full &&
+			   (s->opts.full_every_ms <= 0 || t0 - s->last_full_ms < s->opts.full_every_ms);
+	if (incremental)
+		incremental = apply_events(s);
+	if (!incremental) {
+		s->need_full = false;
+		s->gen++;
+		if (s->ifd >= 0)
+			apply_events(s); /* discard: the walk sees the result */
+		s->need_full = false;
+		rc = full_walk(s, s->ifd >= 0 ? MM_QMASK_ALL : qmask, err);
+		s->last_full_ms = t0;
+		if (rc < 0)
+			s->need_full = true;
+	}
+	/* Racy entries are re-checked once their second has passed. */
+	if (rc == 0 && incremental)
+		recheck_racy(s);
+	for (size_t i = 0; i < s->nb; i++)
+		for (struct ent *e = s->tab[i]; e; e = e->next) {
+			uint8_t q = s->dirs[e->dir].queue;
+			if (q == DEFER_QUEUE || !(qmask & MM_QMASK(q)))
+				continue;
+			if (incremental)
+				st.files++;
+			switch (e->state) {
+			case ST_MSG: mm_qsnap_add(snap, e->msg); break;
+			case ST_IN_PROGRESS: st.in_progress++; break;
+			case ST_MALFORMED: st.malformed++; break;
+			case ST_OVERSIZE: st.oversize++; break;
+			}
+		}
+	st.duration_us = (mm_mono_ms() - t0) * 1000;
+	struct mm_qscan_stats *t = &snap->stats;
+	t->files += st.files;
+	t->parsed += st.parsed;
+	t->reused += st.reused;
+	t->vanished += st.vanished;
+	t->in_progress += st.in_progress;
+	t->malformed += st.malformed;
+	t->oversize += st.oversize;
+	t->unreadable += st.unreadable;
+	t->duplicates += st.duplicates;
+	t->defer_logs += st.defer_logs;
+	t->full = t->full || st.full;
+	if (!t->first_problem[0])
+		memcpy(t->first_problem, st.first_problem, sizeof t->first_problem);
+	s->st = NULL;
+	return rc;
+}
+
+void mm_pf_scanner_free(struct mm_pf_scanner *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nb; i++) {
+		struct ent *e = s->tab[i], *next;
+		for (; e; e = next) {
+			next = e->next;
+			mm_qmsg_free(e->msg, &s->pool);
+			free(e);
+		}
+	}
+	free(s->tab);
+	for (size_t i = 0; i < s->ndirs; i++)
+		free(s->dirs[i].rel);
+	free(s->dirs);
+	if (s->ifd >= 0)
+		close(s->ifd);
+	mm_pf_qfile_free(&s->qf);
+	mm_pf_defer_free(&s->dl);
+	mm_strpool_free(&s->pool);
+	free(s->dbuf);
+	free(s->qdir);
+	free(s);
+}
