@@ -42,6 +42,7 @@
 #include "core/strutil.h"
 #include "core/xalloc.h"
 #include "daemon/daemon.h"
+#include "logs/logpipe.h"
 #include "sources/consumer.h"
 #include "sources/journal.h"
 #include "sources/position.h"
@@ -96,6 +97,14 @@ static void null_line(void *arg, unsigned src, const char *line, size_t len)
  * counted per source by logwatch itself and otherwise dropped. */
 static void consumer_setup(struct mm_logwatch *lw)
 {
+	/* parser -> lifecycle -> channel counters file (src/logs/logpipe.h) */
+	struct mm_err err;
+	struct mm_logpipe *lp = mm_logpipe_new(lw->d->conf, &err);
+	if (lp) {
+		mm_logpipe_consumer(lp, &lw->consumer);
+		return;
+	}
+	mm_log_err(&lw->d->log, "channel counters off: %s", err.msg);
 	lw->consumer = (struct mm_line_consumer){.name = "count", .line = null_line};
 }
 
