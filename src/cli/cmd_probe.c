@@ -134,6 +134,22 @@ static json_t *result_json(const struct mm_probe_params *prm, const struct mm_pr
 	return doc;
 }
 
+/* Could not check: the Nagios UNKNOWN line, or a JSON object with --json. */
+static int unknown(bool json, const char *msg)
+{
+	if (json) {
+		json_t *doc = json_pack("{s:s, s:b, s:s, s:s}", "status", "UNKNOWN", "ok", 0,
+					"failure", "internal", "message", msg);
+		char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+		puts(text);
+		free(text);
+		json_decref(doc);
+	} else {
+		printf("PROBE UNKNOWN - %s\n", msg);
+	}
+	return NAGIOS_UNKNOWN;
+}
+
 int cmd_probe(struct mm_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -201,14 +217,9 @@ int cmd_probe(struct mm_cli *cli, int argc, char **argv)
 	prm.connect_timeout_ms = conn_ms ? conn_ms : prm.timeout_ms;
 	prm.starttls = starttls;
 	if (mm_probe_parse_url(url, &prm, &err) < 0 ||
-	    (cred && mm_probe_read_credentials(cred, &prm, &err) < 0)) {
-		printf("PROBE UNKNOWN - %s\n", err.msg);
-		return NAGIOS_UNKNOWN;
-	}
-	if (prm.rcpt[0] && mm_parse_mailbox(prm.rcpt, false, &err) < 0) {
-		printf("PROBE UNKNOWN - --rcpt: %s\n", err.msg);
-		return NAGIOS_UNKNOWN;
-	}
+	    (cred && mm_probe_read_credentials(cred, &prm, &err) < 0) ||
+	    (prm.rcpt[0] && mm_parse_mailbox(prm.rcpt, false, &err) < 0))
+		return unknown(json, err.msg);
 	signal(SIGPIPE, SIG_IGN);
 	struct event_base *base = event_base_new();
 	struct evdns_base *dns = NULL;
@@ -218,12 +229,12 @@ int cmd_probe(struct mm_cli *cli, int argc, char **argv)
 	struct run r = {0};
 	int rc = NAGIOS_UNKNOWN;
 	if (!env || !mm_probe_start(env, &prm, on_result, &r, &err)) {
-		printf("%s UNKNOWN - %s\n", mm_probe_proto_name(prm.proto), err.msg);
+		unknown(json, err.msg);
 		goto out;
 	}
 	event_base_dispatch(base);
 	if (!r.done) {
-		printf("%s UNKNOWN - the probe ended without a result\n", mm_probe_proto_name(prm.proto));
+		unknown(json, "the probe ended without a result");
 		goto out;
 	}
 	const struct mm_probe_result *res = &r.res;

@@ -85,17 +85,25 @@ static void on_event(const struct mm_svc_event *ev, void *arg)
 static void start_probe(struct svc *s, bool verifying);
 static void do_restart(struct svc *s, const char *why);
 
+static bool procs_ok(const struct svc *s)
+{
+	return !s->sc.has_procs || s->ps.count >= s->sc.proc_min;
+}
+
+/* After a restart: the processes are scanned again and the service is
+ * re-probed; both must pass for the restart to count as verified. */
 static void verify_now(evutil_socket_t fd, short what, void *arg)
 {
 	struct svc *s = arg;
+	if (s->sc.has_procs) {
+		mm_proc_scan(&s->sc.procs, "/proc", mm_mono_ms(), &s->ps);
+		s->have_ps = true;
+	}
 	if (s->sc.has_probe) {
 		start_probe(s, true);
 		return;
 	}
-	/* No probe: verification is the process check. */
-	mm_proc_scan(&s->sc.procs, "/proc", mm_mono_ms(), &s->ps);
-	s->have_ps = true;
-	bool ok = s->ps.count >= s->sc.proc_min;
+	bool ok = procs_ok(s);
 	mm_watch_verified(&s->w, mm_wall_ms(), ok, MM_PF_NONE,
 			  ok ? "processes running" : s->ps.detail);
 }
@@ -207,7 +215,9 @@ static void on_probe(const struct mm_probe_result *res, void *arg)
 		s->last_ok_wall_ms = s->last_wall_ms;
 	}
 	if (verifying) {
-		mm_watch_verified(&s->w, mm_wall_ms(), res->fail == MM_PF_NONE, res->fail, res->msg);
+		bool ok = res->fail == MM_PF_NONE && procs_ok(s);
+		mm_watch_verified(&s->w, mm_wall_ms(), ok, res->fail,
+				  procs_ok(s) ? res->msg : s->ps.detail);
 		return;
 	}
 	evaluate(s, res);
