@@ -60,19 +60,19 @@ bool mm_distinct_has(const struct mm_distinct *d, uint64_t h)
 	return false;
 }
 
-void mm_distinct_add(struct mm_distinct *d, uint64_t h)
+bool mm_distinct_add(struct mm_distinct *d, uint64_t h)
 {
 	h = h ? h : 1;
 	if (d->hll) {
 		hll_add(d->hll, h);
-		return;
+		return false;
 	}
 	if (!d->set) {
 		d->cap_slots = 64;
 		d->set = xcalloc(d->cap_slots, sizeof *d->set);
 	}
 	if (!set_insert(d->set, d->cap_slots, h))
-		return;
+		return false;
 	d->n++;
 	if (d->n > d->cap) {
 		d->hll = xcalloc(HLL_M, 1);
@@ -81,7 +81,7 @@ void mm_distinct_add(struct mm_distinct *d, uint64_t h)
 				hll_add(d->hll, d->set[i]);
 		free(d->set);
 		d->set = NULL;
-		return;
+		return true;
 	}
 	if (d->n * 2 > d->cap_slots) {
 		size_t ns = d->cap_slots * 2;
@@ -93,6 +93,7 @@ void mm_distinct_add(struct mm_distinct *d, uint64_t h)
 		d->set = nset;
 		d->cap_slots = ns;
 	}
+	return true;
 }
 
 uint64_t mm_distinct_count(const struct mm_distinct *d)

@@ -23,7 +23,10 @@ struct mm_channels {
 	uint32_t nids;
 	uint16_t slots[NSLOTS]; /* id + 1 */
 	uint16_t other_id;
+	uint16_t last_id; /* one-entry cache of the last lookup */
 };
+
+static uint16_t lookup_id(struct mm_channels *ch, const char *name, size_t len);
 
 struct mm_channels *mm_channels_new(struct mm_cfile *cf)
 {
@@ -35,6 +38,7 @@ struct mm_channels *mm_channels_new(struct mm_cfile *cf)
 	for (int i = 0; i < MM_CHAN_MAX_IDS; i++)
 		ch->group[i] = -1;
 	ch->other_id = MM_LC_NO_CHAN;
+	ch->last_id = MM_LC_NO_CHAN;
 	return ch;
 }
 
@@ -59,6 +63,17 @@ uint16_t mm_channels_id(struct mm_channels *ch, const char *name, size_t len)
 {
 	if (len > MM_CF_NAME_MAX - 1)
 		len = MM_CF_NAME_MAX - 1;
+	/* Consecutive lines mostly name the same few channels. */
+	if (ch->last_id != MM_LC_NO_CHAN && ch->lens[ch->last_id] == len &&
+	    memcmp(ch->names[ch->last_id], name, len) == 0)
+		return ch->last_id;
+	uint16_t id = lookup_id(ch, name, len);
+	ch->last_id = id;
+	return id;
+}
+
+static uint16_t lookup_id(struct mm_channels *ch, const char *name, size_t len)
+{
 	uint32_t h = (uint32_t)mm_hash64(name, len) & (NSLOTS - 1);
 	for (;;) {
 		uint16_t s = ch->slots[h];

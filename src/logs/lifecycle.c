@@ -63,18 +63,29 @@ static struct mm_lc_msg *at(const struct mm_lifecycle *lc, uint32_t id1)
 	return &lc->msgs[id1 - 1];
 }
 
-static uint32_t find_slot(const struct mm_lifecycle *lc, const char *qid, size_t len)
+static uint32_t qid_hash(const char *qid, size_t len)
 {
-	uint32_t h = (uint32_t)mm_hash64(qid, len) & lc->mask;
+	return (uint32_t)mm_hash64(qid, len);
+}
+
+static uint32_t find_slot_h(const struct mm_lifecycle *lc, const char *qid, size_t len,
+			    uint32_t hash)
+{
+	uint32_t h = hash & lc->mask;
 	for (;;) {
 		uint32_t id1 = lc->index[h];
 		if (id1 == 0)
 			return h; /* empty: where it would go */
 		const struct mm_lc_msg *m = at(lc, id1);
-		if (m->qid_len == len && memcmp(m->qid, qid, len) == 0)
+		if (m->hash == hash && m->qid_len == len && memcmp(m->qid, qid, len) == 0)
 			return h;
 		h = (h + 1) & lc->mask;
 	}
+}
+
+static uint32_t find_slot(const struct mm_lifecycle *lc, const char *qid, size_t len)
+{
+	return find_slot_h(lc, qid, len, qid_hash(qid, len));
 }
 
 static void list_unlink(struct mm_lifecycle *lc, uint32_t id1)
@@ -114,7 +125,7 @@ static void index_delete(struct mm_lifecycle *lc, uint32_t slot)
 		if (id1 == 0)
 			break;
 		struct mm_lc_msg *m = at(lc, id1);
-		uint32_t home = (uint32_t)mm_hash64(m->qid, m->qid_len) & lc->mask;
+		uint32_t home = m->hash & lc->mask;
 		/* Move j into the hole if its home is not in (hole, j]. */
 		bool between = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
 		if (!between) {
@@ -205,8 +216,10 @@ static struct mm_lc_msg *get_or_create(struct mm_lifecycle *lc, const struct mm_
 		return NULL;
 	uint32_t id1 = alloc_msg(lc);
 	/* Eviction may have shifted the index: probe again. */
-	slot = find_slot(lc, q->p, q->len);
+	uint32_t hash = qid_hash(q->p, q->len);
+	slot = find_slot_h(lc, q->p, q->len, hash);
 	m = at(lc, id1);
+	m->hash = hash;
 	memcpy(m->qid, q->p, q->len);
 	m->qid_len = (uint8_t)q->len;
 	m->arrival_ms = m->last_ms = lc->now_ms;
@@ -452,8 +465,9 @@ void mm_lc_restore(struct mm_lifecycle *lc, const struct mm_lc_msg *saved)
 		lc->now_ms = saved->last_ms;
 	struct mm_lc_msg *m = get_or_create(lc, &q, true, &ch);
 	free_rcpts(lc, m);
-	uint32_t prev = m->prev, next = m->next, hslot = m->hslot;
+	uint32_t prev = m->prev, next = m->next, hslot = m->hslot, hash = m->hash;
 	*m = *saved;
+	m->hash = hash;
 	m->sender[MM_LC_ADDR_MAX - 1] = 0;
 	if (m->nchan > MM_LC_MAX_CHAN)
 		m->nchan = MM_LC_MAX_CHAN;

@@ -82,6 +82,7 @@ struct mm_lc_msg {
 	uint32_t rcpt_head, rcpt_tail; /* slab index + 1 */
 	uint32_t prev, next;	       /* activity list, slab index + 1 */
 	uint32_t hslot;		       /* 0 when free */
+	uint32_t hash;		       /* of qid, to skip compares and rehashing */
 };
 
 /* What one event changed; filled by mm_lc_event(). */

@@ -276,10 +276,10 @@ static void on_delivery(struct mm_logstat *ls, const struct mm_log_event *ev,
 				/* Past the cap: the lifecycle's first-deferral flag. */
 				if (c->msg_first_deferral)
 					ls->t.deferred++;
-			} else if (!mm_distinct_has(&ls->deferred_qids, h)) {
+				mm_distinct_add(&ls->deferred_qids, h);
+			} else if (mm_distinct_add(&ls->deferred_qids, h)) {
 				ls->t.deferred++;
 			}
-			mm_distinct_add(&ls->deferred_qids, h);
 		}
 		d = dest_get(ls, dom);
 		d->deferrals++;
