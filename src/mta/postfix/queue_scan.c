@@ -407,8 +407,9 @@ static int walk(struct mm_pf_scanner *s, const char *rel, uint8_t q, int depth, 
 		if (isdir) {
 			if (depth < MAX_DEPTH && strlen(name) == 1) {
 				char sub[256];
-				snprintf(sub, sizeof sub, "%s/%s", rel, name);
-				walk(s, sub, q, depth + 1, false, err);
+				int n = snprintf(sub, sizeof sub, "%s/%s", rel, name);
+				if (n > 0 && (size_t)n < sizeof sub)
+					walk(s, sub, q, depth + 1, false, err);
 			}
 			continue;
 		}
