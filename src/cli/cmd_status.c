@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "core/config.h"
@@ -22,11 +23,16 @@ static void usage(FILE *out)
 	      "\n"
 	      "DESCRIPTION\n"
 	      "    Asks mailmond's API (from [http] listen in the config, or --api)\n"
-	      "    and prints its uptime, config, last reload and periodic jobs.\n"
-	      "    --json prints the API's answer unchanged.\n"
+	      "    and prints its uptime, config, last reload and periodic jobs, then\n"
+	      "    each watched service ([service.NAME]): its state (up, slow, down,\n"
+	      "    restarting, verifying, failed = flap limit reached, left for a\n"
+	      "    human), last response time, last failure and the restarts within\n"
+	      "    its flap window (see /api/services for everything).\n"
+	      "    --json prints the API's /api/status answer unchanged.\n"
 	      "\n"
 	      "EXIT STATUS\n"
-	      "    0 the daemon answered; 1 the last reload failed; 3 no answer.\n",
+	      "    0 the daemon answered; 1 the last reload failed, or a service is\n"
+	      "    down or failed; 3 no answer.\n",
 	      out);
 }
 
@@ -64,6 +70,59 @@ static void print_status(json_t *doc)
 			       (long long)json_integer_value(json_object_get(j, "max_lag_ms")));
 		}
 	}
+}
+
+/* The services table from /api/services; returns how many are not up
+ * (down, failed, restarting), or -1 when the daemon has no such endpoint. */
+static int print_services(const char *host, int port)
+{
+	int status;
+	char *body = NULL;
+	struct mm_err err;
+	json_error_t jerr;
+	if (mm_http_get(host, port, "/api/services", 5000, 8 << 20, &status, &body, &err) < 0 ||
+	    status != 200) {
+		free(body);
+		return -1;
+	}
+	json_t *doc = json_loads(body, 0, &jerr);
+	free(body);
+	json_t *svcs = json_object_get(doc, "services");
+	int bad = 0;
+	if (json_array_size(svcs)) {
+		printf("\n%-16s %-10s %10s %9s  %s\n", "SERVICE", "STATE", "RESPONSE", "RESTARTS",
+		       "LAST FAILURE");
+		size_t i;
+		json_t *s;
+		json_array_foreach(svcs, i, s)
+		{
+			const char *state = json_string_value(json_object_get(s, "state"));
+			json_t *last = json_object_get(s, "last");
+			json_t *lf = json_object_get(s, "last_failure");
+			char resp[32] = "-", restarts[32], when[64] = "";
+			if (last)
+				snprintf(resp, sizeof resp, "%.1fms",
+					 json_real_value(json_object_get(last, "response_ms")));
+			snprintf(restarts, sizeof restarts, "%lld/%lld",
+				 (long long)json_integer_value(json_object_get(s, "restarts_in_window")),
+				 (long long)json_integer_value(json_object_get(s, "flap_limit")));
+			if (lf) {
+				time_t t = (time_t)(json_integer_value(json_object_get(lf, "at_ms")) / 1000);
+				struct tm tm;
+				localtime_r(&t, &tm);
+				strftime(when, sizeof when, "%H:%M:%S ", &tm);
+			}
+			printf("%-16s %-10s %10s %9s  %s%s\n",
+			       json_string_value(json_object_get(s, "name")), state ? state : "?", resp,
+			       restarts, when,
+			       lf ? json_string_value(json_object_get(lf, "message")) : "-");
+			if (state && (strcmp(state, "down") == 0 || strcmp(state, "failed") == 0 ||
+				      strcmp(state, "restarting") == 0))
+				bad++;
+		}
+	}
+	json_decref(doc);
+	return bad;
 }
 
 int cmd_status(struct mm_cli *cli, int argc, char **argv)
@@ -109,13 +168,17 @@ int cmd_status(struct mm_cli *cli, int argc, char **argv)
 		fprintf(stderr, "mailmon status: %s: unexpected answer (HTTP %d)\n", api, status);
 		goto out;
 	}
-	if (json)
+	int bad_services = 0;
+	if (json) {
 		fputs(body, stdout);
-	else
+	} else {
 		print_status(doc);
+		bad_services = print_services(host, port);
+	}
 	json_t *reload = json_object_get(doc, "reload");
-	rc = json_integer_value(json_object_get(reload, "count")) > 0 &&
-			     !json_is_true(json_object_get(reload, "ok"))
+	rc = (json_integer_value(json_object_get(reload, "count")) > 0 &&
+	      !json_is_true(json_object_get(reload, "ok"))) ||
+			     bad_services > 0
 		     ? 1
 		     : 0;
 out:

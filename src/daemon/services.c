@@ -37,6 +37,7 @@
 #include "core/xalloc.h"
 #include "daemon/daemon.h"
 #include "services/command.h"
+#include "services/conntable.h"
 #include "services/service_conf.h"
 #include "services/watcher.h"
 
@@ -68,6 +69,10 @@ struct mm_services {
 	size_t n;
 	struct mm_svc_event ring[EVENT_RING];
 	size_t nev; /* total ever; ring index nev % EVENT_RING */
+	struct mm_conntable conns; /* inbound connections to the probed ports */
+	uint32_t *max_established; /* per conns.ports[i], since start */
+	bool conns_ok;
+	char conns_err[256];
 };
 
 static void on_event(const struct mm_svc_event *ev, void *arg)
@@ -255,6 +260,49 @@ static void cycle(void *arg, int64_t now_ms)
 		evaluate(s, NULL);
 }
 
+static void conn_cycle(void *arg, int64_t now_ms)
+{
+	struct mm_services *ss = arg;
+	struct mm_err err;
+	ss->conns_ok = mm_conntable_scan(&ss->conns, "/proc", false, &err) == 0;
+	if (!ss->conns_ok) {
+		mm_strlcpy(ss->conns_err, err.msg, sizeof ss->conns_err);
+		return;
+	}
+	for (size_t i = 0; i < ss->conns.nports; i++)
+		if (ss->conns.ports[i].established > ss->max_established[i])
+			ss->max_established[i] = ss->conns.ports[i].established;
+}
+
+static json_t *conns_json(struct mm_services *ss)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < ss->conns.nports && ss->conns_ok; i++) {
+		const struct mm_conn_port *p = &ss->conns.ports[i];
+		json_t *states = json_object();
+		for (int st = 1; st < MM_TCP_NSTATES; st++)
+			if (p->by_state[st])
+				json_object_set_new(states, mm_tcp_state_name(st),
+						    json_integer(p->by_state[st]));
+		struct mm_conn_client top[10];
+		size_t n = mm_conntable_top(p, top, 10);
+		json_t *tj = json_array();
+		for (size_t k = 0; k < n; k++)
+			json_array_append_new(tj, json_pack("{s:s, s:i}", "address", top[k].addr,
+							    "connections", (int)top[k].count));
+		json_array_append_new(
+			arr, json_pack("{s:i, s:b, s:i, s:i, s:i, s:i, s:o, s:o, s:I}", "port",
+				       (int)p->port, "listening", p->listening, "established",
+				       (int)p->established, "max_established",
+				       (int)ss->max_established[i], "syn_recv", (int)p->syn_recv,
+				       "total", (int)p->total, "by_state", states, "top_clients", tj,
+				       "clients_dropped", (json_int_t)p->clients_dropped));
+	}
+	return json_pack("{s:s, s:o, s:s?}", "source",
+			 !ss->conns_ok ? "unavailable" : ss->conns.via_netlink ? "sock_diag" : "/proc/net/tcp",
+			 "ports", arr, "error", ss->conns_ok ? NULL : ss->conns_err);
+}
+
 /* ---- JSON ---------------------------------------------------------------- */
 
 static json_t *result_json(const struct mm_probe_result *r)
@@ -357,7 +405,8 @@ static void on_api_services(struct evhttp_request *req, void *arg)
 	size_t first = ss->nev > EVENT_RING ? ss->nev - EVENT_RING : 0;
 	for (size_t i = first; i < ss->nev; i++)
 		json_array_append_new(events, event_json(&ss->ring[i % EVENT_RING]));
-	reply_json(req, json_pack("{s:o, s:o}", "services", arr, "events", events));
+	reply_json(req, json_pack("{s:o, s:o, s:o}", "services", arr, "events", events,
+				  "connections", conns_json(ss)));
 }
 
 /* counterutil: the seed's objects. Values come from the probes, the
@@ -366,8 +415,19 @@ static void on_api_services(struct evhttp_request *req, void *arg)
 static json_t *stat_object(struct mm_services *ss, enum mm_probe_proto proto, bool http)
 {
 	int64_t start_s = 0, last_ok = 0;
-	uint64_t failed = 0;
+	uint64_t failed = 0, cur = 0, max = 0;
 	int nsvc = 0;
+	/* Connections: every distinct port probed with this protocol. */
+	for (size_t i = 0; i < ss->conns.nports && ss->conns_ok; i++) {
+		bool mine = false;
+		for (size_t k = 0; k < ss->n && !mine; k++)
+			mine = ss->v[k].sc.has_probe && ss->v[k].sc.probe.proto == proto &&
+			       ss->v[k].sc.probe.port == ss->conns.ports[i].port;
+		if (mine) {
+			cur += ss->conns.ports[i].established;
+			max += ss->max_established[i];
+		}
+	}
 	for (size_t i = 0; i < ss->n; i++) {
 		struct svc *s = &ss->v[i];
 		if (!s->sc.has_probe || s->sc.probe.proto != proto)
@@ -400,21 +460,26 @@ static json_t *stat_object(struct mm_services *ss, enum mm_probe_proto proto, bo
 	json_object_set_new(o, "global.currentStartTime", start_s ? json_integer(start_s) : json_null());
 	json_object_set_new(o, "global.lastConnectionTime",
 			    last_ok ? json_integer(last_ok / 1000) : json_null());
-	json_object_set_new(o, "global.maxConnections", json_null());
+	json_object_set_new(o, "global.maxConnections",
+			    nsvc && ss->conns_ok ? json_integer((json_int_t)max) : json_null());
 	json_object_set_new(o, "global.numConnections", json_null());
-	json_object_set_new(o, "global.numCurrentConnections", json_null());
+	json_object_set_new(o, "global.numCurrentConnections",
+			    nsvc && ss->conns_ok ? json_integer((json_int_t)cur) : json_null());
 	json_object_set_new(o, "global.numFailedConnections", json_integer((json_int_t)failed));
 	json_object_set_new(o, "global.numFailedLogins", json_null());
 	json_object_set_new(o, "global.numGoodLogins", json_null());
 	json_object_set_new(
 		o, "sources",
-		json_pack("{s:s, s:s, s:s, s:s}", "global.currentStartTime",
+		json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "global.currentStartTime",
 			  "start of the oldest watched server process (/proc)",
 			  "global.lastConnectionTime", "last successful mailmon probe",
 			  "global.numFailedConnections",
-			  "mailmon probes refused, timed out or failing TLS", "unwired",
-			  "numConnections, numFailedLogins, numGoodLogins: from logs, not yet wired; "
-			  "numCurrentConnections, maxConnections: connection table not yet wired"));
+			  "mailmon probes refused, timed out or failing TLS",
+			  "global.numCurrentConnections",
+			  "ESTABLISHED sockets on the probed ports (kernel connection table)",
+			  "global.maxConnections", "highest numCurrentConnections seen since mailmond started",
+			  "unwired",
+			  "numConnections, numFailedLogins, numGoodLogins: from logs, not yet wired"));
 	(void)http;
 	return o;
 }
@@ -492,6 +557,20 @@ int mm_services_init(struct mm_daemon *d, struct mm_err *err)
 		int64_t first = (int64_t)((s->sc.interval_ms * (int64_t)i) / (int64_t)names.n) % 1000;
 		mm_schedule_add(&d->sched, job, s->sc.interval_ms, first, now, cycle, s);
 	}
+	uint16_t *ports = xcalloc(ss->n ? ss->n : 1, sizeof *ports);
+	size_t np = 0;
+	int64_t conn_period = 5000;
+	for (size_t i = 0; i < ss->n; i++) {
+		if (ss->v[i].sc.has_probe && ss->v[i].sc.probe.proto != MM_PROTO_LDAP)
+			ports[np++] = (uint16_t)ss->v[i].sc.probe.port;
+		if (ss->v[i].sc.interval_ms < conn_period)
+			conn_period = ss->v[i].sc.interval_ms;
+	}
+	mm_conntable_init(&ss->conns, ports, np);
+	free(ports);
+	ss->max_established = xcalloc(ss->conns.nports ? ss->conns.nports : 1, sizeof(uint32_t));
+	if (ss->conns.nports)
+		mm_schedule_add(&d->sched, "services.connections", conn_period, 0, now, conn_cycle, ss);
 	if (d->http) {
 		evhttp_set_cb(d->http, "/api/services", on_api_services, ss);
 		evhttp_set_cb(d->http, "/api/counterutil", on_api_counterutil, ss);
@@ -518,9 +597,11 @@ void mm_services_free(struct mm_daemon *d)
 	}
 	/* The schedule still points at our jobs; the daemon frees it next. */
 	for (size_t i = 0; i < d->sched.n; i++)
-		if (strncmp(d->sched.jobs[i].name, "service.", 8) == 0)
+		if (strncmp(d->sched.jobs[i].name, "service", 7) == 0)
 			d->sched.jobs[i].fn = NULL;
 	free(ss->v);
+	mm_conntable_free(&ss->conns);
+	free(ss->max_established);
 	mm_probe_env_free(ss->env);
 	free(ss);
 	d->services = NULL;
