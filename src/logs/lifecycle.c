@@ -3,8 +3,9 @@
  *
  * Storage: one calloc'd slab of max_inflight messages and one of max_rcpts
  * recipient records, each with a free list; an open-addressing index
- * (linear probing, backward-shift deletion) of 2^k >= 2 * max_inflight
- * uint32 slots holding slab index + 1. A doubly linked activity list puts
+ * (linear probing, backward-shift deletion) of uint32 slots holding slab
+ * index + 1, doubled whenever it is half full (so at most 4 x max_inflight
+ * slots, and small while few messages are in flight). A doubly linked activity list puts
  * the least recently active message at the head: expiry and eviction take
  * from there in O(1).
  */
@@ -40,11 +41,10 @@ struct mm_lifecycle *mm_lc_new(const struct mm_lc_limits *lim)
 	lc->msgs = xcalloc(lc->lim.max_inflight, sizeof *lc->msgs);
 	if (lc->lim.max_rcpts)
 		lc->rcpts = xcalloc(lc->lim.max_rcpts, sizeof *lc->rcpts);
-	uint32_t slots = 64;
-	while (slots < 2 * lc->lim.max_inflight)
-		slots <<= 1;
-	lc->index = xcalloc(slots, sizeof *lc->index);
-	lc->mask = slots - 1;
+	/* The index starts small and doubles with the messages in flight, so
+	 * a busy table stays cache-sized; it never exceeds 2 x max_inflight. */
+	lc->index = xcalloc(1024, sizeof *lc->index);
+	lc->mask = 1023;
 	return lc;
 }
 
@@ -192,6 +192,27 @@ static uint32_t alloc_msg(struct mm_lifecycle *lc)
 	return id1;
 }
 
+/* Doubles the index and reinserts every tracked message by its hash. */
+static void grow_index(struct mm_lifecycle *lc)
+{
+	uint32_t slots = (lc->mask + 1) * 2;
+	uint32_t *idx = xcalloc(slots, sizeof *idx);
+	for (uint32_t i = 0; i <= lc->mask; i++) {
+		uint32_t id1 = lc->index[i];
+		if (!id1)
+			continue;
+		struct mm_lc_msg *m = at(lc, id1);
+		uint32_t h = m->hash & (slots - 1);
+		while (idx[h])
+			h = (h + 1) & (slots - 1);
+		idx[h] = id1;
+		m->hslot = h + 1;
+	}
+	free(lc->index);
+	lc->index = idx;
+	lc->mask = slots - 1;
+}
+
 static struct mm_lc_msg *lookup(const struct mm_lifecycle *lc, const struct mm_sv *q,
 				uint32_t *slot)
 {
@@ -215,7 +236,9 @@ static struct mm_lc_msg *get_or_create(struct mm_lifecycle *lc, const struct mm_
 	if (!create)
 		return NULL;
 	uint32_t id1 = alloc_msg(lc);
-	/* Eviction may have shifted the index: probe again. */
+	if ((lc->st.inflight + 1) * 2 > (uint64_t)lc->mask + 1)
+		grow_index(lc);
+	/* Eviction or growth may have moved entries: probe again. */
 	uint32_t hash = qid_hash(q->p, q->len);
 	slot = find_slot_h(lc, q->p, q->len, hash);
 	m = at(lc, id1);
