@@ -6,11 +6,16 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The size through a volatile: with a size the compiler knows, it
+ * inlines "rep stos"/"rep movs", which on x86-64 costs as much as a sixth
+ * of a whole Postfix line; libc's memset with vector stores does it in a
+ * fraction (measured with bench/parse_bench.c). */
+static volatile size_t ev_size = sizeof(struct mm_log_event);
+
 void mm_ev_reset(struct mm_log_event *ev)
 {
-	memset(ev, 0, sizeof *ev);
-	for (int i = 0; i < 4; i++)
-		ev->delays[i] = -1;
+	memset(ev, 0, ev_size);
+	ev->delays[0] = ev->delays[1] = ev->delays[2] = ev->delays[3] = -1;
 }
 
 static const char *const type_names[MM_EV__COUNT] = {

@@ -41,8 +41,11 @@ void mm_auto_parse(const char *line, size_t len, int year_hint, struct mm_log_ev
 		mm_msgsrv_parse(line, len, year_hint, ev);
 		return;
 	}
-	if (len > 0 && !is_digit(line[0]) && line[0] != '<' && mm_msgsrv_looks_like(line, len)) {
-		mm_msgsrv_parse(line, len, year_hint, ev); /* "mail.log:06-Oct-2003 ..." */
+	/* "mail.log:06-Oct-2003 ..." (grep output); a syslog month ("Nov ")
+	 * has its space at [3] and is not looked at further */
+	if (len > 3 && !is_digit(line[0]) && line[0] != '<' && line[3] != ' ' &&
+	    mm_msgsrv_looks_like(line, len)) {
+		mm_msgsrv_parse(line, len, year_hint, ev);
 		return;
 	}
 	struct mm_syslog_hdr h;

@@ -46,7 +46,8 @@ static struct mm_sv pf_channel(struct mm_sv program, struct mm_sv service)
 	return service;
 }
 
-/* Short ids are upper-case hex; long ids (enable_long_queue_ids) mix
+/* Short ids are upper-case hex, at least 6 long (5 digits of
+ * microseconds and the inode); long ids (enable_long_queue_ids) mix
  * digits and letters and are at least 10 long. Words such as
  * "statistics" or "Deleted" are neither. */
 static bool pf_qid(struct sc *c, struct mm_sv *qid)
@@ -68,7 +69,7 @@ static bool pf_qid(struct sc *c, struct mm_sv *qid)
 		return false;
 	if (n + 1 < sc_left(c) && p[n + 1] != ' ')
 		return false;
-	if (!(hex && digit) && !(n >= 10 && digit && upper))
+	if (!(hex && n >= 6) && !(n >= 10 && digit && upper))
 		return false;
 	*qid = sv_of(p, p + n);
 	c->p = p + n + 1;
@@ -105,11 +106,12 @@ static struct mm_sv pf_addr(struct sc *c)
  * client name without address. */
 static bool pf_client(struct sc *c, struct mm_log_event *ev)
 {
-	const char *lb = sc_find(c, '[');
-	const char *sp = sc_find(c, ' ');
-	if (lb == NULL || (sp != NULL && sp < lb))
+	const char *lb = c->p;
+	while (lb < c->e && *lb != '[' && *lb != ' ')
+		lb++;
+	if (lb >= c->e || *lb != '[')
 		return false;
-	const char *rb = memchr(lb, ']', (size_t)(c->e - lb));
+	const char *rb = mm_scan_to(lb, c->e, ']');
 	if (rb == NULL)
 		return false;
 	if (lb > c->p)
@@ -274,7 +276,7 @@ static void pf_delivery(struct sc *c, struct mm_log_event *ev)
 		c->p++;
 		if (SV_EQ(key, "status")) {
 			struct mm_sv word;
-			const char *sp = sc_find(c, ' ');
+			const char *sp = mm_scan_to(c->p, c->e, ' ');
 			word = sv_of(c->p, sp ? sp : c->e);
 			c->p = sp ? sp + 1 : c->e;
 			if (SV_EQ(word, "sent"))
@@ -312,7 +314,7 @@ static void pf_delivery(struct sc *c, struct mm_log_event *ev)
 		if (sc_eatc(c, '<')) {
 			val = pf_addr(c);
 		} else {
-			const char *comma = mm_memmem(c->p, c->e, ", ", 2);
+			const char *comma = mm_scan_comma_sp(c->p, c->e);
 			val = sv_of(c->p, comma ? comma : c->e);
 			c->p = comma ? comma : c->e;
 		}
@@ -405,7 +407,7 @@ static void pf_lost(struct sc *c, struct mm_log_event *ev)
 static void pf_conn_fail(struct sc *c, struct mm_log_event *ev)
 {
 	const char *start = c->p;
-	const char *rb = sc_find(c, ']');
+	const char *rb = mm_scan_to(c->p, c->e, ']');
 	if (rb == NULL)
 		return;
 	c->p = rb + 1;

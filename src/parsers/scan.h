@@ -81,6 +81,42 @@ static inline const char *sc_find(const struct sc *c, char ch)
 	return c->p < c->e ? memchr(c->p, ch, sc_left(c)) : NULL;
 }
 
+/* The first ch in [p, e), or NULL: eight bytes at a time (SWAR), never
+ * reading outside [p, e). Cheaper than memchr for the short tokens of a
+ * log line (no call, no setup). */
+static inline const char *mm_scan_to(const char *p, const char *e, char ch)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	const uint64_t pat = ones * (unsigned char)ch;
+	while (e - p >= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		w ^= pat;
+		uint64_t z = (w - ones) & ~w & highs;
+		if (z != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return p + (__builtin_ctzll(z) >> 3);
+#else
+			break; /* find it bytewise below */
+#endif
+		}
+		p += 8;
+	}
+	for (; p < e; p++)
+		if (*p == ch)
+			return p;
+	return NULL;
+}
+
+/* The first ", " in [p, e), or NULL. */
+static inline const char *mm_scan_comma_sp(const char *p, const char *e)
+{
+	for (; p + 1 < e; p++)
+		if (p[0] == ',' && p[1] == ' ')
+			return p;
+	return NULL;
+}
+
 /* Last occurrence of lit[0..n) in [p, e), or NULL. */
 static inline const char *mm_memrmem(const char *p, const char *e, const char *lit, size_t n)
 {
@@ -135,7 +171,10 @@ static inline bool sc_u64(struct sc *c, uint64_t *out)
 	uint64_t v = 0;
 	while (p < c->e && is_digit(*p)) {
 		unsigned d = (unsigned)(*p - '0');
-		v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
+		if (v < UINT64_MAX / 10) /* the common case: no overflow possible */
+			v = v * 10 + d;
+		else
+			v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
 		p++;
 	}
 	if (p == c->p)
@@ -164,16 +203,21 @@ static inline bool sc_decimal(struct sc *c, double *out)
 		return false;
 	double v = (double)ip;
 	if (s.p < s.e && *s.p == '.') {
+		/* multiply by 10^-n from a table: a division per number is
+		 * measurable at millions of lines per second */
+		static const double neg_pow10[10] = {1e0, 1e-1, 1e-2, 1e-3, 1e-4,
+						     1e-5, 1e-6, 1e-7, 1e-8, 1e-9};
 		s.p++;
-		uint64_t frac = 0, scale = 1;
+		uint64_t frac = 0;
+		unsigned n = 0;
 		while (s.p < s.e && is_digit(*s.p)) {
-			if (scale < 1000000000u) {
+			if (n < 9) {
 				frac = frac * 10 + (uint64_t)(*s.p - '0');
-				scale *= 10;
+				n++;
 			}
 			s.p++;
 		}
-		v += (double)frac / (double)scale;
+		v += (double)frac * neg_pow10[n];
 	}
 	*c = s;
 	*out = v;

@@ -121,11 +121,25 @@ static int current_year(void)
 	return tm.tm_year + 1900;
 }
 
+/* The last RFC 3164 stamp read, per thread: busy logs repeat the same
+ * second on many lines. */
+static _Thread_local struct {
+	char text[15];
+	int year;
+	int64_t ms;
+} stamp_memo = {{0}, -1, 0};
+
 /* "Nov 21 05:59:09" or "Nov  1 05:59:09". */
 static bool stamp_3164(struct sc *c, int year_hint, int64_t *ms)
 {
 	if (sc_left(c) < 15 || c->p[3] != ' ' || c->p[9] != ':' || c->p[12] != ':')
 		return false;
+	if (stamp_memo.year == year_hint && year_hint > 0 && memcmp(stamp_memo.text, c->p, 15) == 0 &&
+	    (sc_left(c) == 15 || c->p[15] != '.')) {
+		c->p += 15;
+		*ms = stamp_memo.ms;
+		return true;
+	}
 	int mon = mm_month_from_abbr(c->p);
 	if (mon == 0)
 		return false;
@@ -138,10 +152,16 @@ static bool stamp_3164(struct sc *c, int year_hint, int64_t *ms)
 	if (day < 1 || day > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60 ||
 	    c->p[6] != ' ')
 		return false;
+	const char *text = c->p;
 	c->p += 15;
 	int fms = fraction_ms(c);
 	*ms = mm_local_time_ms(year_hint > 0 ? year_hint : current_year(), mon, day, h, mi, s,
 			       fms);
+	if (fms == 0 && *ms != 0) {
+		memcpy(stamp_memo.text, text, 15);
+		stamp_memo.year = year_hint;
+		stamp_memo.ms = *ms;
+	}
 	return true;
 }
 
@@ -181,25 +201,31 @@ static bool stamp_3339(struct sc *c, int64_t *ms)
 	return true;
 }
 
-void mm_syslog_split_tag(struct mm_sv program, struct mm_sv *instance, struct mm_sv *service)
+/* One forward pass: the first and the last '/'. */
+static inline void split_tag(struct mm_sv program, struct mm_sv *instance, struct mm_sv *service)
 {
 	const char *p = program.p, *e = program.p + program.len;
-	const char *first = program.len ? memchr(p, '/', program.len) : NULL;
+	const char *first = NULL, *last = NULL;
+	for (const char *q = p; q < e; q++) {
+		if (*q == '/') {
+			if (first == NULL)
+				first = q;
+			last = q;
+		}
+	}
 	if (first == NULL) {
 		instance->p = NULL;
 		instance->len = 0;
 		*service = program;
 		return;
 	}
-	const char *last = first;
-	for (const char *q = e; q > first; q--) {
-		if (q[-1] == '/') {
-			last = q - 1;
-			break;
-		}
-	}
 	*instance = sv_of(p, first);
 	*service = sv_of(last + 1, e);
+}
+
+void mm_syslog_split_tag(struct mm_sv program, struct mm_sv *instance, struct mm_sv *service)
+{
+	split_tag(program, instance, service);
 }
 
 /* A tag token "prog", "prog[pid]" (the ':' already stripped). */
@@ -224,23 +250,40 @@ static void take_tag(const char *p, const char *e, struct mm_syslog_hdr *h)
 		}
 	}
 	h->program = sv_of(p, end);
-	mm_syslog_split_tag(h->program, &h->instance, &h->service);
+	split_tag(h->program, &h->instance, &h->service);
 }
 
-/* Ends a tag token: a token ending in ':' followed by ' ' or the end. */
-static const char *tag_end(const char *p, const char *e, const char **msg)
+/* Ends a tag token: a token ending in ':' followed by ' ' or the end.
+ * *sp_out gets the space after the token (or NULL at the end of line)
+ * either way, so a host token is scanned once. */
+static const char *tag_end(const char *p, const char *e, const char **msg, const char **sp_out)
 {
-	const char *sp = memchr(p, ' ', (size_t)(e - p));
+	const char *sp = mm_scan_to(p, e, ' ');
 	const char *tend = sp ? sp : e;
+	*sp_out = sp;
 	if (tend == p || tend[-1] != ':')
 		return NULL;
 	*msg = sp ? sp + 1 : e;
 	return tend - 1;
 }
 
+static void hdr_clear(struct mm_syslog_hdr *h)
+{
+	/* field by field: a memset of this size becomes "rep stos", which
+	 * costs more than the whole tag scan */
+	static const struct mm_sv none = {NULL, 0};
+	h->time_ms = 0;
+	h->host = none;
+	h->program = none;
+	h->instance = none;
+	h->service = none;
+	h->pid = 0;
+	h->msg_off = 0;
+}
+
 int mm_syslog_parse(const char *line, size_t len, int year_hint, struct mm_syslog_hdr *h)
 {
-	memset(h, 0, sizeof *h);
+	hdr_clear(h);
 	len = mm_scan_trim_eol(line, len);
 	struct sc c = {line, line + len};
 	if (c.p < c.e && *c.p == '<') { /* "<PRI>" */
@@ -263,18 +306,17 @@ int mm_syslog_parse(const char *line, size_t len, int year_hint, struct mm_syslo
 		c.p++;
 	if (c.p >= c.e)
 		return -1;
-	const char *msg = NULL;
-	const char *te = tag_end(c.p, c.e, &msg);
+	const char *msg = NULL, *sp = NULL;
+	const char *te = tag_end(c.p, c.e, &msg, &sp);
 	if (te == NULL) {
 		/* First token is the host; the tag follows. */
-		const char *sp = memchr(c.p, ' ', sc_left(&c));
 		if (sp == NULL)
 			return -1;
 		h->host = sv_of(c.p, sp);
 		c.p = sp + 1;
 		if (c.p >= c.e)
 			goto fail;
-		te = tag_end(c.p, c.e, &msg);
+		te = tag_end(c.p, c.e, &msg, &sp);
 		if (te == NULL)
 			goto fail;
 	}
@@ -283,7 +325,7 @@ int mm_syslog_parse(const char *line, size_t len, int year_hint, struct mm_syslo
 	h->msg_off = (size_t)(msg - line);
 	return 0;
 fail:
-	memset(h, 0, sizeof *h);
+	hdr_clear(h);
 	return -1;
 }
 
