@@ -27,6 +27,7 @@ static void usage(FILE *out)
 	      "SYNOPSIS\n"
 	      "    mailmon qm [-c CONFIG_DIR]... [--mode MODE] [--json] summarize\n"
 	      "    mailmon qm [-c CONFIG_DIR]... [--mode MODE] [--json] messages [DEST]\n"
+	      "    mailmon qm [-c CONFIG_DIR]... [--mode MODE] [--json] list [QUEUE]\n"
 	      "\n"
 	      "DESCRIPTION\n"
 	      "    summarize  per queue: messages, pending recipients, bytes and the\n"
@@ -36,6 +37,10 @@ static void usage(FILE *out)
 	      "               delivered) and delayed (deferred), also incoming and\n"
 	      "               held, the oldest age and the delay-reason classes.\n"
 	      "               DEST limits it to that domain and its subdomains\n"
+	      "    list       every message: id, queue, size, arrival, sender and the\n"
+	      "               pending recipients with their delay reasons; with --json\n"
+	      "               one object per line in the shape of `postqueue -j`, plus\n"
+	      "               \"reason_class\" per recipient\n"
 	      "\n"
 	      "OPTIONS\n"
 	      "    -c DIR       Postfix config directory (repeatable: several instances)\n"
@@ -158,7 +163,8 @@ static int messages(const struct mm_qsnap *snap, const char *dest, bool json)
 			for (int c = 0; c < MM_RC_N; c++)
 				rows[k].rclass[c] += d->rclass[c];
 		}
-	qsort(rows, n, sizeof *rows, cmp_row);
+	if (n > 1)
+		qsort(rows, n, sizeof *rows, cmp_row);
 	if (json) {
 		json_t *arr = json_array();
 		for (size_t k = 0; k < n; k++) {
@@ -203,6 +209,46 @@ static int messages(const struct mm_qsnap *snap, const char *dest, bool json)
 	return 0;
 }
 
+static int list(const struct mm_qsnap *snap, unsigned qmask, bool json)
+{
+	for (size_t i = 0; i < snap->n; i++) {
+		const struct mm_qmsg *m = snap->msgs[i];
+		if (!(qmask & MM_QMASK(m->queue)))
+			continue;
+		if (json) {
+			json_t *rc = json_array();
+			for (uint32_t k = 0; k < m->nrcpt; k++) {
+				const struct mm_qrcpt *r = &m->rcpt[k];
+				json_t *o = json_pack("{s:s, s:s}", "address", r->addr, "reason_class",
+						      mm_rclass_name(r->rclass));
+				if (r->reason)
+					json_object_set_new(o, "delay_reason", json_string(r->reason));
+				if (r->code)
+					json_object_set_new(o, "reply_code", json_integer(r->code));
+				json_array_append_new(rc, o);
+			}
+			json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:s, s:i, s:o}", "queue_name",
+					      mm_queue_name(m->queue), "queue_id", m->id,
+					      "arrival_time", (json_int_t)m->arrival, "message_size",
+					      (json_int_t)m->size, "sender", m->sender, "instance",
+					      (int)m->instance, "recipients", rc);
+			char *text = json_dumps(o, JSON_COMPACT);
+			puts(text);
+			free(text);
+			json_decref(o);
+		} else {
+			printf("%-14s %-9s %9llu %lld %s\n", m->id, mm_queue_name(m->queue),
+			       (unsigned long long)m->size, (long long)m->arrival,
+			       m->sender[0] ? m->sender : "<>");
+			for (uint32_t k = 0; k < m->nrcpt; k++)
+				printf("    %s%s%s%s\n", m->rcpt[k].addr, m->rcpt[k].reason ? "  (" : "",
+				       m->rcpt[k].reason ? m->rcpt[k].reason : "",
+				       m->rcpt[k].reason ? ")" : "");
+		}
+	}
+	return 0;
+}
+
 int cmd_qm(struct mm_cli *cli, int argc, char **argv)
 {
 	enum { O_JSON = 256, O_MODE };
@@ -235,11 +281,21 @@ int cmd_qm(struct mm_cli *cli, int argc, char **argv)
 	const char *dest = optind + 1 < argc ? argv[optind + 1] : NULL;
 	bool is_sum = strcmp(verb, "summarize") == 0 || strcmp(verb, "sum") == 0;
 	bool is_msgs = strcmp(verb, "messages") == 0;
-	if ((!is_sum && !is_msgs) || (is_sum && dest) || optind + 2 < argc) {
-		fprintf(stderr, PROG ": usage: mailmon qm summarize | messages [DEST]\n");
+	bool is_list = strcmp(verb, "list") == 0;
+	unsigned qmask = MM_QMASK_ALL;
+	if (is_list && dest) {
+		int q = mm_queue_from_name(dest);
+		if (q < 0) {
+			fprintf(stderr, PROG ": %s: not a queue name\n", dest);
+			return 2;
+		}
+		qmask = MM_QMASK(q);
+	}
+	if ((!is_sum && !is_msgs && !is_list) || (is_sum && dest) || optind + 2 < argc) {
+		fprintf(stderr, PROG ": usage: mailmon qm summarize | messages [DEST] | list [QUEUE]\n");
 		return 2;
 	}
-	qc.reasons = is_msgs;
+	qc.reasons = is_msgs || is_list;
 	struct mm_mta *m = mm_queue_cli_open(cli, &qc, PROG, NULL);
 	if (!m)
 		return 3;
@@ -251,7 +307,9 @@ int cmd_qm(struct mm_cli *cli, int argc, char **argv)
 		rc = 3;
 	} else {
 		mm_queue_cli_note(PROG, &snap);
-		rc = is_sum ? summarize(&snap, json, mm_mta_mode(m)) : messages(&snap, dest, json);
+		rc = is_sum    ? summarize(&snap, json, mm_mta_mode(m))
+		     : is_list ? list(&snap, qmask, json)
+			       : messages(&snap, dest, json);
 	}
 	mm_qsnap_free(&snap);
 	mm_mta_close(m);

@@ -220,7 +220,8 @@ void mm_qshape_build(const struct mm_qsnap *snap, unsigned qmask, const struct m
 		r->shown = !(r->name[0] == '.' && r->sub < (uint64_t)o->minsub);
 		if (r->shown && o->top > 0 && ++shown > o->top)
 			r->shown = false;
-		qsort(r->reasons, r->nreasons, sizeof *r->reasons, cmp_reasons);
+		if (r->nreasons > 1)
+			qsort(r->reasons, r->nreasons, sizeof *r->reasons, cmp_reasons);
 	}
 }
 

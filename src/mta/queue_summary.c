@@ -121,7 +121,8 @@ void mm_qsummary_build(const struct mm_qsnap *snap, size_t top, struct mm_qsumma
 	for (int qi = 0; qi < MM_Q_N; qi++) {
 		struct table *t = &tabs[qi];
 		struct mm_qsum_queue *q = &sum->q[qi];
-		qsort(t->rows, t->n, sizeof *t->rows, cmp_dest);
+		if (t->n > 1)
+			qsort(t->rows, t->n, sizeof *t->rows, cmp_dest);
 		size_t keep = top && t->n > top ? top : t->n;
 		for (size_t i = keep; i < t->n; i++) {
 			fold(&q->other, &t->rows[i]);

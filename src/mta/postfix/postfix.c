@@ -35,6 +35,7 @@ struct pf {
 	char *queue_dirs[MM_MTA_MAX_INSTANCES];
 	char *cmd_dir;
 	bool direct;
+	bool fell_back; /* auto mode chose postqueue: the queue was unreadable */
 	struct mm_pf_scanner *scan[MM_MTA_MAX_INSTANCES];
 	struct mm_pf_pq pq;
 };
@@ -129,9 +130,11 @@ static void *pf_open(const struct mm_mta_params *p, struct mm_err *err)
 			goto fail;
 	}
 	h->direct = want_direct;
-	if (strcmp(mode, "auto") == 0)
+	if (strcmp(mode, "auto") == 0) {
 		for (size_t i = 0; i < p->ninstances && h->direct; i++)
 			h->direct = readable(h->queue_dirs[i]);
+		h->fell_back = !h->direct;
+	}
 	if (h->direct) {
 		struct mm_pf_scan_opts o = {.reasons = p->reasons, .watch = p->watch,
 					    .full_every_ms = p->full_every_ms};
@@ -162,8 +165,15 @@ static int pf_scan(void *vh, unsigned qmask, struct mm_qsnap *snap, struct mm_er
 	for (size_t i = 0; i < h->p.ninstances; i++)
 		if (mm_pf_postqueue_read(h->cmd_dir, h->conf_dirs[i], (unsigned)i,
 					 h->p.command_timeout_ms, h->p.command_max_bytes, &h->pq,
-					 err) < 0)
+					 err) < 0) {
+			if (h->fell_back && err) {
+				char msg[MM_ERR_MAX];
+				snprintf(msg, sizeof msg, "%s", err->msg);
+				mm_err_set(err, "queue directory not readable (direct mode needs root "
+					   "or the postfix user), and postqueue failed: %.380s", msg);
+			}
 			return -1;
+		}
 	snap->stats.full = true;
 	snap->stats.malformed = h->pq.bad_lines;
 	snap->stats.oversize = h->pq.oversize;
