@@ -239,6 +239,93 @@ def test_daemon_counters_equal_what_the_test_caused(traffic):
         assert c["minimums"]["stored"] == 0  # started before any traffic
 
 
+def stable_counters_and_log(conf, lab, tmp, name, tries=20):
+    """Counters and a log copy taken while the log does not move (the
+    dead.test retries keep adding lines): counters, copy, counters again."""
+    for _ in range(tries):
+        before = counters(conf)
+        snap = tmp / name
+        shutil.copyfile(lab.paths["maillog"], snap)
+        after = counters(conf)
+        if before == after and os.path.getsize(snap) == os.path.getsize(lab.paths["maillog"]):
+            return after, str(snap)
+        lab.wait_for(lambda: True, timeout=1)
+    raise AssertionError("the log never stood still")
+
+
+def assert_same_channels(daemon_chans, logstat_doc):
+    mine = {c["name"]: c for c in logstat_doc["channels"]}
+    assert set(daemon_chans) == set(mine)
+    for name, c in daemon_chans.items():
+        for k, v in mine[name].items():
+            assert c[k] == v, (name, k, c[k], v)
+
+
+def test_daemon_counters_equal_logstat_channels(traffic):
+    """mailmond (tailing) and logstat (one shot) run the same pipeline: on
+    the same lines they must give the same channel counters."""
+    lab = traffic["lab"]
+    chans, snap = stable_counters_and_log(traffic["conf"], lab, traffic["tmp"], "maillog.same")
+    if chans["smtp"]["delivered"] == 0:
+        pytest.skip("counters were cleared by an earlier test")
+    assert_same_channels(chans, logstat(snap))
+
+
+def test_kill9_restart_counters_exact(traffic, tmp_path):
+    """kill -9 mailmond while mail flows, start it again: it resumes from
+    its saved position and restores its saved counters, so the counters
+    equal logstat's on the same log: nothing counted twice or skipped."""
+    import signal
+    import threading
+    lab = traffic["lab"]
+    port = mmbin.free_port()
+    state = tmp_path / "state"
+    state.mkdir()
+    conf = tmp_path / "mailmon.conf"
+    conf.write_text(
+        "[daemon]\nstate_directory = %s\nrun_directory = %s\npidfile = %s\n"
+        "[http]\nlisten = 127.0.0.1:%d\n"
+        "[log]\nsources = %s\nstart_at = beginning\nposition_save_interval = 200ms\n"
+        "poll_interval = 200ms\n[counters]\nfile = %s\n" % (
+            state, state, state / "mailmond.pid", port, lab.paths["maillog"],
+            state / "counters"))
+    d = mmbin.Daemon(str(conf), str(tmp_path / "d.log"))
+    d.start(api="127.0.0.1:%d" % port)
+    stop = threading.Event()
+
+    def flow():
+        i = 0
+        while not stop.is_set() and i < 40:
+            lab.send(SENDER, "k%d@sink.test" % i)
+            i += 1
+    t = threading.Thread(target=flow)
+    try:
+        t.start()
+        lab.wait_for(lambda: os.path.exists(state / "log-positions"), timeout=20,
+                     what="a saved position")
+        lab.wait_for(lambda: count(r"k\d+@sink\.test", lab.maillog_text()) >= 10,
+                     timeout=30, what="traffic under way")
+        d.proc.send_signal(signal.SIGKILL)
+        d.proc.wait()
+        d.stop()
+        d2 = mmbin.Daemon(str(conf), str(tmp_path / "d2.log"))
+        d2.start(api="127.0.0.1:%d" % port)
+        try:
+            t.join(120)
+            stop.set()
+            lab.wait_for(lambda: count(r"to=<k\d+@sink\.test>.*status=sent",
+                                       lab.maillog_text()) == 40, timeout=60,
+                         what="the 40 messages delivered")
+            chans, snap = stable_counters_and_log(str(conf), lab, tmp_path, "maillog.k9")
+            assert_same_channels(chans, logstat(snap))
+        finally:
+            assert d2.stop() == 0, d2.log()
+    finally:
+        stop.set()
+        t.join(120)
+        d.stop()
+
+
 def test_counters_cli_clear_and_create(traffic):
     conf = traffic["conf"]
     r = mmbin.mailmon("counters", "-show", config=conf)
