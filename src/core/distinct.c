@@ -60,6 +60,14 @@ bool mm_distinct_has(const struct mm_distinct *d, uint64_t h)
 	return false;
 }
 
+void mm_distinct_prefetch(const struct mm_distinct *d, uint64_t h)
+{
+	if (d->set) {
+		h = h ? h : 1;
+		__builtin_prefetch(&d->set[(size_t)(h ^ (h >> 29)) & (d->cap_slots - 1)]);
+	}
+}
+
 bool mm_distinct_add(struct mm_distinct *d, uint64_t h)
 {
 	h = h ? h : 1;

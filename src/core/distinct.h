@@ -29,6 +29,9 @@ void mm_distinct_free(struct mm_distinct *d);
 /* Adds a value by its 64-bit hash (core/hash.h). Returns true when it was
  * new (in HLL mode: always false, the sketch cannot tell). */
 bool mm_distinct_add(struct mm_distinct *d, uint64_t h);
+/* Hints the cache line mm_distinct_add(d, h) will touch, so a caller can
+ * do other work while it loads. */
+void mm_distinct_prefetch(const struct mm_distinct *d, uint64_t h);
 uint64_t mm_distinct_count(const struct mm_distinct *d);
 bool mm_distinct_exact(const struct mm_distinct *d);
 /* Exact mode only: whether h was added before (false in HLL mode). */

@@ -122,16 +122,6 @@ void mm_logstat_free(struct mm_logstat *ls)
 	free(ls);
 }
 
-/* pflogsumm lowercases the domain part, not the local part. */
-static uint64_t addr_hash(struct mm_sv a)
-{
-	const char *at = a.len ? memrchr(a.p, '@', a.len) : NULL;
-	if (!at)
-		return mm_hash64(a.p, a.len);
-	size_t ll = (size_t)(at - a.p);
-	return mm_hash64(a.p, ll) * 31 ^ mm_hash64_lower(at, a.len - ll);
-}
-
 static struct mm_sv domain_of(struct mm_sv a)
 {
 	const char *at = a.len ? memchr(a.p, '@', a.len) : NULL;
@@ -141,20 +131,45 @@ static struct mm_sv domain_of(struct mm_sv a)
 	return d;
 }
 
-static struct dest *dest_get(struct mm_logstat *ls, struct mm_sv dom)
-{
+/* A domain lower-cased into name (cut at DEST_NAME_MAX - 1, "(none)" when
+ * empty) and its hash: the one key for the destination table and the
+ * distinct domain counts. */
+struct domkey {
 	char name[DEST_NAME_MAX];
+	size_t n;
+	uint64_t h;
+};
+
+static void dom_key(struct mm_sv dom, struct domkey *k)
+{
 	size_t n = dom.len < DEST_NAME_MAX - 1 ? dom.len : DEST_NAME_MAX - 1;
 	for (size_t i = 0; i < n; i++) {
 		char c = dom.p[i];
-		name[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+		k->name[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
 	}
 	if (n == 0) {
-		memcpy(name, "(none)", 6);
+		memcpy(k->name, "(none)", 6);
 		n = 6;
 	}
-	name[n] = 0;
-	uint64_t h = mm_hash64(name, n);
+	k->name[n] = 0;
+	k->n = n;
+	k->h = mm_hash64(k->name, n);
+}
+
+/* pflogsumm lowercases the domain part of an address, not the local part. */
+static uint64_t addr_hash(struct mm_sv a, const struct domkey *dk)
+{
+	const char *at = a.len ? memchr(a.p, '@', a.len) : NULL;
+	if (!at)
+		return mm_hash64(a.p, a.len);
+	return mm_hash64(a.p, (size_t)(at - a.p)) * 31 ^ dk->h;
+}
+
+static struct dest *dest_get(struct mm_logstat *ls, const struct domkey *k)
+{
+	const char *name = k->name;
+	size_t n = k->n;
+	uint64_t h = k->h;
 	uint32_t s = (uint32_t)h & ls->dmask;
 	for (;;) {
 		uint32_t i1 = ls->dindex[s];
@@ -166,18 +181,13 @@ static struct dest *dest_get(struct mm_logstat *ls, struct mm_sv dom)
 		s = (s + 1) & ls->dmask;
 	}
 	if (ls->ndests >= ls->o.max_destinations - 1) {
+		/* Full: the last slot is "(other)", made on first overflow. */
 		ls->dests_overflow++;
-		if (strcmp(name, "(other)") == 0)
-			return NULL; /* cannot happen: "(other)" is found above */
-		struct mm_sv other = {"(other)", 7};
-		if (ls->ndests >= ls->o.max_destinations) {
-			/* "(other)" is the last one added */
+		if (ls->ndests == ls->o.max_destinations)
 			return &ls->dests[ls->ndests - 1];
-		}
-		dom = other;
-		memcpy(name, "(other)", 8);
+		name = "(other)";
 		n = 7;
-		h = mm_hash64(name, n);
+		h = mm_hash64(name, n) ^ 1; /* never found by a real "(other)" domain */
 		s = (uint32_t)h & ls->dmask;
 		while (ls->dindex[s])
 			s = (s + 1) & ls->dmask;
@@ -185,7 +195,8 @@ static struct dest *dest_get(struct mm_logstat *ls, struct mm_sv dom)
 	ls->dests = xgrow(ls->dests, &ls->dests_cap, ls->ndests + 1, sizeof *ls->dests);
 	struct dest *d = &ls->dests[ls->ndests++];
 	memset(d, 0, sizeof *d);
-	memcpy(d->name, name, n + 1);
+	memcpy(d->name, name, n);
+	d->name[n] = 0;
 	d->hash = h;
 	mm_topk_init(&d->defer_reasons, TOP_PER_DEST);
 	mm_topk_init(&d->bounce_reasons, TOP_PER_DEST);
@@ -245,7 +256,8 @@ static bool is_smtpd_like(struct mm_sv service)
 static void on_delivery(struct mm_logstat *ls, const struct mm_log_event *ev,
 			const struct mm_lc_change *c)
 {
-	struct mm_sv dom = domain_of(ev->addr);
+	struct domkey dk;
+	dom_key(domain_of(ev->addr), &dk);
 	struct dest *d;
 	switch (ev->status) {
 	case MM_DS_SENT:
@@ -256,9 +268,13 @@ static void on_delivery(struct mm_logstat *ls, const struct mm_log_event *ev,
 		ls->t.delivered++;
 		time_row(ls, ev->time_ms, R_DLV);
 		ls->t.bytes_delivered += c->size;
-		mm_distinct_add(&ls->recipients, addr_hash(ev->addr));
-		mm_distinct_add(&ls->recipient_hosts, mm_hash64_lower(dom.p, dom.len));
-		d = dest_get(ls, dom);
+		{
+			uint64_t ah = addr_hash(ev->addr, &dk);
+			mm_distinct_prefetch(&ls->recipients, ah); /* a likely cache miss */
+			mm_distinct_add(&ls->recipient_hosts, dk.h);
+			d = dest_get(ls, &dk);
+			mm_distinct_add(&ls->recipients, ah);
+		}
 		d->delivered++;
 		d->bytes += c->size;
 		d->delay_sum += ev->delay;
@@ -281,7 +297,7 @@ static void on_delivery(struct mm_logstat *ls, const struct mm_log_event *ev,
 				ls->t.deferred++;
 			}
 		}
-		d = dest_get(ls, dom);
+		d = dest_get(ls, &dk);
 		d->deferrals++;
 		if (ev->delay > d->delay_max)
 			d->delay_max = ev->delay;
@@ -290,7 +306,7 @@ static void on_delivery(struct mm_logstat *ls, const struct mm_log_event *ev,
 	case MM_DS_BOUNCED:
 		ls->t.bounced++;
 		time_row(ls, ev->time_ms, R_BNC);
-		d = dest_get(ls, dom);
+		d = dest_get(ls, &dk);
 		d->bounced++;
 		mm_topk_add(&d->bounce_reasons, ev->reason.p ? ev->reason.p : "", ev->reason.len, 1);
 		break;
@@ -365,9 +381,10 @@ void mm_logstat_event(struct mm_logstat *ls, const struct mm_log_event *ev)
 				a.p = "from=<>";
 				a.len = 7;
 			}
-			mm_distinct_add(&ls->senders, addr_hash(a));
-			struct mm_sv dom = domain_of(a);
-			mm_distinct_add(&ls->sending_hosts, mm_hash64_lower(dom.p, dom.len));
+			struct domkey dk;
+			dom_key(domain_of(a), &dk);
+			mm_distinct_add(&ls->senders, addr_hash(a, &dk));
+			mm_distinct_add(&ls->sending_hosts, dk.h);
 		}
 		break;
 	case MM_EV_DELIVERY:

@@ -1,0 +1,119 @@
+#!/bin/sh
+# bench/logstat.sh: mailmon logstat vs pflogsumm vs mtail --one_shot on the
+# same generated Postfix log, in the same run, each pinned to one CPU.
+#
+#   bench/logstat.sh [LINES [PFLOGSUMM_LINES]]      defaults 10000000 1000000
+#
+# Env: MAILMON_BIN (build dir with mailmon, default build), BENCH_DIR
+# (default /tmp/mailmon-bench), BENCH_DOC=1 to write the results into the
+# "logstat" section of docs/benchmarks.md.
+#
+# pflogsumm is slow (about 100k lines/s) and grows with the log, so it reads
+# the first PFLOGSUMM_LINES lines of the same file and its throughput is
+# reported for that prefix (lines/s does not depend much on length; its RSS
+# does, which the table says). mailmon and mtail read the whole file.
+# Every tool is measured by /usr/bin/time -v (wall, user+sys CPU, peak RSS).
+set -eu
+cd "$(dirname "$0")/.."
+lines=${1:-10000000}
+pflines=${2:-1000000}
+bin=${MAILMON_BIN:-build}
+dir=${BENCH_DIR:-/tmp/mailmon-bench}
+mkdir -p "$dir"
+log="$dir/postfix-$lines.log"
+pflog="$dir/postfix-$lines-head-$pflines.log"
+if [ ! -s "$log" ]; then
+	echo "generating $log ($lines lines)..." >&2
+	/usr/bin/python3 bench/gen_postfix_log.py --lines "$lines" --out "$log" 2>"$log.expect"
+fi
+if [ ! -s "$pflog" ]; then
+	head -n "$pflines" "$log" >"$pflog"
+fi
+pin="taskset -c 1"
+command -v taskset >/dev/null 2>&1 || pin=""
+
+# run NAME FILE CMD...: time one tool; prints "name wall cpu rss lines"
+run() {
+	name=$1; file=$2; shift 2
+	n=$(wc -l <"$file")
+	cat "$file" >/dev/null # same page-cache state for every tool
+	/usr/bin/time -v -o "$dir/$name.time" $pin "$@" >"$dir/$name.out" 2>"$dir/$name.err" || {
+		echo "$name failed:" >&2; tail -5 "$dir/$name.err" >&2; exit 1; }
+	wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$dir/$name.time")
+	cpu=$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u+s}' "$dir/$name.time")
+	rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$dir/$name.time")
+	echo "$name $wall $cpu $rss $n"
+}
+
+{
+	run mailmon "$log" "$bin/mailmon" logstat --json "$log"
+	run mailmon_head "$pflog" "$bin/mailmon" logstat --json "$pflog"
+	run pflogsumm "$pflog" pflogsumm "$pflog"
+	run mtail "$log" mtail --one_shot --one_shot_format json --progs bench/mtail --logs "$log" --logtostderr
+} >"$dir/results"
+
+# Same traffic seen? mailmon's and pflogsumm's five totals on the prefix.
+python3 - "$dir" <<'PY' >"$dir/check"
+import json, re, sys
+d = sys.argv[1]
+m = json.load(open(d + "/mailmon_head.out"))["totals"]
+p = open(d + "/pflogsumm.out").read().split("Grand Totals", 1)[1].split("Per-", 1)[0]
+def num(label):
+    x = re.search(r"^\s*(\d+)\s+%s\b" % label, p, re.M)
+    return int(x.group(1)) if x else 0
+x = re.search(r"deferred\s+\((\d+)\s+deferrals\)", p)
+pf = {"received": num("received"), "deferred": num("deferred"),
+      "deferrals": int(x.group(1)) if x else 0, "bounced": num("bounced"),
+      "rejected": num("rejected")}
+diff = {k: (m[k], pf[k]) for k in pf if m[k] != pf[k]}
+print("pflogsumm agreement on %s: %s" % (", ".join(pf), "equal" if not diff else diff))
+PY
+
+cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
+table=$(awk -v pf="$pflines" '
+	{ name=$1; wall=$2; cpu=$3; rss=$4; n=$5;
+	  if (name == "mailmon_head") next;
+	  lps = (cpu > 0) ? n / cpu : 0; wlps = (wall > 0) ? n / wall : 0;
+	  printf "| %s | %d | %.2f | %.2f | %.0f | %.0f | %.1f |\n", name, n, wall, cpu, wlps, lps, rss / 1024 }
+	' "$dir/results")
+mm_cpu_lps=$(awk '$1=="mailmon" {print $5/$3}' "$dir/results")
+pf_cpu_lps=$(awk '$1=="pflogsumm" {print $5/$3}' "$dir/results")
+mt_cpu_lps=$(awk '$1=="mtail" {print $5/$3}' "$dir/results")
+ratio=$(awk -v a="$mm_cpu_lps" -v b="$pf_cpu_lps" 'BEGIN {printf "%.1f", a / b}')
+ratio_mt=$(awk -v a="$mm_cpu_lps" -v b="$mt_cpu_lps" 'BEGIN {printf "%.1f", a / b}')
+section=$(cat <<MD
+<!-- logstat:begin (written by bench/logstat.sh) -->
+## logstat
+
+\`bench/logstat.sh $lines $pflines\` on $(date -u +%Y-%m-%d), $cpu_model,
+each tool pinned to one CPU (\`taskset -c 1\`) on a machine shared with other
+work (so wall time can exceed CPU time; lines/s by CPU time is the fairer
+figure). Log: \`bench/gen_postfix_log.py --lines $lines\` (lab shapes,
+$(awk '{print $1}' "$log.expect" 2>/dev/null | head -1 >/dev/null; sed 's/^gen_postfix_log: //' "$log.expect" 2>/dev/null)).
+pflogsumm read the first $pflines lines of the same file.
+
+| tool | lines | wall s | CPU s | lines/s (wall) | lines/s (CPU) | peak RSS MB |
+|---|---|---|---|---|---|---|
+$table
+
+mailmon logstat / pflogsumm throughput (CPU): **${ratio}x**; mailmon / mtail: ${ratio_mt}x.
+$(cat "$dir/check").
+mtail ran \`bench/mtail/postfix.mtail\`, which counts events only (no
+per-message state: no distinct deferred messages, no delivered bytes, no
+percentiles), so it does less work than either report.
+<!-- logstat:end -->
+MD
+)
+printf '%s\n' "$section" | tee "$dir/section"
+if [ "${BENCH_DOC:-0}" = 1 ]; then
+	doc=docs/benchmarks.md
+	[ -f "$doc" ] || printf '# Benchmarks\n\nMeasured figures; each section is written by the script it names.\n' >"$doc"
+	python3 - "$doc" "$dir/section" <<'PY'
+import re, sys
+doc, sec = sys.argv[1], open(sys.argv[2]).read()
+text = open(doc).read()
+pat = re.compile(r"<!-- logstat:begin.*?<!-- logstat:end -->\n?", re.S)
+text = pat.sub(lambda m: sec, text) if pat.search(text) else text.rstrip("\n") + "\n\n" + sec
+open(doc, "w").write(text)
+PY
+fi
