@@ -35,6 +35,8 @@ struct mm_tailer {
 	struct mm_tailer_opts o;
 	int fd;
 	uint64_t dev, ino;
+	int next_fd; /* while finishing: the file that followed at PATH, or -1 */
+	uint64_t next_dev, next_ino;
 	uint64_t rd_off;
 	bool finishing;	 /* fd is no longer the file at PATH */
 	bool first;	 /* no saved position: start_at_end applies */
@@ -73,6 +75,7 @@ struct mm_tailer *mm_tailer_new(const char *path, const struct mm_tailer_opts *o
 	if (!t->o.chunk)
 		t->o.chunk = CHUNK_DEFAULT;
 	t->fd = -1;
+	t->next_fd = -1;
 	mm_linebuf_init(&t->lb, t->o.chunk, t->o.line_max);
 	return t;
 }
@@ -83,6 +86,8 @@ void mm_tailer_free(struct mm_tailer *t)
 		return;
 	if (t->fd >= 0)
 		close(t->fd);
+	if (t->next_fd >= 0)
+		close(t->next_fd);
 	mm_linebuf_free(&t->lb);
 	free(t->path);
 	free(t->path1);
@@ -111,6 +116,25 @@ void mm_tailer_position(const struct mm_tailer *t, struct mm_filepos *out)
 	memset(out, 0, sizeof *out);
 	if (t->fd < 0)
 		return;
+	/* A rotated file read to its very end (waiting out the grace time):
+	 * the resume point is the start of the file now at PATH. Saving the
+	 * old file instead would lose PATH's lines if it, too, is rotated
+	 * away before a restart. */
+	struct stat fs, ps;
+	if (t->finishing && t->rd_off == t->lb.consumed && fstat(t->fd, &fs) == 0 &&
+	    (uint64_t)fs.st_size == t->rd_off) {
+		if (t->next_fd >= 0) {
+			out->dev = t->next_dev;
+			out->ino = t->next_ino;
+			return;
+		}
+		if (stat(t->path, &ps) == 0 && S_ISREG(ps.st_mode) &&
+		    ((uint64_t)ps.st_ino != t->ino || (uint64_t)ps.st_dev != t->dev)) {
+			out->dev = (uint64_t)ps.st_dev;
+			out->ino = (uint64_t)ps.st_ino;
+			return;
+		}
+	}
 	out->dev = t->dev;
 	out->ino = t->ino;
 	out->offset = t->lb.consumed;
@@ -212,6 +236,60 @@ static uint64_t last_line_end(struct mm_tailer *t, int fd, uint64_t size)
 	return off;
 }
 
+/* Remembers the file that follows the one being finished (fd may be -1:
+ * PATH is opened when the switch comes). */
+static void set_next(struct mm_tailer *t, int fd)
+{
+	struct stat st;
+	if (t->next_fd >= 0 && t->next_fd != fd)
+		close(t->next_fd);
+	t->next_fd = -1;
+	if (fd >= 0 && fstat(fd, &st) == 0) {
+		if ((uint64_t)st.st_ino == t->ino && (uint64_t)st.st_dev == t->dev) {
+			close(fd); /* not a successor: the file itself */
+			return;
+		}
+		t->next_fd = fd;
+		t->next_dev = (uint64_t)st.st_dev;
+		t->next_ino = (uint64_t)st.st_ino;
+	} else if (fd >= 0) {
+		close(fd);
+	}
+}
+
+/* Does PATH.1 hold the bytes before pos? Either our file renamed (same
+ * inode) or a copy made by copytruncate (other inode, same last line
+ * before the offset). Then it is adopted from pos->offset, to be read to
+ * its end before the file that followed it: succ, the file at PATH now
+ * (-1: opened here). On true the tailer owns succ; on false the caller
+ * keeps it. No line written before a rotation is lost, even when PATH
+ * is rotated again before the switch. */
+static bool finish_rotated(struct mm_tailer *t, const struct mm_filepos *pos, int succ)
+{
+	struct stat st1, sst;
+	int fd1 = open_regular(t->path1, &st1);
+	if (fd1 < 0)
+		return false;
+	bool same_inode = (uint64_t)st1.st_ino == pos->ino && (uint64_t)st1.st_dev == pos->dev;
+	bool held = t->fd >= 0 && (uint64_t)st1.st_ino == t->ino && (uint64_t)st1.st_dev == t->dev;
+	bool ok = !held && (uint64_t)st1.st_size >= pos->offset &&
+		  (same_inode || (pos->offset > 0 && pos->line_len > 0)) && verify_line(t, fd1, pos);
+	if (!ok) {
+		close(fd1);
+		return false;
+	}
+	if (succ < 0)
+		succ = open_regular(t->path, &sst);
+	if (t->fd >= 0 && t->fd != succ)
+		close(t->fd);
+	t->fd = -1;
+	adopt(t, fd1, &st1, pos->offset, pos->line_len, pos->line_hash);
+	set_next(t, succ);
+	t->finishing = true;
+	t->rot_seen_mono = mm_mono_ms();
+	return true;
+}
+
 void mm_tailer_start(struct mm_tailer *t, const struct mm_filepos *saved)
 {
 	t->started = true;
@@ -222,41 +300,41 @@ void mm_tailer_start(struct mm_tailer *t, const struct mm_filepos *saved)
 	if (saved->ino == 0 && saved->dev == 0)
 		return; /* no file was open when saved: the next one is new */
 
-	struct stat st, st1;
+	struct stat st;
 	int fd = open_regular(t->path, &st);
 	if (fd >= 0 && (uint64_t)st.st_ino == saved->ino && (uint64_t)st.st_dev == saved->dev) {
-		if ((uint64_t)st.st_size < saved->offset) {
+		bool shorter = (uint64_t)st.st_size < saved->offset;
+		if (!shorter && verify_line(t, fd, saved)) {
+			adopt(t, fd, &st, saved->offset, saved->line_len, saved->line_hash);
+			return;
+		}
+		if (finish_rotated(t, saved, fd)) {
+			t->st.truncations++;
+			notice(t, "%s: truncated while stopped (copytruncate): finishing the copy %s "
+				  "from offset %" PRIu64 " first",
+			       t->path, t->path1, saved->offset);
+			return;
+		}
+		if (shorter) {
 			t->st.truncations++;
 			notice(t, "%s: shorter than the saved offset %" PRIu64
 				  " (truncated while stopped): reading from the start",
 			       t->path, saved->offset);
-			adopt(t, fd, &st, 0, 0, 0);
-		} else if (!verify_line(t, fd, saved)) {
+		} else {
 			t->st.replaced++;
 			notice(t, "%s: the line before the saved offset differs (file replaced, "
 				  "inode reused): reading from the start",
 			       t->path);
-			adopt(t, fd, &st, 0, 0, 0);
-		} else {
-			adopt(t, fd, &st, saved->offset, saved->line_len, saved->line_hash);
 		}
+		adopt(t, fd, &st, 0, 0, 0);
 		return;
 	}
 	/* PATH is another file, or missing: was ours rotated to PATH.1? */
-	int fd1 = open_regular(t->path1, &st1);
-	if (fd1 >= 0 && (uint64_t)st1.st_ino == saved->ino &&
-	    (uint64_t)st1.st_dev == saved->dev && (uint64_t)st1.st_size >= saved->offset &&
-	    verify_line(t, fd1, saved)) {
-		if (fd >= 0)
-			close(fd);
-		adopt(t, fd1, &st1, saved->offset, saved->line_len, saved->line_hash);
-		t->finishing = true;
+	if (finish_rotated(t, saved, fd)) {
 		notice(t, "%s: rotated while stopped: finishing %s from offset %" PRIu64 " first",
 		       t->path, t->path1, saved->offset);
 		return;
 	}
-	if (fd1 >= 0)
-		close(fd1);
 	t->st.replaced++;
 	notice(t, "%s: the saved file (inode %" PRIu64 ") is gone and is not %s; lines written "
 		  "to it after offset %" PRIu64 " are lost; reading the new file from the start",
@@ -314,42 +392,78 @@ static void flush_partial(struct mm_tailer *t, mm_line_fn *fn, void *arg)
 	t->st.lines = t->lb.st;
 }
 
-/* At EOF: truncated? rotated? Returns true when reading should go on
- * (restarted or switched to a new file). */
-static bool at_eof(struct mm_tailer *t, bool check, mm_line_fn *fn, void *arg)
+/* copytruncate: the file shrank below what we read, or was refilled past
+ * it with other lines (the last line before our offset changed). Then
+ * the unread rest is in the copy PATH.1 if logrotate made one; else
+ * restart at 0. Checked before every read, not only at EOF, so that a
+ * refilled file is never read from the middle. Returns true when it
+ * acted. */
+static bool check_truncated(struct mm_tailer *t, mm_line_fn *fn, void *arg)
 {
-	struct stat fs, ps;
-	if (fstat(t->fd, &fs) == 0 && (uint64_t)fs.st_size < t->rd_off && !t->finishing) {
-		flush_partial(t, fn, arg);
-		t->st.truncations++;
-		notice(t, "%s: truncated (size %" PRIu64 " < offset %" PRIu64 "): reading from the start",
-		       t->path, (uint64_t)fs.st_size, t->rd_off);
-		adopt(t, t->fd, &fs, 0, 0, 0);
+	struct stat fs;
+	if (t->finishing || fstat(t->fd, &fs) < 0)
+		return false;
+	struct mm_filepos cur;
+	mm_tailer_position(t, &cur);
+	if ((uint64_t)fs.st_size >= t->rd_off && verify_line(t, t->fd, &cur))
+		return false;
+	t->st.truncations++;
+	if (finish_rotated(t, &cur, t->fd)) {
+		notice(t, "%s: truncated (copytruncate): finishing the copy %s from offset %" PRIu64
+			  " first",
+		       t->path, t->path1, cur.offset);
 		return true;
 	}
-	if (!check && !t->finishing)
-		return false;
-	if (stat(t->path, &ps) < 0)
-		return false; /* gone and not recreated yet: keep what we hold */
-	if ((uint64_t)ps.st_ino == t->ino && (uint64_t)ps.st_dev == t->dev)
-		return false;
+	flush_partial(t, fn, arg);
+	notice(t, "%s: truncated (size %" PRIu64 ", offset %" PRIu64 "): reading from the start",
+	       t->path, (uint64_t)fs.st_size, t->rd_off);
+	adopt(t, t->fd, &fs, 0, 0, 0);
+	return true;
+}
+
+/* At EOF: truncated? rotated? Returns true when reading should go on
+ * (restarted or switched to another file). */
+static bool at_eof(struct mm_tailer *t, bool check, mm_line_fn *fn, void *arg)
+{
+	if (check_truncated(t, fn, arg))
+		return true;
 	int64_t now = mm_mono_ms();
+	struct stat ns;
 	if (!t->finishing) {
+		if (!check || stat(t->path, &ns) < 0)
+			return false; /* gone and not recreated yet: keep what we hold */
+		if ((uint64_t)ns.st_ino == t->ino && (uint64_t)ns.st_dev == t->dev)
+			return false;
+		/* Rotated away: hold on to the file that follows it now. */
 		t->finishing = true;
 		t->rot_seen_mono = now;
+		set_next(t, open_regular(t->path, &ns));
 	}
 	int64_t quiet_since = t->last_data_mono > t->rot_seen_mono ? t->last_data_mono
 								   : t->rot_seen_mono;
 	if (t->o.rotate_grace_ms > 0 && now - quiet_since < t->o.rotate_grace_ms)
 		return false;
-	int fd = open_regular(t->path, &ps);
-	if (fd < 0)
-		return false; /* replaced by something odd, or raced away: retry */
+	int fd = t->next_fd;
+	t->next_fd = -1;
+	if (fd >= 0) {
+		if (fstat(fd, &ns) < 0) {
+			close(fd);
+			return false;
+		}
+	} else {
+		fd = open_regular(t->path, &ns);
+		if (fd < 0)
+			return false; /* not recreated yet */
+		if ((uint64_t)ns.st_ino == t->ino && (uint64_t)ns.st_dev == t->dev) {
+			close(fd);
+			return false;
+		}
+	}
 	flush_partial(t, fn, arg);
 	t->st.rotations++;
-	notice(t, "%s: rotated: finished the old file at offset %" PRIu64 ", now reading the new one",
+	notice(t, "%s: rotated: finished the old file at offset %" PRIu64 ", now reading the next one",
 	       t->path, t->rd_off);
-	adopt(t, fd, &ps, 0, 0, 0);
+	adopt(t, fd, &ns, 0, 0, 0);
 	return true;
 }
 
@@ -359,6 +473,7 @@ int mm_tailer_poll(struct mm_tailer *t, bool check_rotation, mm_line_fn *fn, voi
 		mm_tailer_start(t, NULL);
 	if (t->fd < 0 && !open_current(t))
 		return 0;
+	check_truncated(t, fn, arg);
 	size_t budget = t->o.read_limit;
 	for (;;) {
 		if (budget == 0)

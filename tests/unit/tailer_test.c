@@ -214,10 +214,31 @@ static void test_rotation_grace(void **state)
 	APPEND(f->path1, "late\n"); /* the writer had not reopened yet */
 	mm_tailer_poll(t, false, collect, &f->g);
 	EXPECT(&f->g, "late");
+	/* Stopped now, during the grace time: the old file is read to its
+	 * end, so the position is the start of the new one. If that is
+	 * rotated too before the restart, it is found as PATH.1. */
+	struct mm_filepos pos;
+	mm_tailer_position(t, &pos);
+	struct stat st;
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(pos.ino, st.st_ino);
+	assert_int_equal(pos.offset, 0);
 	usleep(200 * 1000);
 	mm_tailer_poll(t, false, collect, &f->g);
 	EXPECT(&f->g, "new");
 	assert_string_equal(mm_tailer_state(t), "reading");
+	mm_tailer_free(t);
+
+	APPEND(f->path, "new2\n");
+	char path2[160];
+	snprintf(path2, sizeof path2, "%s.2", f->path);
+	assert_int_equal(rename(f->path1, path2), 0);
+	assert_int_equal(rename(f->path, f->path1), 0);
+	CREATE(f->path, "newest\n");
+	t = tailer(f->path);
+	mm_tailer_start(t, &pos);
+	mm_tailer_poll(t, true, collect, &f->g);
+	EXPECT(&f->g, "new", "new2", "newest");
 	mm_tailer_free(t);
 }
 
@@ -236,6 +257,42 @@ static void test_copytruncate(void **state)
 	APPEND(f->path, "5\n");
 	mm_tailer_poll(t, false, collect, &f->g);
 	EXPECT(&f->g, "5");
+	mm_tailer_free(t);
+}
+
+/* Lines not yet read when logrotate copied and truncated the file are
+ * read from the copy (PATH.1), then the truncated file from 0. */
+static void test_copytruncate_unread(void **state)
+{
+	struct fx *f = *state;
+	CREATE(f->path, "1\n2\n3\n");
+	struct mm_tailer *t = tailer(f->path);
+	mm_tailer_poll(t, true, collect, &f->g);
+	EXPECT(&f->g, "1", "2", "3");
+	APPEND(f->path, "4\n5");
+	mm_tailer_poll(t, false, collect, &f->g);
+	EXPECT(&f->g, "4");
+	APPEND(f->path, "\n");
+	char cmd[400];
+	snprintf(cmd, sizeof cmd, "cp %s %s", f->path, f->path1);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(truncate(f->path, 0), 0);
+	APPEND(f->path, "6\n");
+	mm_tailer_poll(t, false, collect, &f->g);
+	EXPECT(&f->g, "5", "6");
+	assert_int_equal(mm_tailer_stats(t)->truncations, 1);
+	assert_int_equal(mm_tailer_stats(t)->lines.unterminated, 0);
+	/* Refilled past the old offset before we looked: the line hash
+	 * catches it at the next rotation check. */
+	APPEND(f->path, "7\n");
+	mm_tailer_poll(t, false, collect, &f->g);
+	EXPECT(&f->g, "7");
+	unlink(f->path1);
+	assert_int_equal(truncate(f->path, 0), 0);
+	APPEND(f->path, "a-much-longer-line-8\n");
+	mm_tailer_poll(t, true, collect, &f->g);
+	EXPECT(&f->g, "a-much-longer-line-8");
+	assert_int_equal(mm_tailer_stats(t)->truncations, 2);
 	mm_tailer_free(t);
 }
 
@@ -277,6 +334,16 @@ static void off_rotate_delete(struct fx *f)
 	assert_int_equal(rename(tmp, f->path), 0);
 }
 
+static void off_copytruncate(struct fx *f)
+{
+	char cmd[400];
+	APPEND(f->path, "4\n5\n");
+	snprintf(cmd, sizeof cmd, "cp %s %s", f->path, f->path1);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(truncate(f->path, 0), 0);
+	APPEND(f->path, "6\n");
+}
+
 static void off_rewrite_same_inode(struct fx *f)
 {
 	CREATE(f->path, "x\ny\nz\nw\n"); /* O_TRUNC keeps the inode */
@@ -299,6 +366,7 @@ static void test_restart_cases(void **state)
 		{"appended while down", off_append, {"4", "5"}, 0, 0, 0},
 		{"rotated while down, old is .1", off_rotate, {"4", "5", "6"}, 1, 0, 0},
 		{"rotated while down, old deleted", off_rotate_delete, {"6"}, 0, 1, 0},
+		{"copytruncate while down", off_copytruncate, {"4", "5", "6"}, 1, 0, 1},
 		{"same inode, other content", off_rewrite_same_inode, {"x", "y", "z", "w"}, 0, 1, 0},
 		{"truncated while down", off_truncate, {"x"}, 0, 0, 1},
 	};
@@ -460,6 +528,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rename_and_create, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_grace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_copytruncate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copytruncate_unread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_cases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_at_end_partial, setup, teardown),
