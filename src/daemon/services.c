@@ -554,7 +554,7 @@ int mm_services_init(struct mm_daemon *d, struct mm_err *err)
 		snprintf(job, sizeof job, "service.%.38s", s->sc.name);
 		/* Spread the first runs over one interval so 500 services do not
 		 * all connect in the same millisecond. */
-		int64_t first = (int64_t)((s->sc.interval_ms * (int64_t)i) / (int64_t)names.n) % 1000;
+		int64_t first = (s->sc.interval_ms * (int64_t)i) / (int64_t)names.n;
 		mm_schedule_add(&d->sched, job, s->sc.interval_ms, first, now, cycle, s);
 	}
 	uint16_t *ports = xcalloc(ss->n ? ss->n : 1, sizeof *ports);

@@ -340,8 +340,12 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 
 void pp_start_tls(struct mm_probe *p)
 {
-	SSL_CTX *ctx = p->own_ctx ? p->own_ctx
-				  : (p->prm.insecure ? p->env->ssl_insecure : p->env->ssl_verify);
+	struct mm_err err;
+	SSL_CTX *ctx = p->own_ctx ? p->own_ctx : mm_probe_env_tls(p->env, !p->prm.insecure, &err);
+	if (!ctx) {
+		pp_fail(p, MM_PF_INTERNAL, "%s", err.msg);
+		return;
+	}
 	SSL *ssl = SSL_new(ctx);
 	if (!ssl) {
 		pp_fail(p, MM_PF_INTERNAL, "tls: SSL_new failed");

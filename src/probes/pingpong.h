@@ -101,6 +101,10 @@ extern const struct mm_proto_ops mm_proto_smtp, mm_proto_imap, mm_proto_pop3,
 int mm_ldap_probe_start(struct mm_probe *p, struct mm_err *err);
 void mm_ldap_probe_abandon(struct mm_probe *p);
 
+/* probe.c: the env's shared context, created on first use; NULL with err
+ * when OpenSSL cannot make one. */
+SSL_CTX *mm_probe_env_tls(struct mm_probe_env *env, bool verify, struct mm_err *err);
+
 /* tls.c */
 SSL_CTX *mm_tls_client_ctx(bool verify, const char *ca_file, struct mm_err *err);
 /* Days until the peer certificate's notAfter; false if no certificate. */

@@ -234,13 +234,18 @@ struct mm_probe_env *mm_probe_env_new(struct event_base *base, struct evdns_base
 	struct mm_probe_env *env = xcalloc(1, sizeof *env);
 	env->base = base;
 	env->dns = dns;
-	env->ssl_verify = mm_tls_client_ctx(true, NULL, err);
-	env->ssl_insecure = mm_tls_client_ctx(false, NULL, err);
-	if (!env->ssl_verify || !env->ssl_insecure) {
-		mm_probe_env_free(env);
-		return NULL;
-	}
+	/* TLS contexts are made on first use (mm_probe_env_tls): loading the
+	 * system CA store costs memory a plain-SMTP-only daemon never needs. */
+	(void)err;
 	return env;
+}
+
+SSL_CTX *mm_probe_env_tls(struct mm_probe_env *env, bool verify, struct mm_err *err)
+{
+	SSL_CTX **slot = verify ? &env->ssl_verify : &env->ssl_insecure;
+	if (!*slot)
+		*slot = mm_tls_client_ctx(verify, NULL, err);
+	return *slot;
 }
 
 void mm_probe_env_free(struct mm_probe_env *env)
