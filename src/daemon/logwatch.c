@@ -9,9 +9,10 @@
  * A source that hit read_limit is read again at once through a zero
  * timer, so other events interleave with a big backlog.
  *
- * The consumer is chosen in consumer_setup(); until the parser/counters
- * pipeline is wired in, it is the null consumer and logwatch's own
- * per-source line counts (saved with the positions) are the result.
+ * The consumer is chosen in consumer_setup(): the parser -> lifecycle ->
+ * counters pipeline (src/logs/logpipe.h), or, when the counters file
+ * cannot be opened, a null consumer; either way logwatch keeps its own
+ * per-source line counts, saved with the positions.
  *
  * /api/logs returns {"sources": [...], "state_file", "saves",
  * "save_errors", "last_save_ms", "last_error", "consumer", "lines"}; each
@@ -92,9 +93,9 @@ static void null_line(void *arg, unsigned src, const char *line, size_t len)
 {
 }
 
-/* The consumer of the lines. The parser -> lifecycle -> counters pipeline
- * plugs in here (one struct mm_line_consumer); until then every line is
- * counted per source by logwatch itself and otherwise dropped. */
+/* The consumer of the lines: the parser -> lifecycle -> counters
+ * pipeline (one struct mm_line_consumer). Without a usable counters file
+ * the lines are only counted per source by logwatch itself. */
 static void consumer_setup(struct mm_logwatch *lw)
 {
 	/* parser -> lifecycle -> channel counters file (src/logs/logpipe.h) */

@@ -227,3 +227,29 @@ def test_corrupt_state_is_reported_and_safe(env):
     assert "log-positions" in doc["last_error"]
     assert os.path.exists(os.path.join(d, "state", "log-positions.corrupt"))
     assert wait_lines(daemon, 1000, timeout=20) == 1000
+
+
+def test_reload_adds_a_source_without_rereading(env):
+    """SIGHUP with a changed [log] sources: the kept source resumes where it
+    was (nothing read twice), the new one is read."""
+    d, conf, daemon = env
+    log = os.path.join(d, "mail.log")
+    other = os.path.join(d, "other.log")
+    w = Writer(log)
+    w.write(2000)
+    daemon.start()
+    assert wait_lines(daemon, 2000, timeout=20) == 2000
+    w2 = Writer(other)
+    w2.write(500)
+    text = open(conf).read().replace("sources = %s\n" % log,
+                                     "sources = %s, %s\n" % (log, other))
+    with open(conf, "w") as f:
+        f.write(text)
+    daemon.proc.send_signal(signal.SIGHUP)
+    w.write(1000)
+    assert wait_lines(daemon, 3500, timeout=20) == 3500
+    time.sleep(1.0)
+    doc = daemon.api()
+    assert doc["lines"] == 3500
+    assert [s["name"] for s in doc["sources"]] == [log, other]
+    assert [s["lines"] for s in doc["sources"]] == [3000, 500]
