@@ -18,9 +18,27 @@ void mm_distinct_init(struct mm_distinct *d, size_t cap)
 	d->cap = cap < 16 ? 16 : cap;
 }
 
+/* Sets of 2 MiB and more come from huge pages (see xcalloc_huge). */
+#define HUGE_MIN ((size_t)2 << 20)
+
+static uint64_t *set_alloc(size_t slots)
+{
+	size_t bytes = slots * sizeof(uint64_t);
+	return bytes >= HUGE_MIN ? xcalloc_huge(bytes) : xcalloc(slots, sizeof(uint64_t));
+}
+
+static void set_free(uint64_t *set, size_t slots)
+{
+	size_t bytes = slots * sizeof(uint64_t);
+	if (bytes >= HUGE_MIN)
+		xfree_huge(set, bytes);
+	else
+		free(set);
+}
+
 void mm_distinct_free(struct mm_distinct *d)
 {
-	free(d->set);
+	set_free(d->set, d->cap_slots);
 	free(d->hll);
 	memset(d, 0, sizeof *d);
 }
@@ -77,7 +95,7 @@ bool mm_distinct_add(struct mm_distinct *d, uint64_t h)
 	}
 	if (!d->set) {
 		d->cap_slots = 64;
-		d->set = xcalloc(d->cap_slots, sizeof *d->set);
+		d->set = set_alloc(d->cap_slots);
 	}
 	if (!set_insert(d->set, d->cap_slots, h))
 		return false;
@@ -87,17 +105,17 @@ bool mm_distinct_add(struct mm_distinct *d, uint64_t h)
 		for (size_t i = 0; i < d->cap_slots; i++)
 			if (d->set[i])
 				hll_add(d->hll, d->set[i]);
-		free(d->set);
+		set_free(d->set, d->cap_slots);
 		d->set = NULL;
 		return true;
 	}
 	if (d->n * 2 > d->cap_slots) {
 		size_t ns = d->cap_slots * 2;
-		uint64_t *nset = xcalloc(ns, sizeof *nset);
+		uint64_t *nset = set_alloc(ns);
 		for (size_t i = 0; i < d->cap_slots; i++)
 			if (d->set[i])
 				set_insert(nset, ns, d->set[i]);
-		free(d->set);
+		set_free(d->set, d->cap_slots);
 		d->set = nset;
 		d->cap_slots = ns;
 	}

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static void oom(size_t n)
 {
@@ -30,6 +31,21 @@ void *xcalloc(size_t count, size_t size)
 	if (!p)
 		oom(count * size);
 	return p;
+}
+
+void *xcalloc_huge(size_t n)
+{
+	void *p = mmap(NULL, n ? n : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		oom(n);
+	madvise(p, n, MADV_HUGEPAGE); /* a hint; without THP it just fails */
+	return p;
+}
+
+void xfree_huge(void *p, size_t n)
+{
+	if (p)
+		munmap(p, n ? n : 1);
 }
 
 void *xrealloc(void *p, size_t n)

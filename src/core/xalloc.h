@@ -19,6 +19,11 @@ void *xrealloc(void *p, size_t n);
 void *xgrow(void *p, size_t *cap, size_t want, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/* Zeroed memory for a large table (hash sets of millions of slots): an
+ * anonymous mapping that asks for transparent huge pages, so random probes
+ * miss the TLB less. Free with xfree_huge(p, n) (n as allocated). */
+void *xcalloc_huge(size_t n);
+void xfree_huge(void *p, size_t n);
 /* printf into a fresh heap string. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

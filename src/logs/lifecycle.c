@@ -227,10 +227,17 @@ static struct mm_lc_msg *get_or_create(struct mm_lifecycle *lc, const struct mm_
 	uint32_t slot;
 	struct mm_lc_msg *m = lookup(lc, q, &slot);
 	if (m) {
-		uint32_t id1 = (uint32_t)(m - lc->msgs) + 1;
-		list_unlink(lc, id1);
-		list_append(lc, id1);
-		m->last_ms = lc->now_ms;
+		/* Move to the tail only when its time changes: the list stays
+		 * sorted by last_ms (now_ms never decreases), and the several
+		 * events of a message in the same millisecond cost no relinking. */
+		if (m->last_ms != lc->now_ms) {
+			uint32_t id1 = (uint32_t)(m - lc->msgs) + 1;
+			if (lc->tail != id1) {
+				list_unlink(lc, id1);
+				list_append(lc, id1);
+			}
+			m->last_ms = lc->now_ms;
+		}
 		return m;
 	}
 	if (!create)

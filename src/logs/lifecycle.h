@@ -65,24 +65,26 @@ struct mm_lc_rcpt {
 };
 
 struct mm_lc_msg {
-	char qid[MM_LC_QID_MAX];
-	char sender[MM_LC_ADDR_MAX];
-	int64_t arrival_ms; /* first event seen */
-	int64_t last_ms;    /* last event seen */
-	uint64_t size;
-	uint32_t nrcpt;	    /* from qmgr nrcpt= */
-	uint32_t nsent, nfailed, ndeferrals;
+	/* hot: what every lookup and event touches, in the first cache line */
+	uint32_t hash;	    /* internal: of qid, to skip compares and rehashing */
+	uint8_t qid_len;
+	uint8_t nchan;
 	uint16_t flags;	    /* enum mm_lc_flag */
-	int16_t inbound;    /* channel id that received it, -1 unknown */
+	char qid[MM_LC_QID_MAX];
 	uint16_t chan[MM_LC_MAX_CHAN];
 	uint8_t chflags[MM_LC_MAX_CHAN];
-	uint8_t nchan;
-	uint8_t qid_len;
+	int16_t inbound;    /* channel id that received it, -1 unknown */
+	uint64_t size;
+	int64_t last_ms;    /* last event seen */
 	/* internal */
-	uint32_t rcpt_head, rcpt_tail; /* slab index + 1 */
 	uint32_t prev, next;	       /* activity list, slab index + 1 */
 	uint32_t hslot;		       /* 0 when free */
-	uint32_t hash;		       /* of qid, to skip compares and rehashing */
+	uint32_t rcpt_head, rcpt_tail; /* slab index + 1 */
+	/* colder */
+	int64_t arrival_ms; /* first event seen */
+	uint32_t nrcpt;	    /* from qmgr nrcpt= */
+	uint32_t nsent, nfailed, ndeferrals;
+	char sender[MM_LC_ADDR_MAX];
 };
 
 /* What one event changed; filled by mm_lc_event(). */
