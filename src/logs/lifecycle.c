@@ -443,8 +443,9 @@ void mm_lc_event(struct mm_lifecycle *lc, const struct mm_log_event *ev, uint16_
 		drop(lc, (uint32_t)(m - lc->msgs) + 1);
 		return;
 	default:
-		m = get_or_create(lc, &ev->queue_id, false, out);
-		break;
+		/* message-id, bounce notices, warnings...: nothing tracked
+		 * changes, so no lookup (one hash and probe less per message) */
+		return;
 	}
 	out->msg = m;
 	if (m)
