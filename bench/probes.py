@@ -180,6 +180,7 @@ def phase_load(lab, d):
         time.sleep(MEASURE)
         c_mm1, c_mo1 = cpu_s(mm.pid), cpu_s(mo.pid)
         elapsed = time.monotonic() - t0
+        rss_mm_before_api = rss_kb(mm.pid)
         p_mm1 = mm.probes()
         mo_probes = N * elapsed / INTERVAL
         return {
@@ -187,7 +188,8 @@ def phase_load(lab, d):
             "mailmond": {"probes": p_mm1 - p_mm0, "cpu_s": round(c_mm1 - c_mm0, 3),
                          "cpu_us_per_probe": round((c_mm1 - c_mm0) * 1e6 / max(p_mm1 - p_mm0, 1), 1),
                          "cpu_pct_core": round((c_mm1 - c_mm0) * 100 / elapsed, 2),
-                         "rss_kb": rss_kb(mm.pid)},
+                         "rss_kb_before_api": rss_mm_before_api,
+                         "rss_kb_after_api": rss_kb(mm.pid)},
             "monit": {"probes_estimated": round(mo_probes),
                       "cpu_s": round(c_mo1 - c_mo0, 3),
                       "cpu_us_per_probe": round((c_mo1 - c_mo0) * 1e6 / mo_probes, 1),

@@ -24,15 +24,18 @@
 #include "daemon/services.h"
 
 #include <event2/buffer.h>
+#include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/parse.h"
 #include "core/strutil.h"
 #include "core/xalloc.h"
 #include "daemon/daemon.h"
@@ -50,6 +53,8 @@ struct svc {
 	struct mm_probe *probe;
 	bool probe_verifying;
 	struct mm_cmd *cmd;
+	bool start_after_stop; /* "stop" is running; "start" follows */
+	bool stop_done;	       /* this restart already ran stop */
 	struct event *ev_verify;
 	struct mm_proc_stats ps;
 	bool have_ps;
@@ -65,6 +70,7 @@ struct svc {
 struct mm_services {
 	struct mm_daemon *d;
 	struct mm_probe_env *env;
+	struct evdns_base *dns; /* only when a service names a host by name */
 	struct svc *v;
 	size_t n;
 	struct mm_svc_event ring[EVENT_RING];
@@ -100,6 +106,7 @@ static bool procs_ok(const struct svc *s)
 static void verify_now(evutil_socket_t fd, short what, void *arg)
 {
 	struct svc *s = arg;
+	s->stop_done = false; /* the next restart may stop again */
 	if (s->sc.has_procs) {
 		mm_proc_scan(&s->sc.procs, "/proc", mm_mono_ms(), &s->ps);
 		s->have_ps = true;
@@ -113,6 +120,8 @@ static void verify_now(evutil_socket_t fd, short what, void *arg)
 			  ok ? "processes running" : s->ps.detail);
 }
 
+static void run_command(struct svc *s);
+
 static void on_cmd_done(const struct mm_cmd_result *res, void *arg)
 {
 	struct svc *s = arg;
@@ -120,19 +129,37 @@ static void on_cmd_done(const struct mm_cmd_result *res, void *arg)
 	char d[128];
 	mm_cmd_describe(res, d, sizeof d);
 	bool ok = !res->timed_out && res->exit_code == 0;
+	if (s->start_after_stop) {
+		/* stop then start: start runs whatever stop's outcome was. */
+		mm_log_info(&s->owner->d->log, "service %s: stop command: %s", s->sc.name, d);
+		s->start_after_stop = false;
+		run_command(s);
+		return;
+	}
 	mm_watch_command_done(&s->w, mm_wall_ms(), ok, d);
 	mm_log_info(&s->owner->d->log, "service %s: restart command: %s", s->sc.name, d);
 	struct timeval tv = {s->sc.verify_delay_ms / 1000, (s->sc.verify_delay_ms % 1000) * 1000};
 	event_add(s->ev_verify, &tv);
 }
 
+/* restart if set; else start, preceded by stop when one is configured
+ * and the service's processes are still there (a hang, not a crash). */
 static void run_command(struct svc *s)
 {
 	const char *line = s->sc.restart ? s->sc.restart : s->sc.start;
+	if (!s->sc.restart && s->sc.stop && !s->stop_done) {
+		bool crashed = s->sc.has_procs && s->ps.count < s->sc.proc_min;
+		if (!crashed) {
+			line = s->sc.stop;
+			s->start_after_stop = true;
+		}
+	}
+	s->stop_done = true;
 	struct mm_err err;
 	s->cmd = mm_cmd_run(s->owner->d->base, line, s->sc.shell, s->sc.command_timeout_ms,
 			    on_cmd_done, s, &err);
 	if (!s->cmd) {
+		s->start_after_stop = false;
 		mm_watch_command_done(&s->w, mm_wall_ms(), false, err.msg);
 		struct timeval tv = {0, 0};
 		event_add(s->ev_verify, &tv);
@@ -219,6 +246,8 @@ static void on_probe(const struct mm_probe_result *res, void *arg)
 	} else {
 		s->last_ok_wall_ms = s->last_wall_ms;
 	}
+	if (res->have_cert)
+		mm_watch_cert(&s->w, mm_mono_ms(), mm_wall_ms(), res->cert_days, 21);
 	if (verifying) {
 		bool ok = res->fail == MM_PF_NONE && procs_ok(s);
 		mm_watch_verified(&s->w, mm_wall_ms(), ok, res->fail,
@@ -407,6 +436,9 @@ static void on_api_services(struct evhttp_request *req, void *arg)
 		json_array_append_new(events, event_json(&ss->ring[i % EVENT_RING]));
 	reply_json(req, json_pack("{s:o, s:o, s:o}", "services", arr, "events", events,
 				  "connections", conns_json(ss)));
+	/* A document for 500 services is megabytes of short-lived objects;
+	 * hand the freed heap back instead of keeping it as resident memory. */
+	malloc_trim(0);
 }
 
 /* counterutil: the seed's objects. Values come from the probes, the
@@ -532,7 +564,20 @@ int mm_services_init(struct mm_daemon *d, struct mm_err *err)
 	d->services = ss;
 	int rc = 0;
 	if (names.n) {
-		ss->env = mm_probe_env_new(d->base, NULL, err);
+		/* A resolver only when some service names its host by name: a
+		 * numeric-only config never sends a DNS query. */
+		for (size_t i = 0; i < names.n && !ss->dns; i++) {
+			char sec[128];
+			snprintf(sec, sizeof sec, "service.%s", names.names[i]);
+			const char *url = mm_config_get(d->conf, sec, "url");
+			struct mm_probe_params pp;
+			struct mm_err e2;
+			mm_probe_params_init(&pp);
+			if (url && mm_probe_parse_url(url, &pp, &e2) == 0 && !mm_is_numeric_ip(pp.host) &&
+			    pp.proto != MM_PROTO_LDAP)
+				ss->dns = evdns_base_new(d->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+		}
+		ss->env = mm_probe_env_new(d->base, ss->dns, err);
 		if (!ss->env) {
 			rc = -1;
 			goto out;
@@ -603,6 +648,8 @@ void mm_services_free(struct mm_daemon *d)
 	mm_conntable_free(&ss->conns);
 	free(ss->max_established);
 	mm_probe_env_free(ss->env);
+	if (ss->dns)
+		evdns_base_free(ss->dns, 0);
 	free(ss);
 	d->services = NULL;
 }

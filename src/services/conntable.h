@@ -9,7 +9,8 @@
  * local port is one of the given ports are counted.
  *
  * Bounds: at most MM_CONN_MAX_CLIENTS distinct client addresses are kept
- * per port; further clients are counted in clients_dropped.
+ * per port; further clients are counted in clients_dropped. TIME_WAIT
+ * sockets (closed connections the kernel keeps) are not counted.
  *
  * Ownership: struct mm_conntable owns its arrays; mm_conntable_free().
  */

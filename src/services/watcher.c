@@ -176,6 +176,21 @@ enum mm_watch_action mm_watch_group_restart(struct mm_watch *w, int64_t mono_ms,
 	return try_restart(w, mono_ms, wall_ms, MM_PF_NONE, why);
 }
 
+void mm_watch_cert(struct mm_watch *w, int64_t mono_ms, int64_t wall_ms, int days,
+		   int warn_days)
+{
+	if (days >= warn_days) {
+		w->cert_warned = false;
+		return;
+	}
+	if (w->cert_warned)
+		return;
+	w->cert_warned = true;
+	emit(w, MM_SVC_EV_CERT, wall_ms, MM_PF_NONE, mono_ms,
+	     days < 0 ? "certificate expired %d days ago" : "certificate expires in %d days",
+	     days < 0 ? -days : days);
+}
+
 void mm_watch_command_done(struct mm_watch *w, int64_t wall_ms, bool ok, const char *detail)
 {
 	if (!ok)

@@ -52,6 +52,7 @@ struct mm_watch {
 	int nhistory;
 	int64_t restarts[MM_WATCH_MAX_FLAP]; /* mono ms, ring */
 	int nrestarts_total;
+	bool cert_warned;
 	mm_svc_event_fn *emit;
 	void *arg;
 };
@@ -80,6 +81,10 @@ void mm_watch_command_done(struct mm_watch *w, int64_t wall_ms, bool ok, const c
 /* The verification re-probe's outcome. */
 void mm_watch_verified(struct mm_watch *w, int64_t wall_ms, bool ok, enum mm_probe_fail fail,
 		       const char *detail);
+/* Certificate days from a TLS probe: emits MM_SVC_EV_CERT once when the
+ * days fall below warn_days, again only after they went back above. */
+void mm_watch_cert(struct mm_watch *w, int64_t mono_ms, int64_t wall_ms, int days,
+		   int warn_days);
 /* Restarts within the flap window ending at mono_ms. */
 int mm_watch_restarts_in_window(const struct mm_watch *w, int64_t mono_ms);
 /* Failed cycles among the last M. */

@@ -525,3 +525,53 @@ def test_status_counterutil_connections(lab, daemon, tmp_path):
     finally:
         for c in clients:
             c.close()
+
+
+def test_restart_group(daemon, tmp_path):
+    """When one member of a restart group restarts, the others do too."""
+    ma, mb = tmp_path / "a", tmp_path / "b"
+    d = daemon({
+        "store-a": {"url": "tcp://%s:%d" % (LO, free_port()), "interval": "1s",
+                    "failures": "1", "cycles": "1", "flap_limit": "1",
+                    "restart_group": "store", "verify_delay": "0",
+                    "restart": "/bin/sh -c 'echo x >> %s'" % ma},
+        "store-b": {"url": "tcp://%s:%d" % (LO, d_port(tmp_path)), "interval": "1s",
+                    "restart_group": "store", "verify_delay": "0",
+                    "restart": "/bin/sh -c 'echo x >> %s'" % mb},
+    })
+    d.wait(lambda: mb.exists() and ma.exists(), 10, "both group members restarted")
+    ev = [e for e in d.events("store-b") if e["type"] == "restart"]
+    assert ev and "restart group store" in ev[0]["reason"], d.events()
+
+
+_held = []
+
+
+def d_port(tmp_path):
+    """A port with a listener for the healthy group member."""
+    s = socket.socket()
+    s.bind((LO, 0))
+    s.listen(16)
+    _held.append(s)
+    return s.getsockname()[1]
+
+
+def test_http_probe(tmp_path):
+    """HTTP status and body match against Python's own HTTP server."""
+    import http.server
+    (tmp_path / "health").write_text("mailstore: OK\n")
+    handler = lambda *a, **kw: http.server.SimpleHTTPRequestHandler(  # noqa: E731
+        *a, directory=str(tmp_path), **kw)
+    srv = http.server.ThreadingHTTPServer((LO, 0), handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        base = "http://%s:%d" % (LO, srv.server_address[1])
+        rc, out = probe(base + "/health", "--match", "mailstore: OK")
+        assert rc == 0 and out["http_status"] == 200, out
+        rc, out = probe(base + "/health", "--match", "mailstore: DOWN")
+        assert rc == 2 and out["failure"] == "rejected" and out["stage"] == "body", out
+        rc, out = probe(base + "/missing")
+        assert rc == 2 and out["http_status"] == 404, out
+    finally:
+        srv.shutdown()
+        srv.server_close()

@@ -100,11 +100,27 @@ static void test_flap_window_expires(void **state)
 	assert_int_equal(mm_watch_restarts_in_window(&w, 11001), 0);
 }
 
+static void test_cert(void **state)
+{
+	struct mm_watch_conf conf = {.failures = 1, .cycles = 1, .flap_limit = 1,
+				     .flap_window_ms = 1000};
+	struct rec r = {{0}};
+	struct mm_watch w;
+	mm_watch_init(&w, "t", &conf, on_ev, &r);
+	mm_watch_cert(&w, 0, 0, 300, 21);
+	mm_watch_cert(&w, 0, 0, 20, 21);
+	mm_watch_cert(&w, 0, 0, 19, 21); /* once per crossing */
+	mm_watch_cert(&w, 0, 0, 400, 21);
+	mm_watch_cert(&w, 0, 0, -2, 21);
+	assert_string_equal(r.log, "certificate-expiring certificate-expiring");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_flap_window_expires),
+		cmocka_unit_test(test_cert),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
