@@ -77,7 +77,7 @@ bool mm_msgsrv_looks_like(const char *line, size_t len)
 
 static bool is_action(char ch)
 {
-	return strchr("EDQZRJWBKIOCXYV", ch) != NULL && ch != '\0';
+	return ch != '\0' && memchr("EDQZRJWBKIOCXYV", ch, 15) != NULL;
 }
 
 /* A record code: an action letter and up to four modifier letters. */
@@ -86,7 +86,7 @@ static bool is_code(struct mm_sv t)
 	if (t.len == 0 || t.len > 5 || !is_action(t.p[0]))
 		return false;
 	for (uint32_t i = 1; i < t.len; i++)
-		if (strchr("ECSAL", t.p[i]) == NULL || t.p[i] == '\0')
+		if (t.p[i] == '\0' || memchr("ECSAL", t.p[i], 5) == NULL)
 			return false;
 	return true;
 }
@@ -181,21 +181,23 @@ static void ms_tail(struct sc *c, struct mm_log_event *ev)
 	if (c->p >= c->e)
 		return;
 	ev->reason = sv_of(c->p, c->e);
-	const char *dns = mm_memmem(c->p, c->e, "dns;", 4);
+	/* the searches below only where their marker byte occurs at all */
+	bool semi = mm_scan_has(c->p, c->e, ';'), bar = mm_scan_has(c->p, c->e, '|');
+	const char *dns = semi ? mm_memmem(c->p, c->e, "dns;", 4) : NULL;
 	if (dns != NULL) {
 		struct sc d = {dns + 4, c->e};
 		struct mm_sv host;
 		sc_until(&d, ' ', true, &host);
 		ev->relay = host;
 	}
-	const char *tcp = mm_memmem(c->p, c->e, "(TCP|", 5);
+	const char *tcp = bar ? mm_memmem(c->p, c->e, "(TCP|", 5) : NULL;
 	if (tcp != NULL) {
 		struct sc d = {tcp, c->e};
 		struct mm_sv tok;
 		if (next_tok(&d, &tok))
 			ms_tcp(tok, ev);
 	}
-	const char *smtp = mm_memmem(c->p, c->e, "smtp;", 5);
+	const char *smtp = semi ? mm_memmem(c->p, c->e, "smtp;", 5) : NULL;
 	if (smtp != NULL) {
 		struct sc d = {smtp + 5, c->e};
 		const char *before = d.p;

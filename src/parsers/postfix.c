@@ -34,10 +34,12 @@ bool mm_postfix_is_service(struct mm_sv service)
 
 /* The transport: the component before the service in a three-part name
  * ("postfix/relay/smtp" -> "relay"), else the service itself. */
-static struct mm_sv pf_channel(struct mm_sv program, struct mm_sv service)
+static struct mm_sv pf_channel(struct mm_sv program, struct mm_sv instance, struct mm_sv service)
 {
 	if (program.p == NULL || service.p == NULL || service.p == program.p)
 		return service;
+	if (instance.p != NULL && instance.p + instance.len + 1 == service.p)
+		return service; /* two components: "postfix/smtp" */
 	const char *slash = service.p - 1; /* the '/' before the service */
 	for (const char *q = slash; q > program.p; q--) {
 		if (q[-1] == '/')
@@ -52,27 +54,23 @@ static struct mm_sv pf_channel(struct mm_sv program, struct mm_sv service)
  * "statistics" or "Deleted" are neither. */
 static bool pf_qid(struct sc *c, struct mm_sv *qid)
 {
-	const char *p = c->p;
+	const unsigned char *p = (const unsigned char *)c->p;
 	size_t n = 0, max = sc_left(c) < 24 ? sc_left(c) : 24;
-	bool hex = true, digit = false, upper = false;
-	while (n < max && is_alnum(p[n])) {
-		char ch = p[n];
-		if (is_digit(ch))
-			digit = true;
-		else if (ch >= 'A' && ch <= 'Z')
-			upper = true;
-		if (!(is_digit(ch) || (ch >= 'A' && ch <= 'F')))
-			hex = false;
+	unsigned all = MM_CC_HEXUP, any = 0, cc;
+	while (n < max && (cc = mm_scan_cc[p[n]]) != 0) {
+		all &= cc;
+		any |= cc;
 		n++;
 	}
 	if (n < 5 || n > 20 || n + 1 > sc_left(c) || p[n] != ':')
 		return false;
 	if (n + 1 < sc_left(c) && p[n + 1] != ' ')
 		return false;
+	bool hex = all & MM_CC_HEXUP, digit = any & MM_CC_DIGIT, upper = any & MM_CC_UPPER;
 	if (!(hex && n >= 6) && !(n >= 10 && digit && upper))
 		return false;
-	*qid = sv_of(p, p + n);
-	c->p = p + n + 1;
+	*qid = sv_of(c->p, c->p + n);
+	c->p += n + 1;
 	sc_eatc(c, ' ');
 	return true;
 }
@@ -106,10 +104,8 @@ static struct mm_sv pf_addr(struct sc *c)
  * client name without address. */
 static bool pf_client(struct sc *c, struct mm_log_event *ev)
 {
-	const char *lb = c->p;
-	while (lb < c->e && *lb != '[' && *lb != ' ')
-		lb++;
-	if (lb >= c->e || *lb != '[')
+	const char *lb = mm_scan_to(c->p, c->e, '[');
+	if (lb == NULL || mm_scan_has(c->p, lb, ' '))
 		return false;
 	const char *rb = mm_scan_to(lb, c->e, ']');
 	if (rb == NULL)
@@ -712,7 +708,7 @@ void mm_postfix_parse_msg(const char *line, size_t len, const struct mm_syslog_h
 	ev->source = MM_SRC_POSTFIX;
 	ev->type = MM_EV_UNPARSED;
 	if (!SV_EQ(h->service, "qmgr") && !SV_EQ(h->service, "oqmgr"))
-		ev->channel = pf_channel(h->program, h->service);
+		ev->channel = pf_channel(h->program, h->instance, h->service);
 	struct sc c = {line + h->msg_off, line + len};
 	pf_message(&c, ev);
 }

@@ -134,7 +134,12 @@ static bool stamp_3164(struct sc *c, int year_hint, int64_t *ms)
 {
 	if (sc_left(c) < 15 || c->p[3] != ' ' || c->p[9] != ':' || c->p[12] != ':')
 		return false;
-	if (stamp_memo.year == year_hint && year_hint > 0 && memcmp(stamp_memo.text, c->p, 15) == 0 &&
+	uint64_t a, b, ma, mb; /* two overlapping 8-byte compares of the 15 */
+	memcpy(&a, c->p, 8);
+	memcpy(&b, c->p + 7, 8);
+	memcpy(&ma, stamp_memo.text, 8);
+	memcpy(&mb, stamp_memo.text + 7, 8);
+	if (stamp_memo.year == year_hint && year_hint > 0 && a == ma && b == mb &&
 	    (sc_left(c) == 15 || c->p[15] != '.')) {
 		c->p += 15;
 		*ms = stamp_memo.ms;
@@ -201,24 +206,21 @@ static bool stamp_3339(struct sc *c, int64_t *ms)
 	return true;
 }
 
-/* One forward pass: the first and the last '/'. */
+/* The first '/' by SWAR scan, the last by a short backward one (the
+ * service name is the short end of the tag). */
 static inline void split_tag(struct mm_sv program, struct mm_sv *instance, struct mm_sv *service)
 {
 	const char *p = program.p, *e = program.p + program.len;
-	const char *first = NULL, *last = NULL;
-	for (const char *q = p; q < e; q++) {
-		if (*q == '/') {
-			if (first == NULL)
-				first = q;
-			last = q;
-		}
-	}
+	const char *first = mm_scan_to(p, e, '/');
 	if (first == NULL) {
 		instance->p = NULL;
 		instance->len = 0;
 		*service = program;
 		return;
 	}
+	const char *last = e - 1;
+	while (*last != '/')
+		last--; /* stops at first at the latest */
 	*instance = sv_of(p, first);
 	*service = sv_of(last + 1, e);
 }
@@ -233,13 +235,7 @@ static void take_tag(const char *p, const char *e, struct mm_syslog_hdr *h)
 {
 	const char *end = e;
 	if (e > p && e[-1] == ']') {
-		const char *lb = NULL;
-		for (const char *q = e - 1; q > p; q--) {
-			if (q[-1] == '[') {
-				lb = q - 1;
-				break;
-			}
-		}
+		const char *lb = mm_scan_to(p, e, '[');
 		if (lb != NULL) {
 			struct sc d = {lb + 1, e - 1};
 			uint32_t pid = 0;
