@@ -205,6 +205,39 @@ static void add_inotify(struct mm_logwatch *lw, struct lw_source *s)
 	free(copy);
 }
 
+/* Opens the journal of source s; on failure the source shows the error
+ * and the periodic job tries again. */
+static void open_journal(struct mm_logwatch *lw, struct lw_source *s)
+{
+	size_t nmatch;
+	char **match = split_list(conf(lw, "journal_match"), &nmatch);
+	struct mm_journal_opts o = {
+		.directory = conf(lw, "journal_directory"),
+		.match = (const char *const *)match,
+		.read_limit = (size_t)mm_config_size(lw->d->conf, "log", "read_limit"),
+		.start_at_end = strcmp(conf(lw, "start_at"), "end") == 0,
+	};
+	struct mm_err err;
+	s->journal = mm_journal_open(&o, &err);
+	free_list(match, nmatch);
+	if (!s->journal) {
+		set_source_error(s, err.msg);
+		return;
+	}
+	if (s->error[0]) {
+		mm_log_notice(&lw->d->log, "log source %s: open now", s->name);
+		s->error[0] = '\0';
+	}
+	const struct mm_srcstate *rec = mm_posfile_find(&lw->snap, s->kind, s->name);
+	if (mm_journal_start(s->journal, rec ? rec->cursor : NULL, &err) < 0)
+		set_source_error(s, err.msg);
+	int fd = mm_journal_fd(s->journal);
+	if (fd >= 0) {
+		s->ev_journal = event_new(lw->d->base, fd, EV_READ | EV_PERSIST, on_journal_fd, s);
+		event_add(s->ev_journal, NULL);
+	}
+}
+
 static void open_source(struct mm_logwatch *lw, struct lw_source *s, const char *name)
 {
 	const struct mm_config *c = lw->d->conf;
@@ -215,31 +248,10 @@ static void open_source(struct mm_logwatch *lw, struct lw_source *s, const char 
 	s->wd = -1;
 	if (strcmp(name, "journal") == 0) {
 		s->kind = MM_SRCKIND_JOURNAL;
-		size_t nmatch;
-		char **match = split_list(conf(lw, "journal_match"), &nmatch);
-		struct mm_journal_opts o = {
-			.directory = conf(lw, "journal_directory"),
-			.match = (const char *const *)match,
-			.read_limit = read_limit,
-			.start_at_end = at_end,
-		};
-		struct mm_err err;
-		s->journal = mm_journal_open(&o, &err);
-		free_list(match, nmatch);
-		if (!s->journal) {
-			set_source_error(s, err.msg);
-			return;
-		}
 		const struct mm_srcstate *rec = mm_posfile_find(&lw->snap, s->kind, name);
 		if (rec)
 			s->lines_base = rec->lines;
-		if (mm_journal_start(s->journal, rec ? rec->cursor : NULL, &err) < 0)
-			set_source_error(s, err.msg);
-		int fd = mm_journal_fd(s->journal);
-		if (fd >= 0) {
-			s->ev_journal = event_new(lw->d->base, fd, EV_READ | EV_PERSIST, on_journal_fd, s);
-			event_add(s->ev_journal, NULL);
-		}
+		open_journal(lw, s);
 		return;
 	}
 	s->kind = MM_SRCKIND_FILE;
@@ -396,6 +408,8 @@ static void read_all(struct mm_logwatch *lw, bool check)
 			if (r < 0)
 				set_source_error(s, err.msg);
 			more |= r == 1;
+		} else if (s->kind == MM_SRCKIND_JOURNAL && check) {
+			open_journal(lw, s); /* failed before: retry each poll */
 		}
 	}
 	if (more) {
