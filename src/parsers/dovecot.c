@@ -108,13 +108,13 @@ static void dc_login(struct sc *c, struct mm_log_event *ev)
 		return;
 	}
 	if (!SC_PEEK(c, "Disconnected") && !SC_PEEK(c, "Aborted login") &&
-	    !SC_PEEK(c, "Maximum number of connections"))
+	    !SC_PEEK(c, "Login aborted") && !SC_PEEK(c, "Maximum number of connections"))
 		return;
 	/* "Disconnected: Connection closed (auth failed, 1 attempts in 2 secs): user=<bob>, ..." */
 	const char *kv = mm_memmem(c->p, c->e, "): ", 3);
 	const char *reason_end = kv ? kv + 1 : c->e;
 	const char *r = c->p;
-	if (SC_EAT(c, "Disconnected: "))
+	if (SC_EAT(c, "Disconnected: ") || SC_EAT(c, "Login aborted: "))
 		r = c->p;
 	ev->reason = sv_of(r, reason_end);
 	const char *af = mm_memmem(r, reason_end, "(auth failed, ", 14);
@@ -156,7 +156,7 @@ static void dc_auth(struct sc *c, struct mm_log_event *ev)
 	ev->reason = sv_of(c->p, c->e);
 	if (SC_PEEK(c, "Password mismatch") || SC_PEEK(c, "unknown user") ||
 	    SC_PEEK(c, "pam_authenticate() failed") || SC_PEEK(c, "Invalid password") ||
-	    SC_PEEK(c, "password mismatch"))
+	    SC_PEEK(c, "password mismatch") || SC_PEEK(c, "invalid credentials"))
 		ev->type = has_ip ? MM_EV_AUTH_FAIL : MM_EV_IGNORED;
 }
 

@@ -474,6 +474,11 @@ static const char *const pf_ignored[] = {
 	"requeued",
 	"orig_id=",
 	"connect to subsystem",
+	"proxy-accept: ",
+	"server certificate verification failed",
+	"certificate verification failed",
+	"breaking line",
+	"Cannot start TLS",
 	"warning: ", /* only reached for queue-id warnings of other agents */
 };
 
@@ -672,6 +677,18 @@ static void pf_message(struct sc *c, struct mm_log_event *ev)
 			ev->code = sv_of(c->p, c->e);
 			return;
 		}
+		if (SC_EAT(c, "proxy-reject: ")) { /* before-queue content filter */
+			ev->type = MM_EV_REJECT;
+			struct mm_sv stage;
+			sc_until(c, ':', true, &stage);
+			ev->code = stage;
+			SC_EAT(c, ": ");
+			pf_reply_code(c, ev);
+			const char *list_end;
+			const char *marker = pf_find_envelope(c->p, c->e, false, ev, &list_end);
+			ev->reason = sv_of(c->p, marker ? marker : c->e);
+			return;
+		}
 		break;
 	case 'l':
 		if (SC_EAT(c, "lost connection after ")) {
@@ -680,6 +697,11 @@ static void pf_message(struct sc *c, struct mm_log_event *ev)
 		}
 		break;
 	case 'w':
+		if (SC_EAT(c, "warn: ")) { /* access-table WARN action */
+			ev->type = MM_EV_WARNING;
+			pf_action(c, ev);
+			return;
+		}
 		if (ev->queue_id.p != NULL && SC_EAT(c, "warning: ")) {
 			/* cleanup header/body WARN action, or an agent's
 			 * per-message warning */
