@@ -149,8 +149,12 @@ static int open_regular(const char *path, struct stat *st)
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
-		int e = S_ISREG(st->st_mode) ? errno : EINVAL;
+	int e = 0;
+	if (fstat(fd, st) < 0)
+		e = errno;
+	else if (!S_ISREG(st->st_mode))
+		e = EINVAL;
+	if (e) {
 		close(fd);
 		errno = e;
 		return -1;
