@@ -170,11 +170,14 @@ static bool stamp_3164(struct sc *c, int year_hint, int64_t *ms)
 	return true;
 }
 
-/* "2026-11-21T05:59:09.123456+00:00", "...Z", or no zone (local). */
+/* "2026-11-21T05:59:09.123456+00:00", "...Z", or no zone (local); also
+ * "2026-11-21 05:59:09" (a space for the T: Dovecot log_timestamp
+ * "%Y-%m-%d %H:%M:%S ", syslog-ng ISO-like templates). */
 static bool stamp_3339(struct sc *c, int64_t *ms)
 {
 	const char *p = c->p;
-	if (sc_left(c) < 19 || p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != 't') ||
+	if (sc_left(c) < 19 || p[4] != '-' || p[7] != '-' ||
+	    (p[10] != 'T' && p[10] != 't' && p[10] != ' ') ||
 	    p[13] != ':' || p[16] != ':')
 		return false;
 	int y1 = two(p), y2 = two(p + 2), mon = two(p + 5), day = two(p + 8);

@@ -6,6 +6,7 @@
  * skipped):
  *   RFC 3164     "Nov 21 05:59:09 host prog[pid]: msg"   (also "Nov  1")
  *   RFC 3339     "2026-11-21T05:59:09.123456+00:00 host prog[pid]: msg"
+ *                (also with a space for the T, and without a zone: local)
  *   Postfix maillog_file (postlogd): the RFC 3164 form with the local
  *                host name, e.g. "Nov 21 06:01:31 mail postfix/smtpd[13788]: "
  *   hostless     "Nov 21 06:01:02 imap-login: Info: msg" (Dovecot log_path)

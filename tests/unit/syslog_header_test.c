@@ -41,6 +41,8 @@ static const struct {
 	 "postfix/10025/smtpd", "postfix", "smtpd", 9, "m"},
 	{"2026-11-21T05:59:09 h p[1]: local time", 0, 1795240749000, "h", "p", NULL, "p", 1,
 	 "local time"},
+	{"2026-11-21 06:01:02 imap-login: Info: x", 0, 1795240862000, NULL, "imap-login", NULL,
+	 "imap-login", 0, "Info: x"},
 	{"Nov 21 06:01:02 imap-login: Info: Login", 0, 1795240862000, NULL, "imap-login", NULL,
 	 "imap-login", 0, "Info: Login"},
 	{"Nov 21 06:01:02 postfix/qmgr[5]: x", 0, 1795240862000, NULL, "postfix/qmgr", "postfix",
