@@ -211,11 +211,14 @@ static void open_journal(struct mm_logwatch *lw, struct lw_source *s)
 {
 	size_t nmatch;
 	char **match = split_list(conf(lw, "journal_match"), &nmatch);
+	/* A saved record without a cursor: nothing had been read yet, so
+	 * everything since is new (start_at is for first runs only). */
+	const struct mm_srcstate *rec = mm_posfile_find(&lw->snap, s->kind, s->name);
 	struct mm_journal_opts o = {
 		.directory = conf(lw, "journal_directory"),
 		.match = (const char *const *)match,
 		.read_limit = (size_t)mm_config_size(lw->d->conf, "log", "read_limit"),
-		.start_at_end = strcmp(conf(lw, "start_at"), "end") == 0,
+		.start_at_end = !rec && strcmp(conf(lw, "start_at"), "end") == 0,
 	};
 	struct mm_err err;
 	s->journal = mm_journal_open(&o, &err);
@@ -228,7 +231,6 @@ static void open_journal(struct mm_logwatch *lw, struct lw_source *s)
 		mm_log_notice(&lw->d->log, "log source %s: open now", s->name);
 		s->error[0] = '\0';
 	}
-	const struct mm_srcstate *rec = mm_posfile_find(&lw->snap, s->kind, s->name);
 	if (mm_journal_start(s->journal, rec ? rec->cursor : NULL, &err) < 0)
 		set_source_error(s, err.msg);
 	int fd = mm_journal_fd(s->journal);

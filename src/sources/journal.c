@@ -105,8 +105,13 @@ int mm_journal_start(struct mm_journal *j, const char *cursor, struct mm_err *er
 	}
 	if (j->start_at_end) {
 		sd_journal_seek_tail(j->sj);
-		/* Land on the newest entry: it counts as consumed. */
-		sd_journal_previous(j->sj);
+		/* Land on the newest entry: it counts as consumed, and its
+		 * cursor is the position to save. */
+		char *c = NULL;
+		if (sd_journal_previous(j->sj) > 0 && sd_journal_get_cursor(j->sj, &c) >= 0 && c) {
+			free(j->cursor);
+			j->cursor = c;
+		}
 	} else {
 		sd_journal_seek_head(j->sj);
 	}
