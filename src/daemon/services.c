@@ -604,7 +604,7 @@ int mm_services_init(struct mm_daemon *d, struct mm_err *err)
 	}
 	uint16_t *ports = xcalloc(ss->n ? ss->n : 1, sizeof *ports);
 	size_t np = 0;
-	int64_t conn_period = 5000;
+	int64_t conn_period = 10000;
 	for (size_t i = 0; i < ss->n; i++) {
 		if (ss->v[i].sc.has_probe && ss->v[i].sc.probe.proto != MM_PROTO_LDAP)
 			ports[np++] = (uint16_t)ss->v[i].sc.probe.port;
