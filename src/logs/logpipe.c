@@ -127,6 +127,11 @@ void mm_logpipe_event(struct mm_logpipe *lp, const struct mm_log_event *ev,
 	case MM_EV_CONN_FAIL:
 		id = mm_channels_id_for(lp->ch, ev);
 		break;
+	case MM_EV_QUEUED:
+		/* Postfix qmgr lines name no channel; MS E records do. */
+		if (ev->source == MM_SRC_MSGSRV)
+			id = mm_channels_id_for(lp->ch, ev);
+		break;
 	default:
 		break;
 	}

@@ -180,12 +180,79 @@ static void test_overflow_other(void **state)
 	mm_cfile_close(cf);
 }
 
+/* Messaging Server records (no queue IDs): counters follow the record
+ * codes, E/D/Q/R/J and the connection records O/C/X with + and -. */
+static void test_msgsrv_records(void **state)
+{
+	static const struct {
+		enum mm_ev_type type;
+		const char *src, *chan, *code;
+		enum mm_dstatus status;
+		uint32_t flags;
+		uint64_t size;
+	} recs[] = {
+		{MM_EV_QUEUED, "tcp_local", "ims-ms", "E", 0, 0, 2048},
+		{MM_EV_QUEUED, "tcp_local", "ims-ms", "EE", 0, MM_EVF_ESMTP, 1024},
+		{MM_EV_QUEUED, "tcp_intranet", "tcp_local", "E", 0, 0, 1024},
+		{MM_EV_DELIVERY, NULL, "ims-ms", "D", MM_DS_SENT, 0, 2048},
+		{MM_EV_DELIVERY, NULL, "ims-ms", "Q", MM_DS_DEFERRED, 0, 1024},
+		{MM_EV_DELIVERY, NULL, "tcp_local", "R", MM_DS_BOUNCED, 0, 1024},
+		{MM_EV_REJECT, NULL, "tcp_local", "J", 0, 0, 0},
+		{MM_EV_CONNECT, NULL, "tcp_local", "O", 0, MM_EVF_INBOUND, 0},
+		{MM_EV_CONNECT, NULL, "tcp_local", "O", 0, MM_EVF_OUTBOUND, 0},
+		{MM_EV_DISCONNECT, NULL, "tcp_local", "C", 0, MM_EVF_OUTBOUND, 0},
+		{MM_EV_REJECT, NULL, "tcp_local", "X", 0, MM_EVF_INBOUND, 0},
+	};
+	static const struct {
+		const char *chan;
+		enum mm_cg_field f;
+		int64_t want;
+	} expect_ms[] = {
+		{"ims-ms", MM_CG_RECEIVED, 2},	 {"ims-ms", MM_CG_STORED, 1},
+		{"ims-ms", MM_CG_DELIVERED, 1},	 {"ims-ms", MM_CG_ATTEMPTED, 1},
+		{"ims-ms", MM_CG_VOLUME_RECEIVED, 3072},
+		{"tcp_local", MM_CG_SUBMITTED, 2}, {"tcp_local", MM_CG_RECEIVED, 1},
+		{"tcp_local", MM_CG_FAILED, 1},	 {"tcp_local", MM_CG_STORED, 0},
+		{"tcp_local", MM_CG_REJECTED, 1}, {"tcp_local", MM_CG_IN_ASSOC, 1},
+		{"tcp_local", MM_CG_IN_ASSOC_REJECTED, 1},
+		{"tcp_local", MM_CG_OUT_ASSOC, 0}, {"tcp_local", MM_CG_OUT_ASSOC_TOTAL, 1},
+		{"tcp_intranet", MM_CG_SUBMITTED, 1},
+	};
+	struct mm_cfile *cf = mm_cfile_anon(16);
+	struct mm_channels *ch = mm_channels_new(cf);
+	for (size_t i = 0; i < sizeof recs / sizeof recs[0]; i++) {
+		struct tev t = {.type = recs[i].type, .channel = recs[i].chan, .t_ms = 5,
+				.status = recs[i].status, .size = recs[i].size};
+		struct mm_log_event ev = tev_make(&t);
+		ev.source = MM_SRC_MSGSRV;
+		ev.src_channel = tev_sv(recs[i].src);
+		ev.code = tev_sv(recs[i].code);
+		ev.flags = recs[i].flags;
+		struct mm_lc_change c;
+		memset(&c, 0, sizeof c);
+		mm_channels_apply(ch, &ev, mm_channels_id_for(ch, &ev), &c);
+	}
+	for (size_t i = 0; i < sizeof expect_ms / sizeof expect_ms[0]; i++) {
+		int g = find_group(cf, expect_ms[i].chan);
+		assert_true(g >= 0);
+		struct mm_cg_snapshot s;
+		assert_int_equal(mm_cg_read(cf, (uint32_t)g, &s), 0);
+		if (s.v[expect_ms[i].f] != expect_ms[i].want)
+			fail_msg("%s %s: got %lld, want %lld", expect_ms[i].chan,
+				 mm_cg_field_names[expect_ms[i].f], (long long)s.v[expect_ms[i].f],
+				 (long long)expect_ms[i].want);
+	}
+	mm_channels_free(ch);
+	mm_cfile_close(cf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_script),
 		cmocka_unit_test(test_negative_minimum),
 		cmocka_unit_test(test_overflow_other),
+		cmocka_unit_test(test_msgsrv_records),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
