@@ -637,6 +637,10 @@ int mm_logwatch_init(struct mm_daemon *d, struct mm_err *err)
 	lw->ev_batch = evtimer_new(d->base, on_batch, lw);
 	lw->ev_more = evtimer_new(d->base, on_more, lw);
 	open_sources(lw);
+	/* Save the starting positions soon even if no line comes: a first
+	 * run at the end of a log must not start at the end again (and skip
+	 * what was written meanwhile) after a crash. */
+	lw->dirty = true;
 	int64_t now = mm_mono_ms();
 	lw->last_save_mono = now;
 	mm_schedule_add(&d->sched, "logwatch",

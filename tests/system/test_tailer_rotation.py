@@ -253,3 +253,24 @@ def test_reload_adds_a_source_without_rereading(env):
     assert doc["lines"] == 3500
     assert [s["name"] for s in doc["sources"]] == [log, other]
     assert [s["lines"] for s in doc["sources"]] == [3000, 500]
+
+
+def test_start_at_end_survives_a_crash(env):
+    """start_at = end skips what the log held at the first start, but lines
+    written after it are never skipped, even after a kill -9 before any
+    line came in."""
+    d, conf, daemon = env
+    text = open(conf).read().replace("start_at = beginning", "start_at = end")
+    with open(conf, "w") as f:
+        f.write(text)
+    w = Writer(os.path.join(d, "mail.log"))
+    w.write(700)                      # history: skipped
+    daemon.start()
+    time.sleep(1.5)                   # the starting position is saved
+    assert daemon.api()["lines"] == 0
+    daemon.kill9()
+    w.write(300)                      # written while down
+    daemon.start()
+    assert wait_lines(daemon, 300, timeout=20) == 300
+    time.sleep(1.0)
+    assert daemon.api()["lines"] == 300
