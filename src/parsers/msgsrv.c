@@ -200,8 +200,7 @@ static void ms_tail(struct sc *c, struct mm_log_event *ev)
 	const char *smtp = semi ? mm_memmem(c->p, c->e, "smtp;", 5) : NULL;
 	if (smtp != NULL) {
 		struct sc d = {smtp + 5, c->e};
-		const char *before = d.p;
-		/* reuse the Postfix-style reply reader: "250 2.1.5 " */
+		/* "250 2.1.5 text": the reply code, then an enhanced status */
 		if (sc_left(&d) >= 4 && is_digit(d.p[0]) && is_digit(d.p[1]) && is_digit(d.p[2]) &&
 		    d.p[3] == ' ') {
 			ev->smtp_code = (uint16_t)((d.p[0] - '0') * 100 + (d.p[1] - '0') * 10 +
@@ -212,7 +211,6 @@ static void ms_tail(struct sc *c, struct mm_log_event *ev)
 			if (sc_until(&q, ' ', true, &dsn) && dsn.len >= 5 && dsn.p[1] == '.')
 				ev->dsn = dsn;
 		}
-		(void)before;
 	}
 	/* An E record's source system: "host (name [1.2.3.4])". */
 	if (ev->client_ip.p == NULL && ev->type == MM_EV_QUEUED) {

@@ -5,7 +5,8 @@
  * from the outside (reject reasons, status texts, header values) is
  * never scanned for structure except where the format pins its end:
  * status text runs to the end of the line, and the envelope list of a
- * reject is found from the right ("; from=<").
+ * reject is the leftmost "; from=<" after which a complete, valid list
+ * runs to the end (pf_find_envelope). Owns no memory; never fails.
  */
 #include "parsers/postfix.h"
 
