@@ -66,6 +66,8 @@ static void usage(FILE *out)
 	      "    --count N      with -w: stop after N draws\n"
 	      "    --width COLS   terminal width, when more than 80\n"
 	      "    --mode MODE    auto (default: [queue] mode), direct or postqueue\n"
+	      "    --now EPOCH    age buckets relative to this time (seconds since the\n"
+	      "                   epoch) instead of now: to compare with a qshape run\n"
 	      "\n"
 	      "EXIT STATUS\n"
 	      "    0 success; 2 bad usage; 3 the queue could not be read.\n",
@@ -90,7 +92,7 @@ static int parse_num(const char *opt, const char *s, int64_t min, int64_t max, i
 
 int cmd_qshape(struct mm_cli *cli, int argc, char **argv)
 {
-	enum { O_REASONS = 256, O_OLDEST, O_JSON, O_COUNT, O_WIDTH, O_MODE };
+	enum { O_REASONS = 256, O_OLDEST, O_JSON, O_COUNT, O_WIDTH, O_MODE, O_NOW };
 	static const struct option opts[] = {
 		{"help", no_argument, NULL, 'h'},
 		{"reasons", no_argument, NULL, O_REASONS},
@@ -100,6 +102,7 @@ int cmd_qshape(struct mm_cli *cli, int argc, char **argv)
 		{"count", required_argument, NULL, O_COUNT},
 		{"width", required_argument, NULL, O_WIDTH},
 		{"mode", required_argument, NULL, O_MODE},
+		{"now", required_argument, NULL, O_NOW},
 		{NULL, 0, NULL, 0},
 	};
 	struct mm_qshape_opts o;
@@ -107,7 +110,7 @@ int cmd_qshape(struct mm_cli *cli, int argc, char **argv)
 	struct mm_queue_cli qc = {0};
 	unsigned extras = 0;
 	bool json = false;
-	int64_t watch = 0, count = 0, v, top = 0;
+	int64_t watch = 0, count = 0, v, top = 0, fixed_now = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, "hlpsc:b:t:m:n:N:w:", opts, NULL)) != -1) {
 		switch (c) {
@@ -156,6 +159,10 @@ int cmd_qshape(struct mm_cli *cli, int argc, char **argv)
 		case O_REASONS: extras |= MM_QSHAPE_REASONS; break;
 		case O_OLDEST: extras |= MM_QSHAPE_OLDEST; break;
 		case O_JSON: json = true; break;
+		case O_NOW:
+			if (parse_num("--now", optarg, 1, INT64_MAX / 2, &fixed_now) < 0)
+				return 2;
+			break;
 		case O_MODE:
 			if (strcmp(optarg, "auto") && strcmp(optarg, "direct") &&
 			    strcmp(optarg, "postqueue")) {
@@ -196,7 +203,7 @@ int cmd_qshape(struct mm_cli *cli, int argc, char **argv)
 	for (int64_t n = 0; !stop; n++) {
 		struct mm_err err = {{0}};
 		/* The reference time is taken before the scan, as qshape does. */
-		o.now_s = mm_wall_ms() / 1000;
+		o.now_s = fixed_now ? fixed_now : mm_wall_ms() / 1000;
 		if (mm_mta_scan(m, qmask, &snap, &err) < 0) {
 			fprintf(stderr, PROG ": %s\n", err.msg);
 			rc = 3;

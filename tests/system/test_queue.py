@@ -220,7 +220,10 @@ def queue_file(lab, qid):
 def test_corrupt_file_in_deferred_is_counted(lab, queued):
     before = mm("qshape", "-c", conf_dir(lab), "deferred").stdout
     ddir = os.path.join(lab.paths["queue_dir"], "deferred", "F")
-    os.makedirs(ddir, exist_ok=True)
+    if not os.path.isdir(ddir):
+        # as Postfix makes it: qmgr must still be able to file mail here
+        os.mkdir(ddir, 0o700)
+        shutil.chown(ddir, "postfix", "postfix")
     garbage = os.path.join(ddir, "FFFF00000A1")
     trunc = os.path.join(ddir, "FFFF00000A2")
     real = queue_file(lab, queued["ids"][-1])
@@ -230,6 +233,7 @@ def test_corrupt_file_in_deferred_is_counted(lab, queued):
         g.write(f.read()[:300])
     for p in (garbage, trunc):
         os.chmod(p, 0o700)
+        shutil.chown(p, "postfix", "postfix")
     try:
         r = mm("qshape", "-c", conf_dir(lab), "deferred")
         assert r.returncode == 0
@@ -253,16 +257,18 @@ def test_unreadable_directory(lab, queued):
     if r.returncode == 3:
         assert "postqueue" in r.stderr and "not readable" in r.stderr
     # As the postfix user with one hashed subdirectory unreadable: counted.
-    sub = os.path.join(lab.paths["queue_dir"], "deferred", "E")
+    # (Z: not a hex digit, so Postfix never files a message there meanwhile)
+    sub = os.path.join(lab.paths["queue_dir"], "deferred", "Z")
     os.makedirs(sub, exist_ok=True)
     shutil.chown(sub, "postfix", "postfix")
     os.chmod(sub, 0)
     try:
         r = mm("qm", "-c", conf_dir(lab), "--mode", "direct", "summarize", user="postfix")
         assert r.returncode == 0, r.stderr
-        assert "1 unreadable" in r.stderr and "deferred/E" in r.stderr
+        assert "1 unreadable" in r.stderr and "deferred/Z" in r.stderr
     finally:
-        os.rmdir(sub)
+        os.chmod(sub, 0o700)
+        shutil.rmtree(sub)
 
 
 def test_messages_removed_during_scans(lab, queued):

@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,11 +50,36 @@ struct ent {
 	char id[MAX_ID + 1];
 };
 
+/* What identifies a version of a file: stat fields kept per entry. */
+struct ident {
+	uint64_t ino, size;
+	int64_t mtime_ns, ctime_ns, mtime_s;
+	uint32_t mode;
+};
+
 struct qdir {
 	char *rel; /* "deferred/6" */
 	uint8_t queue;
 	int wd;
+	int fd; /* open during a full walk with parallel parsing, else -1 */
 };
+
+/* A file a full walk met that is not in the cache: opened and parsed by
+ * the parse threads, then settled into the cache in walk order. */
+struct job {
+	uint16_t dir;
+	char name[MAX_ID + 1];
+	int err;	     /* errno of open or fstat, else 0 */
+	bool notreg, symlink;
+	uint8_t state;	     /* ST_* */
+	bool dropped;	     /* recipients over the cap */
+	struct ident id;
+	struct mm_qmsg *msg; /* ST_MSG */
+	char *problem;	     /* malformed: what, heap */
+};
+
+#define PARALLEL_MIN 2000 /* new files before parsing in threads pays */
+#define PARSE_THREADS 4 /* syscall-bound: more threads than cores overlap the waits */
 
 struct mm_pf_scanner {
 	char *qdir;
@@ -73,6 +99,10 @@ struct mm_pf_scanner {
 	struct mm_strpool pool;
 	char *dbuf;
 	struct mm_qscan_stats *st; /* of the scan in progress */
+	bool noatime;		   /* O_NOATIME still allowed */
+	bool collect;		   /* full walk: queue new files as jobs */
+	struct job *jobs;
+	size_t njobs, jcap;
 };
 
 static const char *const walk_queues[] = {"incoming", "active", "deferred",
@@ -156,6 +186,7 @@ static size_t add_dir(struct mm_pf_scanner *s, const char *rel, uint8_t queue)
 	d->rel = xstrdup(rel);
 	d->queue = queue;
 	d->wd = -1;
+	d->fd = -1;
 	if (s->ifd >= 0) {
 		char path[4096];
 		snprintf(path, sizeof path, "%s/%s", s->qdir, rel);
@@ -226,45 +257,16 @@ static void read_reasons(struct mm_pf_scanner *s, struct mm_qmsg *m, const char 
 }
 
 /* Parses the open file fd into e (which has its identity set). */
-static void parse_into(struct mm_pf_scanner *s, struct ent *e, int fd, const struct stat *st,
-		       const char *qrel)
-{
-	drop_msg(s, e);
-	struct mm_pf_src src = {.read_at = mm_pf_fd_read_at, .ctx = &fd};
-	enum mm_pf_status rc = mm_pf_qfile_parse(&src, &s->qf);
-	s->st->parsed++;
-	if (rc != MM_PF_OK) {
-		e->state = rc == MM_PF_OVERSIZE ? ST_OVERSIZE : ST_MALFORMED;
-		problem(s, qrel, s->qf.problem);
-		return;
-	}
-	if (s->qf.rcpt_dropped)
-		s->st->oversize++;
-	struct mm_qrcpt rc_stack[64];
-	struct mm_qrcpt *rcpt = s->qf.nrcpt <= 64 ? rc_stack : xcalloc(s->qf.nrcpt, sizeof *rcpt);
-	for (size_t i = 0; i < s->qf.nrcpt; i++)
-		rcpt[i] = (struct mm_qrcpt){.addr = mm_pf_qfile_rcpt(&s->qf, i)};
-	struct mm_qmsg tmpl = {
-		.id = e->id,
-		.sender = mm_pf_qfile_sender(&s->qf),
-		.arrival = s->qf.arrival >= 0 ? s->qf.arrival : (int64_t)st->st_mtim.tv_sec,
-		.size = s->qf.has_size_rec ? s->qf.size : (uint64_t)st->st_size,
-		.queue = s->dirs[e->dir].queue,
-		.instance = (uint8_t)s->instance,
-		.nrcpt = (uint32_t)s->qf.nrcpt,
-		.rcpt = rcpt,
-	};
-	e->msg = mm_qmsg_new(&tmpl);
-	e->state = ST_MSG;
-	if (rcpt != rc_stack)
-		free(rcpt);
-	if (s->opts.reasons)
-		read_reasons(s, e->msg, s->dirs[e->dir].rel);
-}
-
 static int64_t ts_ns(struct timespec t)
 {
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static struct ident ident_of(const struct stat *st)
+{
+	return (struct ident){.ino = (uint64_t)st->st_ino, .size = (uint64_t)st->st_size,
+			      .mtime_ns = ts_ns(st->st_mtim), .ctime_ns = ts_ns(st->st_ctim),
+			      .mtime_s = (int64_t)st->st_mtim.tv_sec, .mode = (uint32_t)st->st_mode};
 }
 
 static bool same_identity(const struct ent *e, const struct stat *st)
@@ -274,14 +276,100 @@ static bool same_identity(const struct ent *e, const struct stat *st)
 	       e->mode == (uint32_t)st->st_mode;
 }
 
+static void set_ident(struct mm_pf_scanner *s, struct ent *e, const struct ident *id)
+{
+	e->ino = id->ino;
+	e->size = id->size;
+	e->mtime_ns = id->mtime_ns;
+	e->ctime_ns = id->ctime_ns;
+	e->mode = id->mode;
+	e->racy = e->ctime_ns >= s->now_ns - 1000000000LL;
+}
+
 static void set_identity(struct mm_pf_scanner *s, struct ent *e, const struct stat *st)
 {
-	e->ino = (uint64_t)st->st_ino;
-	e->size = (uint64_t)st->st_size;
-	e->mtime_ns = ts_ns(st->st_mtim);
-	e->ctime_ns = ts_ns(st->st_ctim);
-	e->mode = (uint32_t)st->st_mode;
-	e->racy = e->ctime_ns >= s->now_ns - 1000000000LL;
+	struct ident id = ident_of(st);
+	set_ident(s, e, &id);
+}
+
+/* Parses the open queue file fd. Returns the message, or NULL with
+ * *state (ST_MALFORMED, ST_OVERSIZE) and problem set. Thread-safe: uses
+ * only qf, which belongs to the caller. */
+static struct mm_qmsg *parse_file(struct mm_pf_qfile *qf, int fd, const struct ident *fid,
+				  const char *id, uint8_t queue, unsigned instance, uint8_t *state,
+				  char *problem, size_t pcap)
+{
+	struct mm_pf_src src = {.read_at = mm_pf_fd_read_at, .ctx = &fd};
+	enum mm_pf_status rc = mm_pf_qfile_parse(&src, qf);
+	if (rc != MM_PF_OK) {
+		*state = rc == MM_PF_OVERSIZE ? ST_OVERSIZE : ST_MALFORMED;
+		snprintf(problem, pcap, "%s", qf->problem);
+		return NULL;
+	}
+	struct mm_qrcpt rc_stack[64];
+	struct mm_qrcpt *rcpt = qf->nrcpt <= 64 ? rc_stack : xcalloc(qf->nrcpt, sizeof *rcpt);
+	for (size_t i = 0; i < qf->nrcpt; i++)
+		rcpt[i] = (struct mm_qrcpt){.addr = mm_pf_qfile_rcpt(qf, i)};
+	struct mm_qmsg tmpl = {
+		.id = id,
+		.sender = mm_pf_qfile_sender(qf),
+		.arrival = qf->arrival >= 0 ? qf->arrival : fid->mtime_s,
+		.size = qf->has_size_rec ? qf->size : fid->size,
+		.queue = queue,
+		.instance = (uint8_t)instance,
+		.nrcpt = (uint32_t)qf->nrcpt,
+		.rcpt = rcpt,
+	};
+	struct mm_qmsg *m = mm_qmsg_new(&tmpl);
+	*state = ST_MSG;
+	if (rcpt != rc_stack)
+		free(rcpt);
+	return m;
+}
+
+/* Sets e's parse result (msg or a problem state) and reads reasons. */
+static void settle_msg(struct mm_pf_scanner *s, struct ent *e, struct mm_qmsg *msg,
+		       uint8_t state, const char *why, bool dropped)
+{
+	drop_msg(s, e);
+	s->st->parsed++;
+	e->state = state;
+	e->msg = msg;
+	if (!msg) {
+		char qrel[256];
+		snprintf(qrel, sizeof qrel, "%s/%s", s->dirs[e->dir].rel, e->id);
+		problem(s, qrel, why);
+		return;
+	}
+	if (dropped)
+		s->st->oversize++;
+	if (s->opts.reasons)
+		read_reasons(s, e->msg, s->dirs[e->dir].rel);
+}
+
+static void parse_into(struct mm_pf_scanner *s, struct ent *e, int fd, const struct stat *st)
+{
+	uint8_t state = ST_MALFORMED;
+	char why[96];
+	struct ident fid = ident_of(st);
+	struct mm_qmsg *m = parse_file(&s->qf, fd, &fid, e->id, s->dirs[e->dir].queue, s->instance,
+				       &state, why, sizeof why);
+	settle_msg(s, e, m, state, why, s->qf.rcpt_dropped > 0);
+}
+
+/* Opens a queue file without updating its atime: deferred files have
+ * their mtime in the future (the next retry), so with relatime every read
+ * would write the inode. O_NOATIME needs the file's owner or root. */
+static int open_file(bool *noatime, int dfd, const char *name)
+{
+	int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
+	if (__atomic_load_n(noatime, __ATOMIC_RELAXED)) {
+		int fd = openat(dfd, name, flags | O_NOATIME);
+		if (fd >= 0 || errno != EPERM)
+			return fd;
+		__atomic_store_n(noatime, false, __ATOMIC_RELAXED);
+	}
+	return openat(dfd, name, flags);
 }
 
 /* Looks at one directory entry: the file name in queue dir index di (open
@@ -290,12 +378,18 @@ static void visit(struct mm_pf_scanner *s, int dfd, size_t di, const char *name)
 {
 	if (!id_ok(name))
 		return;
-	char qrel[256];
-	snprintf(qrel, sizeof qrel, "%s/%s", s->dirs[di].rel, name);
 	struct ent **pp = slot(s, name);
 	struct ent *e = *pp;
 	if (e && e->gen == s->gen && e->dir != di) {
 		s->st->duplicates++; /* moved while we walked; seen already */
+		return;
+	}
+	if (!e && s->collect) {
+		s->jobs = xgrow(s->jobs, &s->jcap, s->njobs + 1, sizeof *s->jobs);
+		struct job *j = &s->jobs[s->njobs++];
+		memset(j, 0, sizeof *j);
+		j->dir = (uint16_t)di;
+		snprintf(j->name, sizeof j->name, "%s", name);
 		return;
 	}
 	struct stat st;
@@ -304,7 +398,7 @@ static void visit(struct mm_pf_scanner *s, int dfd, size_t di, const char *name)
 		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			goto stat_failed;
 	} else {
-		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		fd = open_file(&s->noatime, dfd, name);
 		if (fd < 0 && errno == ELOOP) {
 			return; /* a symlink is not a queue file */
 		}
@@ -345,11 +439,11 @@ static void visit(struct mm_pf_scanner *s, int dfd, size_t di, const char *name)
 		goto out;
 	}
 	if (fd < 0) {
-		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		fd = open_file(&s->noatime, dfd, name);
 		if (fd < 0)
 			goto open_failed;
 	}
-	parse_into(s, e, fd, &st, qrel);
+	parse_into(s, e, fd, &st);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -365,8 +459,11 @@ open_failed:
 			remove_ent(s, slot(s, name));
 		return;
 	}
+	int saved = errno;
+	char qrel[256];
+	snprintf(qrel, sizeof qrel, "%s/%s", s->dirs[di].rel, name);
 	s->st->unreadable++;
-	problem(s, qrel, strerror(errno));
+	problem(s, qrel, strerror(saved));
 }
 
 /* Walks directory rel (queue q) recursively. top: the queue's own dir,
@@ -393,6 +490,8 @@ static int walk(struct mm_pf_scanner *s, const char *rel, uint8_t q, int depth, 
 		return 0;
 	}
 	size_t di = add_dir(s, rel, q);
+	if (s->collect && q != DEFER_QUEUE && s->dirs[di].fd < 0)
+		s->dirs[di].fd = fcntl(dirfd(dir), F_DUPFD_CLOEXEC, 0);
 	struct dirent *de;
 	while ((de = readdir(dir)) != NULL) {
 		const char *name = de->d_name;
@@ -420,6 +519,135 @@ static int walk(struct mm_pf_scanner *s, const char *rel, uint8_t q, int depth, 
 	return 0;
 }
 
+/* -- parallel parsing of a full walk's new files ------------------------------ */
+
+struct jobrun {
+	struct mm_pf_scanner *s;
+	size_t from, step;
+};
+
+/* Opens, checks and parses every step-th job. Touches only its jobs, the
+ * read-only directory table and its own parse buffers. */
+static void *job_worker(void *arg)
+{
+	struct jobrun *r = arg;
+	struct mm_pf_scanner *s = r->s;
+	struct mm_pf_qfile qf = {0};
+	for (size_t i = r->from; i < s->njobs; i += r->step) {
+		struct job *j = &s->jobs[i];
+		int fd = open_file(&s->noatime, s->dirs[j->dir].fd, j->name);
+		if (fd < 0) {
+			if (errno == ELOOP)
+				j->symlink = true;
+			else
+				j->err = errno;
+			continue;
+		}
+		struct stat st;
+		if (fstat(fd, &st) < 0) {
+			j->err = errno;
+		} else if (!S_ISREG(st.st_mode)) {
+			j->notreg = true;
+		} else if ((st.st_mode & S_IRWXU) != S_IRWXU) {
+			j->id = ident_of(&st);
+			j->state = ST_IN_PROGRESS;
+		} else {
+			char why[96];
+			j->id = ident_of(&st);
+			j->msg = parse_file(&qf, fd, &j->id, j->name, s->dirs[j->dir].queue,
+					    s->instance, &j->state, why, sizeof why);
+			if (!j->msg)
+				j->problem = xstrdup(why);
+			j->dropped = qf.rcpt_dropped > 0;
+		}
+		close(fd);
+	}
+	mm_pf_qfile_free(&qf);
+	return NULL;
+}
+
+/* Puts one parsed job into the cache, as visit() would have. */
+static void settle_job(struct mm_pf_scanner *s, struct job *j)
+{
+	if (j->symlink || j->notreg)
+		return;
+	if (j->err) {
+		if (j->err == ENOENT) {
+			s->st->vanished++;
+			return;
+		}
+		char qrel[256];
+		snprintf(qrel, sizeof qrel, "%s/%s", s->dirs[j->dir].rel, j->name);
+		s->st->unreadable++;
+		problem(s, qrel, strerror(j->err));
+		return;
+	}
+	s->st->files++;
+	struct ent *e = *slot(s, j->name);
+	if (e && e->gen == s->gen) {
+		s->st->duplicates++; /* also met in another directory of this walk */
+		mm_qmsg_free(j->msg, NULL);
+		j->msg = NULL;
+		return;
+	}
+	if (!e) {
+		if (s->n >= s->nb)
+			grow_table(s);
+		struct ent **pp = slot(s, j->name);
+		e = xcalloc(1, sizeof *e);
+		memcpy(e->id, j->name, sizeof e->id);
+		*pp = e;
+		s->n++;
+	}
+	e->gen = s->gen;
+	e->dir = j->dir;
+	set_ident(s, e, &j->id);
+	if (j->state == ST_IN_PROGRESS) {
+		drop_msg(s, e);
+		e->state = ST_IN_PROGRESS;
+		return;
+	}
+	settle_msg(s, e, j->msg, j->state, j->problem ? j->problem : "", j->dropped);
+}
+
+static void run_jobs(struct mm_pf_scanner *s)
+{
+	size_t nthreads = s->njobs >= PARALLEL_MIN ? PARSE_THREADS : 1;
+	pthread_t th[PARSE_THREADS];
+	struct jobrun runs[PARSE_THREADS];
+	size_t started = 0;
+	for (size_t t = 1; t < nthreads; t++) {
+		runs[t] = (struct jobrun){s, t, nthreads};
+		if (pthread_create(&th[t], NULL, job_worker, &runs[t]) != 0)
+			break;
+		started = t;
+	}
+	if (started + 1 < nthreads) {
+		/* A thread did not start: the caller does the rest alone. */
+		for (size_t t = 1; t <= started; t++)
+			pthread_join(th[t], NULL);
+		started = 0;
+		nthreads = 1;
+	}
+	runs[0] = (struct jobrun){s, 0, nthreads};
+	job_worker(&runs[0]);
+	for (size_t t = 1; t <= started; t++)
+		pthread_join(th[t], NULL);
+	for (size_t i = 0; i < s->njobs; i++) {
+		settle_job(s, &s->jobs[i]);
+		free(s->jobs[i].problem);
+	}
+	/* The list is as long as the queue on a first walk: give it back. */
+	free(s->jobs);
+	s->jobs = NULL;
+	s->njobs = s->jcap = 0;
+	for (size_t i = 0; i < s->ndirs; i++)
+		if (s->dirs[i].fd >= 0) {
+			close(s->dirs[i].fd);
+			s->dirs[i].fd = -1;
+		}
+}
+
 /* Drops entries of the walked queues that the walk did not meet. */
 static void sweep(struct mm_pf_scanner *s, unsigned qmask)
 {
@@ -439,12 +667,18 @@ static void sweep(struct mm_pf_scanner *s, unsigned qmask)
 static int full_walk(struct mm_pf_scanner *s, unsigned qmask, struct mm_err *err)
 {
 	s->st->full = true;
+	s->collect = true;
 	for (unsigned q = 0; q < MM_Q_N; q++) {
 		if (!(qmask & MM_QMASK(q)))
 			continue;
-		if (walk(s, walk_queues[q], (uint8_t)q, 0, true, err) < 0)
+		if (walk(s, walk_queues[q], (uint8_t)q, 0, true, err) < 0) {
+			s->collect = false;
+			run_jobs(s); /* settle what was found; the scan still fails */
 			return -1;
+		}
 	}
+	s->collect = false;
+	run_jobs(s);
 	if (s->ifd >= 0 && s->opts.reasons)
 		walk(s, "defer", DEFER_QUEUE, 0, false, err); /* only to watch it */
 	sweep(s, qmask);
@@ -563,6 +797,7 @@ struct mm_pf_scanner *mm_pf_scanner_new(const char *queue_dir, unsigned instance
 	s->opts = *opts;
 	s->ifd = opts->watch ? inotify_init1(IN_NONBLOCK | IN_CLOEXEC) : -1;
 	s->need_full = true;
+	s->noatime = true;
 	grow_table(s);
 	return s;
 }
@@ -647,6 +882,7 @@ void mm_pf_scanner_free(struct mm_pf_scanner *s)
 	for (size_t i = 0; i < s->ndirs; i++)
 		free(s->dirs[i].rel);
 	free(s->dirs);
+	free(s->jobs);
 	if (s->ifd >= 0)
 		close(s->ifd);
 	mm_pf_qfile_free(&s->qf);
