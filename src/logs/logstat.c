@@ -253,11 +253,12 @@ static bool is_smtpd_like(struct mm_sv service)
 	       (service.len == 10 && memcmp(service.p, "postscreen", 10) == 0);
 }
 
+/* dk and ah (the recipient's address hash) were computed before the
+ * lifecycle ran, so the recipient-set slot was prefetched meanwhile. */
 static void on_delivery(struct mm_logstat *ls, const struct mm_log_event *ev,
-			const struct mm_lc_change *c)
+			const struct mm_lc_change *c, const struct domkey *pdk, uint64_t ah)
 {
-	struct domkey dk;
-	dom_key(domain_of(ev->addr), &dk);
+	const struct domkey dk = *pdk;
 	struct dest *d;
 	switch (ev->status) {
 	case MM_DS_SENT:
@@ -268,13 +269,9 @@ static void on_delivery(struct mm_logstat *ls, const struct mm_log_event *ev,
 		ls->t.delivered++;
 		time_row(ls, ev->time_ms, R_DLV);
 		ls->t.bytes_delivered += c->size;
-		{
-			uint64_t ah = addr_hash(ev->addr, &dk);
-			mm_distinct_prefetch(&ls->recipients, ah); /* a likely cache miss */
-			mm_distinct_add(&ls->recipient_hosts, dk.h);
-			d = dest_get(ls, &dk);
-			mm_distinct_add(&ls->recipients, ah);
-		}
+		mm_distinct_add(&ls->recipient_hosts, dk.h);
+		d = dest_get(ls, &dk);
+		mm_distinct_add(&ls->recipients, ah);
 		d->delivered++;
 		d->bytes += c->size;
 		d->delay_sum += ev->delay;
@@ -357,6 +354,16 @@ void mm_logstat_event(struct mm_logstat *ls, const struct mm_log_event *ev)
 		if (ev->time_ms > ls->last_ms)
 			ls->last_ms = ev->time_ms;
 	}
+	struct domkey dk;
+	uint64_t ah = 0;
+	if (ev->type == MM_EV_DELIVERY) {
+		dom_key(domain_of(ev->addr), &dk);
+		if (ev->status == MM_DS_SENT) {
+			ah = addr_hash(ev->addr, &dk);
+			/* the recipient set is big: start loading its slot now */
+			mm_distinct_prefetch(&ls->recipients, ah);
+		}
+	}
 	mm_logpipe_event(ls->pipe, ev, &c);
 	switch (ev->type) {
 	case MM_EV_UNPARSED:
@@ -381,14 +388,14 @@ void mm_logstat_event(struct mm_logstat *ls, const struct mm_log_event *ev)
 				a.p = "from=<>";
 				a.len = 7;
 			}
-			struct domkey dk;
-			dom_key(domain_of(a), &dk);
-			mm_distinct_add(&ls->senders, addr_hash(a, &dk));
-			mm_distinct_add(&ls->sending_hosts, dk.h);
+			struct domkey sk;
+			dom_key(domain_of(a), &sk);
+			mm_distinct_add(&ls->senders, addr_hash(a, &sk));
+			mm_distinct_add(&ls->sending_hosts, sk.h);
 		}
 		break;
 	case MM_EV_DELIVERY:
-		on_delivery(ls, ev, &c);
+		on_delivery(ls, ev, &c, &dk, ah);
 		break;
 	case MM_EV_EXPIRED:
 		ls->t.expired++;
