@@ -107,6 +107,14 @@ static void show_text(const struct mm_cfile *cf, const struct mm_cg_snapshot *g,
 	       cf->hdr->version, created, cleared, pid ? "updated by mailmond" : "no writer");
 	if (pid)
 		printf("Writer pid %d\n", pid);
+	printf("Log lines %llu (%llu not understood); messages tracked %llu, evicted %llu "
+	       "(table full) + %llu (idle), recipient records not kept %llu\n",
+	       (unsigned long long)atomic_load(&cf->hdr->lines),
+	       (unsigned long long)atomic_load(&cf->hdr->unparsed),
+	       (unsigned long long)atomic_load(&cf->hdr->inflight),
+	       (unsigned long long)atomic_load(&cf->hdr->evicted_full),
+	       (unsigned long long)atomic_load(&cf->hdr->evicted_age),
+	       (unsigned long long)atomic_load(&cf->hdr->rcpts_dropped));
 	if (n == 0)
 		printf("No channel has been seen yet.\n");
 	for (uint32_t i = 0; i < n; i++) {
@@ -168,6 +176,15 @@ static void show_json(const struct mm_cfile *cf, const struct mm_cg_snapshot *g,
 				(json_int_t)atomic_load(&cf->hdr->cleared_ms), "writer_pid",
 				(int)atomic_load(&cf->hdr->writer_pid), "max_channels",
 				(int)cf->hdr->max_groups, "channels", chans);
+	json_object_set_new(
+		doc, "pipeline",
+		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "lines",
+			  (json_int_t)atomic_load(&cf->hdr->lines), "unparsed",
+			  (json_int_t)atomic_load(&cf->hdr->unparsed), "inflight",
+			  (json_int_t)atomic_load(&cf->hdr->inflight), "evicted_full",
+			  (json_int_t)atomic_load(&cf->hdr->evicted_full), "evicted_age",
+			  (json_int_t)atomic_load(&cf->hdr->evicted_age), "recipients_not_kept",
+			  (json_int_t)atomic_load(&cf->hdr->rcpts_dropped)));
 	char *text = json_dumps(doc, JSON_INDENT(2));
 	puts(text);
 	free(text);

@@ -9,7 +9,7 @@
  *   struct mm_cf_header   256 bytes: magic "MMCNTRS\n", byte-order mark,
  *                         version, header/slot/file sizes, max groups,
  *                         group count, generation, created/cleared times,
- *                         clear request/done
+ *                         clear request/done, pipeline statistics
  *   struct mm_cf_group    max_groups slots of 1 KiB: a sequence word,
  *                         the channel name (fixed-size slot), MM_CG_NFIELDS
  *                         counters and their minimums, the last rejection
@@ -98,7 +98,12 @@ struct mm_cf_header {
 	_Atomic int64_t cleared_ms;
 	_Atomic uint64_t clear_req;    /* CLI increments to ask the writer */
 	_Atomic uint64_t clear_done;   /* writer copies clear_req when done */
-	uint8_t pad[168];
+	/* The writer's pipeline, refreshed at each mm_cfile_service(): lines
+	 * read and not understood, messages tracked now, evictions (table
+	 * full, idle too long). Zero in a file no pipeline has written. */
+	_Atomic uint64_t lines, unparsed;
+	_Atomic uint64_t inflight, evicted_full, evicted_age, rcpts_dropped;
+	uint8_t pad[120];
 };
 _Static_assert(sizeof(struct mm_cf_header) == 256, "header layout");
 

@@ -167,6 +167,15 @@ void mm_logpipe_flush(struct mm_logpipe *lp)
 		}
 	}
 	mm_cfile_service(lp->cf);
+	struct mm_lc_stats st;
+	mm_lc_get_stats(lp->lc, &st);
+	struct mm_cf_header *h = lp->cf->hdr;
+	atomic_store_explicit(&h->lines, lp->st.lines, memory_order_relaxed);
+	atomic_store_explicit(&h->unparsed, lp->st.unparsed, memory_order_relaxed);
+	atomic_store_explicit(&h->inflight, st.inflight, memory_order_relaxed);
+	atomic_store_explicit(&h->evicted_full, st.evicted_full, memory_order_relaxed);
+	atomic_store_explicit(&h->evicted_age, st.evicted_age, memory_order_relaxed);
+	atomic_store_explicit(&h->rcpts_dropped, st.rcpts_dropped, memory_order_relaxed);
 	/* Expiry normally follows log time; a quiet log still ages out by
 	 * the wall clock (the daemon reads live logs, so they agree). */
 	if (lp->path)

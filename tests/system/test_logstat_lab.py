@@ -237,6 +237,14 @@ def test_daemon_counters_equal_what_the_test_caused(traffic):
     assert lmtp["stored"] == 0
     for c in ch.values():
         assert c["minimums"]["stored"] == 0  # started before any traffic
+    # pipeline statistics are refreshed at the daemon's next poll
+    def pipeline():
+        r = mmbin.mailmon("counters", "-show", "--json", config=traffic["conf"])
+        p = json.loads(r.stdout)["pipeline"]
+        return p if p["lines"] >= traffic["text"].count("\n") else None
+    pipe = traffic["lab"].wait_for(pipeline, timeout=10, what="pipeline statistics")
+    assert pipe["evicted_full"] == pipe["evicted_age"] == 0
+    assert pipe["inflight"] >= N_DEAD  # the dead.test messages are still queued
 
 
 def stable_counters_and_log(conf, lab, tmp, name, tries=20):
