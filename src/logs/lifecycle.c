@@ -452,6 +452,11 @@ void mm_lc_event(struct mm_lifecycle *lc, const struct mm_log_event *ev, uint16_
 		out->size = m->size;
 }
 
+int64_t mm_lc_now(const struct mm_lifecycle *lc)
+{
+	return lc->now_ms;
+}
+
 const struct mm_lc_msg *mm_lc_find(const struct mm_lifecycle *lc, const char *qid, size_t len)
 {
 	if (len == 0 || len >= MM_LC_QID_MAX)

@@ -132,6 +132,8 @@ void mm_lc_event(struct mm_lifecycle *lc, const struct mm_log_event *ev, uint16_
 /* Expires messages idle since before now_ms - max_age (also done on every
  * event with the newest log time seen). */
 void mm_lc_expire(struct mm_lifecycle *lc, int64_t now_ms);
+/* The newest log time seen (ms), 0 before the first timed event. */
+int64_t mm_lc_now(const struct mm_lifecycle *lc);
 const struct mm_lc_msg *mm_lc_find(const struct mm_lifecycle *lc, const char *qid,
 				   size_t len);
 /* Recipient records of msg, in log order: first, then next until NULL. */

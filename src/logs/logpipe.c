@@ -23,6 +23,7 @@ struct mm_logpipe {
 	char *path;		/* NULL: anonymous */
 	uint32_t max_channels;
 	int year_hint;
+	int64_t last_line_mono; /* when the last line came (daemon), 0 none */
 	struct mm_logpipe_stats st;
 };
 
@@ -147,6 +148,8 @@ void mm_logpipe_line(struct mm_logpipe *lp, const char *line, size_t len)
 	struct mm_log_event ev;
 	lp->parser->parse(line, len, lp->year_hint, &ev);
 	lp->st.lines++;
+	if (lp->path)
+		lp->last_line_mono = mm_mono_ms(); /* a vDSO read; the daemon only */
 	if (ev.type == MM_EV_UNPARSED)
 		lp->st.unparsed++;
 	mm_logpipe_event(lp, &ev, NULL);
@@ -176,10 +179,12 @@ void mm_logpipe_flush(struct mm_logpipe *lp)
 	atomic_store_explicit(&h->evicted_full, st.evicted_full, memory_order_relaxed);
 	atomic_store_explicit(&h->evicted_age, st.evicted_age, memory_order_relaxed);
 	atomic_store_explicit(&h->rcpts_dropped, st.rcpts_dropped, memory_order_relaxed);
-	/* Expiry normally follows log time; a quiet log still ages out by
-	 * the wall clock (the daemon reads live logs, so they agree). */
-	if (lp->path)
-		mm_lc_expire(lp->lc, mm_wall_ms());
+	/* Expiry follows log time. While the log is quiet, log time is
+	 * carried forward by the wall time since the last line, so idle
+	 * messages still age out; a replayed old log is not expired by
+	 * today's date. */
+	if (lp->path && lp->last_line_mono && mm_lc_now(lp->lc) > 0)
+		mm_lc_expire(lp->lc, mm_lc_now(lp->lc) + (mm_mono_ms() - lp->last_line_mono));
 }
 
 void mm_logpipe_get_stats(const struct mm_logpipe *lp, struct mm_logpipe_stats *out)
