@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "core/config.h"
 #include "logs/counters_file.h"
+#include "logs/counters_json.h"
 
 static void usage(FILE *out)
 {
@@ -154,43 +155,6 @@ static void show_text(const struct mm_cfile *cf, const struct mm_cg_snapshot *g,
 	}
 }
 
-static void show_json(const struct mm_cfile *cf, const struct mm_cg_snapshot *g, uint32_t n)
-{
-	json_t *chans = json_array();
-	for (uint32_t i = 0; i < n; i++) {
-		json_t *c = json_object(), *mins = json_object();
-		json_object_set_new(c, "name", json_string(g[i].name));
-		for (int f = 0; f < MM_CG__COUNT; f++) {
-			json_object_set_new(c, mm_cg_field_names[f], json_integer(g[i].v[f]));
-			json_object_set_new(mins, mm_cg_field_names[f], json_integer(g[i].min[f]));
-		}
-		json_object_set_new(c, "minimums", mins);
-		json_object_set_new(c, "last_reject", json_string(g[i].last_reject));
-		json_object_set_new(c, "last_connect_failure", json_string(g[i].last_connfail));
-		json_array_append_new(chans, c);
-	}
-	json_t *doc = json_pack("{s:s, s:i, s:I, s:I, s:I, s:i, s:i, s:o}", "file", cf->path,
-				"version", (int)cf->hdr->version, "generation",
-				(json_int_t)atomic_load(&cf->hdr->generation), "created_ms",
-				(json_int_t)cf->hdr->created_ms, "cleared_ms",
-				(json_int_t)atomic_load(&cf->hdr->cleared_ms), "writer_pid",
-				(int)atomic_load(&cf->hdr->writer_pid), "max_channels",
-				(int)cf->hdr->max_groups, "channels", chans);
-	json_object_set_new(
-		doc, "pipeline",
-		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "lines",
-			  (json_int_t)atomic_load(&cf->hdr->lines), "unparsed",
-			  (json_int_t)atomic_load(&cf->hdr->unparsed), "inflight",
-			  (json_int_t)atomic_load(&cf->hdr->inflight), "evicted_full",
-			  (json_int_t)atomic_load(&cf->hdr->evicted_full), "evicted_age",
-			  (json_int_t)atomic_load(&cf->hdr->evicted_age), "recipients_not_kept",
-			  (json_int_t)atomic_load(&cf->hdr->rcpts_dropped)));
-	char *text = json_dumps(doc, JSON_INDENT(2));
-	puts(text);
-	free(text);
-	json_decref(doc);
-}
-
 static int do_show(const char *path, bool json)
 {
 	struct mm_err err;
@@ -198,6 +162,19 @@ static int do_show(const char *path, bool json)
 	if (!cf) {
 		fprintf(stderr, "mailmon counters: %s\n", err.msg);
 		return 1;
+	}
+	if (json) {
+		json_t *doc = mm_cfile_to_json(cf, &err);
+		mm_cfile_close(cf);
+		if (!doc) {
+			fprintf(stderr, "mailmon counters: %s\n", err.msg);
+			return 1;
+		}
+		char *text = json_dumps(doc, JSON_INDENT(2));
+		puts(text);
+		free(text);
+		json_decref(doc);
+		return 0;
 	}
 	uint32_t n = mm_cfile_ngroups(cf);
 	struct mm_cg_snapshot *g = calloc(n ? n : 1, sizeof *g);
@@ -214,10 +191,7 @@ static int do_show(const char *path, bool json)
 			rc = 1;
 			goto out;
 		}
-	if (json)
-		show_json(cf, g, n);
-	else
-		show_text(cf, g, n);
+	show_text(cf, g, n);
 out:
 	free(g);
 	mm_cfile_close(cf);

@@ -17,6 +17,7 @@
 #include "core/clock.h"
 #include "core/xalloc.h"
 #include "daemon/services.h"
+#include "daemon/counters_api.h"
 #include "daemon/logwatch.h"
 #include "daemon/queuewatch.h"
 
@@ -95,6 +96,8 @@ int mm_daemon_init(struct mm_daemon *d, struct mm_err *err)
 		return -1;
 	if (mm_logwatch_init(d, err) < 0)
 		return -1;
+	if (mm_counters_api_init(d, err) < 0)
+		return -1;
 	if (mm_queuewatch_init(d, err) < 0)
 		return -1;
 	return 0;
@@ -115,6 +118,7 @@ void mm_daemon_free(struct mm_daemon *d)
 {
 	mm_services_free(d);
 	mm_logwatch_free(d);
+	mm_counters_api_free(d);
 	mm_queuewatch_free(d);
 	mm_http_api_stop(d);
 	struct event **evs[] = {&d->ev_term, &d->ev_int, &d->ev_hup, &d->ev_heartbeat,

@@ -135,6 +135,7 @@ def traffic(lab, tmp_path_factory):
         chans = lab.wait_for(caught_up, timeout=30, what="mailmond counters")
         later = lab.maillog_text()
         yield {"lab": lab, "conf": str(conf), "snap": str(snap), "text": text,
+               "api": "127.0.0.1:%d" % port,
                "later": later, "channels": chans, "tmp": tmp, "daemon": daemon}
     finally:
         assert daemon.stop() == 0, daemon.log()
@@ -245,6 +246,12 @@ def test_daemon_counters_equal_what_the_test_caused(traffic):
     pipe = traffic["lab"].wait_for(pipeline, timeout=10, what="pipeline statistics")
     assert pipe["evicted_full"] == pipe["evicted_age"] == 0
     assert pipe["inflight"] >= N_DEAD  # the dead.test messages are still queued
+    # the daemon's JSON API serves the same document
+    api = mmbin.Daemon.get(traffic["api"], "/api/counters")
+    assert {c["name"] for c in api["channels"]} == set(ch)
+    smtpd_api = [c for c in api["channels"] if c["name"] == "smtpd"][0]
+    assert smtpd_api["submitted"] == smtpd["submitted"]
+    assert api["pipeline"]["lines"] >= traffic["text"].count("\n")
 
 
 def stable_counters_and_log(conf, lab, tmp, name, tries=20):
