@@ -109,5 +109,7 @@ SSL_CTX *mm_probe_env_tls(struct mm_probe_env *env, bool verify, struct mm_err *
 SSL_CTX *mm_tls_client_ctx(bool verify, const char *ca_file, struct mm_err *err);
 /* Days until the peer certificate's notAfter; false if no certificate. */
 bool mm_tls_cert_days(SSL *ssl, int *days);
+/* The same for a DER certificate (LDAP's GnuTLS sessions). */
+bool mm_tls_der_days(const unsigned char *der, size_t len, int *days);
 
 #endif

@@ -16,7 +16,9 @@
  */
 #include <errno.h>
 #include <event2/event.h>
+#include <event2/util.h>
 #include <ldap.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -83,11 +85,46 @@ static void tls_options(struct ldap_job *j, LDAP *ld)
 	ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero);
 }
 
+/* The peer certificate as DER: libldap on Debian uses GnuTLS, so its
+ * session handle is no OpenSSL SSL*; LDAP_OPT_X_TLS_PEERCERT works with
+ * any TLS package. */
 static void cert_days(struct ldap_job *j, LDAP *ld)
 {
-	void *ssl = NULL;
-	if (ldap_get_option(ld, LDAP_OPT_X_TLS_SSL_CTX, &ssl) == LDAP_OPT_SUCCESS && ssl)
-		j->have_cert = mm_tls_cert_days(ssl, &j->cert_days);
+	struct berval cert = {0};
+	if (ldap_get_option(ld, LDAP_OPT_X_TLS_PEERCERT, &cert) != LDAP_OPT_SUCCESS || !cert.bv_val)
+		return;
+	j->have_cert = mm_tls_der_days((const unsigned char *)cert.bv_val, cert.bv_len, &j->cert_days);
+	ber_memfree(cert.bv_val);
+}
+
+/* libldap reports a failed ldaps handshake like an unreachable server
+ * (and GnuTLS leaves no diagnostic): a plain TCP connect tells the two
+ * apart. Runs in the worker thread, bounded by the connect timeout. */
+static bool tcp_reachable(const struct ldap_job *j)
+{
+	struct sockaddr_storage ss;
+	int slen = sizeof ss;
+	char hp[MM_PROBE_STR + 16];
+	snprintf(hp, sizeof hp, strchr(j->prm.host, ':') ? "[%s]:%d" : "%s:%d", j->prm.host,
+		 j->prm.port);
+	if (evutil_parse_sockaddr_port(hp, (struct sockaddr *)&ss, &slen) < 0)
+		return false;
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	bool ok = false;
+	if (connect(fd, (struct sockaddr *)&ss, (socklen_t)slen) == 0) {
+		ok = true;
+	} else if (errno == EINPROGRESS) {
+		struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+		int err = 0;
+		socklen_t el = sizeof err;
+		if (poll(&pfd, 1, (int)j->prm.connect_timeout_ms) == 1 &&
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err == 0)
+			ok = true;
+	}
+	close(fd);
+	return ok;
 }
 
 static void run_job(struct ldap_job *j)
@@ -113,8 +150,12 @@ static void run_job(struct ldap_job *j)
 	ldap_set_option(ld, LDAP_OPT_TIMEOUT, &to);
 	tls_options(j, ld);
 	if (j->prm.starttls && !j->prm.tls && (rc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS) {
-		j->fail = MM_PF_TLS;
-		snprintf(j->msg, sizeof j->msg, "starttls: %s", ldap_err2string(rc));
+		char *diag = NULL;
+		ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+		j->fail = rc == LDAP_SERVER_DOWN && !(diag && strstr(diag, "TLS")) ? MM_PF_REFUSED : MM_PF_TLS;
+		snprintf(j->msg, sizeof j->msg, "starttls: %s%s%.160s", ldap_err2string(rc),
+			 diag && *diag ? ": " : "", diag ? diag : "");
+		ldap_memfree(diag);
 		goto out;
 	}
 	struct berval cred = {.bv_val = j->prm.pass, .bv_len = strlen(j->prm.pass)};
@@ -122,9 +163,18 @@ static void run_job(struct ldap_job *j)
 			      NULL, NULL, NULL);
 	j->bind_us = mm_probe_now_us() - t0;
 	if (rc != LDAP_SUCCESS) {
+		/* A failed ldaps handshake surfaces as "can't contact"; libldap's
+		 * diagnostic says whether TLS was the reason. */
+		char *diag = NULL;
+		ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
 		j->fail = classify(rc);
-		snprintf(j->msg, sizeof j->msg, "bind%s%s: %s", j->prm.user[0] ? " as " : " anonymously",
-			 j->prm.user, ldap_err2string(rc));
+		if (j->prm.tls && j->fail == MM_PF_REFUSED && tcp_reachable(j))
+			j->fail = MM_PF_TLS; /* the port answers: the handshake failed */
+		if (diag && strstr(diag, "TLS") && (j->prm.tls || j->prm.starttls))
+			j->fail = MM_PF_TLS;
+		snprintf(j->msg, sizeof j->msg, "bind%s%.120s: %s%s%.120s", j->prm.user[0] ? " as " : " anonymously",
+			 j->prm.user, ldap_err2string(rc), diag && *diag ? ": " : "", diag ? diag : "");
+		ldap_memfree(diag);
 		goto out;
 	}
 	if (j->prm.tls || j->prm.starttls)

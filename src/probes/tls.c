@@ -35,15 +35,31 @@ SSL_CTX *mm_tls_client_ctx(bool verify, const char *ca_file, struct mm_err *err)
 	return ctx;
 }
 
+static bool x509_days(X509 *cert, int *days)
+{
+	int d = 0, s = 0;
+	bool ok = ASN1_TIME_diff(&d, &s, NULL, X509_get0_notAfter(cert)) == 1;
+	if (ok)
+		*days = d;
+	return ok;
+}
+
+bool mm_tls_der_days(const unsigned char *der, size_t len, int *days)
+{
+	X509 *cert = d2i_X509(NULL, &der, (long)len);
+	if (!cert)
+		return false;
+	bool ok = x509_days(cert, days);
+	X509_free(cert);
+	return ok;
+}
+
 bool mm_tls_cert_days(SSL *ssl, int *days)
 {
 	X509 *cert = SSL_get1_peer_certificate(ssl);
 	if (!cert)
 		return false;
-	int d = 0, s = 0;
-	bool ok = ASN1_TIME_diff(&d, &s, NULL, X509_get0_notAfter(cert)) == 1;
+	bool ok = x509_days(cert, days);
 	X509_free(cert);
-	if (ok)
-		*days = d;
 	return ok;
 }

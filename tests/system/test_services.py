@@ -242,7 +242,10 @@ def baseline_rss():
 def test_hostile_peer(hostile, baseline_rss, mode, scheme, fail, stage):
     h = hostile(mode)
     t0 = time.monotonic()
-    out, rc, rss_kb = probe_rss("%s://%s:%d" % (scheme, LO, h.port), "-t", "3")
+    # --insecure for TLS: no CA store is loaded, so RSS stays comparable
+    # with the baseline (the stall, not verification, is under test).
+    extra = ["--insecure"] if scheme.endswith("s") else []
+    out, rc, rss_kb = probe_rss("%s://%s:%d" % (scheme, LO, h.port), "-t", "3", *extra)
     elapsed = time.monotonic() - t0
     assert rc == 2, out
     assert out["failure"] == fail, out
@@ -575,3 +578,53 @@ def test_http_probe(tmp_path):
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+@pytest.fixture
+def tls_slapd(lab, tmp_path):
+    """A second slapd with the lab's entries and certificate, listening on
+    ldap:// (StartTLS) and ldaps://; the lab's own slapd has no TLS."""
+    d = tmp_path / "slapd-tls"
+    (d / "data").mkdir(parents=True)
+    conf = open(lab.paths["slapd_config"]).read()
+    old_dir = os.path.dirname(lab.paths["slapd_config"])
+    conf = conf.replace(old_dir + "/data", str(d / "data")).replace(old_dir, str(d))
+    conf = "TLSCertificateFile %s\nTLSCertificateKeyFile %s\n" % (
+        lab.paths["cert"], lab.paths["key"]) + conf
+    (d / "slapd.conf").write_text(conf)
+    subprocess.run(["slapadd", "-q", "-f", str(d / "slapd.conf"), "-l", lab.paths["ldif"]],
+                   check=True, capture_output=True)
+    plain, tls = free_port(), free_port()
+    log = open(d / "slapd.log", "w")
+    proc = subprocess.Popen(["slapd", "-d", "0", "-h", "ldap://%s:%d/ ldaps://%s:%d/" % (
+        LO, plain, LO, tls), "-f", str(d / "slapd.conf")], stdout=log, stderr=log)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection((LO, tls), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield plain, tls
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def test_ldap_tls(lab, tls_slapd, tmp_path):
+    plain, tls = tls_slapd
+    cred = cred_file(tmp_path, lab.ldap["rootdn"], lab.ldap["password"])
+    entry = "/uid=alice," + lab.ldap["people"]
+    rc, out = probe("ldaps://%s:%d%s" % (LO, tls, entry), "--credentials", cred,
+                    "--cafile", lab.paths["cert"])
+    assert rc == 0 and out["ok"] and out["cert_days"] > 3000, out
+    rc, out = probe("ldap://%s:%d%s" % (LO, plain, entry), "--starttls", "--credentials", cred,
+                    "--cafile", lab.paths["cert"])
+    assert rc == 0 and out["ok"] and out["cert_days"] > 3000, out
+    rc, out = probe("ldaps://%s:%d%s" % (LO, tls, entry), "--credentials", cred)
+    assert rc == 2 and out["failure"] == "tls", out
