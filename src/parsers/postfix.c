@@ -88,14 +88,14 @@ static struct mm_sv pf_addr(struct sc *c)
 			if (*p == '\\' && p + 1 < c->e)
 				p++;
 	}
-	for (; p < c->e; p++) {
-		if (*p == '>') {
-			const char *n = p + 1;
-			if (n == c->e || *n == ' ' || *n == ',' || *n == ';' || *n == ':' ||
-			    *n == ')')
-				break;
-		}
+	while ((p = mm_scan_to(p, c->e, '>')) != NULL) {
+		const char *n = p + 1;
+		if (n == c->e || *n == ' ' || *n == ',' || *n == ';' || *n == ':' || *n == ')')
+			break;
+		p++;
 	}
+	if (p == NULL)
+		p = c->e;
 	struct mm_sv v = sv_of(start, p);
 	c->p = p < c->e ? p + 1 : p;
 	return v;
@@ -261,17 +261,59 @@ static void pf_action(struct sc *c, struct mm_log_event *ev)
 
 /* "to=<a>, orig_to=<b>, relay=x, delay=1, delays=a/b/c/d, dsn=2.0.0,
  * status=sent (text)". status is last; its text runs to the end. */
+enum pf_key { K_NONE = -1, K_OTHER, K_TO, K_ORIG_TO, K_RELAY, K_DELAY, K_DELAYS, K_DSN, K_STATUS };
+
+/* The key at the cursor, with the cursor moved past its '='. The keys
+ * Postfix writes are matched whole (one switch, one compare); any other
+ * lower-case key is K_OTHER; K_NONE when no "key=" is there. */
+static enum pf_key pf_key(struct sc *c)
+{
+	switch (c->p < c->e ? *c->p : '\0') {
+	case 't':
+		if (SC_EAT(c, "to="))
+			return K_TO;
+		break;
+	case 'o':
+		if (SC_EAT(c, "orig_to="))
+			return K_ORIG_TO;
+		break;
+	case 'r':
+		if (SC_EAT(c, "relay="))
+			return K_RELAY;
+		break;
+	case 'd':
+		if (SC_EAT(c, "delays="))
+			return K_DELAYS;
+		if (SC_EAT(c, "delay="))
+			return K_DELAY;
+		if (SC_EAT(c, "dsn="))
+			return K_DSN;
+		break;
+	case 's':
+		if (SC_EAT(c, "status="))
+			return K_STATUS;
+		break;
+	default:
+		break;
+	}
+	const char *k = c->p;
+	while (c->p < c->e && ((*c->p >= 'a' && *c->p <= 'z') || *c->p == '_'))
+		c->p++;
+	if (c->p == k || c->p >= c->e || *c->p != '=') {
+		c->p = k;
+		return K_NONE;
+	}
+	c->p++;
+	return K_OTHER;
+}
+
 static void pf_delivery(struct sc *c, struct mm_log_event *ev)
 {
 	for (;;) {
-		const char *k = c->p;
-		while (c->p < c->e && ((*c->p >= 'a' && *c->p <= 'z') || *c->p == '_'))
-			c->p++;
-		if (c->p == k || c->p >= c->e || *c->p != '=')
+		enum pf_key key = pf_key(c);
+		if (key == K_NONE)
 			return; /* no status: leave UNPARSED */
-		struct mm_sv key = sv_of(k, c->p);
-		c->p++;
-		if (SV_EQ(key, "status")) {
+		if (key == K_STATUS) {
 			struct mm_sv word;
 			const char *sp = mm_scan_to(c->p, c->e, ' ');
 			word = sv_of(c->p, sp ? sp : c->e);
@@ -315,18 +357,25 @@ static void pf_delivery(struct sc *c, struct mm_log_event *ev)
 			val = sv_of(c->p, comma ? comma : c->e);
 			c->p = comma ? comma : c->e;
 		}
-		if (SV_EQ(key, "to")) {
+		switch (key) {
+		case K_TO:
 			ev->addr = val;
-		} else if (SV_EQ(key, "orig_to")) {
+			break;
+		case K_ORIG_TO:
 			ev->orig_to = val;
-		} else if (SV_EQ(key, "relay")) {
+			break;
+		case K_RELAY:
 			ev->relay = val;
-		} else if (SV_EQ(key, "dsn")) {
+			break;
+		case K_DSN:
 			ev->dsn = val;
-		} else if (SV_EQ(key, "delay")) {
+			break;
+		case K_DELAY: {
 			struct sc v = {val.p, val.p + val.len};
 			sc_decimal(&v, &ev->delay);
-		} else if (SV_EQ(key, "delays")) {
+			break;
+		}
+		case K_DELAYS: {
 			struct sc v = {val.p, val.p + val.len};
 			double d[4];
 			int i = 0;
@@ -338,6 +387,10 @@ static void pf_delivery(struct sc *c, struct mm_log_event *ev)
 			}
 			if (i >= 3 && v.p == v.e) /* all four read */
 				memcpy(ev->delays, d, sizeof d);
+			break;
+		}
+		default:
+			break;
 		}
 		if (!SC_EAT(c, ", "))
 			return;
