@@ -57,6 +57,8 @@ static void usage(FILE *out)
 	      "               that must find at least one entry (BASE itself by default)\n"
 	      "      tcp://HOST:PORT\n"
 	      "               the connection only\n"
+	      "    SCHEME:///PATH (empty host) connects to the unix socket PATH, e.g.\n"
+	      "    lmtp:///var/spool/postfix/private/dovecot-lmtp.\n"
 	      "    Every TLS probe reports the days left on the server certificate.\n"
 	      "    HOST should be numeric (127.0.0.1, [::1]); a name is resolved with the\n"
 	      "    system's name servers.\n"
@@ -122,7 +124,8 @@ static json_t *result_json(const struct mm_probe_params *prm, const struct mm_pr
 		json_array_append_new(stages, json_pack("{s:s, s:I}", "name", res->stages[i].name,
 							"us", (json_int_t)res->stages[i].us));
 	json_t *doc = json_pack("{s:s, s:s, s:i, s:b, s:s, s:s, s:s, s:I, s:I, s:o}", "protocol",
-				mm_probe_proto_name(prm->proto), "host", prm->host, "port", prm->port,
+				mm_probe_proto_name(prm->proto), "host",
+				prm->unix_path[0] ? prm->unix_path : prm->host, "port", prm->port,
 				"ok", res->fail == MM_PF_NONE, "failure",
 				mm_probe_fail_name(res->fail), "stage", res->stage, "message", res->msg,
 				"total_us", (json_int_t)res->total_us, "bytes_read",
@@ -223,7 +226,7 @@ int cmd_probe(struct mm_cli *cli, int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	struct event_base *base = event_base_new();
 	struct evdns_base *dns = NULL;
-	if (!mm_is_numeric_ip(prm.host))
+	if (!prm.unix_path[0] && !mm_is_numeric_ip(prm.host) && prm.proto != MM_PROTO_LDAP)
 		dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
 	struct mm_probe_env *env = mm_probe_env_new(base, dns, &err);
 	struct run r = {0};
@@ -268,8 +271,11 @@ int cmd_probe(struct mm_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	bool v6 = strchr(prm.host, ':') != NULL;
-	printf("%s %s - %s%s%s:%d ", mm_probe_proto_name(prm.proto), nagios_names[rc], v6 ? "[" : "",
-	       prm.host, v6 ? "]" : "", prm.port);
+	if (prm.unix_path[0])
+		printf("%s %s - %s ", mm_probe_proto_name(prm.proto), nagios_names[rc], prm.unix_path);
+	else
+		printf("%s %s - %s%s%s:%d ", mm_probe_proto_name(prm.proto), nagios_names[rc],
+		       v6 ? "[" : "", prm.host, v6 ? "]" : "", prm.port);
 	if (res->fail == MM_PF_NONE)
 		printf("answered in %.3f s%s", secs, why);
 	else

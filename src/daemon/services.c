@@ -377,8 +377,11 @@ static json_t *svc_json(struct svc *s, int64_t mono)
 		/* Never the credentials: scheme, host and port only. */
 		bool v6 = strchr(c->probe.host, ':') != NULL;
 		char url[MM_PROBE_STR + 64];
-		snprintf(url, sizeof url, "%s://%s%s%s:%d", c->probe.scheme, v6 ? "[" : "",
-			 c->probe.host, v6 ? "]" : "", c->probe.port);
+		if (c->probe.unix_path[0])
+			snprintf(url, sizeof url, "%s://%s", c->probe.scheme, c->probe.unix_path);
+		else
+			snprintf(url, sizeof url, "%s://%s%s%s:%d", c->probe.scheme, v6 ? "[" : "",
+				 c->probe.host, v6 ? "]" : "", c->probe.port);
 		json_object_set_new(o, "probe", json_string(url));
 		json_object_set_new(o, "protocol", json_string(mm_probe_proto_name(c->probe.proto)));
 	}
@@ -574,7 +577,7 @@ int mm_services_init(struct mm_daemon *d, struct mm_err *err)
 			struct mm_err e2;
 			mm_probe_params_init(&pp);
 			if (url && mm_probe_parse_url(url, &pp, &e2) == 0 && !mm_is_numeric_ip(pp.host) &&
-			    pp.proto != MM_PROTO_LDAP)
+			    pp.proto != MM_PROTO_LDAP && !pp.unix_path[0])
 				ss->dns = evdns_base_new(d->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
 		}
 		ss->env = mm_probe_env_new(d->base, ss->dns, err);
@@ -606,7 +609,8 @@ int mm_services_init(struct mm_daemon *d, struct mm_err *err)
 	size_t np = 0;
 	int64_t conn_period = 10000;
 	for (size_t i = 0; i < ss->n; i++) {
-		if (ss->v[i].sc.has_probe && ss->v[i].sc.probe.proto != MM_PROTO_LDAP)
+		if (ss->v[i].sc.has_probe && ss->v[i].sc.probe.proto != MM_PROTO_LDAP &&
+		    !ss->v[i].sc.probe.unix_path[0])
 			ports[np++] = (uint16_t)ss->v[i].sc.probe.port;
 		if (ss->v[i].sc.interval_ms < conn_period)
 			conn_period = ss->v[i].sc.interval_ms;

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <time.h>
 #include "core/parse.h"
@@ -300,6 +301,9 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 			if (dnserr)
 				pp_fail(p, MM_PF_REFUSED, "connect: cannot resolve %s: %s", p->prm.host,
 					evutil_gai_strerror(dnserr));
+			else if (p->prm.unix_path[0])
+				pp_fail(p, MM_PF_REFUSED, "connect to %s: %s", p->prm.unix_path,
+					evutil_socket_error_to_string(e));
 			else
 				pp_fail(p, MM_PF_REFUSED, "connect to %s port %d: %s", p->prm.host,
 					p->prm.port, evutil_socket_error_to_string(e));
@@ -440,6 +444,14 @@ static void begin_connect(struct mm_probe *p)
 	bufferevent_enable(p->bev, EV_READ | EV_WRITE);
 	struct timeval ct = tv_ms(p->prm.connect_timeout_ms);
 	event_add(p->ev_connect, &ct);
+	if (p->prm.unix_path[0]) {
+		struct sockaddr_un un = {.sun_family = AF_UNIX};
+		mm_strlcpy(un.sun_path, p->prm.unix_path, sizeof un.sun_path);
+		if (bufferevent_socket_connect(p->bev, (struct sockaddr *)&un, sizeof un) < 0)
+			pp_fail(p, MM_PF_REFUSED, "connect to %s: %s", p->prm.unix_path,
+				evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		return;
+	}
 	if (mm_is_numeric_ip(p->prm.host)) {
 		struct sockaddr_storage ss;
 		int slen = sizeof ss;
@@ -468,7 +480,7 @@ static void begin_connect(struct mm_probe *p)
 struct mm_probe *mm_probe_start(struct mm_probe_env *env, const struct mm_probe_params *params,
 				mm_probe_cb *cb, void *arg, struct mm_err *err)
 {
-	if (!params->host[0] || params->port <= 0 || params->port > 65535) {
+	if (!params->unix_path[0] && (!params->host[0] || params->port <= 0 || params->port > 65535)) {
 		mm_err_set(err, "probe needs a host and a port");
 		return NULL;
 	}
@@ -480,7 +492,7 @@ struct mm_probe *mm_probe_start(struct mm_probe_env *env, const struct mm_probe_
 	}
 	/* A CR or LF in a value would smuggle a second command. */
 	const char *fields[] = {params->user, params->pass, params->helo, params->mail_from,
-				params->rcpt, params->path, params->host};
+				params->rcpt, params->path, params->host, params->unix_path};
 	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
 		for (const char *c = fields[i]; *c; c++)
 			if ((unsigned char)*c < 32 || *c == 127) {

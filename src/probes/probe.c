@@ -133,6 +133,18 @@ int mm_probe_parse_url(const char *url, struct mm_probe_params *p, struct mm_err
 	p->tls = sc->tls;
 	p->starttls = p->starttls || sc->starttls;
 	const char *auth = sep + 3;
+	if (auth[0] == '/') {
+		if (p->proto == MM_PROTO_LDAP)
+			return mm_err_set(err, "%s: unix sockets are not supported for LDAP", url);
+		if (strlen(auth) >= sizeof p->unix_path)
+			return mm_err_set(err, "%s: socket path too long", url);
+		mm_strlcpy(p->unix_path, auth, sizeof p->unix_path);
+		mm_strlcpy(p->host, "localhost", sizeof p->host);
+		p->port = sc->port ? sc->port : 1;
+		if (p->proto == MM_PROTO_HTTP)
+			mm_strlcpy(p->path, "/", sizeof p->path);
+		return 0;
+	}
 	const char *end = auth + strcspn(auth, "/?");
 	const char *at = NULL;
 	for (const char *q = auth; q < end; q++)

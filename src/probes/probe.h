@@ -67,6 +67,7 @@ struct mm_probe_params {
 	char scheme[16];	   /* as written in the URL: "smtps", "imap" */
 	char host[MM_PROBE_STR];   /* numeric address, or a name for evdns */
 	int port;
+	char unix_path[108];	   /* connect to this unix socket instead (LMTP) */
 	bool tls;		   /* implicit TLS (smtps, imaps, pop3s, https) */
 	bool starttls;		   /* upgrade with STARTTLS/STLS; fail if absent */
 	bool insecure;		   /* do not verify the peer certificate */
@@ -126,7 +127,8 @@ void mm_probe_params_init(struct mm_probe_params *p);
 /* Parses a probe URL into params (scheme, host, port, user:pass, path)
  * after mm_probe_params_init. Schemes: tcp smtp smtps submission lmtp imap
  * imaps pop3 pop3s http https ldap ldaps. Percent-escapes in user and
- * password are decoded. */
+ * password are decoded. An empty host followed by an absolute path
+ * ("lmtp:///run/dovecot/lmtp") names a unix socket (not for ldap). */
 int mm_probe_parse_url(const char *url, struct mm_probe_params *p, struct mm_err *err);
 /* Reads "user = ..." and "password = ..." lines from path into params.
  * Refuses a file readable or writable by group or others. */

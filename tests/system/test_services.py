@@ -297,6 +297,17 @@ def test_smtp_transaction(lab):
     assert "550" in out["message"] or "554" in out["message"], out
 
 
+def test_lmtp_unix_socket(lab):
+    """LMTP (LHLO, MAIL, RCPT, RSET, QUIT) into the lab Dovecot's socket."""
+    sock = lab.paths["dovecot_lmtp"]
+    rc, out = probe("lmtp://" + sock, "--rcpt", "alice@lab.test", "--from", "probe@lab.test")
+    assert rc == 0 and out["ok"] and out["protocol"] == "LMTP", out
+    assert [s["name"] for s in out["stages"]] == [
+        "connect", "greeting", "ehlo", "mail", "rcpt", "rset", "quit"], out
+    rc, out = probe("lmtp://" + sock, "--rcpt", "nobody@lab.test")
+    assert rc == 2 and out["failure"] == "rejected" and out["stage"] == "rcpt", out
+
+
 def test_nagios_line(lab):
     url = "smtp://%s:%d" % (LO, lab.ports["smtpd"])
     res = subprocess.run([MAILMON, "probe", url, "-w", "5", "-c", "10"],

@@ -34,6 +34,8 @@ static const struct {
 	{"https://127.0.0.1", 1, MM_PROTO_HTTP, "127.0.0.1", 443, true, false, "", "", "/"},
 	{"ldap://127.0.0.1:389/dc=lab,dc=test??base", 1, MM_PROTO_LDAP, "127.0.0.1", 389, false, false, "", "", "/dc=lab,dc=test??base"},
 	{"tcp://127.0.0.1:25", 1, MM_PROTO_TCP, "127.0.0.1", 25, false, false, "", "", ""},
+	{"lmtp:///run/dovecot/lmtp", 1, MM_PROTO_LMTP, "localhost", 24, false, false, "", "", ""},
+	{"ldap:///run/slapd/ldapi", 0, 0, NULL, 0, false, false, NULL, NULL, NULL},
 	{"tcp://127.0.0.1", 0, 0, NULL, 0, false, false, NULL, NULL, NULL},
 	{"gopher://127.0.0.1", 0, 0, NULL, 0, false, false, NULL, NULL, NULL},
 	{"127.0.0.1:25", 0, 0, NULL, 0, false, false, NULL, NULL, NULL},
