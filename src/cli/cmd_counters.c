@@ -109,13 +109,14 @@ static void show_text(const struct mm_cfile *cf, const struct mm_cg_snapshot *g,
 	if (pid)
 		printf("Writer pid %d\n", pid);
 	printf("Log lines %llu (%llu not understood); messages tracked %llu, evicted %llu "
-	       "(table full) + %llu (idle), recipient records not kept %llu\n",
+	       "(table full) + %llu (idle), recipient records not kept %llu, texts cut %llu\n",
 	       (unsigned long long)atomic_load(&cf->hdr->lines),
 	       (unsigned long long)atomic_load(&cf->hdr->unparsed),
 	       (unsigned long long)atomic_load(&cf->hdr->inflight),
 	       (unsigned long long)atomic_load(&cf->hdr->evicted_full),
 	       (unsigned long long)atomic_load(&cf->hdr->evicted_age),
-	       (unsigned long long)atomic_load(&cf->hdr->rcpts_dropped));
+	       (unsigned long long)atomic_load(&cf->hdr->rcpts_dropped),
+	       (unsigned long long)atomic_load(&cf->hdr->truncated));
 	if (n == 0)
 		printf("No channel has been seen yet.\n");
 	for (uint32_t i = 0; i < n; i++) {

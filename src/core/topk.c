@@ -24,8 +24,10 @@ void mm_topk_free(struct mm_topk *t)
 
 void mm_topk_add(struct mm_topk *t, const char *key, size_t len, uint64_t count)
 {
-	if (len > MM_TOPK_KEY - 1)
+	if (len > MM_TOPK_KEY - 1) {
 		len = MM_TOPK_KEY - 1;
+		t->truncated++;
+	}
 	uint64_t h = mm_hash64(key, len);
 	t->total += count;
 	if (!t->items)

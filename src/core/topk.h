@@ -26,6 +26,7 @@ struct mm_topk {
 	struct mm_topk_item *items; /* NULL until first add */
 	unsigned k, n;
 	uint64_t total;
+	uint64_t truncated; /* keys cut to MM_TOPK_KEY - 1 bytes */
 };
 
 void mm_topk_init(struct mm_topk *t, unsigned k);

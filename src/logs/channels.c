@@ -24,6 +24,7 @@ struct mm_channels {
 	uint16_t slots[NSLOTS]; /* id + 1 */
 	uint16_t other_id;
 	uint16_t last_id; /* one-entry cache of the last lookup */
+	uint64_t truncated; /* names and reasons cut to their slots */
 };
 
 static uint16_t lookup_id(struct mm_channels *ch, const char *name, size_t len);
@@ -61,8 +62,10 @@ void mm_channels_rebind(struct mm_channels *ch, struct mm_cfile *cf)
 
 uint16_t mm_channels_id(struct mm_channels *ch, const char *name, size_t len)
 {
-	if (len > MM_CF_NAME_MAX - 1)
+	if (len > MM_CF_NAME_MAX - 1) {
 		len = MM_CF_NAME_MAX - 1;
+		ch->truncated++;
+	}
 	/* Consecutive lines mostly name the same few channels. */
 	if (ch->last_id != MM_LC_NO_CHAN && ch->lens[ch->last_id] == len &&
 	    memcmp(ch->names[ch->last_id], name, len) == 0)
@@ -129,6 +132,18 @@ static struct mm_cf_group *group_of(struct mm_channels *ch, uint16_t id)
 static bool has(const struct mm_sv *s, const char *needle)
 {
 	return s->len && memmem(s->p, s->len, needle, strlen(needle)) != NULL;
+}
+
+static void set_reason(struct mm_channels *ch, _Atomic char *slot, const struct mm_sv *r)
+{
+	if (r->len > MM_CF_REASON_MAX - 1)
+		ch->truncated++;
+	mm_cg_set_text(slot, r->p, r->len);
+}
+
+uint64_t mm_channels_truncated(const struct mm_channels *ch)
+{
+	return ch->truncated;
 }
 
 static int64_t delay_ms(double d)
@@ -310,7 +325,7 @@ void mm_channels_apply(struct mm_channels *ch, const struct mm_log_event *ev, ui
 				mm_cg_add(g, MM_CG_IN_ASSOC_REJECTED, 1);
 		}
 		if (ev->reason.len)
-			mm_cg_set_text(g->last_reject, ev->reason.p, ev->reason.len);
+			set_reason(ch, g->last_reject, &ev->reason);
 		mm_cg_set(g, MM_CG_LAST_IN_MS, ev->time_ms);
 		break;
 	case MM_EV_CLIENT:
@@ -324,7 +339,7 @@ void mm_channels_apply(struct mm_channels *ch, const struct mm_log_event *ev, ui
 	case MM_EV_CONN_FAIL:
 		mm_cg_add(g, MM_CG_OUT_ASSOC_FAILED, 1);
 		if (ev->reason.len)
-			mm_cg_set_text(g->last_connfail, ev->reason.p, ev->reason.len);
+			set_reason(ch, g->last_connfail, &ev->reason);
 		mm_cg_set(g, MM_CG_LAST_OUT_MS, ev->time_ms);
 		break;
 	default:

@@ -61,6 +61,8 @@ const char *mm_channels_name(const struct mm_channels *ch, uint16_t id);
 /* The channel id an event belongs to: the event's channel, else its
  * service; MM_LC_NO_CHAN when it names neither. */
 uint16_t mm_channels_id_for(struct mm_channels *ch, const struct mm_log_event *ev);
+/* Channel names and reason texts cut to their slots so far. */
+uint64_t mm_channels_truncated(const struct mm_channels *ch);
 /* Updates the counters for one event, given what the lifecycle made of
  * it. id: mm_channels_id_for(ev). */
 void mm_channels_apply(struct mm_channels *ch, const struct mm_log_event *ev, uint16_t id,

@@ -103,7 +103,8 @@ struct mm_cf_header {
 	 * full, idle too long). Zero in a file no pipeline has written. */
 	_Atomic uint64_t lines, unparsed;
 	_Atomic uint64_t inflight, evicted_full, evicted_age, rcpts_dropped;
-	uint8_t pad[120];
+	_Atomic uint64_t truncated; /* texts cut to their slots */
+	uint8_t pad[112];
 };
 _Static_assert(sizeof(struct mm_cf_header) == 256, "header layout");
 

@@ -27,13 +27,14 @@ json_t *mm_cfile_to_json(const struct mm_cfile *cf, struct mm_err *err)
 		json_array_append_new(chans, c);
 	}
 	const struct mm_cf_header *h = cf->hdr;
-	json_t *pipe = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "lines",
+	json_t *pipe = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "lines",
 				 (json_int_t)atomic_load(&h->lines), "unparsed",
 				 (json_int_t)atomic_load(&h->unparsed), "inflight",
 				 (json_int_t)atomic_load(&h->inflight), "evicted_full",
 				 (json_int_t)atomic_load(&h->evicted_full), "evicted_age",
 				 (json_int_t)atomic_load(&h->evicted_age), "recipients_not_kept",
-				 (json_int_t)atomic_load(&h->rcpts_dropped));
+				 (json_int_t)atomic_load(&h->rcpts_dropped), "texts_truncated",
+				 (json_int_t)atomic_load(&h->truncated));
 	return json_pack("{s:s, s:i, s:I, s:I, s:I, s:i, s:i, s:o, s:o}", "file",
 			 cf->path ? cf->path : "", "version", (int)h->version, "generation",
 			 (json_int_t)atomic_load(&h->generation), "created_ms",

@@ -179,6 +179,8 @@ void mm_logpipe_flush(struct mm_logpipe *lp)
 	atomic_store_explicit(&h->evicted_full, st.evicted_full, memory_order_relaxed);
 	atomic_store_explicit(&h->evicted_age, st.evicted_age, memory_order_relaxed);
 	atomic_store_explicit(&h->rcpts_dropped, st.rcpts_dropped, memory_order_relaxed);
+	atomic_store_explicit(&h->truncated, st.truncated + mm_channels_truncated(lp->ch),
+			      memory_order_relaxed);
 	/* Expiry follows log time. While the log is quiet, log time is
 	 * carried forward by the wall time since the last line, so idle
 	 * messages still age out; a replayed old log is not expired by

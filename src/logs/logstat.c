@@ -61,6 +61,7 @@ struct mm_logstat {
 	int32_t cur_ymd;
 	struct mm_topk reject_reasons, reject_clients, warnings, unparsed_programs;
 	uint64_t capped_lines;
+	uint64_t domains_cut; /* domains longer than a destination name slot */
 	int64_t first_ms, last_ms;
 };
 
@@ -357,7 +358,10 @@ void mm_logstat_event(struct mm_logstat *ls, const struct mm_log_event *ev)
 	struct domkey dk;
 	uint64_t ah = 0;
 	if (ev->type == MM_EV_DELIVERY) {
-		dom_key(domain_of(ev->addr), &dk);
+		struct mm_sv dom = domain_of(ev->addr);
+		if (dom.len > DEST_NAME_MAX - 1)
+			ls->domains_cut++;
+		dom_key(dom, &dk);
 		if (ev->status == MM_DS_SENT) {
 			ah = addr_hash(ev->addr, &dk);
 			/* the recipient set is big: start loading its slot now */
@@ -569,7 +573,13 @@ json_t *mm_logstat_json(struct mm_logstat *ls)
 	}
 	struct mm_logpipe_stats ps;
 	mm_logpipe_get_stats(ls->pipe, &ps);
-	json_t *limits = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "inflight_peak",
+	uint64_t cut = ls->domains_cut + ps.lc.truncated + ls->reject_reasons.truncated +
+		       ls->reject_clients.truncated + ls->warnings.truncated +
+		       ls->unparsed_programs.truncated;
+	for (size_t i = 0; i < ls->ndests; i++)
+		cut += ls->dests[i].defer_reasons.truncated + ls->dests[i].bounce_reasons.truncated;
+	json_t *limits = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "texts_truncated",
+				   (json_int_t)cut, "inflight_peak",
 				   (json_int_t)ps.lc.peak_inflight, "inflight_evicted",
 				   (json_int_t)(ps.lc.evicted_full + ps.lc.evicted_age),
 				   "inflight_left", (json_int_t)ps.lc.inflight,
