@@ -10,5 +10,7 @@
 
 int64_t mm_mono_ms(void);
 int64_t mm_wall_ms(void);
+/* Monotonic microseconds, for measuring short work. */
+int64_t mm_mono_us(void);
 
 #endif

@@ -203,10 +203,9 @@ static json_t *trend_json(const struct mm_queuewatch *w, unsigned mask, int64_t 
 static json_t *rfc2789_json(const struct mm_queuewatch *w, int64_t now_s)
 {
 	json_t *groups = json_array();
-	const struct mm_qsum_queue *q = &w->cur.q[MM_Q_DEFERRED];
 	for (int pass = 0; pass < 2; pass++) {
 		unsigned qi = pass == 0 ? MM_Q_ACTIVE : MM_Q_DEFERRED;
-		q = &w->cur.q[qi];
+		const struct mm_qsum_queue *q = &w->cur.q[qi];
 		for (size_t i = 0; i < q->ndests; i++) {
 			const struct mm_qsum_dest *dd = &q->dests[i];
 			json_array_append_new(

@@ -32,7 +32,7 @@ static void *mem_open(const struct mm_mta_params *p, struct mm_err *err)
 static int mem_scan(void *h, unsigned qmask, struct mm_qsnap *snap, struct mm_err *err)
 {
 	struct mem *m = h;
-	int64_t t0 = mm_mono_ms();
+	int64_t t0 = mm_mono_us();
 	mm_qsnap_reset(snap);
 	snap->taken_s = mm_wall_ms() / 1000;
 	snap->qmask = qmask;
@@ -43,7 +43,7 @@ static int mem_scan(void *h, unsigned qmask, struct mm_qsnap *snap, struct mm_er
 		if (qmask & MM_QMASK(m->msgs[i]->queue))
 			mm_qsnap_add(snap, m->msgs[i]);
 	}
-	snap->stats.duration_us = (mm_mono_ms() - t0) * 1000;
+	snap->stats.duration_us = mm_mono_us() - t0;
 	return 0;
 }
 

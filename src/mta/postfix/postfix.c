@@ -150,7 +150,7 @@ fail:
 static int pf_scan(void *vh, unsigned qmask, struct mm_qsnap *snap, struct mm_err *err)
 {
 	struct pf *h = vh;
-	int64_t t0 = mm_mono_ms();
+	int64_t t0 = mm_mono_us();
 	mm_qsnap_reset(snap);
 	snap->taken_s = mm_wall_ms() / 1000;
 	snap->qmask = qmask;
@@ -158,7 +158,7 @@ static int pf_scan(void *vh, unsigned qmask, struct mm_qsnap *snap, struct mm_er
 		for (size_t i = 0; i < h->p.ninstances; i++)
 			if (mm_pf_scanner_scan(h->scan[i], qmask, snap, err) < 0)
 				return -1;
-		snap->stats.duration_us = (mm_mono_ms() - t0) * 1000;
+		snap->stats.duration_us = mm_mono_us() - t0;
 		return 0;
 	}
 	mm_pf_pq_clear(&h->pq);
@@ -183,7 +183,7 @@ static int pf_scan(void *vh, unsigned qmask, struct mm_qsnap *snap, struct mm_er
 		if (qmask & MM_QMASK(h->pq.msgs[i]->queue))
 			mm_qsnap_add(snap, h->pq.msgs[i]);
 	}
-	snap->stats.duration_us = (mm_mono_ms() - t0) * 1000;
+	snap->stats.duration_us = mm_mono_us() - t0;
 	return 0;
 }
 

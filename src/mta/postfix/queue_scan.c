@@ -757,35 +757,6 @@ static bool apply_events(struct mm_pf_scanner *s)
 	return !s->need_full;
 }
 
-/* Re-checks entries whose last change was too recent to trust. */
-static void recheck_racy(struct mm_pf_scanner *s)
-{
-	struct {
-		char id[MAX_ID + 1];
-		size_t dir;
-	} *todo = NULL;
-	size_t n = 0, cap = 0;
-	for (size_t i = 0; i < s->nb; i++)
-		for (struct ent *e = s->tab[i]; e; e = e->next)
-			if (e->racy && s->dirs[e->dir].queue != DEFER_QUEUE &&
-			    e->ctime_ns < s->now_ns - 1000000000LL) {
-				todo = xgrow(todo, &cap, n + 1, sizeof *todo);
-				memcpy(todo[n].id, e->id, sizeof todo[n].id);
-				todo[n++].dir = e->dir;
-			}
-	for (size_t i = 0; i < n; i++) {
-		char path[4096];
-		snprintf(path, sizeof path, "%s/%s", s->qdir, s->dirs[todo[i].dir].rel);
-		int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0)
-			continue;
-		s->gen++;
-		visit(s, dfd, todo[i].dir, todo[i].id);
-		close(dfd);
-	}
-	free(todo);
-}
-
 /* -- public ------------------------------------------------------------------ */
 
 struct mm_pf_scanner *mm_pf_scanner_new(const char *queue_dir, unsigned instance,
@@ -811,12 +782,13 @@ int mm_pf_scanner_scan(struct mm_pf_scanner *s, unsigned qmask, struct mm_qsnap 
 		       struct mm_err *err)
 {
 	struct mm_qscan_stats st = {0};
-	int64_t t0 = mm_mono_ms();
+	int64_t t0 = mm_mono_us();
 	s->st = &st;
 	s->now_ns = mm_wall_ms() * 1000000;
 	int rc = 0;
 	bool incremental = s->ifd >= 0 && !s->need_full &&
-			   (s->opts.full_every_ms <= 0 || t0 - s->last_full_ms < s->opts.full_every_ms);
+			   (s->opts.full_every_ms <= 0 ||
+			    mm_mono_ms() - s->last_full_ms < s->opts.full_every_ms);
 	if (incremental)
 		incremental = apply_events(s);
 	if (!incremental) {
@@ -826,13 +798,12 @@ int mm_pf_scanner_scan(struct mm_pf_scanner *s, unsigned qmask, struct mm_qsnap 
 			apply_events(s); /* discard: the walk sees the result */
 		s->need_full = false;
 		rc = full_walk(s, s->ifd >= 0 ? MM_QMASK_ALL : qmask, err);
-		s->last_full_ms = t0;
+		s->last_full_ms = mm_mono_ms();
 		if (rc < 0)
 			s->need_full = true;
 	}
-	/* Racy entries are re-checked once their second has passed. */
-	if (rc == 0 && incremental)
-		recheck_racy(s);
+	/* Racy entries need no pass of their own: a later write to one raises
+	 * an inotify event, and visit() never trusts a racy identity. */
 	for (size_t i = 0; i < s->nb; i++)
 		for (struct ent *e = s->tab[i]; e; e = e->next) {
 			uint8_t q = s->dirs[e->dir].queue;
@@ -847,7 +818,7 @@ int mm_pf_scanner_scan(struct mm_pf_scanner *s, unsigned qmask, struct mm_qsnap 
 			case ST_OVERSIZE: st.oversize++; break;
 			}
 		}
-	st.duration_us = (mm_mono_ms() - t0) * 1000;
+	st.duration_us = mm_mono_us() - t0;
 	struct mm_qscan_stats *t = &snap->stats;
 	t->files += st.files;
 	t->parsed += st.parsed;

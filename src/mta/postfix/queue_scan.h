@@ -11,8 +11,9 @@
  * Walks incoming, active, deferred, hold, maildrop and corrupt with their
  * hashed subdirectories. A file is parsed (queue_file.h) only when its
  * identity (inode, size, mtime, ctime, mode) differs from the cached one;
- * a file changed within the last second is re-checked on the next scan
- * too, because coarse file system timestamps could hide a second change.
+ * a file whose ctime is within a second of the scan is never trusted by
+ * identity alone (coarse file system timestamps could hide a second
+ * change): the next walk, or its next inotify event, parses it again.
  * With opts.reasons, each message's defer/ log is read (defer_log.h) and
  * every recipient gets its delay reason and class.
  *
