@@ -15,8 +15,9 @@
  * Endpoints: /api/services (state, timings, processes, events) and
  * /api/counterutil (the seed's counterutil objects).
  *
- * Reload: service sections are read at start; changing them needs a
- * restart of mailmond (noted in docs/services.md).
+ * Reload: after a successful SIGHUP reload (seen by the services.reload
+ * job), services take their new settings and keep their state; sections
+ * added start, sections removed stop being watched.
  *
  * Ownership: struct mm_services owns the per-service state, the probe
  * environment, probes and commands in flight.
@@ -48,6 +49,7 @@
 
 struct svc {
 	struct mm_services *owner;
+	bool removed; /* gone from the config at a reload; kept until exit */
 	struct mm_service_conf sc;
 	struct mm_watch w;
 	struct mm_probe *probe;
@@ -71,8 +73,10 @@ struct mm_services {
 	struct mm_daemon *d;
 	struct mm_probe_env *env;
 	struct evdns_base *dns; /* only when a service names a host by name */
-	struct svc *v;
-	size_t n;
+	struct svc **v;		/* each allocated once: jobs and probes point at them */
+	size_t n, cap;
+	uint64_t reload_seen;	/* d->reload.count when last configured */
+	bool conn_job;
 	struct mm_svc_event ring[EVENT_RING];
 	size_t nev; /* total ever; ring index nev % EVENT_RING */
 	struct mm_conntable conns; /* inbound connections to the probed ports */
@@ -107,6 +111,8 @@ static void verify_now(evutil_socket_t fd, short what, void *arg)
 {
 	struct svc *s = arg;
 	s->stop_done = false; /* the next restart may stop again */
+	if (s->removed)
+		return;
 	if (s->sc.has_procs) {
 		mm_proc_scan(&s->sc.procs, "/proc", mm_mono_ms(), &s->ps);
 		s->have_ps = true;
@@ -178,8 +184,8 @@ static void do_restart(struct svc *s, const char *why)
 	snprintf(gwhy, sizeof gwhy, "restart group %s: %s is being restarted", s->sc.group,
 		 s->sc.name);
 	for (size_t i = 0; i < ss->n; i++) {
-		struct svc *o = &ss->v[i];
-		if (o == s || !o->sc.group || strcmp(o->sc.group, s->sc.group) != 0 || o->cmd)
+		struct svc *o = ss->v[i];
+		if (o == s || o->removed || !o->sc.group || strcmp(o->sc.group, s->sc.group) != 0 || o->cmd)
 			continue;
 		if (o->probe) {
 			mm_probe_cancel(o->probe);
@@ -272,6 +278,8 @@ static void start_probe(struct svc *s, bool verifying)
 static void cycle(void *arg, int64_t now_ms)
 {
 	struct svc *s = arg;
+	if (s->removed)
+		return;
 	/* One cycle at a time per service: a probe still running (its
 	 * timeout is longer than the interval), a restart or its
 	 * verification under way. Other services are not affected. */
@@ -432,7 +440,8 @@ static void on_api_services(struct evhttp_request *req, void *arg)
 	int64_t mono = mm_mono_ms();
 	json_t *arr = json_array();
 	for (size_t i = 0; i < ss->n; i++)
-		json_array_append_new(arr, svc_json(&ss->v[i], mono));
+		if (!ss->v[i]->removed)
+			json_array_append_new(arr, svc_json(ss->v[i], mono));
 	json_t *events = json_array();
 	size_t first = ss->nev > EVENT_RING ? ss->nev - EVENT_RING : 0;
 	for (size_t i = first; i < ss->nev; i++)
@@ -456,16 +465,17 @@ static json_t *stat_object(struct mm_services *ss, enum mm_probe_proto proto, bo
 	for (size_t i = 0; i < ss->conns.nports && ss->conns_ok; i++) {
 		bool mine = false;
 		for (size_t k = 0; k < ss->n && !mine; k++)
-			mine = ss->v[k].sc.has_probe && ss->v[k].sc.probe.proto == proto &&
-			       ss->v[k].sc.probe.port == ss->conns.ports[i].port;
+			mine = !ss->v[k]->removed && ss->v[k]->sc.has_probe &&
+			       ss->v[k]->sc.probe.proto == proto &&
+			       ss->v[k]->sc.probe.port == ss->conns.ports[i].port;
 		if (mine) {
 			cur += ss->conns.ports[i].established;
 			max += ss->max_established[i];
 		}
 	}
 	for (size_t i = 0; i < ss->n; i++) {
-		struct svc *s = &ss->v[i];
-		if (!s->sc.has_probe || s->sc.probe.proto != proto)
+		struct svc *s = ss->v[i];
+		if (s->removed || !s->sc.has_probe || s->sc.probe.proto != proto)
 			continue;
 		nsvc++;
 		failed += s->fail_by_class[MM_PF_REFUSED] + s->fail_by_class[MM_PF_TIMEOUT] +
@@ -524,8 +534,8 @@ static void on_api_counterutil(struct evhttp_request *req, void *arg)
 	struct mm_services *ss = arg;
 	json_t *sr = json_object();
 	for (size_t i = 0; i < ss->n; i++) {
-		struct svc *s = &ss->v[i];
-		if (!s->have_last)
+		struct svc *s = ss->v[i];
+		if (s->removed || !s->have_last)
 			continue;
 		json_object_set_new(
 			sr, s->sc.name,
@@ -558,68 +568,171 @@ static void collect_name(const char *name, void *arg)
 	c->names[c->n++] = xstrdup(name);
 }
 
+static struct svc *find_svc(struct mm_services *ss, const char *name)
+{
+	for (size_t i = 0; i < ss->n; i++)
+		if (strcmp(ss->v[i]->sc.name, name) == 0)
+			return ss->v[i];
+	return NULL;
+}
+
+/* A resolver only when some service names its host by name: a
+ * numeric-only config never sends a DNS query. */
+static void need_dns(struct mm_services *ss, const struct mm_service_conf *sc)
+{
+	if (ss->dns || !sc->has_probe || sc->probe.unix_path[0] || sc->probe.proto == MM_PROTO_LDAP ||
+	    mm_is_numeric_ip(sc->probe.host))
+		return;
+	ss->dns = evdns_base_new(ss->d->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+	mm_probe_env_set_dns(ss->env, ss->dns);
+}
+
+static void job_name(const struct svc *s, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "service.%.38s", s->sc.name);
+}
+
+/* A new service from sc (taken over): its state, its job, first run at
+ * first_ms from now. */
+static void add_service(struct mm_services *ss, struct mm_service_conf *sc, int64_t now,
+			int64_t first_ms)
+{
+	struct svc *s = xcalloc(1, sizeof *s);
+	s->owner = ss;
+	s->sc = *sc;
+	need_dns(ss, &s->sc);
+	mm_watch_init(&s->w, s->sc.name, &s->sc.watch, on_event, s);
+	s->ev_verify = evtimer_new(ss->d->base, verify_now, s);
+	ss->v = xgrow(ss->v, &ss->cap, ss->n + 1, sizeof *ss->v);
+	ss->v[ss->n++] = s;
+	char job[48];
+	job_name(s, job, sizeof job);
+	mm_schedule_add(&ss->d->sched, job, s->sc.interval_ms, first_ms, now, cycle, s);
+}
+
+/* The connection table follows the probed ports of the live services. */
+static void build_conntable(struct mm_services *ss, int64_t now)
+{
+	mm_conntable_free(&ss->conns);
+	free(ss->max_established);
+	uint16_t *ports = xcalloc(ss->n ? ss->n : 1, sizeof *ports);
+	size_t np = 0;
+	int64_t conn_period = 10000;
+	for (size_t i = 0; i < ss->n; i++) {
+		const struct svc *s = ss->v[i];
+		if (s->removed)
+			continue;
+		if (s->sc.has_probe && s->sc.probe.proto != MM_PROTO_LDAP && !s->sc.probe.unix_path[0])
+			ports[np++] = (uint16_t)s->sc.probe.port;
+		if (s->sc.interval_ms < conn_period)
+			conn_period = s->sc.interval_ms;
+	}
+	mm_conntable_init(&ss->conns, ports, np);
+	free(ports);
+	ss->max_established = xcalloc(ss->conns.nports ? ss->conns.nports : 1, sizeof(uint32_t));
+	ss->conns_ok = false;
+	if (ss->conns.nports && !ss->conn_job) {
+		mm_schedule_add(&ss->d->sched, "services.connections", conn_period, 0, now, conn_cycle,
+				ss);
+		ss->conn_job = true;
+	} else if (ss->conn_job) {
+		mm_schedule_set_period(&ss->d->sched, "services.connections", conn_period);
+	}
+}
+
+/* After a SIGHUP reload: services keep their state (history, restarts,
+ * counters) and take their new settings; new sections start, removed ones
+ * stop. A section that no longer loads (e.g. an unreadable credentials
+ * file) keeps its old settings, and the reason is logged. */
+static void reconfigure(struct mm_services *ss)
+{
+	struct mm_daemon *d = ss->d;
+	struct collect names = {0};
+	mm_config_each_instance(d->conf, "service", collect_name, &names);
+	int64_t now = mm_mono_ms();
+	for (size_t i = 0; i < ss->n; i++) {
+		bool keep = false;
+		for (size_t k = 0; k < names.n && !keep; k++)
+			keep = strcmp(names.names[k], ss->v[i]->sc.name) == 0;
+		struct svc *s = ss->v[i];
+		if (!keep && !s->removed) {
+			s->removed = true;
+			mm_probe_cancel(s->probe);
+			s->probe = NULL;
+			event_del(s->ev_verify);
+			mm_log_notice(&d->log, "service %s: removed from the config; no longer watched",
+				      s->sc.name);
+		}
+	}
+	for (size_t k = 0; k < names.n; k++) {
+		struct mm_service_conf sc;
+		struct mm_err err;
+		struct svc *s = find_svc(ss, names.names[k]);
+		if (mm_service_conf_load(d->conf, names.names[k], &sc, &err) < 0) {
+			mm_log_err(&d->log, "reload: %s%s", err.msg,
+				   s && !s->removed ? "; the service keeps its previous settings" : "");
+			continue;
+		}
+		if (!s) {
+			add_service(ss, &sc, now, 0);
+			mm_log_notice(&d->log, "service %s: added", sc.name);
+			continue;
+		}
+		bool was_removed = s->removed;
+		mm_service_conf_free(&s->sc);
+		s->sc = sc;
+		s->removed = false;
+		need_dns(ss, &s->sc);
+		mm_watch_set_conf(&s->w, &s->sc.watch);
+		char job[48];
+		job_name(s, job, sizeof job);
+		mm_schedule_set_period(&d->sched, job, s->sc.interval_ms);
+		if (was_removed)
+			mm_log_notice(&d->log, "service %s: added again", s->sc.name);
+	}
+	build_conntable(ss, now);
+	for (size_t i = 0; i < names.n; i++)
+		free(names.names[i]);
+	free(names.names);
+}
+
+static void reload_check(void *arg, int64_t now_ms)
+{
+	struct mm_services *ss = arg;
+	if (ss->d->reload.count == ss->reload_seen)
+		return;
+	ss->reload_seen = ss->d->reload.count;
+	if (ss->d->reload.ok)
+		reconfigure(ss);
+}
+
 int mm_services_init(struct mm_daemon *d, struct mm_err *err)
 {
 	struct collect names = {0};
 	mm_config_each_instance(d->conf, "service", collect_name, &names);
 	struct mm_services *ss = xcalloc(1, sizeof *ss);
 	ss->d = d;
+	ss->reload_seen = d->reload.count;
 	d->services = ss;
 	int rc = 0;
-	if (names.n) {
-		/* A resolver only when some service names its host by name: a
-		 * numeric-only config never sends a DNS query. */
-		for (size_t i = 0; i < names.n && !ss->dns; i++) {
-			char sec[128];
-			snprintf(sec, sizeof sec, "service.%s", names.names[i]);
-			const char *url = mm_config_get(d->conf, sec, "url");
-			struct mm_probe_params pp;
-			struct mm_err e2;
-			mm_probe_params_init(&pp);
-			if (url && mm_probe_parse_url(url, &pp, &e2) == 0 && !mm_is_numeric_ip(pp.host) &&
-			    pp.proto != MM_PROTO_LDAP && !pp.unix_path[0])
-				ss->dns = evdns_base_new(d->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
-		}
-		ss->env = mm_probe_env_new(d->base, ss->dns, err);
-		if (!ss->env) {
-			rc = -1;
-			goto out;
-		}
-		ss->v = xcalloc(names.n, sizeof *ss->v);
+	ss->env = mm_probe_env_new(d->base, NULL, err);
+	if (!ss->env) {
+		rc = -1;
+		goto out;
 	}
 	int64_t now = mm_mono_ms();
 	for (size_t i = 0; i < names.n; i++) {
-		struct svc *s = &ss->v[i];
-		s->owner = ss;
-		if (mm_service_conf_load(d->conf, names.names[i], &s->sc, err) < 0) {
+		struct mm_service_conf sc;
+		if (mm_service_conf_load(d->conf, names.names[i], &sc, err) < 0) {
 			rc = -1;
 			goto out;
 		}
-		ss->n++;
-		mm_watch_init(&s->w, s->sc.name, &s->sc.watch, on_event, s);
-		s->ev_verify = evtimer_new(d->base, verify_now, s);
-		char job[48];
-		snprintf(job, sizeof job, "service.%.38s", s->sc.name);
 		/* Spread the first runs over one interval so 500 services do not
 		 * all connect in the same millisecond. */
-		int64_t first = (s->sc.interval_ms * (int64_t)i) / (int64_t)names.n;
-		mm_schedule_add(&d->sched, job, s->sc.interval_ms, first, now, cycle, s);
+		add_service(ss, &sc, now, (sc.interval_ms * (int64_t)i) / (int64_t)names.n);
 	}
-	uint16_t *ports = xcalloc(ss->n ? ss->n : 1, sizeof *ports);
-	size_t np = 0;
-	int64_t conn_period = 10000;
-	for (size_t i = 0; i < ss->n; i++) {
-		if (ss->v[i].sc.has_probe && ss->v[i].sc.probe.proto != MM_PROTO_LDAP &&
-		    !ss->v[i].sc.probe.unix_path[0])
-			ports[np++] = (uint16_t)ss->v[i].sc.probe.port;
-		if (ss->v[i].sc.interval_ms < conn_period)
-			conn_period = ss->v[i].sc.interval_ms;
-	}
-	mm_conntable_init(&ss->conns, ports, np);
-	free(ports);
-	ss->max_established = xcalloc(ss->conns.nports ? ss->conns.nports : 1, sizeof(uint32_t));
-	if (ss->conns.nports)
-		mm_schedule_add(&d->sched, "services.connections", conn_period, 0, now, conn_cycle, ss);
+	build_conntable(ss, now);
+	mm_schedule_add(&d->sched, "services.reload", 1000, 1000, now, reload_check, ss);
 	if (d->http) {
 		evhttp_set_cb(d->http, "/api/services", on_api_services, ss);
 		evhttp_set_cb(d->http, "/api/counterutil", on_api_counterutil, ss);
@@ -637,12 +750,13 @@ void mm_services_free(struct mm_daemon *d)
 	if (!ss)
 		return;
 	for (size_t i = 0; i < ss->n; i++) {
-		struct svc *s = &ss->v[i];
+		struct svc *s = ss->v[i];
 		mm_probe_cancel(s->probe);
 		mm_cmd_cancel(s->cmd);
 		if (s->ev_verify)
 			event_free(s->ev_verify);
 		mm_service_conf_free(&s->sc);
+		free(s);
 	}
 	/* The schedule still points at our jobs; the daemon frees it next. */
 	for (size_t i = 0; i < d->sched.n; i++)

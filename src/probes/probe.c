@@ -260,6 +260,11 @@ SSL_CTX *mm_probe_env_tls(struct mm_probe_env *env, bool verify, struct mm_err *
 	return *slot;
 }
 
+void mm_probe_env_set_dns(struct mm_probe_env *env, struct evdns_base *dns)
+{
+	env->dns = dns;
+}
+
 void mm_probe_env_free(struct mm_probe_env *env)
 {
 	if (!env)

@@ -121,6 +121,9 @@ int64_t mm_probe_now_us(void);
 struct mm_probe_env *mm_probe_env_new(struct event_base *base, struct evdns_base *dns,
 				      struct mm_err *err);
 void mm_probe_env_free(struct mm_probe_env *env);
+/* Gives the env a resolver later (a reload added a service named by host
+ * name). The caller keeps owning dns. */
+void mm_probe_env_set_dns(struct mm_probe_env *env, struct evdns_base *dns);
 
 /* Fills params with defaults (timeouts 10 s / 30 s, caps). */
 void mm_probe_params_init(struct mm_probe_params *p);

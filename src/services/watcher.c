@@ -62,11 +62,8 @@ static void emit(struct mm_watch *w, enum mm_svc_event_type t, int64_t wall_ms,
 		w->emit(&ev, w->arg);
 }
 
-void mm_watch_init(struct mm_watch *w, const char *name, const struct mm_watch_conf *conf,
-		   mm_svc_event_fn *fn, void *arg)
+void mm_watch_set_conf(struct mm_watch *w, const struct mm_watch_conf *conf)
 {
-	memset(w, 0, sizeof *w);
-	mm_strlcpy(w->name, name, sizeof w->name);
 	w->conf = *conf;
 	if (w->conf.cycles < 1)
 		w->conf.cycles = 1;
@@ -76,6 +73,14 @@ void mm_watch_init(struct mm_watch *w, const char *name, const struct mm_watch_c
 		w->conf.failures = w->conf.cycles;
 	if (w->conf.flap_limit > MM_WATCH_MAX_FLAP)
 		w->conf.flap_limit = MM_WATCH_MAX_FLAP;
+}
+
+void mm_watch_init(struct mm_watch *w, const char *name, const struct mm_watch_conf *conf,
+		   mm_svc_event_fn *fn, void *arg)
+{
+	memset(w, 0, sizeof *w);
+	mm_strlcpy(w->name, name, sizeof w->name);
+	mm_watch_set_conf(w, conf);
 	w->emit = fn;
 	w->arg = arg;
 }

@@ -70,6 +70,8 @@ struct mm_watch_obs {
 
 void mm_watch_init(struct mm_watch *w, const char *name, const struct mm_watch_conf *conf,
 		   mm_svc_event_fn *emit, void *arg);
+/* New settings (a reload); history, restarts and state are kept. */
+void mm_watch_set_conf(struct mm_watch *w, const struct mm_watch_conf *conf);
 enum mm_watch_action mm_watch_cycle(struct mm_watch *w, int64_t mono_ms, int64_t wall_ms,
 				    const struct mm_watch_obs *obs);
 /* A group member restarts because another one asked; returns MM_WA_NONE

@@ -639,3 +639,37 @@ def test_ldap_tls(lab, tls_slapd, tmp_path):
     assert rc == 0 and out["ok"] and out["cert_days"] > 3000, out
     rc, out = probe("ldaps://%s:%d%s" % (LO, tls, entry), "--credentials", cred)
     assert rc == 2 and out["failure"] == "tls", out
+
+
+def test_reload_services(daemon, tmp_path):
+    """SIGHUP: a changed service keeps its state and takes its new interval,
+    a new section starts, a removed one stops, a broken one keeps its old
+    settings."""
+    port = d_port(tmp_path)
+    d = daemon({"a": {"url": "tcp://%s:%d" % (LO, port), "interval": "1s"},
+                "b": {"url": "tcp://%s:%d" % (LO, port), "interval": "1s"}})
+    d.wait(lambda: d.service("a")["probes"] >= 2, 10, "first probes")
+    probes_before = d.service("a")["probes"]
+    text = d.conf.read_text()
+    text = text.replace("[service.a]\nurl = tcp://%s:%d\ninterval = 1s\n" % (LO, port),
+                        "[service.a]\nurl = tcp://%s:%d\ninterval = 2s\n" % (LO, port))
+    text = text.replace("[service.b]", "[service.c]")
+    d.conf.write_text(text)
+    d.proc.send_signal(signal.SIGHUP)
+
+    def reloaded():
+        names = {s["name"] for s in d.get("/api/services")["services"]}
+        return names == {"a", "c"}
+    d.wait(reloaded, 10, "services a and c after reload")
+    a = d.service("a")
+    assert a["interval_ms"] == 2000 and a["probes"] >= probes_before, a
+    jobs = {j["name"]: j for j in d.get("/api/status")["jobs"]}
+    assert jobs["service.a"]["period_ms"] == 2000, jobs["service.a"]
+    d.wait(lambda: d.service("c").get("last", {}).get("ok"), 10, "new service probed")
+    # A section that no longer loads keeps the old settings.
+    d.conf.write_text(text.replace("interval = 2s", "interval = 2s\ncredentials_file = /nonexistent"))
+    d.proc.send_signal(signal.SIGHUP)
+    time.sleep(2.5)
+    assert d.service("a")["interval_ms"] == 2000
+    d.log.seek(0)
+    assert "keeps its previous settings" in d.log.read()
