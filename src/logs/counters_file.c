@@ -122,6 +122,17 @@ int mm_cfile_create(const char *path, uint32_t max_groups, struct mm_err *err)
 	char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
 	int rc = -1;
 	int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == ENOENT) {
+		/* The run directory (/run/mailmon) is a tmpfs dir: make it. */
+		char *dir = xstrdup(path);
+		char *slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = 0;
+			if (mkdir(dir, 0755) == 0)
+				fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		}
+		free(dir);
+	}
 	if (fd < 0) {
 		mm_err_sys(err, errno, "%s: cannot create", tmp);
 		goto out;

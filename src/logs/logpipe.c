@@ -5,7 +5,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "core/clock.h"
@@ -57,13 +56,6 @@ struct mm_logpipe *mm_logpipe_new(const struct mm_config *conf, struct mm_err *e
 		.max_age_ms = mm_config_duration_ms(conf, "log", "inflight_max_age"),
 	};
 	char *path = mm_cfile_path_from_config(conf);
-	/* The run directory (/run/mailmon) is a tmpfs dir made at boot. */
-	char *slash = strrchr(path, '/');
-	if (slash && slash != path) {
-		*slash = 0;
-		mkdir(path, 0755);
-		*slash = '/';
-	}
 	uint32_t maxch = (uint32_t)mm_config_int(conf, "counters", "max_channels");
 	struct mm_cfile *cf = mm_cfile_open_or_create(path, maxch, err);
 	if (!cf) {
