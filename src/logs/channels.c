@@ -321,7 +321,10 @@ void mm_channels_apply(struct mm_channels *ch, const struct mm_log_event *ev, ui
 			mm_cg_add(g, MM_CG_IN_ASSOC_REJECTED, 1);
 		} else {
 			mm_cg_add(g, MM_CG_REJECTED, 1);
-			if (has(&ev->service, "postscreen") || has(&ev->reason, "CONNECT"))
+			/* The parser puts the SMTP stage of a reject in code: a
+			 * CONNECT-stage reject refuses the association itself. */
+			if (has(&ev->service, "postscreen") ||
+			    (ev->code.len == 7 && memcmp(ev->code.p, "CONNECT", 7) == 0))
 				mm_cg_add(g, MM_CG_IN_ASSOC_REJECTED, 1);
 		}
 		if (ev->reason.len)

@@ -10,6 +10,8 @@
 
 #include "logs/channels.h"
 #include "logs/lifecycle.h"
+#include "logs/logpipe.h"
+#include "parsers/parser.h"
 #include "logs_testev.h"
 
 /* The script: two connects, one reject, two messages from smtpd:
@@ -153,6 +155,34 @@ static void test_negative_minimum(void **state)
 	mm_cfile_close(cf);
 }
 
+/* Real smtpd lines through the parser: a reject at the CONNECT stage is a
+ * rejected inbound association; a RCPT-stage reject is not, even when its
+ * reason text says "CONNECT". */
+static void test_connect_stage_reject(void **state)
+{
+	static const char *lines[] = {
+		"Nov 21 06:00:01 mx postfix/smtpd[10]: NOQUEUE: reject: CONNECT from "
+		"unknown[192.0.2.7]: 554 5.7.1 <unknown[192.0.2.7]>: Client host rejected: "
+		"Access denied; proto=SMTP",
+		"Nov 21 06:00:02 mx postfix/smtpd[10]: NOQUEUE: reject: RCPT from "
+		"unknown[192.0.2.8]: 554 5.7.1 <x@y.test>: Relay access denied (no CONNECT); "
+		"from=<a@b.test> to=<x@y.test> proto=ESMTP helo=<h>",
+	};
+	struct mm_lc_limits lim = {.max_inflight = 64};
+	struct mm_logpipe *lp = mm_logpipe_new_anon(&lim, 16, mm_parser_find("postfix"));
+	for (size_t i = 0; i < 2; i++)
+		mm_logpipe_line(lp, lines[i], strlen(lines[i]));
+	mm_logpipe_flush(lp);
+	struct mm_cfile *cf = mm_logpipe_cfile(lp);
+	int g = find_group(cf, "smtpd");
+	assert_true(g >= 0);
+	struct mm_cg_snapshot s;
+	assert_int_equal(mm_cg_read(cf, (uint32_t)g, &s), 0);
+	assert_int_equal(s.v[MM_CG_REJECTED], 2);
+	assert_int_equal(s.v[MM_CG_IN_ASSOC_REJECTED], 1);
+	mm_logpipe_free(lp);
+}
+
 /* More channel names than ids or slots: the rest count as "other". */
 static void test_overflow_other(void **state)
 {
@@ -250,6 +280,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_script),
+		cmocka_unit_test(test_connect_stage_reject),
 		cmocka_unit_test(test_negative_minimum),
 		cmocka_unit_test(test_overflow_other),
 		cmocka_unit_test(test_msgsrv_records),
