@@ -290,6 +290,8 @@ int mm_queuewatch_init(struct mm_daemon *d, struct mm_err *err)
 	struct mm_queuewatch *w = xcalloc(1, sizeof *w);
 	w->d = d;
 	d->queue = w;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
 	struct mm_err oerr = {{0}};
 	struct mm_mta *mta = mm_mta_open(type, &p, &oerr);
 	if (!mta) {
@@ -304,8 +306,6 @@ int mm_queuewatch_init(struct mm_daemon *d, struct mm_err *err)
 	}
 	w->mta = mta;
 	snprintf(w->mode, sizeof w->mode, "%s", mm_mta_mode(mta));
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
 	if (pipe2(w->pipefd, O_CLOEXEC | O_NONBLOCK) < 0) {
 		mm_err_sys(err, errno, "queue: pipe");
 		w->pipefd[0] = w->pipefd[1] = -1;

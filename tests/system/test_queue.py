@@ -376,3 +376,24 @@ def test_daemon_api_queue(lab, queued, tmp_path):
                            capture_output=True)
     finally:
         assert d.stop() == 0, d.log()
+
+
+def test_daemon_without_a_readable_mta(tmp_path):
+    """A broken [mta] config does not stop mailmond: /api/queue says why."""
+    port = mmbin.free_port()
+    conf = tmp_path / "mailmon.conf"
+    conf.write_text(
+        "[daemon]\nstate_directory = %s\nrun_directory = %s\n"
+        "[http]\nlisten = 127.0.0.1:%d\n"
+        "[mta]\nconfig_directory = %s/no-such-postfix\n"
+        "[log]\nsources = %s\n" % (tmp_path, tmp_path, port, tmp_path, tmp_path / "no.log"))
+    d = mmbin.Daemon(str(conf), str(tmp_path / "mailmond.log"))
+    api = "127.0.0.1:%d" % port
+    d.start(api=api)
+    try:
+        doc = d.get(api, "/api/queue")
+        assert doc["mode"] == "off" and doc["queues"] is None
+        assert "postconf" in doc["error"]
+        assert d.get(api, "/api/status")["program"] == "mailmond"
+    finally:
+        assert d.stop() == 0, d.log()

@@ -449,17 +449,17 @@ out:
 		close(fd);
 	return;
 stat_failed:
-open_failed:
+open_failed:;
+	int saved = errno; /* close() may change errno */
 	if (fd >= 0)
 		close(fd);
-	if (errno == ENOENT) {
+	if (saved == ENOENT) {
 		s->st->vanished++;
 		e = *slot(s, name);
 		if (e && e->dir == di)
 			remove_ent(s, slot(s, name));
 		return;
 	}
-	int saved = errno;
 	char qrel[256];
 	snprintf(qrel, sizeof qrel, "%s/%s", s->dirs[di].rel, name);
 	s->st->unreadable++;
