@@ -684,6 +684,11 @@ static void reconfigure(struct mm_services *ss)
 		s->removed = false;
 		need_dns(ss, &s->sc);
 		mm_watch_set_conf(&s->w, &s->sc.watch);
+		if (s->w.state == MM_WS_FAILED) {
+			mm_watch_reset_failed(&s->w);
+			mm_log_notice(&d->log, "service %s: reload: no longer failed, watched afresh",
+				      s->sc.name);
+		}
 		char job[48];
 		job_name(s, job, sizeof job);
 		mm_schedule_set_period(&d->sched, job, s->sc.interval_ms);

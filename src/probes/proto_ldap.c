@@ -18,6 +18,7 @@
 #include <event2/event.h>
 #include <event2/util.h>
 #include <ldap.h>
+#include <openssl/crypto.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -217,6 +218,10 @@ static void *worker(void *arg)
 {
 	struct ldap_job *j = arg;
 	run_job(j);
+	/* Free this thread's OpenSSL state (error queue, from reading the
+	 * certificate) now: a detached thread may still be finishing when a
+	 * short-lived caller such as `mailmon probe` exits. */
+	OPENSSL_thread_stop();
 	char one = 1;
 	/* MSG_NOSIGNAL: the probe may have gone (EPIPE), which is fine. */
 	(void)send(j->fd[1], &one, 1, MSG_NOSIGNAL);

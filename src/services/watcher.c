@@ -62,6 +62,17 @@ static void emit(struct mm_watch *w, enum mm_svc_event_type t, int64_t wall_ms,
 		w->emit(&ev, w->arg);
 }
 
+void mm_watch_reset_failed(struct mm_watch *w)
+{
+	if (w->state != MM_WS_FAILED)
+		return;
+	w->state = MM_WS_UNKNOWN;
+	w->history = 0;
+	w->nhistory = 0;
+	memset(w->restarts, 0, sizeof w->restarts);
+	w->nrestarts_total = 0;
+}
+
 void mm_watch_set_conf(struct mm_watch *w, const struct mm_watch_conf *conf)
 {
 	w->conf = *conf;

@@ -70,6 +70,9 @@ struct mm_watch_obs {
 
 void mm_watch_init(struct mm_watch *w, const char *name, const struct mm_watch_conf *conf,
 		   mm_svc_event_fn *emit, void *arg);
+/* A human's "try again" (mailmond reload): a failed service forgets its
+ * history and restarts and is watched afresh. No effect in other states. */
+void mm_watch_reset_failed(struct mm_watch *w);
 /* New settings (a reload); history, restarts and state are kept. */
 void mm_watch_set_conf(struct mm_watch *w, const struct mm_watch_conf *conf);
 enum mm_watch_action mm_watch_cycle(struct mm_watch *w, int64_t mono_ms, int64_t wall_ms,

@@ -486,6 +486,10 @@ def test_flap_limit(daemon, tmp_path):
     assert marker.read_text().count("x") == 2
     gave = [e for e in d.events("flappy") if e["type"] == "gave-up"]
     assert len(gave) == 1 and "needs a human" in gave[0]["reason"]
+    # The human's "try again": a reload clears the failed state.
+    d.proc.send_signal(signal.SIGHUP)
+    d.wait(lambda: d.service("flappy")["restarts_total"] >= 1 and
+           d.service("flappy")["state"] != "failed", 10, "watched afresh after reload")
 
 
 # ---------------------------------------------------------------------------

@@ -98,6 +98,12 @@ static void test_flap_window_expires(void **state)
 	mm_watch_verified(&w, 0, false, MM_PF_TIMEOUT, NULL);
 	assert_int_equal(mm_watch_restarts_in_window(&w, 5000), 1);
 	assert_int_equal(mm_watch_restarts_in_window(&w, 11001), 0);
+	/* Limit reached: failed; a reset (reload) lets it restart again. */
+	assert_int_equal(mm_watch_cycle(&w, 2000, 0, &bad), MM_WA_NONE);
+	assert_int_equal(w.state, MM_WS_FAILED);
+	mm_watch_reset_failed(&w);
+	assert_int_equal(w.state, MM_WS_UNKNOWN);
+	assert_int_equal(mm_watch_cycle(&w, 3000, 0, &bad), MM_WA_RESTART);
 }
 
 static void test_cert(void **state)
