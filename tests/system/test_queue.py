@@ -397,3 +397,30 @@ def test_daemon_without_a_readable_mta(tmp_path):
         assert d.get(api, "/api/status")["program"] == "mailmond"
     finally:
         assert d.stop() == 0, d.log()
+
+
+def test_two_instances(lab, queued):
+    """Two Postfix instances (-c twice): every message of both, each with
+    its instance index, in direct and postqueue mode alike."""
+    with mailmonlab.Lab(components=("postfix",), queue_run_delay="1h",
+                        minimal_backoff_time="1h", maximal_backoff_time="1h") as lab2:
+        ids2 = [lab2.send("two@sender.test", "i%d@dead.test" % i) for i in range(3)]
+        lab2.wait_for(lambda: sum(m["queue_name"] == "deferred"
+                                  for m in lab2.postqueue_json()) == 3,
+                      timeout=30, what="second instance's mail deferred")
+        both = {}
+        for mode in ("direct", "postqueue"):
+            r = mm("qm", "-c", conf_dir(lab), "-c", lab2.paths["postfix_config_dir"],
+                   "--mode", mode, "--json", "list")
+            assert r.returncode == 0, r.stderr
+            both[mode] = {(m["instance"], m["queue_id"]): m["queue_name"]
+                          for m in map(json.loads, r.stdout.splitlines())}
+        assert both["direct"] == both["postqueue"]
+        want = {(0, m["queue_id"]) for m in lab.postqueue_json()} | {(1, q) for q in ids2}
+        assert set(both["direct"]) == want
+        s = mm("qm", "-c", conf_dir(lab), "-c", lab2.paths["postfix_config_dir"], "--json",
+               "summarize")
+        one = mm("qm", "-c", conf_dir(lab), "--json", "summarize")
+        n2 = json.loads(s.stdout)["queues"]["deferred"]["messages"]
+        n1 = json.loads(one.stdout)["queues"]["deferred"]["messages"]
+        assert n2 == n1 + 3
