@@ -261,7 +261,7 @@ int cmd_qm(struct mm_cli *cli, int argc, char **argv)
 	struct mm_queue_cli qc = {0};
 	bool json = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "+hc:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hc:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': usage(stdout); return 0;
 		case 'c':
@@ -269,7 +269,14 @@ int cmd_qm(struct mm_cli *cli, int argc, char **argv)
 				return 2;
 			break;
 		case O_JSON: json = true; break;
-		case O_MODE: qc.mode = optarg; break;
+		case O_MODE:
+			if (strcmp(optarg, "auto") && strcmp(optarg, "direct") &&
+			    strcmp(optarg, "postqueue")) {
+				fprintf(stderr, PROG ": --mode: expected auto, direct or postqueue\n");
+				return 2;
+			}
+			qc.mode = optarg;
+			break;
 		default: usage(stderr); return 2;
 		}
 	}
