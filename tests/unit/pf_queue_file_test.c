@@ -223,6 +223,15 @@ static void test_real_files(void **state)
 	assert_int_equal(q.nrcpt, 1);
 	assert_string_equal(mm_pf_qfile_rcpt(&q, 0), "bounce@dead.test");
 	assert_int_equal(q.size, 316);
+
+	/* Written by sendmail/postdrop into maildrop: 'T' first, no 'C'. */
+	d = slurp("maildrop-postdrop", &len);
+	assert_int_equal(parse(d, len, &q), MM_PF_OK);
+	assert_false(q.has_size_rec);
+	assert_int_equal(q.arrival, 1795244518);
+	assert_string_equal(mm_pf_qfile_sender(&q), "md@sender.test");
+	assert_int_equal(q.nrcpt, 2);
+	assert_string_equal(mm_pf_qfile_rcpt(&q, 1), "y@slow.test");
 	mm_pf_qfile_free(&q);
 }
 
