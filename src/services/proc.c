@@ -141,8 +141,10 @@ void mm_proc_scan(struct mm_proc_match *m, const char *root, int64_t mono_ms,
 		struct mm_proc_stat st;
 		if (!mm_proc_read_stat(root, pid, &st) || st.state == 'Z' || st.state == 'X')
 			continue;
-		bool is_main = main_pid > 0 && pid == main_pid;
-		bool is_worker = main_pid > 0 && st.ppid == main_pid;
+		/* Only a pidfile's process has workers (its children); in name
+		 * mode main_pid is just the oldest match found so far. */
+		bool is_main = m->pidfile[0] && main_pid > 0 && pid == main_pid;
+		bool is_worker = m->pidfile[0] && main_pid > 0 && st.ppid == main_pid;
 		bool by_name = false;
 		if (!m->pidfile[0]) {
 			by_name = (!m->name[0] || strcmp(st.comm, m->name) == 0) &&
@@ -163,7 +165,7 @@ void mm_proc_scan(struct mm_proc_match *m, const char *root, int64_t mono_ms,
 			oldest_start = st.starttime;
 			out->oldest_pid = pid;
 		}
-		if (by_name && (!main_pid || st.starttime <= oldest_start))
+		if (by_name && out->oldest_pid == pid)
 			main_pid = pid;
 	}
 	if (dir)
