@@ -245,6 +245,9 @@ const struct mm_conf_key mm_conf_keys[] = {
 	 "Wait this long after a restart command before re-probing to verify."},
 	{"service.*", "autorestart", MM_CT_BOOL, "yes", 0, 0, NULL, true,
 	 "Restart on crash or hang; no: only report."},
+	{"service.*", "cert_warning_days", MM_CT_INT, "21", 0, 3650, NULL, true,
+	 "A TLS probe whose certificate has fewer days left raises a\n"
+	 "certificate-expiring event (once, until renewed)."},
 };
 const size_t mm_conf_nkeys = sizeof mm_conf_keys / sizeof mm_conf_keys[0];
 

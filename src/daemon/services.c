@@ -253,7 +253,8 @@ static void on_probe(const struct mm_probe_result *res, void *arg)
 		s->last_ok_wall_ms = s->last_wall_ms;
 	}
 	if (res->have_cert)
-		mm_watch_cert(&s->w, mm_mono_ms(), mm_wall_ms(), res->cert_days, 21);
+		mm_watch_cert(&s->w, mm_mono_ms(), mm_wall_ms(), res->cert_days,
+			      s->sc.cert_warning_days);
 	if (verifying) {
 		bool ok = res->fail == MM_PF_NONE && procs_ok(s);
 		mm_watch_verified(&s->w, mm_wall_ms(), ok, res->fail,

@@ -70,6 +70,7 @@ struct mm_probe {
 	struct mm_reply_state rs;
 	int step;	/* protocol state machine position */
 	int ntag;	/* IMAP tag counter */
+	bool preauth;	/* IMAP greeting was PREAUTH: no LOGIN */
 	char tag[16];
 	char *raw;	/* raw mode buffer (HTTP body) */
 	size_t raw_len, raw_cap;

@@ -2,7 +2,7 @@
  * proto_imap: the IMAP probe on the pingpong engine.
  *
  * greeting "* OK" -> CAPABILITY -> [STARTTLS -> TLS] -> [LOGIN, SELECT
- * INBOX] -> LOGOUT. A NO to LOGIN is MM_PF_AUTH; any other NO/BAD is
+ * INBOX] -> LOGOUT. After a "* PREAUTH" greeting LOGIN is skipped. A NO to LOGIN is MM_PF_AUTH; any other NO/BAD is
  * MM_PF_REJECTED; a "* BYE" greeting is a rejection.
  */
 #include <stdio.h>
@@ -48,6 +48,10 @@ static void quote(char *out, size_t cap, const char *in)
 
 static void after_tls_or_capa(struct mm_probe *p)
 {
+	if (p->preauth && p->prm.user[0]) {
+		imap_cmd(p, I_SELECT, "select", "SELECT INBOX"); /* already logged in */
+		return;
+	}
 	if (p->prm.user[0]) {
 		char u[2 * MM_PROBE_STR + 4], w[2 * MM_PROBE_STR + 4], cmd[4 * MM_PROBE_STR + 16];
 		quote(u, sizeof u, p->prm.user);
@@ -71,6 +75,7 @@ static void imap_reply(struct mm_probe *p)
 			pp_fail(p, MM_PF_REJECTED, "greeting: %s", pp_reply_text(p, t, sizeof t));
 			return;
 		}
+		p->preauth = p->rs.status == MM_ST_PREAUTH;
 		imap_cmd(p, I_CAPA, "capability", "CAPABILITY");
 		return;
 	case I_CAPA:

@@ -92,6 +92,7 @@ int mm_service_conf_load(const struct mm_config *conf, const char *name,
 	sc->warning_ms = mm_config_duration_ms(conf, sec, "warning");
 	sc->command_timeout_ms = mm_config_duration_ms(conf, sec, "command_timeout");
 	sc->verify_delay_ms = mm_config_duration_ms(conf, sec, "verify_delay");
+	sc->cert_warning_days = (int)mm_config_int(conf, sec, "cert_warning_days");
 	sc->watch.failures = (int)mm_config_int(conf, sec, "failures");
 	sc->watch.cycles = (int)mm_config_int(conf, sec, "cycles");
 	sc->watch.flap_limit = (int)mm_config_int(conf, sec, "flap_limit");

@@ -27,6 +27,7 @@ struct mm_service_conf {
 	char *restart, *start, *stop; /* NULL when unset */
 	bool shell;
 	int64_t interval_ms, warning_ms, command_timeout_ms, verify_delay_ms;
+	int cert_warning_days;
 	char *group; /* restart_group or NULL */
 	struct mm_watch_conf watch;
 };

@@ -677,3 +677,55 @@ def test_reload_services(daemon, tmp_path):
     assert d.service("a")["interval_ms"] == 2000
     d.log.seek(0)
     assert "keeps its previous settings" in d.log.read()
+
+
+def test_imap_preauth(hostile, tmp_path):
+    """A PREAUTH greeting: no LOGIN, straight to SELECT (scripted server)."""
+    srv = socket.socket()
+    srv.bind((LO, 0))
+    srv.listen(4)
+    seen = []
+
+    def serve():
+        conn, _ = srv.accept()
+        f = conn.makefile("rwb")
+        f.write(b"* PREAUTH ready\r\n")
+        f.flush()
+        for line in f:
+            tag, cmd = line.split(b" ", 1)
+            seen.append(cmd.strip().split(b" ")[0].decode())
+            if cmd.startswith(b"CAPABILITY"):
+                f.write(b"* CAPABILITY IMAP4rev1\r\n" + tag + b" OK done\r\n")
+            elif cmd.startswith(b"SELECT"):
+                f.write(b"* 0 EXISTS\r\n" + tag + b" OK [READ-WRITE] done\r\n")
+            elif cmd.startswith(b"LOGOUT"):
+                f.write(b"* BYE\r\n" + tag + b" OK bye\r\n")
+                f.flush()
+                break
+            else:
+                f.write(tag + b" BAD what\r\n")
+            f.flush()
+        conn.close()
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        cred = cred_file(tmp_path, "alice", "x")
+        rc, out = probe("imap://%s:%d" % (LO, srv.getsockname()[1]), "--credentials", cred)
+        assert rc == 0 and out["ok"], out
+        t.join(5)
+        assert seen == ["CAPABILITY", "SELECT", "LOGOUT"], seen
+    finally:
+        srv.close()
+
+
+def test_cert_expiring_event(lab, daemon):
+    """A TLS service whose certificate has fewer than cert_warning_days
+    left gets one certificate-expiring event (the lab cert is issued for
+    3650 days, so 3649 are left: below a threshold of 3650)."""
+    d = daemon({"imaps": {"url": "imaps://%s:%d" % (LO, lab.ports["imaps"]),
+                          "ca_file": lab.paths["cert"], "interval": "1s",
+                          "cert_warning_days": "3650"}})
+    d.wait(lambda: d.service("imaps").get("probes", 0) >= 3, 10, "three probes")
+    ev = [e for e in d.events("imaps") if e["type"] == "certificate-expiring"]
+    assert len(ev) == 1 and "expires in" in ev[0]["reason"], d.events()
+    assert d.service("imaps")["last"]["cert_days"] > 3000
