@@ -146,6 +146,11 @@ static void show_text(const struct mm_cfile *cf, const struct mm_cg_snapshot *g,
 		row("Outbound assoc. open", s, MM_CG_OUT_ASSOC);
 		row("Outbound assoc. total", s, MM_CG_OUT_ASSOC_TOTAL);
 		row("Outbound assoc. failed", s, MM_CG_OUT_ASSOC_FAILED);
+		/* From the queue scanner (RFC 2789 mtaGroupStored*), not the logs. */
+		row("Queued now (scan)", s, MM_CG_QSTORED_MSGS);
+		row("Queued recipients", s, MM_CG_QSTORED_RCPTS);
+		row("Queued volume (bytes)", s, MM_CG_QSTORED_VOLUME);
+		row("Oldest queued (seconds)", s, MM_CG_QOLDEST_S);
 		fmt_time(s->v[MM_CG_LAST_IN_MS], in, sizeof in);
 		fmt_time(s->v[MM_CG_LAST_OUT_MS], out, sizeof out);
 		printf("  %-26s %s\n", "Last inbound activity", in);

@@ -73,6 +73,7 @@ struct mm_logwatch {
 	struct lw_source *src;
 	size_t n;
 	struct mm_line_consumer consumer;
+	struct mm_logpipe *lp; /* the consumer's pipeline, NULL when counters are off */
 	char *state_path;
 	struct mm_posfile snap; /* last loaded or saved state */
 	char *saved_text;	/* its encoding, to skip identical saves */
@@ -103,6 +104,7 @@ static void consumer_setup(struct mm_logwatch *lw)
 	struct mm_logpipe *lp = mm_logpipe_new(lw->d->conf, &err);
 	if (lp) {
 		mm_logpipe_consumer(lp, &lw->consumer);
+		lw->lp = lp;
 		return;
 	}
 	mm_log_err(&lw->d->log, "channel counters off: %s", err.msg);
@@ -662,6 +664,7 @@ void mm_logwatch_free(struct mm_daemon *d)
 	close_sources(lw);
 	if (lw->consumer.free)
 		lw->consumer.free(lw->consumer.arg);
+	lw->lp = NULL;
 	struct event *evs[] = {lw->ev_inotify, lw->ev_batch, lw->ev_more};
 	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
 		if (evs[i])
@@ -674,4 +677,9 @@ void mm_logwatch_free(struct mm_daemon *d)
 	free(lw->state_path);
 	free(lw);
 	d->logwatch = NULL;
+}
+
+struct mm_logpipe *mm_logwatch_logpipe(struct mm_daemon *d)
+{
+	return d->logwatch ? d->logwatch->lp : NULL;
 }

@@ -25,10 +25,15 @@
 
 struct mm_daemon;
 struct mm_logwatch;
+struct mm_logpipe;
 
 /* Never fails for a missing log or a corrupt state file (both logged and
  * shown in /api/logs); returns -1 only for a setup error. */
 int mm_logwatch_init(struct mm_daemon *d, struct mm_err *err);
 void mm_logwatch_free(struct mm_daemon *d);
+/* The log pipeline (parser -> lifecycle -> channel counters), for other
+ * modules that add to the counters (the queue's stored gauges); NULL when
+ * counters are off. Owned by logwatch. */
+struct mm_logpipe *mm_logwatch_logpipe(struct mm_daemon *d);
 
 #endif

@@ -15,7 +15,10 @@
  * (top N plus "other") messages, recipients, bytes, oldest age and
  * delay-reason mix, growth per minute and the drain estimate per queue
  * and for the backlog (incoming + active + deferred + maildrop), and the
- * RFC 2789 stored gauges per channel group.
+ * RFC 2789 stored gauges per destination group. The same gauges per
+ * channel go into the counters file: the worker hands over one
+ * struct mm_stored_msg per queued message, and the log pipeline, which
+ * knows each message's delivery channel from the logs, attributes them.
  *
  * Errors: a failed scan is logged once per change of message and shown in
  * /api/queue; the last good summary stays published.
@@ -37,6 +40,8 @@
 #include "core/clock.h"
 #include "core/xalloc.h"
 #include "daemon/daemon.h"
+#include "daemon/logwatch.h"
+#include "logs/logpipe.h"
 #include "mta/mta.h"
 #include "mta/queue_summary.h"
 #include "mta/queue_trend.h"
@@ -58,6 +63,8 @@ struct mm_queuewatch {
 	bool want, busy, quit;
 	size_t top;
 	struct mm_qsummary *ready;
+	struct mm_stored_msg *ready_stored; /* with ready, for the counters file */
+	size_t ready_nstored;
 	char error[MM_ERR_MAX];
 	bool error_new;
 	uint64_t merged;
@@ -74,6 +81,21 @@ struct mm_queuewatch {
 	int64_t last_ok_wall_ms;
 	int64_t max_duration_us;
 };
+
+/* The queued messages as the counters' stored gauges need them. */
+static struct mm_stored_msg *stored_msgs(const struct mm_qsnap *snap)
+{
+	struct mm_stored_msg *out = xmalloc((snap->n ? snap->n : 1) * sizeof *out);
+	for (size_t i = 0; i < snap->n; i++) {
+		const struct mm_qmsg *m = snap->msgs[i];
+		out[i] = (struct mm_stored_msg){
+			.nrcpt = m->nrcpt, .size = m->size, .arrival_s = m->arrival};
+		/* strncpy pads with NULs; an id too long for the lifecycle is
+		 * never found there and counts as unattempted. */
+		strncpy(out[i].qid, m->id, sizeof out[i].qid - 1);
+	}
+	return out;
+}
 
 static void *worker(void *arg)
 {
@@ -92,9 +114,11 @@ static void *worker(void *arg)
 
 		struct mm_err err = {{0}};
 		struct mm_qsummary *sum = NULL;
+		struct mm_stored_msg *stored = NULL;
 		if (mm_mta_scan(w->mta, MM_QMASK_ALL, &snap, &err) == 0) {
 			sum = xcalloc(1, sizeof *sum);
 			mm_qsummary_build(&snap, top, sum);
+			stored = stored_msgs(&snap);
 		}
 
 		pthread_mutex_lock(&w->mu);
@@ -104,7 +128,10 @@ static void *worker(void *arg)
 				mm_qsummary_free(w->ready);
 				free(w->ready);
 			}
+			free(w->ready_stored);
 			w->ready = sum;
+			w->ready_stored = stored;
+			w->ready_nstored = snap.n;
 		} else {
 			memcpy(w->error, err.msg, sizeof w->error);
 			w->error_new = true;
@@ -126,7 +153,10 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 		;
 	pthread_mutex_lock(&w->mu);
 	struct mm_qsummary *sum = w->ready;
+	struct mm_stored_msg *stored = w->ready_stored;
+	size_t nstored = w->ready_nstored;
 	w->ready = NULL;
+	w->ready_stored = NULL;
 	bool failed = w->error_new;
 	char error[MM_ERR_MAX];
 	memcpy(error, w->error, sizeof error);
@@ -141,6 +171,10 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 	}
 	if (!sum)
 		return;
+	struct mm_logpipe *lp = mm_logwatch_logpipe(w->d);
+	if (lp)
+		mm_logpipe_set_stored(lp, stored, nstored, sum->taken_s);
+	free(stored);
 	if (w->last_error[0])
 		mm_log_notice(&w->d->log, "queue scan: working again");
 	w->last_error[0] = '\0';
@@ -350,6 +384,7 @@ void mm_queuewatch_free(struct mm_daemon *d)
 	if (w->pipefd[1] >= 0)
 		close(w->pipefd[1]);
 	mm_mta_close(w->mta);
+	free(w->ready_stored);
 	if (w->ready) {
 		mm_qsummary_free(w->ready);
 		free(w->ready);

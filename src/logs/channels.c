@@ -129,6 +129,51 @@ static struct mm_cf_group *group_of(struct mm_channels *ch, uint16_t id)
 	return &ch->cf->groups[ch->group[id]];
 }
 
+struct stored_acc {
+	int64_t msgs, rcpts, bytes, oldest; /* oldest: arrival, INT64_MAX none */
+};
+
+void mm_channels_set_stored(struct mm_channels *ch, const struct mm_lifecycle *lc,
+			    const struct mm_stored_msg *msgs, size_t n, int64_t now_s)
+{
+	uint16_t unattempted = mm_channels_id(ch, MM_CHAN_UNATTEMPTED,
+					      sizeof MM_CHAN_UNATTEMPTED - 1);
+	uint32_t count = mm_channels_count(ch);
+	struct stored_acc *acc = xcalloc(count ? count : 1, sizeof *acc);
+	for (uint32_t i = 0; i < count; i++)
+		acc[i].oldest = INT64_MAX;
+	for (size_t i = 0; i < n; i++) {
+		const struct mm_stored_msg *m = &msgs[i];
+		const struct mm_lc_msg *lm = mm_lc_find(lc, m->qid, strnlen(m->qid, MM_LC_QID_MAX));
+		uint16_t id = lm && lm->nchan ? lm->chan[lm->nchan - 1] : unattempted;
+		if (id >= count)
+			id = unattempted;
+		if (id >= count)
+			continue; /* the id table is full: nowhere to count */
+		acc[id].msgs++;
+		acc[id].rcpts += m->nrcpt;
+		acc[id].bytes += (int64_t)m->size;
+		if (m->arrival_s < acc[id].oldest)
+			acc[id].oldest = m->arrival_s;
+	}
+	for (uint32_t id = 0; id < count; id++) {
+		/* Do not make a group only to write zeros into it. */
+		if (!acc[id].msgs && ch->group[id] < 0)
+			continue;
+		struct mm_cf_group *g = group_of(ch, (uint16_t)id);
+		if (!g)
+			continue;
+		mm_cg_begin(g);
+		mm_cg_set(g, MM_CG_QSTORED_MSGS, acc[id].msgs);
+		mm_cg_set(g, MM_CG_QSTORED_RCPTS, acc[id].rcpts);
+		mm_cg_set(g, MM_CG_QSTORED_VOLUME, acc[id].bytes);
+		mm_cg_set(g, MM_CG_QOLDEST_S,
+			  acc[id].msgs && now_s > acc[id].oldest ? now_s - acc[id].oldest : 0);
+		mm_cg_end(g);
+	}
+	free(acc);
+}
+
 static bool has(const struct mm_sv *s, const char *needle)
 {
 	return s->len && memmem(s->p, s->len, needle, strlen(needle)) != NULL;

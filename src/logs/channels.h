@@ -63,6 +63,25 @@ const char *mm_channels_name(const struct mm_channels *ch, uint16_t id);
 uint16_t mm_channels_id_for(struct mm_channels *ch, const struct mm_log_event *ev);
 /* Channel names and reason texts cut to their slots so far. */
 uint64_t mm_channels_truncated(const struct mm_channels *ch);
+/* One message the queue scanner found, reduced to what the stored gauges
+ * need. */
+struct mm_stored_msg {
+	char qid[MM_LC_QID_MAX];
+	uint32_t nrcpt;	   /* pending recipients */
+	uint64_t size;	   /* bytes */
+	int64_t arrival_s; /* wall seconds */
+};
+
+#define MM_CHAN_UNATTEMPTED "unattempted"
+
+/* Sets every channel's queue gauges (MM_CG_QSTORED_*, MM_CG_QOLDEST_S)
+ * from one queue scan. A queue file does not name its transport, so each
+ * message is given to the channel of its latest delivery attempt that
+ * the lifecycle saw in the logs; a message with none yet counts under
+ * the group "unattempted". Channels with nothing queued are set to 0. */
+void mm_channels_set_stored(struct mm_channels *ch, const struct mm_lifecycle *lc,
+			    const struct mm_stored_msg *msgs, size_t n, int64_t now_s);
+
 /* Updates the counters for one event, given what the lifecycle made of
  * it. id: mm_channels_id_for(ev). */
 void mm_channels_apply(struct mm_channels *ch, const struct mm_log_event *ev, uint16_t id,

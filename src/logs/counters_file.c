@@ -49,6 +49,10 @@ const char *const mm_cg_field_names[MM_CG__COUNT] = {
 	[MM_CG_OUT_ASSOC_FAILED] = "outbound_associations_failed",
 	[MM_CG_LAST_IN_MS] = "last_inbound_ms",
 	[MM_CG_LAST_OUT_MS] = "last_outbound_ms",
+	[MM_CG_QSTORED_MSGS] = "queue_stored_messages",
+	[MM_CG_QSTORED_RCPTS] = "queue_stored_recipients",
+	[MM_CG_QSTORED_VOLUME] = "queue_stored_volume",
+	[MM_CG_QOLDEST_S] = "queue_oldest_s",
 };
 
 char *mm_cfile_path_from_config(const struct mm_config *conf)

@@ -78,6 +78,14 @@ enum mm_cg_field {
 	MM_CG_OUT_ASSOC_FAILED,
 	MM_CG_LAST_IN_MS,     /* wall ms of the last inbound activity */
 	MM_CG_LAST_OUT_MS,    /* wall ms of the last outbound activity */
+	/* Gauges from the queue scanner, not the logs (RFC 2789
+	 * mtaGroupStored*): what the queue holds for the channel now. Slots
+	 * that were reserved and zero in files written before, so the
+	 * version stays 1. */
+	MM_CG_QSTORED_MSGS,   /* mtaGroupStoredMessages */
+	MM_CG_QSTORED_RCPTS,  /* mtaGroupStoredRecipients */
+	MM_CG_QSTORED_VOLUME, /* mtaGroupStoredVolume, bytes */
+	MM_CG_QOLDEST_S,      /* mtaGroupOldestMessageStored, age in seconds */
 	MM_CG__COUNT
 };
 _Static_assert(MM_CG__COUNT <= MM_CF_NFIELDS, "counter slots exhausted: bump MM_CF_VERSION");

@@ -192,6 +192,13 @@ struct mm_cfile *mm_logpipe_cfile(struct mm_logpipe *lp)
 	return lp->cf;
 }
 
+void mm_logpipe_set_stored(struct mm_logpipe *lp, const struct mm_stored_msg *msgs, size_t n,
+			   int64_t now_s)
+{
+	if (lp->cf)
+		mm_channels_set_stored(lp->ch, lp->lc, msgs, n, now_s);
+}
+
 const struct mm_lifecycle *mm_logpipe_lifecycle(const struct mm_logpipe *lp)
 {
 	return lp->lc;

@@ -64,6 +64,9 @@ void mm_logpipe_consumer(struct mm_logpipe *lp, struct mm_line_consumer *c);
 
 void mm_logpipe_get_stats(const struct mm_logpipe *lp, struct mm_logpipe_stats *out);
 struct mm_cfile *mm_logpipe_cfile(struct mm_logpipe *lp);
+/* Queue-scan gauges per channel: see mm_channels_set_stored(). */
+void mm_logpipe_set_stored(struct mm_logpipe *lp, const struct mm_stored_msg *msgs, size_t n,
+			   int64_t now_s);
 const struct mm_lifecycle *mm_logpipe_lifecycle(const struct mm_logpipe *lp);
 
 #endif

@@ -155,6 +155,51 @@ static void test_negative_minimum(void **state)
 	mm_cfile_close(cf);
 }
 
+/* Queue-scan gauges: a queued message goes to the channel of its latest
+ * delivery attempt in the logs (M3 was deferred on smtp), one the logs
+ * never saw attempted to "unattempted"; a later scan without them sets
+ * the gauges back to 0. */
+static void test_stored_gauges(void **state)
+{
+	struct mm_cfile *cf = mm_cfile_anon(16);
+	struct mm_channels *ch = mm_channels_new(cf);
+	struct mm_lc_limits lim = {.max_inflight = 64};
+	struct mm_lifecycle *lc = mm_lc_new(&lim);
+	run_script(ch, lc, 0, sizeof script / sizeof script[0]);
+	struct mm_stored_msg q[] = {
+		{.qid = "M3", .nrcpt = 1, .size = 300, .arrival_s = 900},
+		{.qid = "NEW1", .nrcpt = 2, .size = 1000, .arrival_s = 990},
+		{.qid = "NEW2", .nrcpt = 1, .size = 24, .arrival_s = 995},
+	};
+	mm_channels_set_stored(ch, lc, q, 3, 1000);
+	struct mm_cg_snapshot s;
+	assert_int_equal(mm_cg_read(cf, (uint32_t)find_group(cf, "smtp"), &s), 0);
+	assert_int_equal(s.v[MM_CG_QSTORED_MSGS], 1);
+	assert_int_equal(s.v[MM_CG_QSTORED_RCPTS], 1);
+	assert_int_equal(s.v[MM_CG_QSTORED_VOLUME], 300);
+	assert_int_equal(s.v[MM_CG_QOLDEST_S], 100);
+	int un = find_group(cf, MM_CHAN_UNATTEMPTED);
+	assert_true(un >= 0);
+	assert_int_equal(mm_cg_read(cf, (uint32_t)un, &s), 0);
+	assert_int_equal(s.v[MM_CG_QSTORED_MSGS], 2);
+	assert_int_equal(s.v[MM_CG_QSTORED_RCPTS], 3);
+	assert_int_equal(s.v[MM_CG_QSTORED_VOLUME], 1024);
+	assert_int_equal(s.v[MM_CG_QOLDEST_S], 10);
+	/* lmtp has nothing queued: its gauges stay 0 */
+	assert_int_equal(mm_cg_read(cf, (uint32_t)find_group(cf, "lmtp"), &s), 0);
+	assert_int_equal(s.v[MM_CG_QSTORED_MSGS], 0);
+
+	mm_channels_set_stored(ch, lc, NULL, 0, 2000);
+	assert_int_equal(mm_cg_read(cf, (uint32_t)find_group(cf, "smtp"), &s), 0);
+	assert_int_equal(s.v[MM_CG_QSTORED_MSGS], 0);
+	assert_int_equal(s.v[MM_CG_QOLDEST_S], 0);
+	assert_int_equal(mm_cg_read(cf, (uint32_t)un, &s), 0);
+	assert_int_equal(s.v[MM_CG_QSTORED_VOLUME], 0);
+	mm_lc_free(lc);
+	mm_channels_free(ch);
+	mm_cfile_close(cf);
+}
+
 /* Real smtpd lines through the parser: a reject at the CONNECT stage is a
  * rejected inbound association; a RCPT-stage reject is not, even when its
  * reason text says "CONNECT". */
@@ -282,6 +327,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_script),
 		cmocka_unit_test(test_connect_stage_reject),
+		cmocka_unit_test(test_stored_gauges),
 		cmocka_unit_test(test_negative_minimum),
 		cmocka_unit_test(test_overflow_other),
 		cmocka_unit_test(test_msgsrv_records),
