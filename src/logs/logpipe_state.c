@@ -193,6 +193,19 @@ static bool num(char **p, int64_t *out)
 }
 
 #define MAX_SAVED_IDS MM_CHAN_MAX_IDS
+/* Counters per group in states saved before MM_CG_QSTORED_MSGS. */
+#define MM_CG_COUNT_V1 24
+_Static_assert(MM_CG_COUNT_V1 == MM_CG_QSTORED_MSGS, "the v1 counters come first");
+
+/* Counters in a group record's rest "V.. M.. REJECT CONNFAIL": its
+ * space-separated fields less the two texts, halved. */
+static int saved_fields(const char *rest)
+{
+	int n = rest && *rest ? 1 : 0;
+	for (const char *c = rest; c && *c; c++)
+		n += *c == ' ';
+	return n >= 2 && (n - 2) % 2 == 0 ? (n - 2) / 2 : -1;
+}
 
 int mm_logpipe_state_restore(const char *text, struct mm_cfile *cf, struct mm_channels *ch,
 			     struct mm_lifecycle *lc, struct mm_err *err)
@@ -301,11 +314,15 @@ int mm_logpipe_state_restore(const char *text, struct mm_cfile *cf, struct mm_ch
 			if (!kind || strcmp(kind, "g") != 0)
 				continue;
 			char *name = field(&p);
-			int64_t v[MM_CG__COUNT], mn[MM_CG__COUNT];
-			bool ok = name != NULL;
-			for (int f = 0; ok && f < MM_CG__COUNT; f++)
+			int64_t v[MM_CG__COUNT] = {0}, mn[MM_CG__COUNT] = {0};
+			/* A state written before the queue gauges were added has
+			 * fewer counters per group; those gauges are refreshed by
+			 * the next queue scan, so they start at 0. */
+			int nf = saved_fields(p);
+			bool ok = name != NULL && nf >= MM_CG_COUNT_V1 && nf <= MM_CG__COUNT;
+			for (int f = 0; ok && f < nf; f++)
 				ok = num(&p, &v[f]);
-			for (int f = 0; ok && f < MM_CG__COUNT; f++)
+			for (int f = 0; ok && f < nf; f++)
 				ok = num(&p, &mn[f]);
 			char *rej = ok ? field(&p) : NULL;
 			char *cfail = rej ? field(&p) : NULL;

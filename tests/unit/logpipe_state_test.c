@@ -108,6 +108,81 @@ static void test_crash_replay_is_exact(void **state)
 	mm_cfile_close(ref);
 }
 
+/* Rewrites every group record of an encoded state to the version-1 width
+ * (24 counters), as mailmond wrote it before the queue gauges existed. */
+static char *to_v1_width(const char *text)
+{
+	char *out = malloc(strlen(text) + 1), *o = out;
+	for (const char *line = text; *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line + 1) : strlen(line);
+		if (strncmp(line, "g ", 2) == 0) {
+			/* g NAME v0..v27 m0..m27 REJ CONNFAIL: keep v0..v23, m0..m23 */
+			char buf[4096];
+			memcpy(buf, line, len);
+			buf[len] = 0;
+			char *tok[80];
+			int n = 0;
+			for (char *t = strtok(buf, " \n"); t && n < 80; t = strtok(NULL, " \n"))
+				tok[n++] = t;
+			assert_int_equal(n, 2 + 2 * MM_CG__COUNT + 2);
+			o += sprintf(o, "g %s", tok[1]);
+			for (int i = 0; i < 24; i++)
+				o += sprintf(o, " %s", tok[2 + i]);
+			for (int i = 0; i < 24; i++)
+				o += sprintf(o, " %s", tok[2 + MM_CG__COUNT + i]);
+			o += sprintf(o, " %s %s\n", tok[n - 2], tok[n - 1]);
+		} else {
+			memcpy(o, line, len);
+			o += len;
+		}
+		line += len;
+	}
+	*o = 0;
+	return out;
+}
+
+/* A state saved before the queue gauges were added (24 counters a group)
+ * still restores every counter it has; the gauges start at 0. */
+static void test_v1_width_state_restores(void **state)
+{
+	struct mm_lc_limits lim = {.max_inflight = 64};
+	struct mm_cfile *cf = mm_cfile_anon(16);
+	struct mm_channels *ch = mm_channels_new(cf);
+	struct mm_lifecycle *lc = mm_lc_new(&lim);
+	run(ch, lc, 0, 6);
+	struct mm_cg_snapshot want[16];
+	uint32_t nw;
+	snapshot_all(cf, want, &nw);
+	char *saved = mm_logpipe_state_encode(cf, ch, lc);
+	char *old = to_v1_width(saved);
+	run(ch, lc, 6, NSCRIPT); /* counted on past the checkpoint, then died */
+	mm_channels_free(ch);
+	mm_lc_free(lc);
+
+	ch = mm_channels_new(cf);
+	lc = mm_lc_new(&lim);
+	struct mm_err err;
+	assert_int_equal(mm_logpipe_state_restore(old, cf, ch, lc, &err), 0);
+	struct mm_cg_snapshot got[16];
+	uint32_t ng;
+	snapshot_all(cf, got, &ng);
+	assert_true(ng >= nw);
+	for (uint32_t i = 0; i < nw; i++) {
+		assert_string_equal(got[i].name, want[i].name);
+		for (int f = 0; f < 24; f++)
+			if (got[i].v[f] != want[i].v[f])
+				fail_msg("%s %s: %lld, want %lld", want[i].name, mm_cg_field_names[f],
+					 (long long)got[i].v[f], (long long)want[i].v[f]);
+		assert_int_equal(got[i].v[MM_CG_QSTORED_MSGS], 0);
+	}
+	free(old);
+	free(saved);
+	mm_channels_free(ch);
+	mm_lc_free(lc);
+	mm_cfile_close(cf);
+}
+
 /* A file cleared (or recreated) after the checkpoint keeps its values:
  * they are newer than the snapshot. The messages are restored anyway. */
 static void test_cleared_file_not_overwritten(void **state)
@@ -168,6 +243,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crash_replay_is_exact),
+		cmocka_unit_test(test_v1_width_state_restores),
 		cmocka_unit_test(test_cleared_file_not_overwritten),
 		cmocka_unit_test(test_bad_state_refused),
 	};
