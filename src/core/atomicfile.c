@@ -38,18 +38,25 @@ static void sync_dir(const char *path)
 	free(copy);
 }
 
-int mm_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
-			 struct mm_err *err)
+int mm_file_replace(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
+		    gid_t gid, struct mm_err *err)
 {
-	char *tmp = xasprintf("%s.tmp", path);
+	char *dircopy = xstrdup(path), *basecopy = xstrdup(path);
+	char *tmp = xasprintf("%s/.%s.XXXXXX", dirname(dircopy), basename(basecopy));
 	int rc = -1;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		mm_err_sys(err, errno, "%s: cannot create", tmp);
 		goto out;
 	}
 	if (write_all(fd, data, len) < 0) {
 		mm_err_sys(err, errno, "%s: write", tmp);
+		goto out_close;
+	}
+	/* fchmod, not the open mode: the umask must not change the result. */
+	if (fchmod(fd, mode) < 0 ||
+	    ((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0)) {
+		mm_err_sys(err, errno, "%s: cannot set mode and owner", tmp);
 		goto out_close;
 	}
 	if (fsync(fd) < 0) {
@@ -75,7 +82,15 @@ out_unlink:
 	unlink(tmp);
 out:
 	free(tmp);
+	free(dircopy);
+	free(basecopy);
 	return rc;
+}
+
+int mm_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+			 struct mm_err *err)
+{
+	return mm_file_replace(path, data, len, mode, (uid_t)-1, (gid_t)-1, err);
 }
 
 char *mm_file_read_capped(const char *path, size_t cap, size_t *len, int *errno_out,

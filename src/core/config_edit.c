@@ -6,8 +6,6 @@
 #include "core/config_edit.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/atomicfile.h"
 #include "core/config_schema.h"
 #include "core/strutil.h"
 #include "core/xalloc.h"
@@ -156,42 +155,6 @@ char *mm_config_edit_text(const char *text, const char *section, const char *key
 	return out;
 }
 
-static char *read_all(const char *path, struct mm_err *err, bool *missing)
-{
-	FILE *fp = fopen(path, "r");
-	*missing = false;
-	if (!fp) {
-		if (errno == ENOENT) {
-			*missing = true;
-			return xstrdup("");
-		}
-		mm_err_sys(err, errno, "%s: cannot open", path);
-		return NULL;
-	}
-	size_t cap = 4096, len = 0;
-	char *buf = xmalloc(cap);
-	size_t got;
-	while ((got = fread(buf + len, 1, cap - len - 1, fp)) > 0) {
-		len += got;
-		if (cap - len < 2)
-			buf = xgrow(buf, &cap, cap * 2, 1);
-	}
-	bool bad = ferror(fp);
-	fclose(fp);
-	if (bad) {
-		free(buf);
-		mm_err_sys(err, EIO, "%s: read error", path);
-		return NULL;
-	}
-	buf[len] = '\0';
-	if (memchr(buf, '\0', len)) {
-		free(buf);
-		mm_err_set(err, "%s: contains a NUL byte; not a config file", path);
-		return NULL;
-	}
-	return buf;
-}
-
 int mm_config_set_in_file(const char *path, const char *section, const char *key,
 			  const char *value, struct mm_err *err)
 {
@@ -208,65 +171,28 @@ int mm_config_set_in_file(const char *path, const char *section, const char *key
 	if (mm_conf_validate(row, value, &verr) < 0)
 		return mm_err_set(err, "%s.%s: %s", section, key, verr.msg);
 
-	bool missing;
-	char *text = read_all(path, err, &missing);
-	if (!text)
+	/* A config file is small; the cap only guards against a wrong path. */
+	size_t len;
+	int e = 0;
+	char *text = mm_file_read_capped(path, 1 << 20, &len, &e, err);
+	bool missing = !text && e == ENOENT;
+	if (missing)
+		text = xstrdup("");
+	else if (!text)
 		return -1;
+	else if (memchr(text, '\0', len)) {
+		free(text);
+		return mm_err_set(err, "%s: contains a NUL byte; not a config file", path);
+	}
 	char *edited = mm_config_edit_text(text, section, key, value);
 	free(text);
 
+	/* Keep the file's mode and owner; a new file is 0640. */
 	struct stat st;
 	bool have_st = !missing && stat(path, &st) == 0;
-	char *dircopy = xstrdup(path);
-	char *tmp = xasprintf("%s/.%s.XXXXXX", dirname(dircopy), strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
-	int rc = -1;
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		mm_err_sys(err, errno, "%s: cannot create temporary file", tmp);
-		goto out;
-	}
-	size_t len = strlen(edited);
-	const char *p = edited;
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			mm_err_sys(err, errno, "%s: write", tmp);
-			goto out_unlink;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	if ((have_st && (fchmod(fd, st.st_mode & 07777) < 0 ||
-			 fchown(fd, st.st_uid, st.st_gid) < 0)) ||
-	    (!have_st && fchmod(fd, 0640) < 0)) {
-		mm_err_sys(err, errno, "%s: cannot keep mode and owner", tmp);
-		goto out_unlink;
-	}
-	if (fsync(fd) < 0) {
-		mm_err_sys(err, errno, "%s: fsync", tmp);
-		goto out_unlink;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		mm_err_sys(err, errno, "%s: close", tmp);
-		goto out_unlink;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		mm_err_sys(err, errno, "%s: cannot replace", path);
-		goto out_unlink;
-	}
-	rc = 0;
-	goto out;
-out_unlink:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-out:
-	free(tmp);
-	free(dircopy);
+	int rc = mm_file_replace(path, edited, strlen(edited), have_st ? st.st_mode & 07777 : 0640,
+				 have_st ? st.st_uid : (uid_t)-1, have_st ? st.st_gid : (gid_t)-1,
+				 err);
 	free(edited);
 	return rc;
 }
