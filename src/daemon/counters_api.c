@@ -33,16 +33,7 @@ static void on_counters(struct evhttp_request *req, void *arg)
 		code = cf ? 503 : 404;
 		doc = json_pack("{s:s}", "error", err.msg);
 	}
-	char *text = json_dumps(doc, JSON_INDENT(2));
-	json_decref(doc);
-	struct evbuffer *buf = evbuffer_new();
-	evbuffer_add(buf, text, strlen(text));
-	evbuffer_add(buf, "\n", 1);
-	free(text);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-			  "application/json");
-	evhttp_send_reply(req, code, code == 200 ? "OK" : "Error", buf);
-	evbuffer_free(buf);
+	mm_http_reply_json(req, code, doc);
 }
 
 int mm_counters_api_init(struct mm_daemon *d, struct mm_err *err)

@@ -73,6 +73,11 @@ void mm_daemon_apply_config(struct mm_daemon *d);
 
 /* http_api.c */
 int mm_http_api_start(struct mm_daemon *d, struct mm_err *err);
+/* Sends doc (consumed) as the JSON answer with HTTP status code; every
+ * endpoint answers through it, so all speak the same format. */
+struct evhttp_request;
+typedef struct json_t json_t;
+void mm_http_reply_json(struct evhttp_request *req, int code, json_t *doc);
 void mm_http_api_stop(struct mm_daemon *d);
 
 #endif

@@ -43,7 +43,7 @@ static json_t *status_json(struct mm_daemon *d)
 			 "heartbeats", (json_int_t)d->heartbeats, "reload", reload, "jobs", jobs);
 }
 
-static void reply_json(struct evhttp_request *req, int code, json_t *doc)
+void mm_http_reply_json(struct evhttp_request *req, int code, json_t *doc)
 {
 	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
 	struct evbuffer *buf = evbuffer_new();
@@ -60,15 +60,15 @@ static void reply_json(struct evhttp_request *req, int code, json_t *doc)
 static void on_status(struct evhttp_request *req, void *arg)
 {
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
-		reply_json(req, 405, json_pack("{s:s}", "error", "only GET is supported"));
+		mm_http_reply_json(req, 405, json_pack("{s:s}", "error", "only GET is supported"));
 		return;
 	}
-	reply_json(req, 200, status_json(arg));
+	mm_http_reply_json(req, 200, status_json(arg));
 }
 
 static void on_other(struct evhttp_request *req, void *arg)
 {
-	reply_json(req, 404, json_pack("{s:s, s:s}", "error", "no such endpoint", "uri",
+	mm_http_reply_json(req, 404, json_pack("{s:s, s:s}", "error", "no such endpoint", "uri",
 				       evhttp_request_get_uri(req)));
 }
 

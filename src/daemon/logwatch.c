@@ -577,16 +577,7 @@ static void on_api(struct evhttp_request *req, void *arg)
 				"save_errors", (json_int_t)lw->save_errors, "last_save_ms",
 				(json_int_t)lw->last_save_wall, "last_error", lw->last_error,
 				"consumer", lw->consumer.name, "lines", (json_int_t)total);
-	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
-	struct evbuffer *buf = evbuffer_new();
-	evbuffer_add(buf, text, strlen(text));
-	evbuffer_add(buf, "\n", 1);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-			  "application/json");
-	evhttp_send_reply(req, 200, "OK", buf);
-	evbuffer_free(buf);
-	free(text);
-	json_decref(doc);
+	mm_http_reply_json(req, 200, doc);
 }
 
 /* ---- init / free ---- */

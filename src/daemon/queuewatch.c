@@ -298,16 +298,7 @@ static void on_http(struct evhttp_request *req, void *arg)
 {
 	struct mm_queuewatch *w = arg;
 	json_t *doc = queue_json(w);
-	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
-	struct evbuffer *buf = evbuffer_new();
-	evbuffer_add(buf, text, strlen(text));
-	evbuffer_add(buf, "\n", 1);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-			  "application/json");
-	evhttp_send_reply(req, 200, "OK", buf);
-	evbuffer_free(buf);
-	free(text);
-	json_decref(doc);
+	mm_http_reply_json(req, 200, doc);
 }
 
 int mm_queuewatch_init(struct mm_daemon *d, struct mm_err *err)

@@ -11,7 +11,8 @@ import urllib.request
 SOURCE_DIR = os.environ.get(
     "MAILMON_SOURCE_DIR",
     os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
-BIN_DIR = os.environ.get("MAILMON_BIN", os.path.join(SOURCE_DIR, "build"))
+# Absolute: some tests run programs from another working directory.
+BIN_DIR = os.path.abspath(os.environ.get("MAILMON_BIN", os.path.join(SOURCE_DIR, "build")))
 
 
 def binary(name):
