@@ -38,7 +38,50 @@ def lab_config(lab, http):
         lines.append("queue_directory = %s" % paths["queue_dir"])
     logs = [p for p in (paths.get("maillog"), paths.get("dovecot_log")) if p]
     lines += ["", "[log]", "sources = %s" % ", ".join(logs), ""]
+    lines += services(lab, state)
     return "\n".join(lines) + "\n"
+
+
+def credentials(state, user, password):
+    """A credentials file as mailmon wants it: ours, mode 600."""
+    path = os.path.join(state, "%s.cred" % user.split(",")[0].split("=")[-1])
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("user = %s\npassword = %s\n" % (user, password))
+    os.chmod(path, 0o600)
+    return path
+
+
+def services(lab, state):
+    """[service.*] sections for every lab server that is running."""
+    ports, paths = lab["ports"], lab["paths"]
+    out = []
+    if ports.get("smtpd"):
+        out += ["[service.smtp]",
+                "url = smtp://127.0.0.1:%d" % ports["smtpd"],
+                "rcpt = alice@lab.test",
+                "interval = 10s",
+                "pidfile = %s" % os.path.join(paths["queue_dir"], "pid", "master.pid"),
+                "restart = /usr/sbin/postfix -c %s start" % paths["postfix_config_dir"],
+                ""]
+    users = lab.get("users", {})
+    if ports.get("imap") and "alice" in users:
+        cred = credentials(state, "alice", users["alice"]["password"])
+        for proto in ("imap", "imaps", "pop3", "pop3s"):
+            if ports.get(proto):
+                out += ["[service.%s]" % proto,
+                        "url = %s://127.0.0.1:%d" % (proto, ports[proto]),
+                        "credentials_file = %s" % cred,
+                        "tls_verify = no",
+                        "interval = 10s", ""]
+    ldap = lab.get("ldap") or {}
+    if ports.get("ldap") and ldap.get("base"):
+        cred = credentials(state, ldap["rootdn"], ldap["password"])
+        out += ["[service.ldap]",
+                "url = ldap://127.0.0.1:%d/%s" % (ports["ldap"], ldap["base"]),
+                "credentials_file = %s" % cred,
+                "interval = 10s", ""]
+    return out
 
 
 def main(argv):

@@ -40,6 +40,8 @@
 #include "core/strutil.h"
 #include "core/xalloc.h"
 #include "daemon/daemon.h"
+#include "daemon/logwatch.h"
+#include "logs/logpipe.h"
 #include "services/command.h"
 #include "services/conntable.h"
 #include "services/service_conf.h"
@@ -421,19 +423,6 @@ static json_t *svc_json(struct svc *s, int64_t mono)
 	return o;
 }
 
-static void reply_json(struct evhttp_request *req, json_t *doc)
-{
-	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
-	struct evbuffer *buf = evbuffer_new();
-	evbuffer_add(buf, text, strlen(text));
-	evbuffer_add(buf, "\n", 1);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-			  "application/json");
-	evhttp_send_reply(req, 200, "OK", buf);
-	evbuffer_free(buf);
-	free(text);
-	json_decref(doc);
-}
 
 static void on_api_services(struct evhttp_request *req, void *arg)
 {
@@ -447,7 +436,7 @@ static void on_api_services(struct evhttp_request *req, void *arg)
 	size_t first = ss->nev > EVENT_RING ? ss->nev - EVENT_RING : 0;
 	for (size_t i = first; i < ss->nev; i++)
 		json_array_append_new(events, event_json(&ss->ring[i % EVENT_RING]));
-	reply_json(req, json_pack("{s:o, s:o, s:o}", "services", arr, "events", events,
+	mm_http_reply_json(req, 200, json_pack("{s:o, s:o, s:o}", "services", arr, "events", events,
 				  "connections", conns_json(ss)));
 	/* A document for 500 services is megabytes of short-lived objects;
 	 * hand the freed heap back instead of keeping it as resident memory. */
@@ -457,6 +446,18 @@ static void on_api_services(struct evhttp_request *req, void *arg)
 /* counterutil: the seed's objects. Values come from the probes, the
  * process checks and (later) the log parsers; a field no source fills
  * yet is null and named in "unwired". */
+/* The channel-counter group the logs keep for a protocol's server. */
+static bool log_group(struct mm_services *ss, enum mm_probe_proto proto,
+		      struct mm_cg_snapshot *g)
+{
+	const char *name = proto == MM_PROTO_IMAP   ? "imap"
+			   : proto == MM_PROTO_POP3 ? "pop3"
+			   : proto == MM_PROTO_SMTP ? "smtpd"
+						    : NULL;
+	struct mm_logpipe *lp = mm_logwatch_logpipe(ss->d);
+	return name && lp && mm_cg_read_named(mm_logpipe_cfile(lp), name, g) == 0;
+}
+
 static json_t *stat_object(struct mm_services *ss, enum mm_probe_proto proto, bool http)
 {
 	int64_t start_s = 0, last_ok = 0;
@@ -508,15 +509,26 @@ static json_t *stat_object(struct mm_services *ss, enum mm_probe_proto proto, bo
 			    last_ok ? json_integer(last_ok / 1000) : json_null());
 	json_object_set_new(o, "global.maxConnections",
 			    nsvc && ss->conns_ok ? json_integer((json_int_t)max) : json_null());
-	json_object_set_new(o, "global.numConnections", json_null());
+	/* Connection and login totals come from the mail logs, through the
+	 * channel counters: the login process's lines for IMAP and POP3,
+	 * smtpd's connects for SMTP. Absent without logs: null, not 0. */
+	struct mm_cg_snapshot g;
+	bool logs = log_group(ss, proto, &g);
+	bool logins = logs && proto != MM_PROTO_SMTP;
+	json_object_set_new(o, "global.numConnections",
+			    logs ? json_integer(g.v[proto == MM_PROTO_SMTP ? MM_CG_IN_ASSOC_TOTAL
+									 : MM_CG_LOGIN_CONNS])
+				 : json_null());
 	json_object_set_new(o, "global.numCurrentConnections",
 			    nsvc && ss->conns_ok ? json_integer((json_int_t)cur) : json_null());
 	json_object_set_new(o, "global.numFailedConnections", json_integer((json_int_t)failed));
-	json_object_set_new(o, "global.numFailedLogins", json_null());
-	json_object_set_new(o, "global.numGoodLogins", json_null());
+	json_object_set_new(o, "global.numFailedLogins",
+			    logins ? json_integer(g.v[MM_CG_LOGINS_FAILED]) : json_null());
+	json_object_set_new(o, "global.numGoodLogins",
+			    logins ? json_integer(g.v[MM_CG_LOGINS_GOOD]) : json_null());
 	json_object_set_new(
 		o, "sources",
-		json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "global.currentStartTime",
+		json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "global.currentStartTime",
 			  "start of the oldest watched server process (/proc)",
 			  "global.lastConnectionTime", "last successful mailmon probe",
 			  "global.numFailedConnections",
@@ -524,8 +536,14 @@ static json_t *stat_object(struct mm_services *ss, enum mm_probe_proto proto, bo
 			  "global.numCurrentConnections",
 			  "ESTABLISHED sockets on the probed ports (kernel connection table)",
 			  "global.maxConnections", "highest numCurrentConnections seen since mailmond started",
-			  "unwired",
-			  "numConnections, numFailedLogins, numGoodLogins: from logs, not yet wired"));
+			  "global.numConnections",
+			  proto == MM_PROTO_SMTP
+				  ? "smtpd connections in the mail log (channel counters)"
+				  : "login process connections in the Dovecot log (channel counters)",
+			  "global.numGoodLogins / numFailedLogins",
+			  proto == MM_PROTO_SMTP ? "not logged for SMTP AUTH yet: null"
+						 : "Dovecot Login: lines / failed attempts",
+			  "unwired", logs ? "-" : "no log counters for this protocol yet: null"));
 	(void)http;
 	return o;
 }
@@ -552,7 +570,7 @@ static void on_api_counterutil(struct evhttp_request *req, void *arg)
 		stat_object(ss, MM_PROTO_SMTP, false), "serverresponse", sr, "diskusage",
 		json_pack("{s:b, s:s}", "available", 0, "note",
 			  "disk usage is filled by a later issue"));
-	reply_json(req, doc);
+	mm_http_reply_json(req, 200, doc);
 }
 
 /* ---- life cycle ------------------------------------------------------------ */

@@ -174,6 +174,13 @@ void mm_channels_set_stored(struct mm_channels *ch, const struct mm_lifecycle *l
 	free(acc);
 }
 
+/* imap-login, pop3-login, submission-login ... */
+static bool login_service(const struct mm_log_event *ev)
+{
+	return ev->service.len >= 6 &&
+	       memcmp(ev->service.p + ev->service.len - 6, "-login", 6) == 0;
+}
+
 static bool has(const struct mm_sv *s, const char *needle)
 {
 	return s->len && memmem(s->p, s->len, needle, strlen(needle)) != NULL;
@@ -328,6 +335,15 @@ void mm_channels_apply(struct mm_channels *ch, const struct mm_log_event *ev, ui
 	case MM_EV_PICKUP:
 	case MM_EV_DELIVERY:
 	case MM_EV_CONN_FAIL:
+	case MM_EV_LOGIN:
+	case MM_EV_LOGIN_ABORT:
+		break;
+	case MM_EV_AUTH_FAIL:
+		/* With auth_verbose Dovecot logs a failure twice: per attempt
+		 * from auth, and per connection (with the attempt count) from
+		 * the login process. Only the latter is counted. */
+		if (!login_service(ev))
+			return;
 		break;
 	default:
 		return;
@@ -389,6 +405,20 @@ void mm_channels_apply(struct mm_channels *ch, const struct mm_log_event *ev, ui
 		if (ev->reason.len)
 			set_reason(ch, g->last_connfail, &ev->reason);
 		mm_cg_set(g, MM_CG_LAST_OUT_MS, ev->time_ms);
+		break;
+	case MM_EV_LOGIN:
+		mm_cg_add(g, MM_CG_LOGINS_GOOD, 1);
+		mm_cg_add(g, MM_CG_LOGIN_CONNS, 1);
+		mm_cg_set(g, MM_CG_LAST_IN_MS, ev->time_ms);
+		break;
+	case MM_EV_AUTH_FAIL:
+		mm_cg_add(g, MM_CG_LOGINS_FAILED, ev->conn_count ? ev->conn_count : 1);
+		mm_cg_add(g, MM_CG_LOGIN_CONNS, 1);
+		mm_cg_set(g, MM_CG_LAST_IN_MS, ev->time_ms);
+		break;
+	case MM_EV_LOGIN_ABORT:
+		mm_cg_add(g, MM_CG_LOGIN_CONNS, 1);
+		mm_cg_set(g, MM_CG_LAST_IN_MS, ev->time_ms);
 		break;
 	default:
 		break;

@@ -53,6 +53,9 @@ const char *const mm_cg_field_names[MM_CG__COUNT] = {
 	[MM_CG_QSTORED_RCPTS] = "queue_stored_recipients",
 	[MM_CG_QSTORED_VOLUME] = "queue_stored_volume",
 	[MM_CG_QOLDEST_S] = "queue_oldest_s",
+	[MM_CG_LOGINS_GOOD] = "logins_good",
+	[MM_CG_LOGINS_FAILED] = "logins_failed",
+	[MM_CG_LOGIN_CONNS] = "login_connections",
 };
 
 char *mm_cfile_path_from_config(const struct mm_config *conf)
@@ -467,4 +470,13 @@ int mm_cfile_group_add(struct mm_cfile *cf, const char *name, size_t len)
 	/* Publish the name before the count that makes it visible. */
 	atomic_store_explicit(&cf->hdr->ngroups, n + 1, memory_order_release);
 	return (int)n;
+}
+
+int mm_cg_read_named(const struct mm_cfile *cf, const char *name, struct mm_cg_snapshot *out)
+{
+	uint32_t n = mm_cfile_ngroups(cf);
+	for (uint32_t i = 0; i < n; i++)
+		if (mm_cg_read(cf, i, out) == 0 && strcmp(out->name, name) == 0)
+			return 0;
+	return -1;
 }

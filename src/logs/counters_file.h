@@ -86,6 +86,13 @@ enum mm_cg_field {
 	MM_CG_QSTORED_RCPTS,  /* mtaGroupStoredRecipients */
 	MM_CG_QSTORED_VOLUME, /* mtaGroupStoredVolume, bytes */
 	MM_CG_QOLDEST_S,      /* mtaGroupOldestMessageStored, age in seconds */
+	/* Mail access logins from Dovecot's logs, on the imap and pop3
+	 * groups (counterutil imapstat/popstat). */
+	MM_CG_LOGINS_GOOD,    /* Login: lines (numGoodLogins) */
+	MM_CG_LOGINS_FAILED,  /* failed attempts, from the login process's
+				 "auth failed, N attempts" (numFailedLogins) */
+	MM_CG_LOGIN_CONNS,    /* login process connections that ended in a
+				 login, an auth failure or no attempt */
 	MM_CG__COUNT
 };
 _Static_assert(MM_CG__COUNT <= MM_CF_NFIELDS, "counter slots exhausted: bump MM_CF_VERSION");
@@ -200,5 +207,8 @@ char *mm_cfile_path_from_config(const struct mm_config *conf);
  * busy for too long (never blocks it). */
 int mm_cg_read(const struct mm_cfile *cf, uint32_t i, struct mm_cg_snapshot *out);
 uint32_t mm_cfile_ngroups(const struct mm_cfile *cf);
+/* Reads the group named name; 0, or -1 when there is none (or it stays
+ * busy). */
+int mm_cg_read_named(const struct mm_cfile *cf, const char *name, struct mm_cg_snapshot *out);
 
 #endif

@@ -118,6 +118,9 @@ void mm_logpipe_event(struct mm_logpipe *lp, const struct mm_log_event *ev,
 	case MM_EV_PICKUP:
 	case MM_EV_DELIVERY:
 	case MM_EV_CONN_FAIL:
+	case MM_EV_LOGIN:
+	case MM_EV_AUTH_FAIL:
+	case MM_EV_LOGIN_ABORT:
 		id = mm_channels_id_for(lp->ch, ev);
 		break;
 	case MM_EV_QUEUED:

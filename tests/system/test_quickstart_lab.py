@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 import mmbin
 
 LAB = os.path.join(mmbin.SOURCE_DIR, "lab")
@@ -44,5 +46,64 @@ def test_generated_config_runs_mailmond(lab, tmp_path):
         assert st["config"] == str(conf)
         s = mmbin.mailmon("status", config=str(conf))
         assert s.returncode == 0, s.stderr
+    finally:
+        assert d.stop() == 0
+
+
+def test_counterutil_logins_from_dovecot_log(lab, tmp_path):
+    """counterutil imapstat/popstat login figures come from Dovecot's log
+    through the channel counters: they equal the Login: lines and the failed
+    attempts the log holds (probes log in too, so the log is read before and
+    after the counters and the figure must lie between)."""
+    import imaplib
+    import poplib
+    port = mmbin.free_port()
+    conf = tmp_path / "mailmon.conf"
+    r = subprocess.run([sys.executable, os.path.join(LAB, "mailmon_conf.py"),
+                        os.path.join(lab.dir, "lab.json"), "--http", f"127.0.0.1:{port}"],
+                       capture_output=True, text=True, timeout=30, check=True)
+    conf.write_text(r.stdout.replace("[log]\n", "[log]\nstart_at = beginning\n", 1))
+    lab.send("sender@sink.test", "alice@lab.test")  # at least one smtpd connection
+    user, pw = "bob", lab.users["bob"]
+    for _ in range(2):
+        lab.imap_fetch(user, pw)
+    with pytest.raises(imaplib.IMAP4.error):
+        lab.imap_fetch(user, "wrong-password")
+    lab.pop_fetch(user, pw)
+    with pytest.raises(poplib.error_proto):
+        lab.pop_fetch(user, "wrong-password")
+
+    def figures(text, proto):
+        good = len(re.findall(r"%s-login: Info: Login: " % proto, text))
+        failed = sum(int(n) for n in re.findall(
+            r"%s-login: Info: Disconnected.*\(auth failed, (\d+) attempts" % proto, text))
+        return good, failed
+
+    d = mmbin.Daemon(str(conf), str(tmp_path / "d.log"))
+    try:
+        d.start(api=f"127.0.0.1:{port}")
+        api = f"127.0.0.1:{port}"
+        log = lab.paths["dovecot_log"]
+        # Failed logins reach the log after Dovecot's auth delay: wait for them.
+        lab.wait_for(lambda: figures(open(log).read(), "pop3")[1] >= 1, timeout=20,
+                     what="pop3 auth failure in the Dovecot log")
+        for proto, obj in (("imap", "imapstat"), ("pop3", "popstat")):
+            def settled():
+                before = figures(open(log).read(), proto)
+                got = d.get(api, "/api/counterutil")[obj]
+                after = figures(open(log).read(), proto)
+                g, f = got["global.numGoodLogins"], got["global.numFailedLogins"]
+                if g is None or not (before[0] <= g <= after[0]) or f != after[1]:
+                    return None
+                return got
+            got = lab.wait_for(settled, timeout=30, what=f"{obj} equal to the Dovecot log")
+            assert got["global.numGoodLogins"] >= (2 if proto == "imap" else 1)
+            assert got["global.numFailedLogins"] >= 1
+            assert got["global.numConnections"] >= got["global.numGoodLogins"] + 1
+        smtp = lab.wait_for(lambda: (lambda o: o if o["global.numConnections"] else None)(
+            d.get(api, "/api/counterutil")["smtpstat"]), timeout=30, what="smtpstat connections")
+        connects = len(re.findall(r"postfix/smtpd\[\d+\]: connect from", lab.maillog_text()))
+        assert 1 <= smtp["global.numConnections"] <= connects
+        assert smtp["global.numGoodLogins"] is None  # SMTP AUTH is not counted yet
     finally:
         assert d.stop() == 0

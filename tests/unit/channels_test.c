@@ -200,6 +200,42 @@ static void test_stored_gauges(void **state)
 	mm_cfile_close(cf);
 }
 
+/* Dovecot logins through the real parser: a Login: line is a good login;
+ * a failure counts once, from the login process with its attempt count,
+ * not again from auth's per-attempt line. */
+static void test_dovecot_logins(void **state)
+{
+	static const char *lines[] = {
+		"Nov 21 06:01:34 imap-login: Info: Login: user=<bob>, method=PLAIN, rip=127.0.0.1, "
+		"lip=127.0.0.1, mpid=13907, secured, session=<20jTF8NgVL1/AAAB>",
+		"Nov 21 06:01:34 auth: Info: passwd-file(bob,127.0.0.1,<epXTF8NgWr1/AAAB>): "
+		"Password mismatch",
+		"Nov 21 06:01:34 auth: Info: passwd-file(bob,127.0.0.1,<epXTF8NgWr1/AAAB>): "
+		"Password mismatch",
+		"Nov 21 06:01:36 imap-login: Info: Disconnected: Connection closed (auth failed, 2 "
+		"attempts in 2 secs): user=<bob>, method=PLAIN, rip=127.0.0.1, lip=127.0.0.1, "
+		"secured, session=<epXTF8NgWr1/AAAB>",
+		"Nov 21 06:01:37 pop3-login: Info: Login: user=<bob>, method=PLAIN, rip=127.0.0.1, "
+		"lip=127.0.0.1, mpid=13911, secured, session=<30jTF8NgVL1/AAAB>",
+	};
+	struct mm_lc_limits lim = {.max_inflight = 64};
+	struct mm_logpipe *lp = mm_logpipe_new_anon(&lim, 16, mm_parser_find("auto"));
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+		mm_logpipe_line(lp, lines[i], strlen(lines[i]));
+	mm_logpipe_flush(lp);
+	struct mm_cfile *cf = mm_logpipe_cfile(lp);
+	struct mm_cg_snapshot s;
+	assert_int_equal(mm_cg_read_named(cf, "imap", &s), 0);
+	assert_int_equal(s.v[MM_CG_LOGINS_GOOD], 1);
+	assert_int_equal(s.v[MM_CG_LOGINS_FAILED], 2);
+	assert_int_equal(s.v[MM_CG_LOGIN_CONNS], 2);
+	assert_int_equal(mm_cg_read_named(cf, "pop3", &s), 0);
+	assert_int_equal(s.v[MM_CG_LOGINS_GOOD], 1);
+	assert_int_equal(s.v[MM_CG_LOGINS_FAILED], 0);
+	assert_int_equal(mm_cg_read_named(cf, "auth", &s), -1); /* no group for auth */
+	mm_logpipe_free(lp);
+}
+
 /* Real smtpd lines through the parser: a reject at the CONNECT stage is a
  * rejected inbound association; a RCPT-stage reject is not, even when its
  * reason text says "CONNECT". */
@@ -327,6 +363,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_script),
 		cmocka_unit_test(test_connect_stage_reject),
+		cmocka_unit_test(test_dovecot_logins),
 		cmocka_unit_test(test_stored_gauges),
 		cmocka_unit_test(test_negative_minimum),
 		cmocka_unit_test(test_overflow_other),
