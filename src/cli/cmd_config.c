@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/config_edit.h"
 #include "core/strutil.h"
+#include "services/service_check.h"
 
 static void usage(FILE *out)
 {
@@ -48,6 +49,11 @@ static int do_check(struct mm_cli *cli, int argc, char **argv)
 	const char *path = argc > 1 ? argv[1] : cli->config_path;
 	struct mm_diags diags = {0};
 	struct mm_config *conf = mm_config_load(path, &diags);
+	/* Keys are valid one by one; now what the daemon would refuse. */
+	if (conf && mm_services_check(conf, &diags) > 0) {
+		mm_config_free(conf);
+		conf = NULL;
+	}
 	for (size_t i = 0; i < diags.n; i++)
 		fprintf(stderr, "%s\n", diags.msgs[i]);
 	if (!conf) {
@@ -121,6 +127,8 @@ static int do_set(struct mm_cli *cli, int argc, char **argv)
 	/* Say so if the rest of the file has problems the daemon will refuse. */
 	struct mm_diags diags = {0};
 	struct mm_config *conf = mm_config_load(cli->config_path, &diags);
+	if (conf)
+		mm_services_check(conf, &diags);
 	for (size_t i = 0; i < diags.n; i++)
 		fprintf(stderr, "warning: %s\n", diags.msgs[i]);
 	mm_config_free(conf);

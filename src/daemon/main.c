@@ -14,6 +14,7 @@
 #include "core/pidfile.h"
 #include "core/xalloc.h"
 #include "daemon/daemon.h"
+#include "services/service_check.h"
 
 #define DEFAULT_CONFIG "/etc/mailmon/mailmon.conf"
 
@@ -136,6 +137,15 @@ int main(int argc, char **argv)
 	if (!d.conf)
 		return 1;
 	if (check) {
+		struct mm_diags diags = {0};
+		size_t bad = mm_services_check(d.conf, &diags);
+		for (size_t i = 0; i < diags.n; i++)
+			fprintf(stderr, "mailmond: %s\n", diags.msgs[i]);
+		mm_diags_free(&diags);
+		if (bad) {
+			mm_daemon_free(&d);
+			return 1;
+		}
 		printf("%s: OK\n", d.conf_path ? d.conf_path : "defaults");
 		mm_daemon_free(&d);
 		return 0;

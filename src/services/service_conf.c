@@ -32,8 +32,8 @@ static int check_command(const char *name, const char *key, const char *line, bo
 	return 0;
 }
 
-int mm_service_conf_load(const struct mm_config *conf, const char *name,
-			 struct mm_service_conf *sc, struct mm_err *err)
+static int load(const struct mm_config *conf, const char *name, struct mm_service_conf *sc,
+		struct mm_err *err)
 {
 	char sec[128];
 	snprintf(sec, sizeof sec, "service.%s", name);
@@ -100,6 +100,17 @@ int mm_service_conf_load(const struct mm_config *conf, const char *name,
 	sc->watch.can_restart = mm_config_bool(conf, sec, "autorestart") &&
 				(sc->restart || sc->start);
 	return 0;
+}
+
+/* A failure part-way leaves nothing allocated (a compiled regex, command
+ * strings), so callers that skip a bad section leak nothing. */
+int mm_service_conf_load(const struct mm_config *conf, const char *name,
+			 struct mm_service_conf *sc, struct mm_err *err)
+{
+	int rc = load(conf, name, sc, err);
+	if (rc < 0)
+		mm_service_conf_free(sc);
+	return rc;
 }
 
 void mm_service_conf_free(struct mm_service_conf *sc)

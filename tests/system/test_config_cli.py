@@ -75,3 +75,40 @@ def test_get_unknown_key_and_usage():
     assert 'unknown command "nosuchcommand"' in r.stderr
     r = mmbin.mailmon("--help")
     assert r.returncode == 0 and "COMMANDS" in r.stdout
+
+
+def test_check_finds_what_the_daemon_would_refuse(tmp_path):
+    """Service sections whose keys are each well-typed but which mailmond
+    could not run: a missing credentials file, an unknown URL scheme, a
+    restart command that does not split, a service with nothing to watch.
+    `config check` and `mailmond --check` name each with its line."""
+    conf = tmp_path / "m.conf"
+    cred = tmp_path / "nope.cred"
+    conf.write_text(
+        "[service.imap]\nurl = imap://127.0.0.1:143\ncredentials_file = %s\n\n"
+        "[service.bad]\nurl = gopher://127.0.0.1:70\n\n"
+        "[service.cmd]\npidfile = /run/x.pid\nrestart = /usr/sbin/postfix \"open\n\n"
+        "[service.nothing]\ninterval = 10s\n" % cred)
+    want = [f"{conf}:3: [service.imap] credentials_file:",
+            f"{conf}:6: [service.bad] url: gopher: unknown scheme",
+            f"{conf}:10: [service.cmd] restart: unterminated quote",
+            f"{conf}:13: [service.nothing]: set url, pidfile or process_name"]
+    r = mmbin.mailmon("config", "check", str(conf))
+    assert r.returncode == 1
+    for w in want:
+        assert w in r.stderr, (w, r.stderr)
+    import subprocess
+    d = subprocess.run([mmbin.binary("mailmond"), "--check", "-c", str(conf)],
+                       capture_output=True, text=True, timeout=30)
+    assert d.returncode == 1
+    for w in want:
+        assert w in d.stderr
+    # A credentials file readable by others is refused too; mode 600 passes.
+    cred.write_text("user = alice\npassword = x\n")
+    os.chmod(cred, 0o644)
+    conf.write_text("[service.imap]\nurl = imap://127.0.0.1:143\ncredentials_file = %s\n" % cred)
+    r = mmbin.mailmon("config", "check", str(conf))
+    assert r.returncode == 1 and f"{conf}:3: [service.imap] credentials_file:" in r.stderr
+    os.chmod(cred, 0o600)
+    r = mmbin.mailmon("config", "check", str(conf))
+    assert r.returncode == 0, r.stderr
