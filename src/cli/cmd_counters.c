@@ -146,6 +146,12 @@ static void show_text(const struct mm_cfile *cf, const struct mm_cg_snapshot *g,
 		row("Outbound assoc. open", s, MM_CG_OUT_ASSOC);
 		row("Outbound assoc. total", s, MM_CG_OUT_ASSOC_TOTAL);
 		row("Outbound assoc. failed", s, MM_CG_OUT_ASSOC_FAILED);
+		if (s->v[MM_CG_LOGIN_CONNS] || s->min[MM_CG_LOGIN_CONNS]) {
+			/* Dovecot's login processes (imap, pop3 groups). */
+			row("Logins", s, MM_CG_LOGINS_GOOD);
+			row("Failed login attempts", s, MM_CG_LOGINS_FAILED);
+			row("Login connections", s, MM_CG_LOGIN_CONNS);
+		}
 		/* From the queue scanner (RFC 2789 mtaGroupStored*), not the logs. */
 		row("Queued now (scan)", s, MM_CG_QSTORED_MSGS);
 		row("Queued recipients", s, MM_CG_QSTORED_RCPTS);

@@ -100,6 +100,9 @@ def test_counterutil_logins_from_dovecot_log(lab, tmp_path):
             assert got["global.numGoodLogins"] >= (2 if proto == "imap" else 1)
             assert got["global.numFailedLogins"] >= 1
             assert got["global.numConnections"] >= got["global.numGoodLogins"] + 1
+        shown = mmbin.mailmon("counters", "-show", config=str(conf)).stdout
+        imap_block = shown.split("Channel imap", 1)[1].split("Channel ", 1)[0]
+        assert re.search(r"Failed login attempts\s+[1-9]", imap_block), imap_block
         smtp = lab.wait_for(lambda: (lambda o: o if o["global.numConnections"] else None)(
             d.get(api, "/api/counterutil")["smtpstat"]), timeout=30, what="smtpstat connections")
         connects = len(re.findall(r"postfix/smtpd\[\d+\]: connect from", lab.maillog_text()))
