@@ -11,13 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/nameidx.h"
 #include "core/xalloc.h"
 #include "mta/reason_class.h"
-
-struct index {
-	size_t *slots; /* row index + 1; 0 = empty */
-	size_t nslots;
-};
 
 void mm_qshape_opts_default(struct mm_qshape_opts *o)
 {
@@ -66,50 +62,28 @@ int mm_qshape_bucket(const struct mm_qshape_opts *o, int64_t arrival)
 	return b < o->nbuckets ? (int)b : o->nbuckets;
 }
 
-static uint64_t hash_str(const char *s)
+static const char *row_name(const void *rows, size_t i)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
+	return ((const struct mm_qshape_row *)rows)[i].name;
 }
 
 /* The row for name, created empty when new; *isnew tells which. */
 static struct mm_qshape_row *row(struct mm_qshape *t, const char *name, bool *isnew)
 {
-	struct index *ix = t->index;
-	if ((t->n + 1) * 2 > ix->nslots) {
-		size_t ns = ix->nslots ? ix->nslots * 2 : 256;
-		size_t *slots = xcalloc(ns, sizeof *slots);
-		for (size_t i = 0; i < t->n; i++) {
-			size_t h = hash_str(t->rows[i].name) % ns;
-			while (slots[h])
-				h = (h + 1) % ns;
-			slots[h] = i + 1;
-		}
-		free(ix->slots);
-		ix->slots = slots;
-		ix->nslots = ns;
-	}
-	size_t h = hash_str(name) % ix->nslots;
-	while (ix->slots[h]) {
-		struct mm_qshape_row *r = &t->rows[ix->slots[h] - 1];
-		if (strcmp(r->name, name) == 0) {
-			if (isnew)
-				*isnew = false;
-			return r;
-		}
-		h = (h + 1) % ix->nslots;
-	}
+	struct mm_nameidx *ix = t->index;
+	mm_nameidx_reserve(ix, t->n + 1, 256, row_name, t->rows);
+	size_t *slot = mm_nameidx_slot(ix, name, row_name, t->rows);
+	if (isnew)
+		*isnew = *slot == 0;
+	if (*slot)
+		return &t->rows[*slot - 1];
 	t->rows = xgrow(t->rows, &t->cap, t->n + 1, sizeof *t->rows);
 	struct mm_qshape_row *r = &t->rows[t->n];
 	memset(r, 0, sizeof *r);
 	r->name = xstrdup(name);
 	r->cells = xcalloc((size_t)t->opts.nbuckets + 1, sizeof *r->cells);
 	r->oldest = INT64_MAX;
-	ix->slots[h] = ++t->n;
-	if (isnew)
-		*isnew = true;
+	*slot = ++t->n;
 	return r;
 }
 
@@ -191,7 +165,7 @@ void mm_qshape_build(const struct mm_qsnap *snap, unsigned qmask, const struct m
 {
 	memset(t, 0, sizeof *t);
 	t->opts = *o;
-	struct index ix = {0};
+	struct mm_nameidx ix = {0};
 	t->index = &ix;
 	row(t, "TOTAL", NULL);
 	for (size_t i = 0; i < snap->n; i++) {
@@ -211,7 +185,7 @@ void mm_qshape_build(const struct mm_qsnap *snap, unsigned qmask, const struct m
 				count(t, m->rcpt[k].addr, b, m->arrival, &m->rcpt[k]);
 		}
 	}
-	free(ix.slots);
+	mm_nameidx_free(&ix);
 	t->index = NULL;
 	qsort(t->rows, t->n, sizeof *t->rows, cmp_rows);
 	size_t shown = 0;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/nameidx.h"
 #include "core/xalloc.h"
 #include "mta/qshape.h"
 #include "mta/reason_class.h"
@@ -16,47 +17,27 @@
 struct table {
 	struct mm_qsum_dest *rows;
 	size_t n, cap;
-	size_t *slots;
-	size_t nslots;
+	struct mm_nameidx ix;
 };
 
-static uint64_t hash_str(const char *s)
+static const char *dest_name(const void *rows, size_t i)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
+	return ((const struct mm_qsum_dest *)rows)[i].name;
 }
 
 static struct mm_qsum_dest *dest(struct table *t, const char *name)
 {
-	if ((t->n + 1) * 2 > t->nslots) {
-		size_t ns = t->nslots ? t->nslots * 2 : 64;
-		size_t *slots = xcalloc(ns, sizeof *slots);
-		for (size_t i = 0; i < t->n; i++) {
-			size_t h = hash_str(t->rows[i].name) % ns;
-			while (slots[h])
-				h = (h + 1) % ns;
-			slots[h] = i + 1;
-		}
-		free(t->slots);
-		t->slots = slots;
-		t->nslots = ns;
-	}
-	size_t h = hash_str(name) % t->nslots;
-	while (t->slots[h]) {
-		struct mm_qsum_dest *d = &t->rows[t->slots[h] - 1];
-		if (strcmp(d->name, name) == 0)
-			return d;
-		h = (h + 1) % t->nslots;
-	}
+	mm_nameidx_reserve(&t->ix, t->n + 1, 64, dest_name, t->rows);
+	size_t *slot = mm_nameidx_slot(&t->ix, name, dest_name, t->rows);
+	if (*slot)
+		return &t->rows[*slot - 1];
 	t->rows = xgrow(t->rows, &t->cap, t->n + 1, sizeof *t->rows);
 	struct mm_qsum_dest *d = &t->rows[t->n];
 	memset(d, 0, sizeof *d);
 	d->name = xstrdup(name);
 	d->oldest = INT64_MAX;
 	d->last_msg = UINT64_MAX;
-	t->slots[h] = ++t->n;
+	*slot = ++t->n;
 	return d;
 }
 
@@ -131,7 +112,7 @@ void mm_qsummary_build(const struct mm_qsnap *snap, size_t top, struct mm_qsumma
 		q->other_dests = t->n - keep;
 		q->dests = t->rows;
 		q->ndests = keep;
-		free(t->slots);
+		mm_nameidx_free(&t->ix);
 	}
 }
 
