@@ -110,3 +110,43 @@ def test_counterutil_logins_from_dovecot_log(lab, tmp_path):
         assert smtp["global.numGoodLogins"] is None  # SMTP AUTH is not counted yet
     finally:
         assert d.stop() == 0
+
+
+def test_lab_stops_when_watched_pid_dies(tmp_path):
+    """`mailmon-lab start --watch-pid PID` (what the quick start passes with
+    its own pid): when that process dies, even by SIGKILL, every server the
+    lab started is stopped."""
+    import json
+    import signal
+    import time
+    sys.path.insert(0, LAB)
+    import mailmonlab
+    owner = subprocess.Popen(["sleep", "300"])
+    import pathlib
+    import shutil
+    import tempfile
+    # Not under tmp_path: pytest makes it 0700, which Postfix cannot enter.
+    labdir = pathlib.Path(tempfile.mkdtemp(prefix="mailmon-lab-watch-"))
+    os.chmod(labdir, 0o711)
+    try:
+        r = subprocess.run([sys.executable, os.path.join(LAB, "mailmon-lab"), "start",
+                            "--dir", str(labdir), "--components", "postfix",
+                            "--watch-pid", str(owner.pid)],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        info = json.loads((labdir / "lab.json").read_text())
+        pids = [p for p in info["pids"].values() if p]
+        assert pids and all(mailmonlab.is_alive(p) for p in pids)
+        owner.send_signal(signal.SIGKILL)
+        owner.wait()
+        deadline = time.time() + 20
+        while time.time() < deadline and any(mailmonlab.is_alive(p) for p in pids):
+            time.sleep(0.2)
+        assert not any(mailmonlab.is_alive(p) for p in pids), info["pids"]
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+            owner.wait()
+        subprocess.run([sys.executable, os.path.join(LAB, "mailmon-lab"), "stop",
+                        "--dir", str(labdir)], capture_output=True, timeout=60)
+        shutil.rmtree(labdir, ignore_errors=True)
