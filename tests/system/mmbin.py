@@ -48,6 +48,8 @@ class Daemon:
         self.proc = None
 
     def start(self, api=None, timeout=10):
+        if getattr(self, "_log", None):
+            self._log.close()
         self._log = open(self.logfile, "ab")
         self.proc = subprocess.Popen(
             [binary("mailmond"), "-f", "-c", self.config] + self.extra,
@@ -71,6 +73,11 @@ class Daemon:
 
     def signal(self, sig):
         self.proc.send_signal(sig)
+
+    def kill9(self):
+        """A crash: SIGKILL and reap, nothing flushed."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
 
     def log(self):
         with open(self.logfile, "r", errors="replace") as f:

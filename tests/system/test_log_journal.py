@@ -13,26 +13,18 @@ Binaries come from MAILMON_BIN (default: build). Loopback only.
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import tempfile
 import time
-import urllib.request
 
 import pytest
+
+import mmbin
 
 BIN = os.environ.get("MAILMON_BIN", "build")
 REMOTE = "/lib/systemd/systemd-journal-remote"
 
 pytestmark = pytest.mark.skipif(not os.access(REMOTE, os.X_OK),
                                 reason="systemd-journal-remote is not installed")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_journal(path, first, count, t0_usec):
@@ -53,28 +45,19 @@ def write_journal(path, first, count, t0_usec):
                    text=True, check=True, capture_output=True, timeout=60)
 
 
-class Daemon:
-    def __init__(self, conf, port, out):
-        self.conf, self.port, self.out = conf, port, out
-        self.proc = None
+class Daemon(mmbin.Daemon):
+    """mailmond -f with its API on port; start() and api() answer /api/logs."""
+
+    def __init__(self, conf, port, logpath):
+        super().__init__(conf, logpath)
+        self.port = port
 
     def start(self):
-        with open(self.out, "a") as out:
-            self.proc = subprocess.Popen([os.path.join(BIN, "mailmond"), "-f", "-c", self.conf],
-                                         stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                return self.api()
-            except OSError:
-                assert self.proc.poll() is None, open(self.out).read()
-                time.sleep(0.05)
-        raise AssertionError("mailmond did not answer")
+        super().start(api="127.0.0.1:%d" % self.port)
+        return self.api()
 
     def api(self):
-        with urllib.request.urlopen("http://127.0.0.1:%d/api/logs" % self.port,
-                                    timeout=2) as r:
-            return json.load(r)
+        return self.get("127.0.0.1:%d" % self.port, "/api/logs")
 
     def wait_lines(self, want, timeout=20):
         deadline = time.time() + timeout
@@ -86,10 +69,6 @@ class Daemon:
         time.sleep(0.5)
         return self.api()["lines"]
 
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(timeout=10)
 
 
 def connects(conf):
@@ -105,7 +84,7 @@ def test_journal_source(tmp_path):
     jdir = os.path.join(d, "journal")
     os.mkdir(jdir)
     os.mkdir(os.path.join(d, "run"))
-    port = free_port()
+    port = mmbin.free_port()
     conf = os.path.join(d, "mailmon.conf")
     with open(conf, "w") as f:
         f.write("""[daemon]
@@ -141,7 +120,7 @@ file = {d}/run/counters
         # kill -9, restart: the cursor (saved with the counters' state)
         # resumes after the last consumed entry.
         time.sleep(0.6)
-        daemon.stop(signal.SIGKILL)
+        daemon.kill9()
         daemon.start()
         time.sleep(1.0)
         assert daemon.api()["lines"] == 3000

@@ -12,68 +12,38 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
-import urllib.request
 
 import pytest
+
+import mmbin
 
 BIN = os.environ.get("MAILMON_BIN", "build")
 MAILMOND = os.path.join(BIN, "mailmond")
 MAILMON = os.path.join(BIN, "mailmon")
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class Daemon(mmbin.Daemon):
+    """mailmond -f with its API on port; start() and api() answer /api/logs."""
 
-
-class Daemon:
     def __init__(self, conf, port, logpath):
-        self.conf, self.port, self.logpath = conf, port, logpath
-        self.proc = None
+        super().__init__(conf, logpath)
+        self.port = port
 
     def start(self):
-        out = open(self.logpath, "a")
-        self.proc = subprocess.Popen([MAILMOND, "-f", "-c", self.conf],
-                                     stdout=out, stderr=subprocess.STDOUT)
-        out.close()
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                return self.api()
-            except OSError:
-                assert self.proc.poll() is None, open(self.logpath).read()
-                time.sleep(0.05)
-        raise AssertionError("mailmond did not answer")
+        super().start(api="127.0.0.1:%d" % self.port)
+        return self.api()
 
     def api(self):
-        url = "http://127.0.0.1:%d/api/logs" % self.port
-        with urllib.request.urlopen(url, timeout=2) as r:
-            return json.load(r)
-
-    def kill9(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode if self.proc else None
+        return self.get("127.0.0.1:%d" % self.port, "/api/logs")
 
 
 @pytest.fixture
 def env():
     d = tempfile.mkdtemp(prefix="mm-tailrot-")
-    port = free_port()
+    port = mmbin.free_port()
     conf = os.path.join(d, "mailmon.conf")
     with open(conf, "w") as f:
         f.write("""[daemon]
@@ -194,7 +164,7 @@ def test_rotation_and_kill9_exact(env):
     assert src["replaced"] == 0
     assert doc["consumer"] == "counters"
     # Each scenario really happened (the daemon logs what it saw).
-    out = open(daemon.logpath).read()
+    out = daemon.log()
     assert "truncated (copytruncate): finishing the copy" in out
     assert "rotated while stopped: finishing" in out
     assert "rotated: finished the old file" in out
