@@ -13,9 +13,9 @@
  * every line once; the best round is reported (and the median).
  * -w OUT also writes the generated log to OUT (to feed other tools).
  *
- * Built by bench/parsers.sh (not by CMake): cc -O2 -Isrc bench/parse_bench.c src/parsers/[*].c
+ * Built by bench/parsers.sh (not by CMake): cc -O2 -Isrc bench/parse_bench.c
+ * src/parsers/[*].c and the two core files they use (strbuf, xalloc)
  */
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,38 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/strbuf.h"
 #include "parsers/event_fmt.h"
 #include "parsers/parser.h"
-
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-static void put(struct buf *b, const char *s, size_t n)
-{
-	if (b->len + n > b->cap) {
-		b->cap = (b->len + n) * 2;
-		b->p = realloc(b->p, b->cap);
-		if (b->p == NULL) {
-			perror("realloc");
-			exit(2);
-		}
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-}
-
-static void putf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void putf(struct buf *b, const char *fmt, ...)
-{
-	char tmp[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
-	put(b, tmp, (size_t)n);
-}
 
 static uint64_t rng = 88172645463325252ULL;
 static uint32_t rnd(void)
@@ -66,7 +37,7 @@ static uint32_t rnd(void)
 }
 
 /* A realistic Postfix log of about `lines` lines. */
-static void generate(struct buf *b, size_t lines)
+static void generate(struct mm_strbuf *b, size_t lines)
 {
 	static const char *const mon = "Nov";
 	size_t n = 0;
@@ -81,49 +52,49 @@ static void generate(struct buf *b, size_t lines)
 		snprintf(q, sizeof q, "%X%05X", 0x4 + (qid & 0xF), qid);
 		qid++;
 		if (kind < 10) { /* rejected at RCPT */
-			putf(b, "%s postfix/smtpd[%u]: connect from unknown[198.51.%u.%u]\n", ts, pid,
+			mm_strbuf_printf(b, "%s postfix/smtpd[%u]: connect from unknown[198.51.%u.%u]\n", ts, pid,
 			     ip & 255, (ip >> 8) & 255);
-			putf(b, "%s postfix/smtpd[%u]: NOQUEUE: reject: RCPT from unknown[198.51.%u.%u]: 554 5.7.1 <user%u@example.org>: Relay access denied; from=<spam%u@spam.example> to=<user%u@example.org> proto=ESMTP helo=<spam.example>\n",
+			mm_strbuf_printf(b, "%s postfix/smtpd[%u]: NOQUEUE: reject: RCPT from unknown[198.51.%u.%u]: 554 5.7.1 <user%u@example.org>: Relay access denied; from=<spam%u@spam.example> to=<user%u@example.org> proto=ESMTP helo=<spam.example>\n",
 			     ts, pid, ip & 255, (ip >> 8) & 255, ip % 997, ip % 101, ip % 997);
-			putf(b, "%s postfix/smtpd[%u]: disconnect from unknown[198.51.%u.%u] ehlo=1 mail=1 rcpt=0/1 quit=1 commands=3/4\n",
+			mm_strbuf_printf(b, "%s postfix/smtpd[%u]: disconnect from unknown[198.51.%u.%u] ehlo=1 mail=1 rcpt=0/1 quit=1 commands=3/4\n",
 			     ts, pid, ip & 255, (ip >> 8) & 255);
 			n += 3;
 		} else {
-			putf(b, "%s postfix/smtpd[%u]: connect from mx%u.example.com[203.0.%u.%u]\n", ts,
+			mm_strbuf_printf(b, "%s postfix/smtpd[%u]: connect from mx%u.example.com[203.0.%u.%u]\n", ts,
 			     pid, ip % 50, ip & 255, (ip >> 8) & 255);
-			putf(b, "%s postfix/smtpd[%u]: %s: client=mx%u.example.com[203.0.%u.%u]\n", ts,
+			mm_strbuf_printf(b, "%s postfix/smtpd[%u]: %s: client=mx%u.example.com[203.0.%u.%u]\n", ts,
 			     pid, q, ip % 50, ip & 255, (ip >> 8) & 255);
-			putf(b, "%s postfix/cleanup[%u]: %s: message-id=<%u.%u@mx%u.example.com>\n", ts,
+			mm_strbuf_printf(b, "%s postfix/cleanup[%u]: %s: message-id=<%u.%u@mx%u.example.com>\n", ts,
 			     pid + 1, q, ip, qid, ip % 50);
-			putf(b, "%s postfix/qmgr[900]: %s: from=<sender%u@example.com>, size=%u, nrcpt=1 (queue active)\n",
+			mm_strbuf_printf(b, "%s postfix/qmgr[900]: %s: from=<sender%u@example.com>, size=%u, nrcpt=1 (queue active)\n",
 			     ts, q, ip % 1000, 800 + ip % 60000);
-			putf(b, "%s postfix/smtpd[%u]: disconnect from mx%u.example.com[203.0.%u.%u] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5\n",
+			mm_strbuf_printf(b, "%s postfix/smtpd[%u]: disconnect from mx%u.example.com[203.0.%u.%u] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5\n",
 			     ts, pid, ip % 50, ip & 255, (ip >> 8) & 255);
 			n += 5;
 			if (kind < 70) {
-				putf(b, "%s postfix/smtp[%u]: %s: to=<rcpt%u@dest%u.example.net>, relay=mx.dest%u.example.net[192.0.2.%u]:25, delay=0.%u, delays=0.0%u/0.01/0.1/0.2, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as %X)\n",
+				mm_strbuf_printf(b, "%s postfix/smtp[%u]: %s: to=<rcpt%u@dest%u.example.net>, relay=mx.dest%u.example.net[192.0.2.%u]:25, delay=0.%u, delays=0.0%u/0.01/0.1/0.2, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as %X)\n",
 				     ts, pid + 2, q, ip % 5000, ip % 300, ip % 300, ip % 250, ip % 9,
 				     ip % 9, ip);
 				n++;
 			} else if (kind < 85) {
-				putf(b, "%s postfix/lmtp[%u]: %s: to=<user%u@lab.test>, relay=mail.lab.test[/var/run/dovecot/lmtp], delay=0.05, delays=0/0.01/0.01/0.03, dsn=2.0.0, status=sent (250 2.0.0 <user%u@lab.test> 3JirLbszAWvqNQAAg+zDdQ Saved)\n",
+				mm_strbuf_printf(b, "%s postfix/lmtp[%u]: %s: to=<user%u@lab.test>, relay=mail.lab.test[/var/run/dovecot/lmtp], delay=0.05, delays=0/0.01/0.01/0.03, dsn=2.0.0, status=sent (250 2.0.0 <user%u@lab.test> 3JirLbszAWvqNQAAg+zDdQ Saved)\n",
 				     ts, pid + 3, q, ip % 500, ip % 500);
 				n++;
 			} else if (kind < 95) {
-				putf(b, "%s postfix/smtp[%u]: connect to mx.dead%u.example[192.0.2.%u]:25: Connection refused\n",
+				mm_strbuf_printf(b, "%s postfix/smtp[%u]: connect to mx.dead%u.example[192.0.2.%u]:25: Connection refused\n",
 				     ts, pid + 2, ip % 20, ip % 250);
-				putf(b, "%s postfix/smtp[%u]: %s: to=<x%u@dead%u.example>, relay=none, delay=%u, delays=0.01/0/30/0, dsn=4.4.1, status=deferred (connect to mx.dead%u.example[192.0.2.%u]:25: Connection refused)\n",
+				mm_strbuf_printf(b, "%s postfix/smtp[%u]: %s: to=<x%u@dead%u.example>, relay=none, delay=%u, delays=0.01/0/30/0, dsn=4.4.1, status=deferred (connect to mx.dead%u.example[192.0.2.%u]:25: Connection refused)\n",
 				     ts, pid + 2, q, ip % 100, ip % 20, 30 + ip % 500, ip % 20, ip % 250);
 				n += 2;
 				continue; /* stays queued */
 			} else {
-				putf(b, "%s postfix/smtp[%u]: %s: to=<nobody%u@dest.example.net>, relay=mx.dest.example.net[192.0.2.7]:25, delay=0.4, delays=0.01/0/0.2/0.19, dsn=5.1.1, status=bounced (host mx.dest.example.net[192.0.2.7] said: 550 5.1.1 <nobody%u@dest.example.net>: Recipient address rejected: User unknown (in reply to RCPT TO command))\n",
+				mm_strbuf_printf(b, "%s postfix/smtp[%u]: %s: to=<nobody%u@dest.example.net>, relay=mx.dest.example.net[192.0.2.7]:25, delay=0.4, delays=0.01/0/0.2/0.19, dsn=5.1.1, status=bounced (host mx.dest.example.net[192.0.2.7] said: 550 5.1.1 <nobody%u@dest.example.net>: Recipient address rejected: User unknown (in reply to RCPT TO command))\n",
 				     ts, pid + 2, q, ip % 100, ip % 100);
-				putf(b, "%s postfix/bounce[%u]: %s: sender non-delivery notification: %X%05X\n",
+				mm_strbuf_printf(b, "%s postfix/bounce[%u]: %s: sender non-delivery notification: %X%05X\n",
 				     ts, pid + 4, q, 0x4 + (qid & 0xF), qid + 0x80000);
 				n += 2;
 			}
-			putf(b, "%s postfix/qmgr[900]: %s: removed\n", ts, q);
+			mm_strbuf_printf(b, "%s postfix/qmgr[900]: %s: removed\n", ts, q);
 			n++;
 		}
 		if (rnd() % 4 == 0)
@@ -176,7 +147,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "parse_bench: no parser %s\n", pname);
 		return 2;
 	}
-	struct buf b = {0};
+	struct mm_strbuf b;
+	mm_strbuf_init(&b, 0);
 	if (optind < argc) {
 		FILE *f = fopen(argv[optind], "rb");
 		if (f == NULL) {
@@ -186,7 +158,7 @@ int main(int argc, char **argv)
 		char chunk[1 << 16];
 		size_t got;
 		while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
-			put(&b, chunk, got);
+			mm_strbuf_add(&b, chunk, got);
 		fclose(f);
 	} else {
 		generate(&b, want);

@@ -11,7 +11,8 @@
  * in-flight messages back into the lifecycle table.
  *
  * Encoding, version 1, one record per line, fields separated by one
- * space, text fields %XX-escaped (space, %, control bytes):
+ * space, text fields %XX-escaped (core/pct.h: space, %, control bytes,
+ * bytes >= 0x7f):
  *   mailmon-logpipe 1
  *   file CREATED_MS CLEARED_MS GENERATION
  *   g NAME V0..V(n-1) M0..M(n-1) LAST_REJECT LAST_CONNFAIL   (n = field count)
@@ -28,64 +29,29 @@
 #include "logs/logpipe_state.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/pct.h"
+#include "core/strbuf.h"
 #include "core/xalloc.h"
 
-struct buf {
-	char *p;
-	size_t n, cap;
-};
-
-static void put(struct buf *b, const char *s, size_t len)
+/* A text field: " -" when empty, " %2D" for a literal dash, else the
+ * %XX-escaped text (core/pct.h). */
+static void put_text(struct mm_strbuf *b, const char *s)
 {
-	if (b->n + len + 1 > b->cap)
-		b->p = xgrow(b->p, &b->cap, b->n + len + 1, 1);
-	memcpy(b->p + b->n, s, len);
-	b->n += len;
-	b->p[b->n] = 0;
-}
-
-static void putf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void putf(struct buf *b, const char *fmt, ...)
-{
-	char tmp[256];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
-static void put_text(struct buf *b, const char *s)
-{
-	put(b, " ", 1);
-	if (!*s) {
-		put(b, "-", 1);
-		return;
-	}
-	if (strcmp(s, "-") == 0) {
-		put(b, "%2D", 3);
-		return;
-	}
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c <= ' ' || c == '%' || c == 0x7f) {
-			char e[4];
-			snprintf(e, sizeof e, "%%%02X", c);
-			put(b, e, 3);
-		} else {
-			put(b, (const char *)&c, 1);
-		}
-	}
+	mm_strbuf_addc(b, ' ');
+	if (!*s)
+		mm_strbuf_addc(b, '-');
+	else if (strcmp(s, "-") == 0)
+		mm_strbuf_add(b, "%2D", 3);
+	else
+		mm_pct_encode(b, s, strlen(s));
 }
 
 struct enc {
-	struct buf *b;
+	struct mm_strbuf *b;
 	struct mm_channels *ch;
 };
 
@@ -95,59 +61,54 @@ static void enc_msg(const struct mm_lc_msg *m, void *arg)
 	char qid[MM_LC_QID_MAX];
 	memcpy(qid, m->qid, m->qid_len);
 	qid[m->qid_len] = 0;
-	put(e->b, "m", 1);
+	mm_strbuf_add(e->b, "m", 1);
 	put_text(e->b, qid);
-	putf(e->b, " %u %d %" PRId64 " %" PRId64 " %" PRIu64 " %u %u %u %u %u", m->flags,
+	mm_strbuf_printf(e->b, " %u %d %" PRId64 " %" PRId64 " %" PRIu64 " %u %u %u %u %u", m->flags,
 	     m->inbound, m->arrival_ms, m->last_ms, m->size, m->nrcpt, m->nsent, m->nfailed,
 	     m->ndeferrals, m->nchan);
 	for (int i = 0; i < m->nchan && i < MM_LC_MAX_CHAN; i++)
-		putf(e->b, " %u:%u", m->chan[i], m->chflags[i]);
+		mm_strbuf_printf(e->b, " %u:%u", m->chan[i], m->chflags[i]);
 	put_text(e->b, m->sender);
-	put(e->b, "\n", 1);
+	mm_strbuf_add(e->b, "\n", 1);
 }
 
 char *mm_logpipe_state_encode(struct mm_cfile *cf, struct mm_channels *ch,
 			      const struct mm_lifecycle *lc)
 {
-	struct buf b = {0};
-	putf(&b, "mailmon-logpipe 1\nfile %" PRId64 " %" PRId64 " %" PRIu64 "\n",
+	struct mm_strbuf b;
+	mm_strbuf_init(&b, 0);
+	mm_strbuf_printf(&b, "mailmon-logpipe 1\nfile %" PRId64 " %" PRId64 " %" PRIu64 "\n",
 	     cf->hdr->created_ms, (int64_t)atomic_load(&cf->hdr->cleared_ms),
 	     (uint64_t)atomic_load(&cf->hdr->generation));
 	for (uint32_t i = 0; i < mm_cfile_ngroups(cf); i++) {
 		struct mm_cg_snapshot s;
 		if (mm_cg_read(cf, i, &s) < 0)
 			continue; /* only the writer writes, and it is us: cannot be busy */
-		put(&b, "g", 1);
+		mm_strbuf_add(&b, "g", 1);
 		put_text(&b, s.name);
 		for (int f = 0; f < MM_CG__COUNT; f++)
-			putf(&b, " %" PRId64, s.v[f]);
+			mm_strbuf_printf(&b, " %" PRId64, s.v[f]);
 		for (int f = 0; f < MM_CG__COUNT; f++)
-			putf(&b, " %" PRId64, s.min[f]);
+			mm_strbuf_printf(&b, " %" PRId64, s.min[f]);
 		put_text(&b, s.last_reject);
 		put_text(&b, s.last_connfail);
-		put(&b, "\n", 1);
+		mm_strbuf_add(&b, "\n", 1);
 	}
 	uint32_t n = mm_channels_count(ch);
 	for (uint32_t id = 0; id < n; id++) {
 		if (!mm_channels_name(ch, (uint16_t)id)[0])
 			continue;
-		putf(&b, "c %u", id);
+		mm_strbuf_printf(&b, "c %u", id);
 		put_text(&b, mm_channels_name(ch, (uint16_t)id));
-		put(&b, "\n", 1);
+		mm_strbuf_add(&b, "\n", 1);
 	}
 	struct enc e = {&b, ch};
 	mm_lc_each(lc, enc_msg, &e);
-	put(&b, "end\n", 4);
-	return b.p;
+	mm_strbuf_add(&b, "end\n", 4);
+	return mm_strbuf_steal(&b, NULL);
 }
 
 /* ---- decoding ---- */
-
-static int hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10
-		: c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
 
 /* Next space-separated field of *p (modified in place, unescaped). */
 static char *field(char **p)
@@ -166,17 +127,11 @@ static char *field(char **p)
 		*s = 0;
 		return s;
 	}
-	char *w = s;
-	for (char *r = s; *r; r++) {
-		int h1, h2;
-		if (*r == '%' && (h1 = hexval(r[1])) >= 0 && (h2 = hexval(r[2])) >= 0) {
-			*w++ = (char)(h1 * 16 + h2);
-			r += 2;
-		} else {
-			*w++ = *r;
-		}
-	}
-	*w = 0;
+	/* In place; lenient about raw bytes (earlier mailmon kept bytes
+	 * >= 0x80 raw), strict about a broken escape or a NUL. */
+	size_t n = strlen(s);
+	if (mm_pct_decode(s, n, s, n + 1, MM_PCT_NO_NUL) < 0)
+		return NULL;
 	return s;
 }
 

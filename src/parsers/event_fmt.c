@@ -1,10 +1,11 @@
 /* event_fmt: see event_fmt.h. */
 #include "parsers/event_fmt.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "core/strbuf.h"
 
 /* The size through a volatile: with a size the compiler knows, it
  * inlines "rep stos"/"rep movs", which on x86-64 costs as much as a sixth
@@ -75,56 +76,25 @@ const char *mm_dstatus_name(enum mm_dstatus s)
 	return "";
 }
 
-struct out {
-	char *buf;
-	size_t cap, len;
-};
-
-static void put(struct out *o, const char *s, size_t n)
-{
-	if (o->len < o->cap) {
-		size_t room = o->cap - 1 - o->len;
-		memcpy(o->buf + o->len, s, n < room ? n : room);
-	}
-	o->len += n;
-}
-
-static void puts_(struct out *o, const char *s)
-{
-	put(o, s, strlen(s));
-}
-
-static void putf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void putf(struct out *o, const char *fmt, ...)
-{
-	char tmp[64];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		put(o, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
-static void put_sv(struct out *o, const char *key, struct mm_sv v)
+static void put_sv(struct mm_strbuf *o, const char *key, struct mm_sv v)
 {
 	if (v.p == NULL)
 		return;
 	bool quote = v.len == 0 || memchr(v.p, ' ', v.len) != NULL;
-	put(o, " ", 1);
-	puts_(o, key);
-	put(o, "=", 1);
+	mm_strbuf_add(o, " ", 1);
+	mm_strbuf_adds(o, key);
+	mm_strbuf_add(o, "=", 1);
 	if (quote)
-		put(o, "\"", 1);
+		mm_strbuf_add(o, "\"", 1);
 	for (uint32_t i = 0; i < v.len; i++) {
 		unsigned char ch = (unsigned char)v.p[i];
 		if (ch < 0x20 || ch >= 0x7f || ch == '\\' || ch == '"')
-			putf(o, "\\x%02x", ch);
+			mm_strbuf_printf(o, "\\x%02x", ch);
 		else
-			put(o, (const char *)&v.p[i], 1);
+			mm_strbuf_add(o, (const char *)&v.p[i], 1);
 	}
 	if (quote)
-		put(o, "\"", 1);
+		mm_strbuf_add(o, "\"", 1);
 }
 
 static const struct {
@@ -139,16 +109,17 @@ static const struct {
 
 size_t mm_ev_format(const struct mm_log_event *ev, char *buf, size_t cap)
 {
-	struct out o = {buf, cap, 0};
-	puts_(&o, mm_ev_type_name(ev->type));
+	struct mm_strbuf o;
+	mm_strbuf_fixed(&o, buf, cap);
+	mm_strbuf_adds(&o, mm_ev_type_name(ev->type));
 	if (ev->time_ms != 0)
-		putf(&o, " t=%lld", (long long)ev->time_ms);
+		mm_strbuf_printf(&o, " t=%lld", (long long)ev->time_ms);
 	put_sv(&o, "host", ev->host);
 	put_sv(&o, "prog", ev->program);
 	put_sv(&o, "inst", ev->instance);
 	put_sv(&o, "svc", ev->service);
 	if (ev->pid != 0)
-		putf(&o, " pid=%u", ev->pid);
+		mm_strbuf_printf(&o, " pid=%u", ev->pid);
 	put_sv(&o, "qid", ev->queue_id);
 	put_sv(&o, "chan", ev->channel);
 	put_sv(&o, "src_chan", ev->src_channel);
@@ -160,37 +131,35 @@ size_t mm_ev_format(const struct mm_log_event *ev, char *buf, size_t cap)
 	put_sv(&o, "ip", ev->client_ip);
 	put_sv(&o, "relay", ev->relay);
 	if (ev->smtp_code != 0)
-		putf(&o, " smtp=%u", ev->smtp_code);
+		mm_strbuf_printf(&o, " smtp=%u", ev->smtp_code);
 	put_sv(&o, "dsn", ev->dsn);
 	if (ev->status != MM_DS_NONE)
-		putf(&o, " status=%s", mm_dstatus_name(ev->status));
+		mm_strbuf_printf(&o, " status=%s", mm_dstatus_name(ev->status));
 	if (ev->size != 0)
-		putf(&o, " size=%llu", (unsigned long long)ev->size);
+		mm_strbuf_printf(&o, " size=%llu", (unsigned long long)ev->size);
 	if (ev->nrcpt != 0)
-		putf(&o, " nrcpt=%u", ev->nrcpt);
+		mm_strbuf_printf(&o, " nrcpt=%u", ev->nrcpt);
 	if (ev->conn_count != 0)
-		putf(&o, " count=%u", ev->conn_count);
+		mm_strbuf_printf(&o, " count=%u", ev->conn_count);
 	if (ev->delay != 0)
-		putf(&o, " delay=%.3f", ev->delay);
+		mm_strbuf_printf(&o, " delay=%.3f", ev->delay);
 	if (ev->delays[0] >= 0)
-		putf(&o, " delays=%.3f/%.3f/%.3f/%.3f", ev->delays[0], ev->delays[1],
+		mm_strbuf_printf(&o, " delays=%.3f/%.3f/%.3f/%.3f", ev->delays[0], ev->delays[1],
 		     ev->delays[2], ev->delays[3]);
 	put_sv(&o, "msgid", ev->message_id);
 	put_sv(&o, "new_qid", ev->new_queue_id);
 	if (ev->flags != 0) {
-		put(&o, " flags=", 7);
+		mm_strbuf_add(&o, " flags=", 7);
 		bool first = true;
 		for (size_t i = 0; i < sizeof flag_names / sizeof flag_names[0]; i++) {
 			if (ev->flags & flag_names[i].bit) {
 				if (!first)
-					put(&o, ",", 1);
-				puts_(&o, flag_names[i].name);
+					mm_strbuf_add(&o, ",", 1);
+				mm_strbuf_adds(&o, flag_names[i].name);
 				first = false;
 			}
 		}
 	}
 	put_sv(&o, "reason", ev->reason);
-	if (cap > 0)
-		buf[o.len < cap ? o.len : cap - 1] = '\0';
-	return o.len;
+	return o.len + (size_t)o.dropped;
 }

@@ -4,7 +4,6 @@
  */
 #include "probes/pingpong.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/parse.h"
+#include "core/pct.h"
 #include "core/strutil.h"
 #include "core/xalloc.h"
 
@@ -82,35 +82,14 @@ void mm_probe_params_init(struct mm_probe_params *p)
 	p->max_bytes = 1 << 20;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Decodes %XX in [s, s+n) into out (cap); rejects control characters. */
+/* Decodes %XX in [s, s+n) into out (cap); rejects control characters
+ * (the credentials go into a protocol line). */
 static int unescape(const char *s, size_t n, char *out, size_t cap, struct mm_err *err)
 {
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		int c = (unsigned char)s[i];
-		if (c == '%') {
-			int h = i + 2 < n ? hexval(s[i + 1]) : -1;
-			int l = i + 2 < n ? hexval(s[i + 2]) : -1;
-			if (h < 0 || l < 0)
-				return mm_err_set(err, "bad %%-escape in URL");
-			c = h * 16 + l;
-			i += 2;
-		}
-		if (c < 32 || c == 127)
-			return mm_err_set(err, "control character in URL credentials");
-		if (o + 1 >= cap)
-			return mm_err_set(err, "URL credentials too long");
-		out[o++] = (char)c;
-	}
-	out[o] = '\0';
+	if (mm_pct_decode(s, n, out, cap, MM_PCT_NO_CTL) < 0)
+		return mm_err_set(err, "URL credentials: bad %%-escape, control character, or "
+				       "longer than %zu bytes",
+				  cap - 1);
 	return 0;
 }
 

@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -16,6 +15,8 @@
 #include <string.h>
 
 #include "core/atomicfile.h"
+#include "core/pct.h"
+#include "core/strbuf.h"
 #include "core/xalloc.h"
 #include "sources/linebuf.h"
 
@@ -59,129 +60,57 @@ const struct mm_srcstate *mm_posfile_find(const struct mm_posfile *pf, enum mm_s
 	return NULL;
 }
 
-/* A growing output string. */
-struct out {
-	char *p;
-	size_t n, cap;
-};
-
-static void out_add(struct out *o, const char *s, size_t n)
+/* Text fields are %XX-escaped (core/pct.h) so a line holds no space. */
+static void add_escaped(struct mm_strbuf *o, const char *s)
 {
-	o->p = xgrow(o->p, &o->cap, o->n + n + 1, 1);
-	memcpy(o->p + o->n, s, n);
-	o->n += n;
-	o->p[o->n] = '\0';
-}
-
-static void out_printf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void out_printf(struct out *o, const char *fmt, ...)
-{
-	char buf[128];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		out_add(o, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
-}
-
-static bool needs_escape(unsigned char c)
-{
-	return c <= 0x20 || c == '%' || c >= 0x7f;
-}
-
-/* Copies runs of plain bytes in one go: the consumer text may be large. */
-static void out_escaped(struct out *o, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p) {
-		const unsigned char *run = p;
-		while (*p && !needs_escape(*p))
-			p++;
-		if (p > run)
-			out_add(o, (const char *)run, (size_t)(p - run));
-		if (*p) {
-			char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-			out_add(o, e, 3);
-			p++;
-		}
-	}
+	mm_pct_encode(o, s, strlen(s));
 }
 
 char *mm_posfile_encode(const struct mm_posfile *pf, size_t *len)
 {
-	struct out o = {0};
-	out_printf(&o, "%s %d\n", MAGIC, VERSION);
+	struct mm_strbuf o;
+	mm_strbuf_init(&o, 0);
+	mm_strbuf_printf(&o, "%s %d\n", MAGIC, VERSION);
 	for (size_t i = 0; i < pf->n; i++) {
 		const struct mm_srcstate *s = &pf->src[i];
-		out_printf(&o, "source %s ", s->kind == MM_SRCKIND_FILE ? "file" : "journal");
-		out_escaped(&o, s->name);
-		out_add(&o, "\n", 1);
+		mm_strbuf_printf(&o, "source %s ", s->kind == MM_SRCKIND_FILE ? "file" : "journal");
+		add_escaped(&o, s->name);
+		mm_strbuf_add(&o, "\n", 1);
 		if (s->kind == MM_SRCKIND_FILE) {
-			out_printf(&o, "dev %" PRIu64 "\nino %" PRIu64 "\noffset %" PRIu64 "\n",
+			mm_strbuf_printf(&o, "dev %" PRIu64 "\nino %" PRIu64 "\noffset %" PRIu64 "\n",
 				   s->pos.dev, s->pos.ino, s->pos.offset);
-			out_printf(&o, "line_len %" PRIu64 "\nline_hash %016" PRIx64 "\n",
+			mm_strbuf_printf(&o, "line_len %" PRIu64 "\nline_hash %016" PRIx64 "\n",
 				   s->pos.line_len, s->pos.line_hash);
 		} else if (s->cursor) {
-			out_add(&o, "cursor ", 7);
-			out_escaped(&o, s->cursor);
-			out_add(&o, "\n", 1);
+			mm_strbuf_add(&o, "cursor ", 7);
+			add_escaped(&o, s->cursor);
+			mm_strbuf_add(&o, "\n", 1);
 		}
-		out_printf(&o, "lines %" PRIu64 "\nend\n", s->lines);
+		mm_strbuf_printf(&o, "lines %" PRIu64 "\nend\n", s->lines);
 	}
 	if (pf->consumer) {
-		out_add(&o, "consumer ", 9);
-		out_escaped(&o, pf->consumer);
-		out_add(&o, "\n", 1);
+		mm_strbuf_add(&o, "consumer ", 9);
+		add_escaped(&o, pf->consumer);
+		mm_strbuf_add(&o, "\n", 1);
 	}
-	out_printf(&o, "checksum %016" PRIx64 "\n", mm_line_hash(o.p, o.n));
-	*len = o.n;
-	return o.p;
+	mm_strbuf_printf(&o, "checksum %016" PRIx64 "\n", mm_line_hash(o.p, o.len));
+	return mm_strbuf_steal(&o, len);
 }
 
 /* ---- decoding ---- */
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Unescapes v[0..n) into a fresh string; NULL when malformed or when it
- * would hold a NUL. */
+/* Unescapes v[0..n) into a fresh string; NULL when malformed, when it
+ * holds a raw byte our encoder escapes, or when it would hold a NUL. */
 static char *unescape(const char *v, size_t n, size_t max)
 {
 	if (n == 0 || n > max)
 		return NULL;
 	char *s = xmalloc(n + 1);
-	size_t j = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)v[i];
-		if (c <= 0x20 || c >= 0x7f)
-			goto bad;
-		if (c == '%') {
-			if (i + 2 >= n)
-				goto bad;
-			int hi = hexval(v[i + 1]), lo = hexval(v[i + 2]);
-			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-				goto bad;
-			s[j++] = (char)(hi << 4 | lo);
-			i += 2;
-		} else {
-			s[j++] = (char)c;
-		}
+	if (mm_pct_decode(v, n, s, n + 1, MM_PCT_STRICT | MM_PCT_NO_NUL) < 0) {
+		free(s);
+		return NULL;
 	}
-	s[j] = '\0';
 	return s;
-bad:
-	free(s);
-	return NULL;
 }
 
 static int parse_u64(const char *v, size_t n, int base, uint64_t *out)
@@ -190,7 +119,7 @@ static int parse_u64(const char *v, size_t n, int base, uint64_t *out)
 		return -1;
 	uint64_t x = 0;
 	for (size_t i = 0; i < n; i++) {
-		int d = hexval(v[i]);
+		int d = mm_hexval((unsigned char)v[i]);
 		if (d < 0 || d >= base)
 			return -1;
 		if (x > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
