@@ -114,8 +114,8 @@ static void unknown_section(struct load_state *st, const char *section)
 {
 	const char *names[64];
 	size_t n = 0;
-	for (size_t i = 0; i < mm_conf_nsections && n < 64; i++)
-		names[n++] = mm_conf_sections[i].name;
+	for (size_t i = 0; i < mm_conf_section_count() && n < 64; i++)
+		names[n++] = mm_conf_section_at(i)->name;
 	const char *hint = closest(section, names, n);
 	mm_diags_add(st->diags, "%s:%d: [%s]: unknown section%s%s%s", st->name, st->line,
 		     section, hint ? "; did you mean [" : "", hint ? hint : "",
@@ -128,9 +128,9 @@ static void unknown_key(struct load_state *st, const char *section,
 {
 	const char *names[128];
 	size_t n = 0;
-	for (size_t i = 0; i < mm_conf_nkeys && n < 128; i++)
-		if (strcmp(mm_conf_keys[i].section, sec->name) == 0)
-			names[n++] = mm_conf_keys[i].name;
+	for (size_t i = 0; i < mm_conf_key_count() && n < 128; i++)
+		if (strcmp(mm_conf_key_at(i)->section, sec->name) == 0)
+			names[n++] = mm_conf_key_at(i)->name;
 	const char *hint = closest(key, names, n);
 	if (hint) {
 		mm_diags_add(st->diags, "%s:%d: [%s] %s: unknown key; did you mean %s?",
@@ -138,10 +138,10 @@ static void unknown_key(struct load_state *st, const char *section,
 	} else {
 		/* Maybe the right key in the wrong section. */
 		const char *other = NULL;
-		for (size_t i = 0; i < mm_conf_nkeys; i++)
-			if (strcmp(mm_conf_keys[i].name, key) == 0 &&
-			    strchr(mm_conf_keys[i].section, '*') == NULL) {
-				other = mm_conf_keys[i].section;
+		for (size_t i = 0; i < mm_conf_key_count(); i++)
+			if (strcmp(mm_conf_key_at(i)->name, key) == 0 &&
+			    strchr(mm_conf_key_at(i)->section, '*') == NULL) {
+				other = mm_conf_key_at(i)->section;
 				break;
 			}
 		mm_diags_add(st->diags, "%s:%d: [%s] %s: unknown key%s%s%s", st->name,

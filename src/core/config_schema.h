@@ -10,7 +10,11 @@
  * Sections ending in ".*" are templates for named instances: the row
  * {"service.*", "interval"} covers [service.imap], [service.smtp], ...
  *
- * Later modules add their rows here, grouped by section.
+ * Each module keeps its rows beside its code in one struct mm_conf_table
+ * (src/mta/queue_schema.c, src/services/service_schema.c, ...), and
+ * mm_conf_tables[] lists them all; walk every row with mm_conf_key_count()
+ * and mm_conf_key_at(). A new module adds its table there and a row in
+ * the daemon's module table (src/daemon/modules.c).
  */
 #ifndef MAILMON_CORE_CONFIG_SCHEMA_H
 #define MAILMON_CORE_CONFIG_SCHEMA_H
@@ -51,10 +55,30 @@ struct mm_conf_key {
 	const char *help;
 };
 
-extern const struct mm_conf_section mm_conf_sections[];
-extern const size_t mm_conf_nsections;
-extern const struct mm_conf_key mm_conf_keys[];
-extern const size_t mm_conf_nkeys;
+#define MM_CONF_DUR_MAX ((int64_t)366 * 86400 * 1000)
+
+/* One module's sections and rows. */
+struct mm_conf_table {
+	const char *module;
+	const struct mm_conf_section *sections;
+	size_t nsections;
+	const struct mm_conf_key *keys;
+	size_t nkeys;
+};
+#define MM_CONF_TABLE(mod, secs, rows)                                                         \
+	{mod, secs, sizeof secs / sizeof secs[0], rows, sizeof rows / sizeof rows[0]}
+
+extern const struct mm_conf_table mm_conf_table_daemon, mm_conf_table_http, mm_conf_table_mta,
+	mm_conf_table_queue, mm_conf_table_logs, mm_conf_table_counters, mm_conf_table_alarm,
+	mm_conf_table_services;
+extern const struct mm_conf_table *const mm_conf_tables[];
+extern const size_t mm_conf_ntables;
+
+/* Every row and section of every table, in table order. */
+size_t mm_conf_key_count(void);
+const struct mm_conf_key *mm_conf_key_at(size_t i);
+size_t mm_conf_section_count(void);
+const struct mm_conf_section *mm_conf_section_at(size_t i);
 
 /* The schema section that a concrete section name falls under, or NULL. */
 const struct mm_conf_section *mm_conf_find_section(const char *section);

@@ -33,8 +33,8 @@ static void warn_restart_keys(struct mm_daemon *d, const struct mm_config *old,
 {
 	char list[512] = "";
 	size_t used = 0;
-	for (size_t i = 0; i < mm_conf_nkeys; i++) {
-		const struct mm_conf_key *row = &mm_conf_keys[i];
+	for (size_t i = 0; i < mm_conf_key_count(); i++) {
+		const struct mm_conf_key *row = mm_conf_key_at(i);
 		if (row->reloadable || strchr(row->section, '*'))
 			continue;
 		if (same(mm_config_get(old, row->section, row->name),

@@ -112,8 +112,8 @@ static void test_good_config_and_defaults(void **state)
  * read zero. */
 static void test_schema_defaults_valid(void **state)
 {
-	for (size_t i = 0; i < mm_conf_nkeys; i++) {
-		const struct mm_conf_key *k = &mm_conf_keys[i];
+	for (size_t i = 0; i < mm_conf_key_count(); i++) {
+		const struct mm_conf_key *k = mm_conf_key_at(i);
 		struct mm_err err;
 		if (k->def && mm_conf_validate(k, k->def, &err) < 0)
 			fail_msg("default of %s.%s invalid: %s", k->section, k->name, err.msg);
