@@ -21,7 +21,7 @@ static void usage(FILE *out)
 	      "\n"
 	      "SYNOPSIS\n"
 	      "    mailmon logstat [--json] [--format NAME] [--year YYYY] [--top N]\n"
-	      "                    [--exact-distinct N] FILE...\n"
+	      "                    [--exact-distinct N] [--top-memory MB] FILE...\n"
 	      "\n"
 	      "DESCRIPTION\n"
 	      "    Reads every FILE in order as one log: plain text, gzip-compressed\n"
@@ -45,7 +45,12 @@ static void usage(FILE *out)
 	      "    Memory stays bounded on any input: distinct senders and recipients\n"
 	      "    are exact up to 1,000,000 and then estimated (HyperLogLog, about 1%),\n"
 	      "    which the report marks; percentiles come from fixed histograms (within\n"
-	      "    6.25%); reasons are top-N tables.\n"
+	      "    6.25%). Top tables (rejects by reason and by client, warnings, bounce\n"
+	      "    and deferral reasons) are exact counts of every distinct key within\n"
+	      "    --top-memory; past it a table switches to an approximate count\n"
+	      "    (space-saving): its figures are printed as ~N with err<=E, N being an\n"
+	      "    upper bound at most E above the true count, and \"exact\" and\n"
+	      "    \"top_tables\" in --json say which tables are approximate.\n"
 	      "\n"
 	      "    A line that cannot be understood is counted (unparsed_lines, by\n"
 	      "    program) and never stops the report.\n"
@@ -64,6 +69,8 @@ static void usage(FILE *out)
 	      "                   count senders, recipients and their domains exactly up\n"
 	      "                   to N distinct values each (default 1000000; 16 bytes\n"
 	      "                   each), then estimate (HyperLogLog, 16 KiB)\n"
+	      "    --top-memory MB\n"
+	      "                   memory for exact top tables, all together (default 64)\n"
 	      "\n"
 	      "EXIT STATUS\n"
 	      "    0 report written; 1 a file could not be read (named on stderr; the\n"
@@ -96,6 +103,13 @@ int cmd_logstat(struct mm_cli *cli, int argc, char **argv)
 				return 2;
 			}
 			o.distinct_cap = (uint32_t)n;
+		} else if (!strcmp(a, "--top-memory") && i + 1 < argc) {
+			double mb = atof(argv[++i]);
+			if (!(mb >= 0.001 && mb <= 65536)) {
+				fprintf(stderr, "mailmon logstat: --top-memory: expected MB, 0.001..65536\n");
+				return 2;
+			}
+			o.top_memory = (size_t)(mb * 1048576.0);
 		} else if (!strcmp(a, "--top") && i + 1 < argc) {
 			int n = atoi(argv[++i]);
 			if (n < 1 || n > 1000) {

@@ -17,13 +17,16 @@
 #include "core/distinct.h"
 #include "core/hash.h"
 #include "core/histo.h"
-#include "core/topk.h"
+#include "core/tally.h"
 #include "core/xalloc.h"
 #include "logs/logpipe.h"
+#include "logs/reason.h"
 
 #define DEST_NAME_MAX 64
 #define MAX_DAYS 3660
 #define TOP_PER_DEST 5
+#define APPROX_SLOTS 16384	  /* space-saving slots of a report-wide table */
+#define APPROX_SLOTS_PER_DEST 32  /* ... of a per-destination reasons table */
 
 enum { R_RCV, R_DLV, R_DFR, R_BNC, R_REJ, R__N }; /* per-day / per-hour columns */
 
@@ -33,7 +36,7 @@ struct dest {
 	uint64_t delivered, bytes, deferrals, bounced;
 	double delay_sum, delay_max;
 	struct mm_histo histo; /* delivered delays, ms */
-	struct mm_topk defer_reasons, bounce_reasons;
+	struct mm_tally defer_reasons, bounce_reasons;
 };
 
 struct day {
@@ -59,7 +62,8 @@ struct mm_logstat {
 	int64_t hour_lo, hour_hi; /* cached local hour [lo, hi) */
 	int cur_hour;
 	int32_t cur_ymd;
-	struct mm_topk reject_reasons, reject_clients, warnings, unparsed_programs;
+	struct mm_tally_budget budget; /* every tally's exact-mode memory */
+	struct mm_tally reject_reasons, reject_clients, warnings, unparsed_programs;
 	uint64_t capped_lines;
 	uint64_t domains_cut; /* domains longer than a destination name slot */
 	int64_t first_ms, last_ms;
@@ -77,6 +81,8 @@ struct mm_logstat *mm_logstat_new(const struct mm_logstat_opts *opts)
 		ls->o.distinct_cap = 1000000;
 	if (!ls->o.top)
 		ls->o.top = 10;
+	if (!ls->o.top_memory)
+		ls->o.top_memory = (size_t)64 << 20;
 	struct mm_lc_limits lim = {.max_inflight = ls->o.max_inflight, .max_rcpts = 0,
 				   .max_age_ms = 0};
 	ls->pipe = mm_logpipe_new_anon(&lim, 256, ls->o.parser);
@@ -91,10 +97,11 @@ struct mm_logstat *mm_logstat_new(const struct mm_logstat_opts *opts)
 		slots <<= 1;
 	ls->dindex = xcalloc(slots, sizeof *ls->dindex);
 	ls->dmask = slots - 1;
-	mm_topk_init(&ls->reject_reasons, ls->o.top);
-	mm_topk_init(&ls->reject_clients, ls->o.top);
-	mm_topk_init(&ls->warnings, ls->o.top);
-	mm_topk_init(&ls->unparsed_programs, ls->o.top);
+	ls->budget.cap = ls->o.top_memory;
+	mm_tally_init(&ls->reject_reasons, &ls->budget, APPROX_SLOTS);
+	mm_tally_init(&ls->reject_clients, &ls->budget, APPROX_SLOTS);
+	mm_tally_init(&ls->warnings, &ls->budget, APPROX_SLOTS);
+	mm_tally_init(&ls->unparsed_programs, &ls->budget, APPROX_SLOTS);
 	ls->hour_lo = ls->hour_hi = 0;
 	return ls;
 }
@@ -110,16 +117,16 @@ void mm_logstat_free(struct mm_logstat *ls)
 	mm_distinct_free(&ls->recipient_hosts);
 	mm_distinct_free(&ls->deferred_qids);
 	for (size_t i = 0; i < ls->ndests; i++) {
-		mm_topk_free(&ls->dests[i].defer_reasons);
-		mm_topk_free(&ls->dests[i].bounce_reasons);
+		mm_tally_free(&ls->dests[i].defer_reasons);
+		mm_tally_free(&ls->dests[i].bounce_reasons);
 	}
 	free(ls->dests);
 	free(ls->dindex);
 	free(ls->days);
-	mm_topk_free(&ls->reject_reasons);
-	mm_topk_free(&ls->reject_clients);
-	mm_topk_free(&ls->warnings);
-	mm_topk_free(&ls->unparsed_programs);
+	mm_tally_free(&ls->reject_reasons);
+	mm_tally_free(&ls->reject_clients);
+	mm_tally_free(&ls->warnings);
+	mm_tally_free(&ls->unparsed_programs);
 	free(ls);
 }
 
@@ -199,8 +206,8 @@ static struct dest *dest_get(struct mm_logstat *ls, const struct domkey *k)
 	memcpy(d->name, name, n);
 	d->name[n] = 0;
 	d->hash = h;
-	mm_topk_init(&d->defer_reasons, TOP_PER_DEST);
-	mm_topk_init(&d->bounce_reasons, TOP_PER_DEST);
+	mm_tally_init(&d->defer_reasons, &ls->budget, APPROX_SLOTS_PER_DEST);
+	mm_tally_init(&d->bounce_reasons, &ls->budget, APPROX_SLOTS_PER_DEST);
 	ls->dindex[s] = (uint32_t)ls->ndests;
 	return d;
 }
@@ -246,6 +253,14 @@ static void time_row(struct mm_logstat *ls, int64_t ms, int col)
 static bool sv_has(struct mm_sv s, const char *needle)
 {
 	return s.len && memmem(s.p, s.len, needle, strlen(needle)) != NULL;
+}
+
+/* A reason's group key (logs/reason.h) into a tally. */
+static void add_reason(struct mm_tally *t, struct mm_sv why)
+{
+	char key[MM_TALLY_KEY];
+	size_t n = mm_reason_group(why.p, why.len, key, sizeof key);
+	mm_tally_add(t, key, n, 1);
 }
 
 static bool is_smtpd_like(struct mm_sv service)
@@ -299,14 +314,14 @@ static void on_delivery(struct mm_logstat *ls, const struct mm_log_event *ev,
 		d->deferrals++;
 		if (ev->delay > d->delay_max)
 			d->delay_max = ev->delay;
-		mm_topk_add(&d->defer_reasons, ev->reason.p ? ev->reason.p : "", ev->reason.len, 1);
+		add_reason(&d->defer_reasons, ev->reason);
 		break;
 	case MM_DS_BOUNCED:
 		ls->t.bounced++;
 		time_row(ls, ev->time_ms, R_BNC);
 		d = dest_get(ls, &dk);
 		d->bounced++;
-		mm_topk_add(&d->bounce_reasons, ev->reason.p ? ev->reason.p : "", ev->reason.len, 1);
+		add_reason(&d->bounce_reasons, ev->reason);
 		break;
 	case MM_DS_EXPIRED:
 		/* A recipient line with status=expired: pflogsumm counts none. */
@@ -316,31 +331,15 @@ static void on_delivery(struct mm_logstat *ls, const struct mm_log_event *ev,
 	}
 }
 
-/* "<rcpt@x>: Relay access denied" -> "Relay access denied": the address
- * that was refused is not part of the reason (pflogsumm groups alike). */
-static struct mm_sv reject_reason(struct mm_sv r)
-{
-	if (r.len > 2 && r.p[0] == '<') {
-		const char *e = memmem(r.p, r.len, ">: ", 3);
-		if (e) {
-			size_t skip = (size_t)(e + 3 - r.p);
-			r.p += skip;
-			r.len -= (uint32_t)skip;
-		}
-	}
-	return r;
-}
-
 static void on_reject(struct mm_logstat *ls, const struct mm_log_event *ev)
 {
-	struct mm_sv why = reject_reason(ev->reason);
-	mm_topk_add(&ls->reject_reasons, why.p ? why.p : "", why.len, 1);
+	add_reason(&ls->reject_reasons, ev->reason);
 	if (ev->client_ip.len || ev->client_name.len) {
-		char key[MM_TOPK_KEY];
+		char key[MM_TALLY_KEY];
 		int n = snprintf(key, sizeof key, "%.*s[%.*s]", (int)ev->client_name.len,
 				 ev->client_name.p ? ev->client_name.p : "",
 				 (int)ev->client_ip.len, ev->client_ip.p ? ev->client_ip.p : "");
-		mm_topk_add(&ls->reject_clients, key,
+		mm_tally_add(&ls->reject_clients, key,
 			    n < 0 ? 0 : (size_t)n < sizeof key ? (size_t)n : sizeof key - 1, 1);
 	}
 }
@@ -372,7 +371,7 @@ void mm_logstat_event(struct mm_logstat *ls, const struct mm_log_event *ev)
 	switch (ev->type) {
 	case MM_EV_UNPARSED:
 		ls->t.unparsed_lines++;
-		mm_topk_add(&ls->unparsed_programs, ev->program.p ? ev->program.p : "(no header)",
+		mm_tally_add(&ls->unparsed_programs, ev->program.p ? ev->program.p : "(no header)",
 			    ev->program.p ? ev->program.len : 11, 1);
 		break;
 	case MM_EV_CLIENT:
@@ -422,11 +421,11 @@ void mm_logstat_event(struct mm_logstat *ls, const struct mm_log_event *ev)
 		time_row(ls, ev->time_ms, R_REJ);
 		break;
 	case MM_EV_WARNING: {
-		char key[MM_TOPK_KEY];
+		char key[MM_TALLY_KEY];
 		int n = snprintf(key, sizeof key, "%.*s: %.*s", (int)ev->service.len,
 				 ev->service.p ? ev->service.p : "", (int)ev->reason.len,
 				 ev->reason.p ? ev->reason.p : "");
-		mm_topk_add(&ls->warnings, key,
+		mm_tally_add(&ls->warnings, key,
 			    n < 0 ? 0 : (size_t)n < sizeof key ? (size_t)n : sizeof key - 1, 1);
 		break;
 	}
@@ -460,15 +459,40 @@ void mm_logstat_get_totals(const struct mm_logstat *ls, struct mm_logstat_totals
 
 /* ---- rendering ---- */
 
-static json_t *topk_json(struct mm_topk *t)
+/* A JSON string of a key from the log: invalid UTF-8 bytes become '?'. */
+static json_t *key_json(const char *p, size_t len)
 {
-	mm_topk_sort(t);
+	json_t *j = json_stringn(p, len);
+	if (j)
+		return j;
+	char buf[MM_TALLY_KEY];
+	size_t n = len < sizeof buf ? len : sizeof buf - 1;
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (unsigned char)p[i] >= 0x80 ? '?' : p[i];
+	return json_stringn(buf, n);
+}
+
+static json_t *top_json(const struct mm_tally *t, size_t k)
+{
+	struct mm_tally_row rows[k ? k : 1];
+	size_t n = mm_tally_top(t, rows, k);
 	json_t *a = json_array();
-	for (unsigned i = 0; i < t->n; i++)
-		json_array_append_new(a, json_pack("{s:s, s:I, s:I}", "key", t->items[i].key,
-						   "count", (json_int_t)t->items[i].count,
-						   "max_overcount", (json_int_t)t->items[i].err));
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = json_object();
+		json_object_set_new(o, "key", key_json(rows[i].key, rows[i].len));
+		json_object_set_new(o, "count", json_integer((json_int_t)rows[i].count));
+		json_object_set_new(o, "max_overcount", json_integer((json_int_t)rows[i].err));
+		json_array_append_new(a, o);
+	}
 	return a;
+}
+
+/* How a top table was counted, for the JSON's "top_tables". */
+static json_t *top_info_json(const struct mm_tally *t)
+{
+	return json_pack("{s:b, s:I, s:I, s:I}", "exact", mm_tally_exact(t), "keys",
+			 (json_int_t)mm_tally_size(t), "total", (json_int_t)t->total,
+			 "unlisted_max", (json_int_t)mm_tally_min_bound(t));
 }
 
 static int by_dest_volume(const void *a, const void *b)
@@ -539,6 +563,11 @@ json_t *mm_logstat_json(struct mm_logstat *ls)
 				  mm_distinct_exact(&ls->recipients), "recipient_hosts",
 				  mm_distinct_exact(&ls->recipient_hosts), "deferred",
 				  mm_distinct_exact(&ls->deferred_qids));
+	json_object_set_new(exact, "rejects_by_reason",
+			    json_boolean(mm_tally_exact(&ls->reject_reasons)));
+	json_object_set_new(exact, "rejects_by_client",
+			    json_boolean(mm_tally_exact(&ls->reject_clients)));
+	json_object_set_new(exact, "warnings", json_boolean(mm_tally_exact(&ls->warnings)));
 	json_t *days = json_array();
 	for (size_t i = 0; i < ls->ndays; i++) {
 		char d[16];
@@ -556,6 +585,7 @@ json_t *mm_logstat_json(struct mm_logstat *ls)
 	}
 	sort_dests(ls);
 	json_t *dests = json_array();
+	bool dest_reasons_exact = true;
 	for (size_t i = 0; i < ls->ndests; i++) {
 		struct dest *d = &ls->dests[i];
 		json_t *o = json_pack(
@@ -567,10 +597,18 @@ json_t *mm_logstat_json(struct mm_logstat *ls)
 			(double)mm_histo_quantile(&d->histo, 0.50) / 1000.0, "delay_p90",
 			(double)mm_histo_quantile(&d->histo, 0.90) / 1000.0, "delay_p99",
 			(double)mm_histo_quantile(&d->histo, 0.99) / 1000.0);
-		json_object_set_new(o, "top_deferral_reasons", topk_json(&d->defer_reasons));
-		json_object_set_new(o, "top_bounce_reasons", topk_json(&d->bounce_reasons));
+		json_object_set_new(o, "top_deferral_reasons",
+				    top_json(&d->defer_reasons, TOP_PER_DEST));
+		json_object_set_new(o, "top_bounce_reasons",
+				    top_json(&d->bounce_reasons, TOP_PER_DEST));
+		json_object_set_new(o, "reasons_exact",
+				    json_boolean(mm_tally_exact(&d->defer_reasons) &&
+						 mm_tally_exact(&d->bounce_reasons)));
+		if (!mm_tally_exact(&d->defer_reasons) || !mm_tally_exact(&d->bounce_reasons))
+			dest_reasons_exact = false;
 		json_array_append_new(dests, o);
 	}
+	json_object_set_new(exact, "destination_reasons", json_boolean(dest_reasons_exact));
 	struct mm_logpipe_stats ps;
 	mm_logpipe_get_stats(ls->pipe, &ps);
 	uint64_t cut = ls->domains_cut + ps.lc.truncated + ls->reject_reasons.truncated +
@@ -594,26 +632,50 @@ json_t *mm_logstat_json(struct mm_logstat *ls)
 	json_object_set_new(doc, "per_day", days);
 	json_object_set_new(doc, "per_hour", hours);
 	json_object_set_new(doc, "destinations", dests);
-	json_object_set_new(doc, "rejects_by_reason", topk_json(&ls->reject_reasons));
-	json_object_set_new(doc, "rejects_by_client", topk_json(&ls->reject_clients));
-	json_object_set_new(doc, "warnings", topk_json(&ls->warnings));
-	json_object_set_new(doc, "unparsed_by_program", topk_json(&ls->unparsed_programs));
+	json_object_set_new(doc, "rejects_by_reason", top_json(&ls->reject_reasons, ls->o.top));
+	json_object_set_new(doc, "rejects_by_client", top_json(&ls->reject_clients, ls->o.top));
+	json_object_set_new(doc, "warnings", top_json(&ls->warnings, ls->o.top));
+	json_object_set_new(doc, "unparsed_by_program",
+			    top_json(&ls->unparsed_programs, ls->o.top));
+	json_t *tops = json_object();
+	json_object_set_new(tops, "rejects_by_reason", top_info_json(&ls->reject_reasons));
+	json_object_set_new(tops, "rejects_by_client", top_info_json(&ls->reject_clients));
+	json_object_set_new(tops, "warnings", top_info_json(&ls->warnings));
+	json_object_set_new(tops, "unparsed_by_program", top_info_json(&ls->unparsed_programs));
+	json_object_set_new(tops, "memory_cap", json_integer((json_int_t)ls->budget.cap));
+	json_object_set_new(tops, "memory_used", json_integer((json_int_t)ls->budget.used));
+	json_object_set_new(doc, "top_tables", tops);
 	json_object_set_new(doc, "channels", channels_json(ls));
 	json_object_set_new(doc, "limits", limits);
 	return doc;
 }
 
-static void print_top(FILE *out, const char *title, struct mm_topk *t)
+/* A top table; in approximate mode each count is "~upper bound (±err)"
+ * and the title says what that means. */
+static void print_top(FILE *out, const char *title, const struct mm_tally *t, size_t k)
 {
-	mm_topk_sort(t);
-	fprintf(out, "\n%s\n", title);
-	fprintf(out, "%.*s\n", (int)strlen(title),
-		"--------------------------------------------------------------------------");
-	if (!t->n)
+	bool exact = mm_tally_exact(t);
+	char line[256];
+	int n = snprintf(line, sizeof line, "%s%s", title,
+			 exact ? "" : " (approximate: ~N is an upper bound, at most err above the true count)");
+	fprintf(out, "\n%s\n%.*s\n", line, n < 0 ? 0 : n,
+		"----------------------------------------------------------------------------"
+		"----------------------------------------------------------------------------");
+	struct mm_tally_row rows[k ? k : 1];
+	size_t got = mm_tally_top(t, rows, k);
+	if (!got)
 		fprintf(out, "  none\n");
-	for (unsigned i = 0; i < t->n; i++)
-		fprintf(out, "  %8llu  %s\n", (unsigned long long)t->items[i].count,
-			t->items[i].key);
+	for (size_t i = 0; i < got; i++) {
+		if (exact)
+			fprintf(out, "  %8llu  %.*s\n", (unsigned long long)rows[i].count,
+				(int)rows[i].len, rows[i].key);
+		else
+			fprintf(out, " ~%8llu  err<=%-8llu  %.*s\n", (unsigned long long)rows[i].count,
+				(unsigned long long)rows[i].err, (int)rows[i].len, rows[i].key);
+	}
+	if (!exact && mm_tally_min_bound(t))
+		fprintf(out, "  (any key not listed: at most %llu)\n",
+			(unsigned long long)mm_tally_min_bound(t));
 }
 
 void mm_logstat_text(struct mm_logstat *ls, FILE *out)
@@ -682,22 +744,23 @@ void mm_logstat_text(struct mm_logstat *ls, FILE *out)
 	}
 	for (size_t i = 0; i < ls->ndests; i++) {
 		struct dest *d = &ls->dests[i];
-		if (d->defer_reasons.n) {
+		if (d->defer_reasons.total) {
 			char title[128];
 			snprintf(title, sizeof title, "Deferral reasons: %s", d->name);
-			print_top(out, title, &d->defer_reasons);
+			print_top(out, title, &d->defer_reasons, TOP_PER_DEST);
 		}
-		if (d->bounce_reasons.n) {
+		if (d->bounce_reasons.total) {
 			char title[128];
 			snprintf(title, sizeof title, "Bounce reasons: %s", d->name);
-			print_top(out, title, &d->bounce_reasons);
+			print_top(out, title, &d->bounce_reasons, TOP_PER_DEST);
 		}
 	}
-	print_top(out, "Rejects by reason", &ls->reject_reasons);
-	print_top(out, "Rejects by client", &ls->reject_clients);
-	print_top(out, "Warnings", &ls->warnings);
-	if (ls->unparsed_programs.n)
-		print_top(out, "Lines not understood, by program", &ls->unparsed_programs);
+	print_top(out, "Rejects by reason", &ls->reject_reasons, ls->o.top);
+	print_top(out, "Rejects by client", &ls->reject_clients, ls->o.top);
+	print_top(out, "Warnings", &ls->warnings, ls->o.top);
+	if (ls->unparsed_programs.total)
+		print_top(out, "Lines not understood, by program", &ls->unparsed_programs,
+			  ls->o.top);
 
 	struct mm_cfile *cf = mm_logpipe_cfile(ls->pipe);
 	fprintf(out, "\nChannel counters\n----------------\n");

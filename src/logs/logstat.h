@@ -10,7 +10,8 @@
  * (lifecycle.h) has a cap, distinct senders/recipients/hosts are exact up
  * to a cap and then HyperLogLog (core/distinct.h), deferred messages are
  * an exact set of queue-ID hashes up to a cap, destinations are capped
- * (then "(other)"), reasons are top-k tables (core/topk.h) and delay
+ * (then "(other)"), reasons and clients are counted exactly within a
+ * shared memory budget and approximately past it (core/tally.h), and delay
  * percentiles come from fixed histograms (core/histo.h).
  *
  * Ownership: struct mm_logstat owns everything it holds; the JSON returned
@@ -32,7 +33,8 @@ struct mm_logstat_opts {
 	uint32_t max_inflight;		/* 0: 262144 */
 	uint32_t max_destinations;	/* 0: 4096 */
 	uint32_t distinct_cap;		/* exact distinct values; 0: 1,000,000 */
-	unsigned top;			/* rows per top-k table; 0: 10 */
+	unsigned top;			/* rows per top table; 0: 10 */
+	size_t top_memory;		/* bytes for exact top tables; 0: 64 MiB */
 };
 
 struct mm_logstat;
