@@ -35,14 +35,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/childproc.h"
 #include "core/clock.h"
+#include "core/cmdline.h"
 #include "core/parse.h"
 #include "core/strutil.h"
 #include "core/xalloc.h"
 #include "daemon/daemon.h"
 #include "daemon/logwatch.h"
 #include "logs/logpipe.h"
-#include "services/command.h"
 #include "services/conntable.h"
 #include "services/service_conf.h"
 #include "services/watcher.h"
@@ -56,7 +57,7 @@ struct svc {
 	struct mm_watch w;
 	struct mm_probe *probe;
 	bool probe_verifying;
-	struct mm_cmd *cmd;
+	struct mm_child *cmd;
 	bool start_after_stop; /* "stop" is running; "start" follows */
 	bool stop_done;	       /* this restart already ran stop */
 	struct event *ev_verify;
@@ -130,13 +131,13 @@ static void verify_now(evutil_socket_t fd, short what, void *arg)
 
 static void run_command(struct svc *s);
 
-static void on_cmd_done(const struct mm_cmd_result *res, void *arg)
+static void on_cmd_done(const struct mm_child_result *res, void *arg)
 {
 	struct svc *s = arg;
 	s->cmd = NULL;
-	char d[128];
-	mm_cmd_describe(res, d, sizeof d);
-	bool ok = !res->timed_out && res->exit_code == 0;
+	char d[256];
+	mm_child_describe(res, d, sizeof d);
+	bool ok = !res->timed_out && !res->signal && res->exit_code == 0;
 	if (s->start_after_stop) {
 		/* stop then start: start runs whatever stop's outcome was. */
 		mm_log_info(&s->owner->d->log, "service %s: stop command: %s", s->sc.name, d);
@@ -164,8 +165,10 @@ static void run_command(struct svc *s)
 	}
 	s->stop_done = true;
 	struct mm_err err;
-	s->cmd = mm_cmd_run(s->owner->d->base, line, s->sc.shell, s->sc.command_timeout_ms,
-			    on_cmd_done, s, &err);
+	char **argv = mm_cmdline_argv(line, s->sc.shell, &err);
+	struct mm_child_params cp = {.argv = argv, .timeout_ms = s->sc.command_timeout_ms};
+	s->cmd = argv ? mm_child_start(s->owner->d->base, &cp, on_cmd_done, s, &err) : NULL;
+	free(argv);
 	if (!s->cmd) {
 		s->start_after_stop = false;
 		mm_watch_command_done(&s->w, mm_wall_ms(), false, err.msg);
@@ -776,7 +779,7 @@ void mm_services_free(struct mm_daemon *d)
 	for (size_t i = 0; i < ss->n; i++) {
 		struct svc *s = ss->v[i];
 		mm_probe_cancel(s->probe);
-		mm_cmd_cancel(s->cmd);
+		mm_child_cancel(s->cmd);
 		if (s->ev_verify)
 			event_free(s->ev_verify);
 		mm_service_conf_free(&s->sc);

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cmdline.h"
 #include "core/strutil.h"
 #include "core/xalloc.h"
-#include "services/command.h"
 
 #include <openssl/crypto.h>
 
@@ -25,7 +25,7 @@ static int check_command(const char *name, const char *key, const char *line, bo
 	if (!line || shell)
 		return 0;
 	struct mm_err e2;
-	char **argv = mm_cmd_split(line, &e2);
+	char **argv = mm_cmdline_split(line, &e2);
 	if (!argv)
 		return mm_err_set(err, "service.%s.%s: %s", name, key, e2.msg);
 	free(argv);

@@ -1,4 +1,4 @@
-/* probe_url_test: probe URLs, credential files and command splitting. */
+/* probe_url_test: probe URLs and credential files. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +12,6 @@
 #include <cmocka.h>
 
 #include "probes/probe.h"
-#include "services/command.h"
 
 static const struct {
 	const char *url;
@@ -86,39 +85,11 @@ static void test_credentials(void **state)
 	unlink(path);
 }
 
-static void test_split(void **state)
-{
-	static const struct {
-		const char *line;
-		const char *want[5];
-	} t[] = {
-		{"/usr/sbin/postfix -c /etc/postfix start", {"/usr/sbin/postfix", "-c", "/etc/postfix", "start", NULL}},
-		{"  a  'b c'  \"d\\\"e\" ", {"a", "b c", "d\"e", NULL}},
-		{"x;rm -rf /", {"x;rm", "-rf", "/", NULL}},
-	};
-	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-		struct mm_err err;
-		char **argv = mm_cmd_split(t[i].line, &err);
-		assert_non_null(argv);
-		size_t j = 0;
-		for (; t[i].want[j]; j++) {
-			assert_non_null(argv[j]);
-			assert_string_equal(argv[j], t[i].want[j]);
-		}
-		assert_null(argv[j]);
-		free(argv);
-	}
-	struct mm_err err;
-	assert_null(mm_cmd_split("a 'b", &err));
-	assert_null(mm_cmd_split("   ", &err));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_urls),
 		cmocka_unit_test(test_credentials),
-		cmocka_unit_test(test_split),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

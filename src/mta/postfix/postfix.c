@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
-#include "core/runcmd.h"
+#include "core/childproc.h"
 #include "core/xalloc.h"
 #include "mta/mta.h"
 #include "mta/postfix/postqueue_json.h"
@@ -63,8 +63,11 @@ static char *ask_queue_dir(const struct pf *h, const char *conf_dir, struct mm_e
 	char *argv[] = {prog, (char *)"-c", (char *)conf_dir, (char *)"-h", (char *)"queue_directory",
 			NULL};
 	struct collect c = {.len = 0};
-	struct mm_runcmd_result res;
-	if (mm_runcmd(argv, h->p.command_timeout_ms, sizeof c.buf, collect, &c, &res, err) < 0)
+	struct mm_child_params cp = {.argv = argv, .timeout_ms = h->p.command_timeout_ms,
+				     .max_output = sizeof c.buf, .keep_stderr = true,
+				     .on_data = collect, .data_arg = &c};
+	struct mm_child_result res;
+	if (mm_child_run(&cp, &res, err) < 0)
 		return NULL;
 	c.buf[strcspn(c.buf, "\r\n")] = '\0';
 	if (c.buf[0] != '/') {

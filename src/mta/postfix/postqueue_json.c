@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/runcmd.h"
+#include "core/childproc.h"
 #include "core/xalloc.h"
 #include "mta/qmsg.h"
 #include "mta/reason_class.h"
@@ -105,11 +105,13 @@ int mm_pf_postqueue_read(const char *cmd_dir, const char *conf_dir, unsigned ins
 	char prog[4096];
 	snprintf(prog, sizeof prog, "%s/postqueue", cmd_dir);
 	char *argv[] = {prog, (char *)"-c", (char *)conf_dir, (char *)"-j", NULL};
-	struct mm_runcmd_result res;
+	struct mm_child_params cp = {.argv = argv, .timeout_ms = timeout_ms, .max_output = max_bytes,
+				     .keep_stderr = true, .on_data = on_data, .data_arg = pq};
+	struct mm_child_result res;
 	pq->instance = instance;
 	pq->llen = 0;
 	pq->skipping = false;
-	int rc = mm_runcmd(argv, timeout_ms, max_bytes, on_data, pq, &res, err);
+	int rc = mm_child_run(&cp, &res, err);
 	if (rc == 0)
 		end_line(pq); /* a last line without newline */
 	return rc;
