@@ -166,32 +166,28 @@ static const char *label_value(const struct mm_metric *m, const struct mm_series
 	return "";
 }
 
+bool mm_matcher_test(const struct mm_matcher *mt, const char *v)
+{
+	switch (mt->op) {
+	case MM_MATCH_EQ:
+		return strcmp(v, mt->value) == 0;
+	case MM_MATCH_NE:
+		return strcmp(v, mt->value) != 0;
+	case MM_MATCH_RE:
+		return regexec(&mt->re, v, 0, NULL, 0) == 0;
+	default:
+		return regexec(&mt->re, v, 0, NULL, 0) != 0;
+	}
+}
+
 bool mm_selector_match(const struct mm_selector *sel, const struct mm_metric *m,
 		       const struct mm_series *s)
 {
 	if (strcmp(sel->name, mm_metric_def(m)->name) != 0)
 		return false;
-	for (size_t i = 0; i < sel->n; i++) {
-		const struct mm_matcher *mt = &sel->m[i];
-		const char *v = label_value(m, s, mt->label);
-		bool ok;
-		switch (mt->op) {
-		case MM_MATCH_EQ:
-			ok = strcmp(v, mt->value) == 0;
-			break;
-		case MM_MATCH_NE:
-			ok = strcmp(v, mt->value) != 0;
-			break;
-		case MM_MATCH_RE:
-			ok = regexec(&mt->re, v, 0, NULL, 0) == 0;
-			break;
-		default:
-			ok = regexec(&mt->re, v, 0, NULL, 0) != 0;
-			break;
-		}
-		if (!ok)
+	for (size_t i = 0; i < sel->n; i++)
+		if (!mm_matcher_test(&sel->m[i], label_value(m, s, sel->m[i].label)))
 			return false;
-	}
 	return true;
 }
 

@@ -13,6 +13,7 @@
  *
  *   mm_selector_parse(text, sel, err)  -1 with err naming the column
  *   mm_selector_match(sel, m, s)       does series s of family m match?
+ *   mm_matcher_test(mt, value)         does one label value satisfy mt?
  *   mm_selector_free(sel)
  *
  * Ownership: the selector owns its strings and compiled regexes.
@@ -50,6 +51,9 @@ void mm_selector_free(struct mm_selector *sel);
  * satisfy every matcher (a label the family lacks counts as ""). */
 bool mm_selector_match(const struct mm_selector *sel, const struct mm_metric *m,
 		       const struct mm_series *s);
+/* Whether one label value v satisfies matcher mt (for readers that keep
+ * labels outside the registry, such as the history). */
+bool mm_matcher_test(const struct mm_matcher *mt, const char *v);
 /* Checks that a matching family exists in r and names every label of the
  * selector; err says which part does not. */
 int mm_selector_check(const struct mm_selector *sel, const struct mm_registry *r,
