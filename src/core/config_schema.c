@@ -1,15 +1,16 @@
 /*
- * config_schema: mailmond's own rows (daemon, http) and the alarm rows,
- * the list of every module's table, and the validation of one value
- * against its row (see config_schema.h).
- *
- * Defaults for the alarm sections are those of Messaging Server's
- * alarm.diskavail and alarm.serverresponse, so a postmaster who knows
- * configutil finds the same behaviour under the same names.
+ * config_schema: mailmond's own rows (daemon, http), the list of every
+ * module's table, and the validation of one value against its row (see
+ * config_schema.h). The alarm rows live in alarm/alarm_schema.c.
  */
 #include "core/config_schema.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/parse.h"
@@ -52,52 +53,6 @@ static const struct mm_conf_key http_keys[] = {
 };
 
 const struct mm_conf_table mm_conf_table_http = MM_CONF_TABLE("http", http_sections, http_keys);
-
-/* Keys shared by every [alarm.NAME] section, after Messaging Server's
- * msgalarm* parameters. */
-#define ALARM_KEYS(sec, interval, thr, thrmax, dir, desc)                                       \
-	{sec, "statinterval", MM_CT_DURATION, interval, 1000, DUR_MAX, NULL, true,              \
-	 "How often the value is sampled (msgalarmstatinterval)."},                             \
-	{sec, "threshold", MM_CT_INT, thr, 0, thrmax, NULL, true,                               \
-	 "The alarm level (msgalarmthreshold)."},                                               \
-	{sec, "direction", MM_CT_ENUM, dir, 0, 0, "below|above", true,                          \
-	 "Raise when the value goes below or above the threshold\n"                             \
-	 "(msgalarmthresholddirection -1 or 1)."},                                              \
-	{sec, "warninginterval", MM_CT_DURATION, "24h", 0, DUR_MAX, NULL, true,                 \
-	 "Repeat a raised alarm this often while it lasts; 0 sends it once\n"                   \
-	 "(msgalarmwarninginterval)."},                                                         \
-	{sec, "description", MM_CT_STRING, desc, 0, 0, NULL, true,                              \
-	 "Text used in alarm mail (msgalarmdescription)."},                                     \
-	{sec, "enable", MM_CT_BOOL, "yes", 0, 0, NULL, true, "Whether this alarm is checked at all."}
-
-static const struct mm_conf_section alarm_sections[] = {
-	{"alarm", "Where alarm mail goes: the seed's alarm.notice* parameters. Alarms\n"
-		  "are sent by SMTP to noticehost:noticeport, from noticesender to\n"
-		  "noticercpt."},
-	{"alarm.diskavail", "Free space on the mail partitions, in percent. Raised when the\n"
-			    "available space falls below threshold."},
-	{"alarm.serverresponse", "Response time of the mail services, in seconds. Raised when a\n"
-				 "service takes longer than threshold to answer."},
-};
-
-static const struct mm_conf_key alarm_keys[] = {
-	{"alarm", "noticehost", MM_CT_HOST, "127.0.0.1", 0, 0, NULL, true,
-	 "SMTP server that alarm mail is handed to (alarm.noticehost)."},
-	{"alarm", "noticeport", MM_CT_INT, "25", 1, 65535, NULL, true,
-	 "Its port (alarm.noticeport)."},
-	{"alarm", "noticesender", MM_CT_MAILBOX, "mailmon@localhost", 0, 0, NULL, true,
-	 "Envelope and From address of alarm mail (alarm.noticesender)."},
-	{"alarm", "noticercpt", MM_CT_MAILBOX, "postmaster@localhost", 0, 0, NULL, true,
-	 "Who receives alarm mail (alarm.noticercpt)."},
-	{"alarm", "noticetimeout", MM_CT_DURATION, "30s", 1000, 600000, NULL, true,
-	 "Give up handing one alarm mail over after this long."},
-	ALARM_KEYS("alarm.diskavail", "1h", "10", 100, "below",
-		   "percentage mail partition diskspace available"),
-	ALARM_KEYS("alarm.serverresponse", "10m", "10", 86400, "above",
-		   "server response time in seconds"),
-};
-
-const struct mm_conf_table mm_conf_table_alarm = MM_CONF_TABLE("alarm", alarm_sections, alarm_keys);
 
 /* Every module's rows. The daemon's module table (src/daemon/modules.c)
  * names the same tables per module; this list is for the programs that
@@ -151,8 +106,13 @@ static int section_matches(const char *pattern, const char *section)
 	size_t plen = strlen(pattern);
 	if (plen >= 2 && strcmp(pattern + plen - 2, ".*") == 0) {
 		size_t stem = plen - 1; /* keep the dot */
-		return strncmp(pattern, section, stem) == 0 && section[stem] != '\0' &&
-		       strchr(section + stem, '.') == NULL;
+		if (strncmp(pattern, section, stem) != 0 || section[stem] == '\0')
+			return 0;
+		/* an instance name is a word: letters, digits, '_' and '-' */
+		for (const char *c = section + stem; *c; c++)
+			if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-')
+				return 0;
+		return 1;
 	}
 	return strcmp(pattern, section) == 0;
 }
@@ -192,6 +152,7 @@ const char *mm_conf_type_name(enum mm_conf_type type)
 	case MM_CT_ENUM: return "one of";
 	case MM_CT_PATH: return "path";
 	case MM_CT_LIST: return "list";
+	case MM_CT_NUMBER: return "number";
 	}
 	return "?";
 }
@@ -209,6 +170,20 @@ static int validate_enum(const struct mm_conf_key *row, const char *value,
 		p = bar ? bar + 1 : NULL;
 	}
 	return mm_err_set(err, "expected one of %s, got \"%s\"", row->choices, value);
+}
+
+static int validate_number(const struct mm_conf_key *row, const char *value,
+			   struct mm_err *err)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(value, &end);
+	if (end == value || *end || errno == ERANGE || !isfinite(v))
+		return mm_err_set(err, "expected a number, got \"%s\"", value);
+	if (row->min < row->max && (v < (double)row->min || v > (double)row->max))
+		return mm_err_set(err, "%s is out of range (%" PRId64 "..%" PRId64 ")", value,
+				  row->min, row->max);
+	return 0;
 }
 
 int mm_conf_validate(const struct mm_conf_key *row, const char *value,
@@ -252,6 +227,8 @@ int mm_conf_validate(const struct mm_conf_key *row, const char *value,
 		return mm_parse_mailbox(value, false, err);
 	case MM_CT_ENUM:
 		return validate_enum(row, value, err);
+	case MM_CT_NUMBER:
+		return validate_number(row, value, err);
 	}
 	return mm_err_set(err, "unknown type");
 }

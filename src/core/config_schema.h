@@ -37,6 +37,7 @@ enum mm_conf_type {
 	MM_CT_ENUM,
 	MM_CT_PATH,
 	MM_CT_LIST, /* comma-separated strings */
+	MM_CT_NUMBER, /* a finite decimal number; min..max when min < max */
 };
 
 struct mm_conf_section {

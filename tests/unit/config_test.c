@@ -32,8 +32,8 @@ static const struct bad_case bad_cases[] = {
 	{"[http]\nlisten = 127.0.0.1\n", {"listen: expected host:port, the port is missing"}},
 	{"[http]\nlisten = ::1:80\n", {"IPv6 addresses need brackets"}},
 	{"[alarm]\nthreshold = 3\n", {"[alarm] threshold: unknown key; it belongs in [alarm.diskavail]"}},
-	{"[alarm.diskavial]\nthreshold = 3\n",
-	 {"t.conf:1: [alarm.diskavial]: unknown section; did you mean [alarm.diskavail]?"}},
+	{"[alram.diskavail]\nthreshold = 3\n",
+	 {"t.conf:1: [alram.diskavail]: unknown section; did you mean [alarm.diskavail]?"}},
 	{"[nosuch]\n", {"t.conf:1: [nosuch]: unknown section"}},
 	/* libinih keeps blanks inside brackets: refuse, never drop keys */
 	{"[ alarm ]\nnoticeport = 25\n", {"t.conf:1: [ alarm ]: unknown section; did you mean [alarm]?"}},
@@ -80,7 +80,7 @@ static void test_good_config_and_defaults(void **state)
 			   "[alarm.diskavail]\n"
 			   "threshold = 20\n"
 			   "statinterval = 10m\n"
-			   "direction = below\n"
+			   "thresholddirection = below\n"
 			   "\n"
 			   "[alarm]\n"
 			   "noticercpt = root@example.org\n"
