@@ -34,6 +34,7 @@ int cmd_qm(struct mm_cli *cli, int argc, char **argv);
 int cmd_counters(struct mm_cli *cli, int argc, char **argv);
 int cmd_logstat(struct mm_cli *cli, int argc, char **argv);
 int cmd_probe(struct mm_cli *cli, int argc, char **argv);
+int cmd_init(struct mm_cli *cli, int argc, char **argv);
 int cmd_counterutil(struct mm_cli *cli, int argc, char **argv);
 
 /* Loads the CLI's config (the default path may be absent: defaults).

@@ -11,6 +11,7 @@ const struct mm_command mm_commands[] = {
 	{"counterutil", cmd_counterutil, "the seed's counterutil objects from the running mailmond"},
 	{"counters", cmd_counters, "RFC 2789 channel counters: -show, -clear, -create, -delete"},
 	{"logstat", cmd_logstat, "report on past mail logs (plain, .gz, stdin), pflogsumm-compatible"},
+	{"init", cmd_init, "discover this host's mail system and write a config for it"},
 	{"config", cmd_config, "check, get and set configuration keys"},
 	{NULL, NULL, NULL},
 };
