@@ -12,7 +12,7 @@
  *        to names; -1 when dir cannot be read
  *
  * mm_host_system() is the real machine: commands through the bounded
- * runner (core/runcmd.h, 10 s, 4 MiB), files read with a 4 MiB cap.
+ * child runner (core/childproc.h, 10 s, 4 MiB), files read with a 4 MiB cap.
  */
 #ifndef MAILMON_DISCOVER_HOST_H
 #define MAILMON_DISCOVER_HOST_H

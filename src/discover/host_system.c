@@ -8,39 +8,25 @@
 #include <unistd.h>
 
 #include "core/atomicfile.h"
-#include "core/runcmd.h"
+#include "core/childproc.h"
 #include "core/xalloc.h"
 
 #define RUN_TIMEOUT_MS 10000
 
-struct outbuf {
-	char *p;
-	size_t len, cap;
-};
-
-static int collect(void *arg, const char *buf, size_t len)
-{
-	struct outbuf *o = arg;
-	o->p = xgrow(o->p, &o->cap, o->len + len + 1, 1);
-	memcpy(o->p + o->len, buf, len);
-	o->len += len;
-	o->p[o->len] = '\0';
-	return 0;
-}
-
 static int sys_run(void *ctx, char *const argv[], char **out, size_t *len, struct mm_err *err)
 {
-	struct outbuf o = {NULL, 0, 0};
-	struct mm_runcmd_result res;
-	int rc = mm_runcmd(argv, RUN_TIMEOUT_MS, MM_HOST_MAX_OUTPUT, collect, &o, &res, err);
-	if (rc < 0) {
-		free(o.p);
+	struct mm_child_params p = {
+		.argv = argv,
+		.timeout_ms = RUN_TIMEOUT_MS,
+		.max_output = MM_HOST_MAX_OUTPUT,
+		.capture = true,
+		.keep_stderr = true,
+	};
+	struct mm_child_result res;
+	if (mm_child_run(&p, &res, err) < 0)
 		return -1;
-	}
-	if (!o.p)
-		o.p = xstrdup("");
-	*out = o.p;
-	*len = o.len;
+	*out = xstrndup(res.out, res.out_len);
+	*len = res.out_len;
 	return 0;
 }
 

@@ -1,5 +1,5 @@
 /* plan: see plan.h. The rendered text is built in a growing buffer; the
- * schema is read through mm_conf_sections/mm_conf_keys. */
+ * schema is walked with mm_conf_section_at() and mm_conf_key_at(). */
 #include "discover/plan.h"
 
 #include <stdarg.h>
@@ -138,8 +138,8 @@ char *mm_plan_render(const struct mm_plan *p, const char *header)
 	if (!f)
 		xmalloc(SIZE_MAX); /* out of memory: fatal, as everywhere */
 	comment(f, header);
-	for (size_t si = 0; si < mm_conf_nsections; si++) {
-		const struct mm_conf_section *cs = &mm_conf_sections[si];
+	for (size_t si = 0; si < mm_conf_section_count(); si++) {
+		const struct mm_conf_section *cs = mm_conf_section_at(si);
 		if (strchr(cs->name, '*'))
 			continue;
 		const struct mm_plan_section *ps = find_section(p, cs->name);
@@ -147,8 +147,8 @@ char *mm_plan_render(const struct mm_plan *p, const char *header)
 		comment(f, cs->help);
 		write_comments(f, ps);
 		fprintf(f, "[%s]\n", cs->name);
-		for (size_t ki = 0; ki < mm_conf_nkeys; ki++) {
-			const struct mm_conf_key *ck = &mm_conf_keys[ki];
+		for (size_t ki = 0; ki < mm_conf_key_count(); ki++) {
+			const struct mm_conf_key *ck = mm_conf_key_at(ki);
 			if (strcmp(ck->section, cs->name) != 0)
 				continue;
 			const struct mm_plan_key *pk = mm_plan_get(p, cs->name, ck->name);
