@@ -37,6 +37,9 @@ int cmd_probe(struct mm_cli *cli, int argc, char **argv);
 int cmd_init(struct mm_cli *cli, int argc, char **argv);
 int cmd_counterutil(struct mm_cli *cli, int argc, char **argv);
 
+/* config_man.c: mailmon.conf(5) in roff, from the config schema. */
+void mm_cli_config_man(FILE *out);
+
 /* Loads the CLI's config (the default path may be absent: defaults).
  * Prints diagnostics and returns NULL on error. */
 struct mm_config *mm_cli_load_config(struct mm_cli *cli);

@@ -24,6 +24,7 @@ static void usage(FILE *out)
 	      "    mailmon config set KEY VALUE\n"
 	      "    mailmon config keys\n"
 	      "    mailmon config defaults\n"
+	      "    mailmon config man\n"
 	      "\n"
 	      "DESCRIPTION\n"
 	      "    KEY is section.key as in the file, for example\n"
@@ -38,6 +39,7 @@ static void usage(FILE *out)
 	      "              systemctl reload mailmond) to apply\n"
 	      "    keys      list every known key with its type and default\n"
 	      "    defaults  print a complete commented config with every default\n"
+	      "    man       print the mailmon.conf(5) man page (roff), from the same schema\n"
 	      "\n"
 	      "EXIT STATUS\n"
 	      "    0 success; 1 invalid config or value; 2 bad usage.\n",
@@ -205,6 +207,10 @@ int cmd_config(struct mm_cli *cli, int argc, char **argv)
 		return do_keys();
 	if (strcmp(sub, "defaults") == 0 && argc == 2)
 		return do_defaults();
+	if (strcmp(sub, "man") == 0 && argc == 2) {
+		mm_cli_config_man(stdout);
+		return 0;
+	}
 	fprintf(stderr, "mailmon config: bad arguments; see mailmon config --help\n");
 	return 2;
 }

@@ -144,16 +144,18 @@ void mm_disc_log(struct mm_disc *d, const char *path, const char *why)
  * sees them set; and the partitions the disk alarm is about. */
 static void plan_alarms(struct mm_disc *d)
 {
-	static const char *const alarms[] = {"alarm.diskavail", "alarm.serverresponse"};
-	for (size_t a = 0; a < sizeof alarms / sizeof alarms[0]; a++) {
-		const struct mm_conf_key *en = mm_conf_find_key(alarms[a], "enable");
-		const struct mm_conf_key *thr = mm_conf_find_key(alarms[a], "threshold");
-		if (en)
-			mm_plan_set(d->plan, alarms[a], "enable", en->def,
-				    "A built-in alarm, on by default.");
-		if (thr)
-			mm_plan_set(d->plan, alarms[a], "threshold", thr->def,
-				    "The default threshold (Messaging Server's).");
+	/* Every fixed [alarm.NAME] section of the schema is a built-in alarm. */
+	for (size_t i = 0; i < mm_conf_section_count(); i++) {
+		const char *name = mm_conf_section_at(i)->name;
+		if (strncmp(name, "alarm.", 6) != 0 || strchr(name, '*'))
+			continue;
+		const struct mm_conf_key *en = mm_conf_find_key(name, "enable");
+		const struct mm_conf_key *thr = mm_conf_find_key(name, "threshold");
+		if (en && en->def)
+			mm_plan_set(d->plan, name, "enable", en->def, "A built-in alarm, with its default.");
+		if (thr && thr->def)
+			mm_plan_set(d->plan, name, "threshold", thr->def,
+				    "The built-in default threshold.");
 	}
 	for (size_t i = 0; i < d->disks.n; i++)
 		mm_plan_comment(d->plan, "alarm.diskavail", "mail partition: %s (%s)",
