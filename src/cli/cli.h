@@ -36,6 +36,7 @@ int cmd_logstat(struct mm_cli *cli, int argc, char **argv);
 int cmd_probe(struct mm_cli *cli, int argc, char **argv);
 int cmd_init(struct mm_cli *cli, int argc, char **argv);
 int cmd_counterutil(struct mm_cli *cli, int argc, char **argv);
+int cmd_metrics(struct mm_cli *cli, int argc, char **argv);
 
 /* config_man.c: mailmon.conf(5) in roff, from the config schema. */
 void mm_cli_config_man(FILE *out);

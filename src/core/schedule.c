@@ -1,6 +1,8 @@
 /* schedule: see schedule.h. */
 #include "core/schedule.h"
 
+#include "core/clock.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,7 +49,14 @@ size_t mm_schedule_tick(struct mm_schedule *s, int64_t now_ms)
 		s->jobs[i].next_ms = lag < s->jobs[i].period_ms
 					     ? s->jobs[i].next_ms + s->jobs[i].period_ms
 					     : now_ms + s->jobs[i].period_ms;
+		int64_t t0 = mm_mono_us();
 		s->jobs[i].fn(s->jobs[i].arg, now_ms);
+		/* s->jobs may have moved (a job added jobs); i is still ours. */
+		int64_t dt = mm_mono_us() - t0;
+		s->jobs[i].last_us = dt;
+		s->jobs[i].total_us += (uint64_t)dt;
+		if (dt > s->jobs[i].max_us)
+			s->jobs[i].max_us = dt;
 		ran++;
 	}
 	return ran;

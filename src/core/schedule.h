@@ -23,6 +23,8 @@ struct mm_job {
 	int64_t next_ms;
 	uint64_t runs;
 	int64_t max_lag_ms; /* worst delay past the due time, for status */
+	int64_t last_us, max_us; /* how long the job's runs take */
+	uint64_t total_us;
 	mm_job_fn *fn;
 	void *arg;
 };

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "daemon/daemon.h"
+#include "daemon/module.h"
 #include "logs/counters_file.h"
 #include "logs/counters_json.h"
 
@@ -36,15 +37,24 @@ static void on_counters(struct evhttp_request *req, void *arg)
 	mm_http_reply_json(req, code, doc);
 }
 
-int mm_counters_api_init(struct mm_daemon *d, struct mm_err *err)
+static int counters_api_init(struct mm_daemon *d, struct mm_err *err)
 {
 	if (d->http)
 		evhttp_set_cb(d->http, "/api/counters", on_counters, d);
 	return 0;
 }
 
-void mm_counters_api_free(struct mm_daemon *d)
+static void counters_api_free(struct mm_daemon *d)
 {
 	if (d->http)
 		evhttp_del_cb(d->http, "/api/counters");
 }
+
+/* The counters file itself is the log pipeline's (logwatch); this row
+ * owns its [counters] rows and the endpoint. */
+const struct mm_module mm_module_counters = {
+	.name = "counters",
+	.conf = {&mm_conf_table_counters},
+	.init = counters_api_init,
+	.free = counters_api_free,
+};

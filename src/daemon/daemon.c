@@ -11,15 +11,14 @@
 #include <event2/event.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
 #include "core/clock.h"
 #include "core/xalloc.h"
-#include "daemon/services.h"
-#include "daemon/counters_api.h"
-#include "daemon/logwatch.h"
-#include "daemon/queuewatch.h"
+#include "daemon/module.h"
+#include "metrics/registry.h"
 
 static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -41,7 +40,18 @@ static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
 {
 	struct mm_daemon *d = arg;
 	d->heartbeats++;
-	mm_schedule_tick(&d->sched, mm_mono_ms());
+	int64_t now = mm_mono_ms();
+	/* Loop lag: how late this beat came. A stalled loop shows here
+	 * before anything else notices. */
+	int64_t period = mm_config_duration_ms(d->conf, "daemon", "heartbeat");
+	if (d->last_beat_mono_ms) {
+		int64_t lag = now - d->last_beat_mono_ms - period;
+		d->loop_lag_ms = lag > 0 ? lag : 0;
+		if (d->loop_lag_ms > d->loop_lag_max_ms)
+			d->loop_lag_max_ms = d->loop_lag_ms;
+	}
+	d->last_beat_mono_ms = now;
+	mm_schedule_tick(&d->sched, now);
 }
 
 /* The watchdog is fed from its own timer, not the heartbeat, so a stuck
@@ -89,18 +99,21 @@ int mm_daemon_init(struct mm_daemon *d, struct mm_err *err)
 	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0)
 		d->ev_watchdog = add_timer(d, (int64_t)(wd_usec / 2000), on_watchdog);
 
-	if (mm_config_bool(d->conf, "http", "enable") && mm_http_api_start(d, err) < 0)
-		return -1;
-	mm_daemon_apply_config(d);
-	if (mm_services_init(d, err) < 0)
-		return -1;
-	if (mm_logwatch_init(d, err) < 0)
-		return -1;
-	if (mm_counters_api_init(d, err) < 0)
-		return -1;
-	if (mm_queuewatch_init(d, err) < 0)
-		return -1;
+	d->metrics = mm_registry_new();
+	for (size_t i = 0; i < mm_nmodules; i++) {
+		const struct mm_module *m = mm_modules[i];
+		d->modules_started = i + 1;
+		d->mod[i] = (struct mm_module_status){.ok = true, .at_wall_ms = mm_wall_ms()};
+		snprintf(d->mod[i].msg, sizeof d->mod[i].msg, "started");
+		if (m->init && m->init(d, err) < 0)
+			return -1;
+	}
 	return 0;
+}
+
+void mm_daemon_collect(struct mm_daemon *d)
+{
+	mm_registry_collect(d->metrics);
 }
 
 int mm_daemon_run(struct mm_daemon *d)
@@ -116,11 +129,14 @@ int mm_daemon_run(struct mm_daemon *d)
 
 void mm_daemon_free(struct mm_daemon *d)
 {
-	mm_services_free(d);
-	mm_logwatch_free(d);
-	mm_counters_api_free(d);
-	mm_queuewatch_free(d);
-	mm_http_api_stop(d);
+	/* Reverse order: a module may still use what an earlier one made
+	 * (the HTTP listener, the log pipeline) until it is freed. */
+	for (size_t i = d->modules_started; i-- > 0;)
+		if (mm_modules[i]->free)
+			mm_modules[i]->free(d);
+	d->modules_started = 0;
+	mm_registry_free(d->metrics);
+	d->metrics = NULL;
 	struct event **evs[] = {&d->ev_term, &d->ev_int, &d->ev_hup, &d->ev_heartbeat,
 				&d->ev_watchdog};
 	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++) {

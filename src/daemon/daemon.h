@@ -8,9 +8,14 @@
  *
  * Files of this directory:
  *   main.c      options, --help, daemonising, start and exit
- *   daemon.c    the loop: signals, heartbeat, systemd notify and watchdog
- *   reload.c    SIGHUP: load, validate, adopt or keep the last good config
- *   http_api.c  the JSON API served by libevent's evhttp
+ *   daemon.c    the loop: signals, heartbeat, systemd notify and watchdog;
+ *               starts and frees the modules of modules.c (module.h)
+ *   reload.c    SIGHUP: load, let every module check, then apply, or keep
+ *               the last good config
+ *   self.c      the "self" module: log level, mailmond's own metrics
+ *   http_api.c  the "http" module: evhttp, /api/status, /metrics
+ *   metrics_api.c  /metrics and /api/metrics, readers of the registry
+ *   one glue file per other module (logwatch.c, queuewatch.c, ...)
  */
 #ifndef MAILMON_DAEMON_DAEMON_H
 #define MAILMON_DAEMON_DAEMON_H
@@ -27,6 +32,19 @@ struct event;
 struct evhttp;
 struct mm_services;
 struct mm_logwatch;
+struct mm_registry;
+struct mm_self;
+struct evbuffer;
+
+#define MM_MAX_MODULES 16
+
+/* A module's part in the last reload. */
+struct mm_module_status {
+	bool ok;
+	int64_t at_wall_ms;
+	uint64_t applied;
+	char msg[256];
+};
 
 struct mm_reload_status {
 	int64_t at_wall_ms;
@@ -56,6 +74,12 @@ struct mm_daemon {
 
 	struct mm_logwatch *logwatch; /* logwatch.c: [log] sources */
 	struct mm_queuewatch *queue;  /* queuewatch.c: [queue] gauges, /api/queue */
+
+	struct mm_registry *metrics; /* every module's measurements (metrics/registry.h) */
+	struct mm_module_status mod[MM_MAX_MODULES]; /* per mm_modules[] row */
+	size_t modules_started;		 /* rows whose init ran */
+	struct mm_self *self;		 /* self.c */
+	int64_t last_beat_mono_ms, loop_lag_ms, loop_lag_max_ms;
 };
 
 /* Sets up the loop, signals, timers and listeners from d->conf. Returns 0
@@ -65,19 +89,23 @@ int mm_daemon_init(struct mm_daemon *d, struct mm_err *err);
 int mm_daemon_run(struct mm_daemon *d);
 void mm_daemon_free(struct mm_daemon *d);
 
-/* reload.c: re-read d->conf_path; on success adopt it, otherwise log every
+/* reload.c: re-read d->conf_path; when it loads and every module's check
+ * passes, adopt it and let every module apply it; otherwise log every
  * problem and keep the current config. */
 void mm_daemon_reload(struct mm_daemon *d);
-/* Applies the reloadable settings of d->conf to running modules. */
-void mm_daemon_apply_config(struct mm_daemon *d);
 
 /* http_api.c */
-int mm_http_api_start(struct mm_daemon *d, struct mm_err *err);
 /* Sends doc (consumed) as the JSON answer with HTTP status code; every
  * endpoint answers through it, so all speak the same format. */
 struct evhttp_request;
 typedef struct json_t json_t;
 void mm_http_reply_json(struct evhttp_request *req, int code, json_t *doc);
-void mm_http_api_stop(struct mm_daemon *d);
+/* Sends text/plain (or another type) with HTTP status code. */
+void mm_http_reply_text(struct evhttp_request *req, int code, const char *type,
+			struct evbuffer *body);
+/* metrics_api.c: adds /metrics and /api/metrics to d->http. */
+void mm_metrics_api_routes(struct mm_daemon *d);
+/* Runs every collector of d->metrics: readers call it before walking. */
+void mm_daemon_collect(struct mm_daemon *d);
 
 #endif

@@ -1,8 +1,10 @@
 /*
  * http_api: mailmond's JSON API over libevent's evhttp (see daemon.h).
  *
- * Endpoints (GET only):
- *   /api/status   who we are, uptime, config, last reload, periodic jobs
+ * The "http" module. Endpoints (GET only):
+ *   /api/status   who we are, uptime, config, last reload (per module),
+ *                 periodic jobs
+ *   /metrics, /api/metrics   see metrics_api.c
  *
  * Requests are bounded: headers 8 KiB, body 0 (nothing is uploaded), an
  * idle timeout from [http] timeout. Later modules add their endpoints to
@@ -20,6 +22,7 @@
 
 #include "core/clock.h"
 #include "core/parse.h"
+#include "daemon/module.h"
 
 static json_t *status_json(struct mm_daemon *d)
 {
@@ -36,11 +39,26 @@ static json_t *status_json(struct mm_daemon *d)
 				   (json_int_t)d->reload.count, "failures",
 				   (json_int_t)d->reload.failures, "ok", d->reload.ok, "message",
 				   d->reload.msg, "at_ms", (json_int_t)d->reload.at_wall_ms);
+	json_t *mods = json_array();
+	for (size_t i = 0; i < d->modules_started; i++)
+		json_array_append_new(
+			mods, json_pack("{s:s, s:b, s:s, s:I, s:I}", "name", mm_modules[i]->name, "ok",
+					d->mod[i].ok, "message", d->mod[i].msg, "at_ms",
+					(json_int_t)d->mod[i].at_wall_ms, "applied",
+					(json_int_t)d->mod[i].applied));
+	json_object_set_new(reload, "modules", mods);
 	return json_pack("{s:s, s:s, s:i, s:I, s:I, s:s?, s:I, s:o, s:o}", "program", "mailmond",
 			 "version", MAILMON_VERSION, "pid", (int)getpid(), "started_ms",
 			 (json_int_t)d->started_wall_ms, "uptime_ms",
 			 (json_int_t)(now - d->started_mono_ms), "config", d->conf_path,
 			 "heartbeats", (json_int_t)d->heartbeats, "reload", reload, "jobs", jobs);
+}
+
+void mm_http_reply_text(struct evhttp_request *req, int code, const char *type,
+			struct evbuffer *body)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", type);
+	evhttp_send_reply(req, code, code == 200 ? "OK" : "Error", body);
 }
 
 void mm_http_reply_json(struct evhttp_request *req, int code, json_t *doc)
@@ -72,8 +90,10 @@ static void on_other(struct evhttp_request *req, void *arg)
 				       evhttp_request_get_uri(req)));
 }
 
-int mm_http_api_start(struct mm_daemon *d, struct mm_err *err)
+static int http_init(struct mm_daemon *d, struct mm_err *err)
 {
+	if (!mm_config_bool(d->conf, "http", "enable"))
+		return 0;
 	char host[128];
 	int port;
 	const char *listen = mm_config_get(d->conf, "http", "listen");
@@ -88,6 +108,7 @@ int mm_http_api_start(struct mm_daemon *d, struct mm_err *err)
 			   (int)(mm_config_duration_ms(d->conf, "http", "timeout") / 1000));
 	evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
 	evhttp_set_cb(d->http, "/api/status", on_status, d);
+	mm_metrics_api_routes(d);
 	evhttp_set_gencb(d->http, on_other, d);
 	if (!evhttp_bind_socket_with_handle(d->http, host, (uint16_t)port)) {
 		evhttp_free(d->http);
@@ -99,9 +120,16 @@ int mm_http_api_start(struct mm_daemon *d, struct mm_err *err)
 	return 0;
 }
 
-void mm_http_api_stop(struct mm_daemon *d)
+static void http_free(struct mm_daemon *d)
 {
 	if (d->http)
 		evhttp_free(d->http);
 	d->http = NULL;
 }
+
+const struct mm_module mm_module_http = {
+	.name = "http",
+	.conf = {&mm_conf_table_http},
+	.init = http_init,
+	.free = http_free,
+};

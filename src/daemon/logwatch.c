@@ -43,6 +43,9 @@
 #include "core/strutil.h"
 #include "core/xalloc.h"
 #include "daemon/daemon.h"
+#include "daemon/module.h"
+#include "metrics/registry.h"
+#include "parsers/parser.h"
 #include "logs/logpipe.h"
 #include "sources/consumer.h"
 #include "sources/journal.h"
@@ -64,6 +67,7 @@ struct lw_source {
 	char *base; /* file name within its directory, for inotify */
 	int wd;
 	uint64_t lines_base, lines_run;
+	uint64_t unparsed_run; /* lines the parser did not understand, this run */
 	uint64_t errors;
 	char error[MM_ERR_MAX];
 };
@@ -86,6 +90,7 @@ struct mm_logwatch {
 	int64_t last_save_wall;
 	char last_error[MM_ERR_MAX * 2];
 	bool dirty;
+	struct mm_metric *f[40]; /* registry families, see defs[] */
 };
 
 /* ---- consumer ---- */
@@ -124,7 +129,11 @@ static void on_line(const char *line, size_t len, void *arg)
 	struct lw_source *s = arg;
 	s->lines_run++;
 	s->lw->dirty = true;
+	struct mm_logpipe *lp = s->lw->lp;
+	uint64_t before = lp ? mm_logpipe_unparsed(lp) : 0;
 	s->lw->consumer.line(s->lw->consumer.arg, s->index, line, len);
+	if (lp && mm_logpipe_unparsed(lp) != before)
+		s->unparsed_run++;
 }
 
 static void set_source_error(struct lw_source *s, const char *msg)
@@ -500,10 +509,13 @@ static void on_inotify(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* The periodic job: reload check, read with rotation check, save. */
-static void on_job(void *arg, int64_t now_ms)
+/* Reload: sources reopened at once when their [log] settings changed
+ * (kept sources resume where they were), the grammar switched. */
+static void logwatch_apply(struct mm_daemon *d, const struct mm_config *old)
 {
-	struct mm_logwatch *lw = arg;
+	struct mm_logwatch *lw = d->logwatch;
+	if (!lw)
+		return;
 	char *sig = conf_signature(lw);
 	if (strcmp(sig, lw->conf_sig) != 0) {
 		mm_log_notice(&lw->d->log, "log sources: [log] changed, reopening");
@@ -512,8 +524,19 @@ static void on_job(void *arg, int64_t now_ms)
 		open_sources(lw);
 		mm_schedule_set_period(&lw->d->sched, "logwatch",
 				       mm_config_duration_ms(lw->d->conf, "log", "poll_interval"));
+		lw->save_ms = mm_config_duration_ms(lw->d->conf, "log", "position_save_interval");
 	}
 	free(sig);
+	if (lw->lp) {
+		const char *fmt = mm_config_get(d->conf, "log", "format");
+		mm_logpipe_set_parser(lw->lp, mm_parser_find(fmt ? fmt : "auto"));
+	}
+}
+
+/* The periodic job: read with rotation check, save. */
+static void on_job(void *arg, int64_t now_ms)
+{
+	struct mm_logwatch *lw = arg;
 	read_all(lw, true);
 	if (lw->dirty && now_ms - lw->last_save_mono >= lw->save_ms) {
 		lw->last_save_mono = now_ms;
@@ -610,7 +633,193 @@ static void load_state(struct mm_logwatch *lw)
 	}
 }
 
-int mm_logwatch_init(struct mm_daemon *d, struct mm_err *err)
+/* ---- the registry ---- */
+
+enum {
+	F_LINES,
+	F_UNPARSED,
+	F_SOURCE_ERRORS,
+	F_RECEIVED,
+	F_DELIVERED,
+	F_DEFERRED,
+	F_BOUNCED,
+	F_REJECTED,
+	F_DELIVERED_FIRST,
+	F_SUBMITTED,
+	F_RCPT_DELIVERED,
+	F_RCPT_FAILED,
+	F_BYTES_RECEIVED,
+	F_BYTES_DELIVERED,
+	F_QTIME,
+	F_QTIME_COUNT,
+	F_IN_ASSOC,
+	F_IN_ASSOC_TOTAL,
+	F_IN_ASSOC_REJ,
+	F_OUT_ASSOC,
+	F_OUT_ASSOC_TOTAL,
+	F_OUT_ASSOC_FAIL,
+	F_LAST_IN,
+	F_LAST_OUT,
+	F_STORED,
+	F_STORED_RCPTS,
+	F_STORED_BYTES,
+	F_STORED_OLDEST,
+	F_LOGINS,
+	F_LOGIN_CONNS,
+	F_INFLIGHT,
+	F_EVICTED,
+	F_N
+};
+
+#define CH(name, type, help) {name, help, type, {"channel"}}
+
+static const struct mm_metric_def defs[F_N] = {
+	[F_LINES] = {"mailmon_log_lines_total", "Log lines read, per source.", MM_METRIC_COUNTER,
+		     {"source"}},
+	[F_UNPARSED] = {"mailmon_log_lines_unparsed_total",
+			"Log lines no grammar understood, per source (since mailmond started).",
+			MM_METRIC_COUNTER, {"source"}},
+	[F_SOURCE_ERRORS] = {"mailmon_log_source_errors_total",
+			     "Errors reading the source (missing file, unreadable, journal "
+			     "failures).",
+			     MM_METRIC_COUNTER, {"source"}},
+	[F_RECEIVED] = CH("mailmon_messages_received_total", MM_METRIC_COUNTER,
+			  "Messages enqueued to the channel (RFC 2789 mtaGroupReceivedMessages)."),
+	[F_DELIVERED] = CH("mailmon_messages_delivered_total", MM_METRIC_COUNTER,
+			   "Messages delivered by the channel (mtaGroupTransmittedMessages)."),
+	[F_DEFERRED] = CH("mailmon_messages_deferred_total", MM_METRIC_COUNTER,
+			  "Temporary delivery failures (deferrals) on the channel."),
+	[F_BOUNCED] = CH("mailmon_messages_bounced_total", MM_METRIC_COUNTER,
+			 "Permanent delivery failures (bounced, expired) on the channel."),
+	[F_REJECTED] = CH("mailmon_messages_rejected_total", MM_METRIC_COUNTER,
+			  "Attempted enqueues the channel rejected (mtaGroupRejectedMessages)."),
+	[F_DELIVERED_FIRST] = CH("mailmon_messages_delivered_first_attempt_total",
+				 MM_METRIC_COUNTER,
+				 "Messages delivered by the channel on their first attempt."),
+	[F_SUBMITTED] = CH("mailmon_messages_submitted_total", MM_METRIC_COUNTER,
+			   "Messages this (inbound) channel handed to the MTA."),
+	[F_RCPT_DELIVERED] = CH("mailmon_recipients_delivered_total", MM_METRIC_COUNTER,
+				"Recipients delivered by the channel."),
+	[F_RCPT_FAILED] = CH("mailmon_recipients_failed_total", MM_METRIC_COUNTER,
+			     "Recipients that failed permanently on the channel."),
+	[F_BYTES_RECEIVED] = CH("mailmon_received_bytes_total", MM_METRIC_COUNTER,
+				"Bytes enqueued to the channel (mtaGroupReceivedVolume)."),
+	[F_BYTES_DELIVERED] = CH("mailmon_delivered_bytes_total", MM_METRIC_COUNTER,
+				 "Bytes delivered by the channel (mtaGroupTransmittedVolume)."),
+	[F_QTIME] = CH("mailmon_queue_time_seconds_total", MM_METRIC_COUNTER,
+		       "Summed time in queue of the channel's delivered messages, in seconds."),
+	[F_QTIME_COUNT] = CH("mailmon_queue_time_messages_total", MM_METRIC_COUNTER,
+			     "Delivered messages whose queue time is summed above (for the "
+			     "average)."),
+	[F_IN_ASSOC] = CH("mailmon_inbound_associations", MM_METRIC_GAUGE,
+			  "Inbound SMTP/LMTP sessions open now (mtaGroupInboundAssociations)."),
+	[F_IN_ASSOC_TOTAL] = CH("mailmon_inbound_associations_total", MM_METRIC_COUNTER,
+				"Inbound sessions (mtaGroupAccumulatedInboundAssociations)."),
+	[F_IN_ASSOC_REJ] = CH("mailmon_inbound_associations_rejected_total", MM_METRIC_COUNTER,
+			      "Inbound sessions rejected (mtaGroupRejectedInboundAssociations)."),
+	[F_OUT_ASSOC] = CH("mailmon_outbound_associations", MM_METRIC_GAUGE,
+			   "Outbound sessions open now (mtaGroupOutboundAssociations)."),
+	[F_OUT_ASSOC_TOTAL] = CH("mailmon_outbound_associations_total", MM_METRIC_COUNTER,
+				 "Outbound sessions (mtaGroupAccumulatedOutboundAssociations)."),
+	[F_OUT_ASSOC_FAIL] = CH("mailmon_outbound_connect_failures_total", MM_METRIC_COUNTER,
+				"Outbound connections that failed (mtaGroupOutboundConnectFailures)."),
+	[F_LAST_IN] = CH("mailmon_last_inbound_activity_timestamp_seconds", MM_METRIC_GAUGE,
+			 "Last inbound activity on the channel, seconds since the epoch."),
+	[F_LAST_OUT] = CH("mailmon_last_outbound_activity_timestamp_seconds", MM_METRIC_GAUGE,
+			  "Last outbound activity on the channel, seconds since the epoch."),
+	[F_STORED] = CH("mailmon_channel_stored_messages", MM_METRIC_GAUGE,
+			"Queued messages whose last delivery attempt was on the channel "
+			"(mtaGroupStoredMessages; \"unattempted\" for never tried)."),
+	[F_STORED_RCPTS] = CH("mailmon_channel_stored_recipients", MM_METRIC_GAUGE,
+			      "Their pending recipients (mtaGroupStoredRecipients)."),
+	[F_STORED_BYTES] = CH("mailmon_channel_stored_bytes", MM_METRIC_GAUGE,
+			      "Their size in bytes (mtaGroupStoredVolume)."),
+	[F_STORED_OLDEST] = CH("mailmon_channel_oldest_message_age_seconds", MM_METRIC_GAUGE,
+			       "Age of the channel's oldest stored message "
+			       "(mtaGroupOldestMessageStored)."),
+	[F_LOGINS] = {"mailmon_logins_total",
+		      "Mail access logins from the Dovecot log, by result (good, failed).",
+		      MM_METRIC_COUNTER, {"channel", "result"}},
+	[F_LOGIN_CONNS] = CH("mailmon_login_connections_total", MM_METRIC_COUNTER,
+			     "Login process connections (counterutil numConnections)."),
+	[F_INFLIGHT] = {"mailmon_log_messages_tracked",
+			"Messages whose lifecycle the log pipeline tracks now.", MM_METRIC_GAUGE},
+	[F_EVICTED] = {"mailmon_log_messages_evicted_total",
+		       "Tracked messages dropped before their end, by cause (full, idle).",
+		       MM_METRIC_COUNTER, {"cause"}},
+};
+
+/* Counter fields of the counters file, published per channel. */
+static const struct {
+	int family;
+	enum mm_cg_field field;
+	double scale;
+} cg_map[] = {
+	{F_RECEIVED, MM_CG_RECEIVED, 1},
+	{F_DELIVERED, MM_CG_DELIVERED, 1},
+	{F_DEFERRED, MM_CG_ATTEMPTED, 1},
+	{F_BOUNCED, MM_CG_FAILED, 1},
+	{F_REJECTED, MM_CG_REJECTED, 1},
+	{F_DELIVERED_FIRST, MM_CG_DELIVERED_FIRST, 1},
+	{F_SUBMITTED, MM_CG_SUBMITTED, 1},
+	{F_RCPT_DELIVERED, MM_CG_RCPT_DELIVERED, 1},
+	{F_RCPT_FAILED, MM_CG_RCPT_FAILED, 1},
+	{F_BYTES_RECEIVED, MM_CG_VOLUME_RECEIVED, 1},
+	{F_BYTES_DELIVERED, MM_CG_VOLUME_DELIVERED, 1},
+	{F_QTIME, MM_CG_QTIME_SUM_MS, 1e-3},
+	{F_QTIME_COUNT, MM_CG_QTIME_COUNT, 1},
+	{F_IN_ASSOC, MM_CG_IN_ASSOC, 1},
+	{F_IN_ASSOC_TOTAL, MM_CG_IN_ASSOC_TOTAL, 1},
+	{F_IN_ASSOC_REJ, MM_CG_IN_ASSOC_REJECTED, 1},
+	{F_OUT_ASSOC, MM_CG_OUT_ASSOC, 1},
+	{F_OUT_ASSOC_TOTAL, MM_CG_OUT_ASSOC_TOTAL, 1},
+	{F_OUT_ASSOC_FAIL, MM_CG_OUT_ASSOC_FAILED, 1},
+	{F_LAST_IN, MM_CG_LAST_IN_MS, 1e-3},
+	{F_LAST_OUT, MM_CG_LAST_OUT_MS, 1e-3},
+	{F_STORED, MM_CG_QSTORED_MSGS, 1},
+	{F_STORED_RCPTS, MM_CG_QSTORED_RCPTS, 1},
+	{F_STORED_BYTES, MM_CG_QSTORED_VOLUME, 1},
+	{F_STORED_OLDEST, MM_CG_QOLDEST_S, 1},
+	{F_LOGIN_CONNS, MM_CG_LOGIN_CONNS, 1},
+};
+
+static void collect(void *arg, struct mm_registry *r)
+{
+	struct mm_logwatch *lw = arg;
+	for (size_t i = 0; i < lw->n; i++) {
+		const struct lw_source *s = &lw->src[i];
+		const char *sl[] = {s->name};
+		mm_metric_set(lw->f[F_LINES], sl, (double)(s->lines_base + s->lines_run));
+		mm_metric_set(lw->f[F_UNPARSED], sl, (double)s->unparsed_run);
+		mm_metric_set(lw->f[F_SOURCE_ERRORS], sl, (double)s->errors);
+	}
+	if (!lw->lp)
+		return;
+	struct mm_logpipe_stats st;
+	mm_logpipe_get_stats(lw->lp, &st);
+	mm_metric_set(lw->f[F_INFLIGHT], NULL, (double)st.lc.inflight);
+	mm_metric_set(lw->f[F_EVICTED], (const char *[]){"full"}, (double)st.lc.evicted_full);
+	mm_metric_set(lw->f[F_EVICTED], (const char *[]){"idle"}, (double)st.lc.evicted_age);
+	struct mm_cfile *cf = mm_logpipe_cfile(lw->lp);
+	uint32_t n = cf ? mm_cfile_ngroups(cf) : 0;
+	for (uint32_t g = 0; g < n; g++) {
+		struct mm_cg_snapshot snap;
+		if (mm_cg_read(cf, g, &snap) < 0)
+			continue;
+		const char *cl[] = {snap.name};
+		for (size_t k = 0; k < sizeof cg_map / sizeof cg_map[0]; k++)
+			mm_metric_set(lw->f[cg_map[k].family], cl,
+				      (double)snap.v[cg_map[k].field] * cg_map[k].scale);
+		if (snap.v[MM_CG_LOGINS_GOOD] || snap.v[MM_CG_LOGINS_FAILED]) {
+			mm_metric_set(lw->f[F_LOGINS], (const char *[]){snap.name, "good"},
+				      (double)snap.v[MM_CG_LOGINS_GOOD]);
+			mm_metric_set(lw->f[F_LOGINS], (const char *[]){snap.name, "failed"},
+				      (double)snap.v[MM_CG_LOGINS_FAILED]);
+		}
+	}
+}
+
+static int logwatch_init(struct mm_daemon *d, struct mm_err *err)
 {
 	struct mm_logwatch *lw = xcalloc(1, sizeof *lw);
 	lw->d = d;
@@ -621,6 +830,9 @@ int mm_logwatch_init(struct mm_daemon *d, struct mm_err *err)
 	lw->state_path = xasprintf("%s/%s", dir, STATE_FILE);
 	consumer_setup(lw);
 	load_state(lw);
+	if (mm_registry_add_all(d->metrics, defs, F_N, lw->f, err) < 0)
+		return -1;
+	mm_registry_add_collector(d->metrics, collect, lw);
 
 	lw->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (lw->ifd >= 0) {
@@ -644,11 +856,12 @@ int mm_logwatch_init(struct mm_daemon *d, struct mm_err *err)
 	return 0;
 }
 
-void mm_logwatch_free(struct mm_daemon *d)
+static void logwatch_free(struct mm_daemon *d)
 {
 	struct mm_logwatch *lw = d->logwatch;
 	if (!lw)
 		return;
+	mm_registry_remove_collector(d->metrics, lw);
 	if (d->http)
 		evhttp_del_cb(d->http, "/api/logs");
 	save_positions(lw, true);
@@ -674,3 +887,11 @@ struct mm_logpipe *mm_logwatch_logpipe(struct mm_daemon *d)
 {
 	return d->logwatch ? d->logwatch->lp : NULL;
 }
+
+const struct mm_module mm_module_logs = {
+	.name = "logs",
+	.conf = {&mm_conf_table_logs},
+	.init = logwatch_init,
+	.apply = logwatch_apply,
+	.free = logwatch_free,
+};

@@ -10,8 +10,11 @@
  * position_save_interval and at a clean stop, after the consumer's flush
  * (see sources/consumer.h for the exactness contract).
  *
- * A [log] change on SIGHUP is picked up at the next poll: positions are
- * saved, sources rebuilt, and kept sources resume where they were.
+ * This is the "logs" module of the module table (module.h). A [log]
+ * change on SIGHUP applies at once: positions are saved, sources rebuilt,
+ * and kept sources resume where they were; a new log format switches
+ * the grammar. Publishes mailmon_log_* and the per-channel mailmon_
+ * message, recipient, volume, association and stored families.
  *
  * Endpoint: GET /api/logs (see logwatch.c for the fields).
  *
@@ -27,10 +30,6 @@ struct mm_daemon;
 struct mm_logwatch;
 struct mm_logpipe;
 
-/* Never fails for a missing log or a corrupt state file (both logged and
- * shown in /api/logs); returns -1 only for a setup error. */
-int mm_logwatch_init(struct mm_daemon *d, struct mm_err *err);
-void mm_logwatch_free(struct mm_daemon *d);
 /* The log pipeline (parser -> lifecycle -> channel counters), for other
  * modules that add to the counters (the queue's stored gauges); NULL when
  * counters are off. Owned by logwatch. */

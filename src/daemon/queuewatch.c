@@ -40,6 +40,9 @@
 #include "core/clock.h"
 #include "core/xalloc.h"
 #include "daemon/daemon.h"
+#include "daemon/module.h"
+#include "metrics/registry.h"
+#include "mta/reason_class.h"
 #include "daemon/logwatch.h"
 #include "logs/logpipe.h"
 #include "mta/mta.h"
@@ -50,10 +53,22 @@
 	(MM_QMASK(MM_Q_INCOMING) | MM_QMASK(MM_Q_ACTIVE) | MM_QMASK(MM_Q_DEFERRED) |          \
 	 MM_QMASK(MM_Q_MAILDROP))
 
+/* The MTA parameters as owned strings: the config they come from is
+ * freed by the next reload, while the worker may reopen the backend. */
+struct qparams {
+	struct mm_mta_params p;
+	char *strs[MM_MTA_MAX_INSTANCES + 3];
+	size_t nstrs;
+	char *sig; /* every value that shapes the backend, to notice changes */
+};
+
+static void qparams_free(struct qparams *qp);
+
 struct mm_queuewatch {
 	struct mm_daemon *d;
 	struct mm_mta *mta; /* used by the worker only, after init */
 	char mode[16];
+	struct mm_metric *f[24]; /* registry families, see defs[] */
 
 	pthread_t thread;
 	bool started;
@@ -62,6 +77,10 @@ struct mm_queuewatch {
 	/* guarded by mu */
 	bool want, busy, quit;
 	size_t top;
+	struct qparams *reopen; /* new backend parameters for the worker */
+	char *type;
+	char *sig;	  /* of the parameters in use (loop thread) */
+	bool open_failed; /* the backend never opened: no worker */
 	struct mm_qsummary *ready;
 	struct mm_stored_msg *ready_stored; /* with ready, for the counters file */
 	size_t ready_nstored;
@@ -97,6 +116,54 @@ static struct mm_stored_msg *stored_msgs(const struct mm_qsnap *snap)
 	return out;
 }
 
+static void qparams_free(struct qparams *qp)
+{
+	if (!qp)
+		return;
+	for (size_t i = 0; i < qp->nstrs; i++)
+		free(qp->strs[i]);
+	free(qp->sig);
+	free(qp);
+}
+
+static const char *own(struct qparams *qp, const char *s)
+{
+	if (!s)
+		return NULL;
+	char *c = xstrdup(s);
+	qp->strs[qp->nstrs++] = c;
+	return c;
+}
+
+static struct qparams *qparams_from(const struct mm_config *conf)
+{
+	struct qparams *qp = xcalloc(1, sizeof *qp);
+	mm_mta_params_from_config(conf, NULL, 0, &qp->p);
+	qp->p.watch = true;
+	qp->p.reasons = true;
+	for (size_t i = 0; i < qp->p.ninstances; i++)
+		qp->p.config_dirs[i] = own(qp, qp->p.config_dirs[i]);
+	qp->p.queue_directory = own(qp, qp->p.queue_directory);
+	qp->p.command_directory = own(qp, qp->p.command_directory);
+	qp->p.mode = own(qp, qp->p.mode);
+	qp->sig = xasprintf("%s|%s|%s|%s|%s|%lld|%llu|%lld", mm_config_get(conf, "mta", "config_directory"),
+			    mm_config_get(conf, "mta", "queue_directory") ? mm_config_get(conf, "mta", "queue_directory") : "",
+			    qp->p.command_directory ? qp->p.command_directory : "",
+			    qp->p.mode ? qp->p.mode : "",
+			    mm_config_get(conf, "queue", "instances") ? mm_config_get(conf, "queue", "instances") : "",
+			    (long long)qp->p.command_timeout_ms,
+			    (unsigned long long)qp->p.command_max_bytes, (long long)qp->p.full_every_ms);
+	return qp;
+}
+
+/* The worker's copy of the backend's mode name, shown in /api/queue. */
+static void mm_mta_mode_copy(struct mm_mta *m, struct mm_queuewatch *w)
+{
+	pthread_mutex_lock(&w->mu);
+	snprintf(w->mode, sizeof w->mode, "%s", mm_mta_mode(m));
+	pthread_mutex_unlock(&w->mu);
+}
+
 static void *worker(void *arg)
 {
 	struct mm_queuewatch *w = arg;
@@ -110,12 +177,26 @@ static void *worker(void *arg)
 		w->want = false;
 		w->busy = true;
 		size_t top = w->top;
+		struct qparams *reopen = w->reopen;
+		w->reopen = NULL;
 		pthread_mutex_unlock(&w->mu);
 
 		struct mm_err err = {{0}};
+		if (reopen) {
+			/* A reload changed [mta] or the queue's command settings:
+			 * the next scan uses a backend opened with them. Opening
+			 * may run postconf, so it happens here, off the loop. */
+			struct mm_mta *fresh = mm_mta_open(w->type, &reopen->p, &err);
+			qparams_free(reopen);
+			if (fresh) {
+				mm_mta_close(w->mta);
+				w->mta = fresh;
+				mm_mta_mode_copy(fresh, w);
+			}
+		}
 		struct mm_qsummary *sum = NULL;
 		struct mm_stored_msg *stored = NULL;
-		if (mm_mta_scan(w->mta, MM_QMASK_ALL, &snap, &err) == 0) {
+		if (!err.msg[0] && mm_mta_scan(w->mta, MM_QMASK_ALL, &snap, &err) == 0) {
 			sum = xcalloc(1, sizeof *sum);
 			mm_qsummary_build(&snap, top, sum);
 			stored = stored_msgs(&snap);
@@ -262,8 +343,10 @@ static json_t *queue_json(struct mm_queuewatch *w)
 	pthread_mutex_lock(&w->mu);
 	bool busy = w->busy;
 	uint64_t merged = w->merged;
+	char mode[sizeof w->mode];
+	memcpy(mode, w->mode, sizeof mode);
 	pthread_mutex_unlock(&w->mu);
-	json_t *doc = json_pack("{s:s, s:I, s:I, s:I, s:I, s:b, s:s?}", "mode", w->mode, "scans",
+	json_t *doc = json_pack("{s:s, s:I, s:I, s:I, s:I, s:b, s:s?}", "mode", mode, "scans",
 				(json_int_t)w->scans, "failures", (json_int_t)w->failures,
 				"requests", (json_int_t)w->requests, "merged", (json_int_t)merged,
 				"scanning", busy, "error", w->last_error[0] ? w->last_error : NULL);
@@ -301,27 +384,155 @@ static void on_http(struct evhttp_request *req, void *arg)
 	mm_http_reply_json(req, 200, doc);
 }
 
-int mm_queuewatch_init(struct mm_daemon *d, struct mm_err *err)
+/* ---- the registry ---- */
+
+enum {
+	F_MSGS,
+	F_RCPTS,
+	F_BYTES,
+	F_OLDEST,
+	F_GROWTH,
+	F_DRAINING,
+	F_ETA,
+	F_DEST_MSGS,
+	F_DEST_RCPTS,
+	F_DEST_OLDEST,
+	F_REASON,
+	F_REASON_RCPTS,
+	F_SCANS,
+	F_SCAN_FAIL,
+	F_SCAN_SECONDS,
+	F_SCAN_FILES,
+	F_SCAN_AGE,
+	F_N
+};
+
+static const struct mm_metric_def defs[F_N] = {
+	[F_MSGS] = {"mailmon_queue_messages", "Messages in the MTA queue.", MM_METRIC_GAUGE,
+		    {"queue"}},
+	[F_RCPTS] = {"mailmon_queue_recipients", "Pending recipients in the MTA queue.",
+		     MM_METRIC_GAUGE, {"queue"}},
+	[F_BYTES] = {"mailmon_queue_bytes", "Size of the queued messages, in bytes.",
+		     MM_METRIC_GAUGE, {"queue"}},
+	[F_OLDEST] = {"mailmon_queue_oldest_age_seconds",
+		      "Age of the oldest message in the queue, in seconds (0 when empty).",
+		      MM_METRIC_GAUGE, {"queue"}},
+	[F_GROWTH] = {"mailmon_queue_growth_messages_per_second",
+		      "Net change of the queue's size over [queue] growth_window, in messages "
+		      "per second; negative while it drains.",
+		      MM_METRIC_GAUGE, {"queue"}},
+	[F_DRAINING] = {"mailmon_queue_draining",
+			"1 while the queue shrinks over [queue] growth_window, 0 when it does not.",
+			MM_METRIC_GAUGE, {"queue"}},
+	[F_ETA] = {"mailmon_queue_drain_eta_seconds",
+		   "While the queue drains: seconds until it is empty at the current net rate. "
+		   "Absent when it is not draining.",
+		   MM_METRIC_GAUGE, {"queue"}},
+	[F_DEST_MSGS] = {"mailmon_queue_destination_messages",
+			 "Messages per destination domain, the top [queue] top_destinations per "
+			 "queue; the rest are summed as destination=\"other\".",
+			 MM_METRIC_GAUGE, {"queue", "destination"}, .max_series = 2000},
+	[F_DEST_RCPTS] = {"mailmon_queue_destination_recipients",
+			  "Pending recipients per destination domain (top N plus \"other\").",
+			  MM_METRIC_GAUGE, {"queue", "destination"}, .max_series = 2000},
+	[F_DEST_OLDEST] = {"mailmon_queue_destination_oldest_age_seconds",
+			   "Age of the oldest message per destination domain, in seconds.",
+			   MM_METRIC_GAUGE, {"queue", "destination"}, .max_series = 2000},
+	[F_REASON] = {"mailmon_queue_reason_messages",
+		      "Messages per delay-reason class (refused, timeout, tls, dns, 4xx, "
+		      "suspended, other, none); a message with recipients of two classes counts "
+		      "in both.",
+		      MM_METRIC_GAUGE, {"queue", "reason"}},
+	[F_REASON_RCPTS] = {"mailmon_queue_reason_recipients",
+			    "Pending recipients per delay-reason class.", MM_METRIC_GAUGE,
+			    {"queue", "reason"}},
+	[F_SCANS] = {"mailmon_queue_scans_total", "Queue scans completed.", MM_METRIC_COUNTER},
+	[F_SCAN_FAIL] = {"mailmon_queue_scan_failures_total", "Queue scans that failed.",
+			 MM_METRIC_COUNTER},
+	[F_SCAN_SECONDS] = {"mailmon_queue_scan_duration_seconds",
+			    "How long the last queue scan took, in seconds.", MM_METRIC_GAUGE},
+	[F_SCAN_FILES] = {"mailmon_queue_scan_files", "Queue files seen by the last scan.",
+			  MM_METRIC_GAUGE},
+	[F_SCAN_AGE] = {"mailmon_queue_scan_age_seconds",
+			"Seconds since the published queue figures were taken.", MM_METRIC_GAUGE},
+};
+
+static void collect(void *arg, struct mm_registry *r)
+{
+	struct mm_queuewatch *w = arg;
+	mm_metric_set(w->f[F_SCANS], NULL, (double)w->scans);
+	mm_metric_set(w->f[F_SCAN_FAIL], NULL, (double)w->failures);
+	if (!w->have_cur)
+		return;
+	int64_t now_s = mm_wall_ms() / 1000;
+	int64_t window = mm_config_duration_ms(w->d->conf, "queue", "growth_window") / 1000;
+	mm_metric_set(w->f[F_SCAN_SECONDS], NULL, (double)w->cur.stats.duration_us / 1e6);
+	mm_metric_set(w->f[F_SCAN_FILES], NULL, (double)w->cur.stats.files);
+	mm_metric_set(w->f[F_SCAN_AGE], NULL, (double)(now_s - w->cur.taken_s));
+	for (unsigned qi = 0; qi < MM_Q_N; qi++) {
+		const struct mm_qsum_queue *q = &w->cur.q[qi];
+		const char *ql[] = {mm_queue_name(qi)};
+		mm_metric_set(w->f[F_MSGS], ql, (double)q->msgs);
+		mm_metric_set(w->f[F_RCPTS], ql, (double)q->rcpts);
+		mm_metric_set(w->f[F_BYTES], ql, (double)q->bytes);
+		mm_metric_set(w->f[F_OLDEST], ql,
+			      q->oldest == INT64_MAX || q->oldest > now_s ? 0
+									  : (double)(now_s - q->oldest));
+		struct mm_qtrend_out t;
+		mm_qtrend_get(&w->trend, MM_QMASK(qi), window, &t);
+		if (t.known) {
+			mm_metric_set(w->f[F_GROWTH], ql, t.growth_per_min / 60.0);
+			mm_metric_set(w->f[F_DRAINING], ql, t.draining ? 1 : 0);
+			if (t.draining)
+				mm_metric_set(w->f[F_ETA], ql, (double)t.drain_eta_s);
+		}
+		for (size_t i = 0; i <= q->ndests; i++) {
+			const struct mm_qsum_dest *dd = i < q->ndests ? &q->dests[i] : &q->other;
+			if (i == q->ndests && q->other_dests == 0)
+				break;
+			const char *dl[] = {mm_queue_name(qi), i < q->ndests ? dd->name : "other"};
+			mm_metric_set(w->f[F_DEST_MSGS], dl, (double)dd->msgs);
+			mm_metric_set(w->f[F_DEST_RCPTS], dl, (double)dd->rcpts);
+			mm_metric_set(w->f[F_DEST_OLDEST], dl,
+				      dd->oldest == INT64_MAX || dd->oldest > now_s
+					      ? 0
+					      : (double)(now_s - dd->oldest));
+		}
+		for (unsigned c = 0; c < MM_RC_N; c++) {
+			const char *rl[] = {mm_queue_name(qi), mm_rclass_name(c)};
+			mm_metric_set(w->f[F_REASON], rl, (double)q->rclass_msgs[c]);
+			mm_metric_set(w->f[F_REASON_RCPTS], rl, (double)q->rclass[c]);
+		}
+	}
+}
+
+static void queuewatch_free(struct mm_daemon *d);
+
+static int queuewatch_init(struct mm_daemon *d, struct mm_err *err)
 {
 	if (!mm_config_bool(d->conf, "queue", "enable"))
 		return 0;
 	const char *type = mm_config_get(d->conf, "mta", "type");
 	if (strcmp(type, "postfix") != 0)
 		return 0; /* only Postfix has a queue reader so far */
-	struct mm_mta_params p;
-	mm_mta_params_from_config(d->conf, NULL, 0, &p);
-	p.watch = true;
-	p.reasons = true;
 	struct mm_queuewatch *w = xcalloc(1, sizeof *w);
 	w->d = d;
 	d->queue = w;
+	w->type = xstrdup(type);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
+	if (mm_registry_add_all(d->metrics, defs, F_N, w->f, err) < 0)
+		return -1;
+	mm_registry_add_collector(d->metrics, collect, w);
+	struct qparams *qp = qparams_from(d->conf);
+	w->sig = xstrdup(qp->sig);
 	struct mm_err oerr = {{0}};
-	struct mm_mta *mta = mm_mta_open(type, &p, &oerr);
+	struct mm_mta *mta = mm_mta_open(type, &qp->p, &oerr);
+	qparams_free(qp);
 	if (!mta) {
 		/* Not fatal: the rest of the daemon runs; /api/queue says why. */
 		mm_log_err(&d->log, "queue: %s", oerr.msg);
+		w->open_failed = true;
 		snprintf(w->last_error, sizeof w->last_error, "%s", oerr.msg);
 		snprintf(w->mode, sizeof w->mode, "off");
 		w->pipefd[0] = w->pipefd[1] = -1;
@@ -334,13 +545,13 @@ int mm_queuewatch_init(struct mm_daemon *d, struct mm_err *err)
 	if (pipe2(w->pipefd, O_CLOEXEC | O_NONBLOCK) < 0) {
 		mm_err_sys(err, errno, "queue: pipe");
 		w->pipefd[0] = w->pipefd[1] = -1;
-		mm_queuewatch_free(d);
+		queuewatch_free(d);
 		return -1;
 	}
 	w->ev_done = event_new(d->base, w->pipefd[0], EV_READ | EV_PERSIST, on_done, w);
 	event_add(w->ev_done, NULL);
 	if (pthread_create(&w->thread, NULL, worker, w) != 0) {
-		mm_queuewatch_free(d);
+		queuewatch_free(d);
 		return mm_err_set(err, "queue: cannot start the scan thread");
 	}
 	w->started = true;
@@ -354,11 +565,15 @@ int mm_queuewatch_init(struct mm_daemon *d, struct mm_err *err)
 	return 0;
 }
 
-void mm_queuewatch_free(struct mm_daemon *d)
+static void queuewatch_free(struct mm_daemon *d)
 {
 	struct mm_queuewatch *w = d->queue;
 	if (!w)
 		return;
+	mm_registry_remove_collector(d->metrics, w);
+	qparams_free(w->reopen);
+	free(w->sig);
+	free(w->type);
 	if (w->started) {
 		pthread_mutex_lock(&w->mu);
 		w->quit = true;
@@ -387,3 +602,36 @@ void mm_queuewatch_free(struct mm_daemon *d)
 	free(w);
 	d->queue = NULL;
 }
+
+/* Reload: the scan period, and a backend reopened by the worker when the
+ * [mta] directories or the command limits changed. top_destinations and
+ * growth_window are read at each use. */
+static void queuewatch_apply(struct mm_daemon *d, const struct mm_config *old)
+{
+	struct mm_queuewatch *w = d->queue;
+	if (!w)
+		return;
+	mm_schedule_set_period(&d->sched, "queue",
+			       mm_config_duration_ms(d->conf, "queue", "scan_interval"));
+	struct qparams *qp = qparams_from(d->conf);
+	if (strcmp(qp->sig, w->sig) == 0 || w->open_failed) {
+		qparams_free(qp);
+		return;
+	}
+	free(w->sig);
+	w->sig = xstrdup(qp->sig);
+	pthread_mutex_lock(&w->mu);
+	qparams_free(w->reopen);
+	w->reopen = qp;
+	pthread_mutex_unlock(&w->mu);
+	mm_log_notice(&d->log, "queue: [mta]/[queue] settings changed; the next scan reopens the MTA");
+	request_scan(w);
+}
+
+const struct mm_module mm_module_queue = {
+	.name = "queue",
+	.conf = {&mm_conf_table_mta, &mm_conf_table_queue},
+	.init = queuewatch_init,
+	.apply = queuewatch_apply,
+	.free = queuewatch_free,
+};

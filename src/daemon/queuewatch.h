@@ -1,18 +1,13 @@
 /*
- * queuewatch: mailmond's queue gauges (see queuewatch.c).
+ * queuewatch: mailmond's queue gauges (see queuewatch.c), the "queue"
+ * module of the module table (module.h): opens the MTA backend, starts
+ * the scan thread, schedules rescans every [queue] scan_interval, serves
+ * /api/queue and publishes the mailmon_queue_* families. Does nothing
+ * when [queue] enable is off or [mta] type has no queue reader (none).
  */
 #ifndef MAILMON_DAEMON_QUEUEWATCH_H
 #define MAILMON_DAEMON_QUEUEWATCH_H
 
-#include "core/err.h"
-
 struct mm_daemon;
-
-/* Opens the MTA backend, starts the scan thread, schedules rescans every
- * [queue] scan_interval and serves /api/queue. Does nothing when
- * [queue] enable is off or [mta] type is none. */
-int mm_queuewatch_init(struct mm_daemon *d, struct mm_err *err);
-/* Stops the scan thread (waiting for a scan in progress) and frees all. */
-void mm_queuewatch_free(struct mm_daemon *d);
 
 #endif

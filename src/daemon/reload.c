@@ -1,11 +1,15 @@
 /*
  * reload: SIGHUP handling (see daemon.h).
  *
- * A bad file never takes the daemon down: every problem is logged with its
- * file, line and key, the reload is recorded as failed (visible in
- * `mailmon status`), and the last good config stays in force. Settings
- * that cannot change at run time are named in a warning and take effect
- * at the next restart.
+ * Transactional: the file is loaded, then every module checks the new
+ * config without changing anything; only when all of them accept it does
+ * d->conf change and every module apply it. A bad file, or a config one
+ * module cannot use (a service whose credentials file is unreadable),
+ * leaves every module on the last good config: nothing is half-applied.
+ * Each module's part is recorded (d->mod[], shown by `mailmon status`)
+ * and every problem is logged with its file, line and key. Settings that
+ * cannot change at run time are named in a warning, per module, and take
+ * effect at the next restart.
  */
 #include "daemon/daemon.h"
 
@@ -14,40 +18,42 @@
 
 #include "core/clock.h"
 #include "core/strutil.h"
-
-void mm_daemon_apply_config(struct mm_daemon *d)
-{
-	int level = mm_log_level_from_name(mm_config_get(d->conf, "daemon", "log_level"));
-	if (level >= 0)
-		d->log.min_level = level;
-}
+#include "daemon/module.h"
 
 static int same(const char *a, const char *b)
 {
 	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
 }
 
-/* Names the non-reloadable keys whose value differs between old and new. */
-static void warn_restart_keys(struct mm_daemon *d, const struct mm_config *old,
-			      const struct mm_config *new)
+/* Names the module's restart-only keys whose value differs between old
+ * and new, into list; returns how many. */
+static size_t restart_keys(const struct mm_conf_table *t, const struct mm_config *old,
+			   const struct mm_config *new, char *list, size_t cap)
 {
-	char list[512] = "";
-	size_t used = 0;
-	for (size_t i = 0; i < mm_conf_key_count(); i++) {
-		const struct mm_conf_key *row = mm_conf_key_at(i);
+	size_t used = strlen(list), n = 0;
+	for (size_t i = 0; t && i < t->nkeys; i++) {
+		const struct mm_conf_key *row = &t->keys[i];
 		if (row->reloadable || strchr(row->section, '*'))
 			continue;
 		if (same(mm_config_get(old, row->section, row->name),
 			 mm_config_get(new, row->section, row->name)))
 			continue;
-		int n = snprintf(list + used, sizeof list - used, "%s%s.%s", used ? ", " : "",
-				 row->section, row->name);
-		if (n > 0 && (size_t)n < sizeof list - used)
-			used += (size_t)n;
+		int k = snprintf(list + used, cap - used, "%s%s.%s", used ? ", " : "", row->section,
+				 row->name);
+		if (k > 0 && (size_t)k < cap - used)
+			used += (size_t)k;
+		n++;
 	}
-	if (used)
-		mm_log_warn(&d->log, "%s: changed settings need a restart to apply: %s",
-			    d->conf_path, list);
+	return n;
+}
+
+static void fail_all(struct mm_daemon *d, const char *why)
+{
+	for (size_t i = 0; i < d->modules_started; i++) {
+		d->mod[i].ok = false;
+		d->mod[i].at_wall_ms = d->reload.at_wall_ms;
+		snprintf(d->mod[i].msg, sizeof d->mod[i].msg, "kept the last good config: %s", why);
+	}
 }
 
 void mm_daemon_reload(struct mm_daemon *d)
@@ -71,13 +77,69 @@ void mm_daemon_reload(struct mm_daemon *d)
 		snprintf(r->msg, sizeof r->msg, "%zu error%s, kept the last good config; first: %s",
 			 diags.n, diags.n == 1 ? "" : "s", diags.n ? diags.msgs[0] : "?");
 		mm_log_err(&d->log, "reload of %s failed: kept the last good config", d->conf_path);
+		fail_all(d, "the file does not load");
 		mm_diags_free(&diags);
 		return;
 	}
-	warn_restart_keys(d, d->conf, conf);
-	mm_config_free(d->conf);
+
+	/* Phase 1: every module checks; nothing changes yet. */
+	size_t bad = 0;
+	char first[MM_ERR_MAX] = "";
+	for (size_t i = 0; i < d->modules_started; i++) {
+		const struct mm_module *m = mm_modules[i];
+		struct mm_err err = {{0}};
+		d->mod[i].at_wall_ms = r->at_wall_ms;
+		if (m->check && m->check(d, conf, &err) < 0) {
+			bad++;
+			d->mod[i].ok = false;
+			snprintf(d->mod[i].msg, sizeof d->mod[i].msg, "refused: %.240s", err.msg);
+			mm_log_err(&d->log, "reload: %s: %s", m->name, err.msg);
+			if (!first[0])
+				snprintf(first, sizeof first, "%s: %.400s", m->name, err.msg);
+		} else {
+			d->mod[i].ok = true;
+		}
+	}
+	if (bad) {
+		r->ok = false;
+		r->failures++;
+		snprintf(r->msg, sizeof r->msg,
+			 "%zu module%s refused the new config, kept the last good config; first: %s",
+			 bad, bad == 1 ? "" : "s", first);
+		mm_log_err(&d->log, "reload of %s failed: kept the last good config", d->conf_path);
+		for (size_t i = 0; i < d->modules_started; i++)
+			if (d->mod[i].ok)
+				snprintf(d->mod[i].msg, sizeof d->mod[i].msg,
+					 "accepted, not applied: another module refused");
+		mm_config_free(conf);
+		return;
+	}
+
+	/* Phase 2: adopt, then every module applies. */
+	struct mm_config *old = d->conf;
 	d->conf = conf;
-	mm_daemon_apply_config(d);
+	char restart[512] = "";
+	for (size_t i = 0; i < d->modules_started; i++) {
+		const struct mm_module *m = mm_modules[i];
+		char mine[512] = "";
+		size_t n = restart_keys(m->conf[0], old, conf, mine, sizeof mine) +
+			   restart_keys(m->conf[1], old, conf, mine, sizeof mine);
+		if (m->apply)
+			m->apply(d, old);
+		d->mod[i].applied++;
+		if (n)
+			snprintf(d->mod[i].msg, sizeof d->mod[i].msg,
+				 "applied; needs a restart for: %.200s", mine);
+		else
+			snprintf(d->mod[i].msg, sizeof d->mod[i].msg, "applied");
+		if (n)
+			snprintf(restart + strlen(restart), sizeof restart - strlen(restart), "%s%s",
+				 restart[0] ? ", " : "", mine);
+	}
+	if (restart[0])
+		mm_log_warn(&d->log, "%s: changed settings need a restart to apply: %s",
+			    d->conf_path, restart);
+	mm_config_free(old);
 	r->ok = true;
 	snprintf(r->msg, sizeof r->msg, "reloaded %s", d->conf_path);
 	mm_log_notice(&d->log, "%s", r->msg);

@@ -23,6 +23,8 @@
  * environment, probes and commands in flight.
  */
 #include "daemon/services.h"
+#include "daemon/module.h"
+#include "metrics/registry.h"
 
 #include <event2/buffer.h>
 #include <event2/dns.h>
@@ -78,7 +80,7 @@ struct mm_services {
 	struct evdns_base *dns; /* only when a service names a host by name */
 	struct svc **v;		/* each allocated once: jobs and probes point at them */
 	size_t n, cap;
-	uint64_t reload_seen;	/* d->reload.count when last configured */
+	struct mm_metric *f[16]; /* registry families, see defs[] */
 	bool conn_job;
 	struct mm_svc_event ring[EVENT_RING];
 	size_t nev; /* total ever; ring index nev % EVENT_RING */
@@ -723,23 +725,163 @@ static void reconfigure(struct mm_services *ss)
 	free(names.names);
 }
 
-static void reload_check(void *arg, int64_t now_ms)
+/* ---- the registry ---- */
+
+enum {
+	F_UP,
+	F_STATE,
+	F_RESPONSE,
+	F_STAGE,
+	F_RESTARTS,
+	F_PROBES,
+	F_PROBE_FAIL,
+	F_CERT,
+	F_PROC_COUNT,
+	F_PROC_CPU,
+	F_PROC_RSS,
+	F_PROC_AGE,
+	F_CONN,
+	F_CONN_MAX,
+	F_N
+};
+
+static const char *const watch_states[] = {"unknown",	 "up",	      "slow",  "down",
+					   "restarting", "verifying", "failed"};
+
+static const struct mm_metric_def defs[F_N] = {
+	[F_UP] = {"mailmon_service_up",
+		  "1 when the service's last check passed (up or slow), 0 when it failed.",
+		  MM_METRIC_GAUGE, {"service"}},
+	[F_STATE] = {"mailmon_service_state",
+		     "The watcher's state of the service: 1 for the current state.",
+		     MM_METRIC_STATESET, {"service", "state"}, .states = watch_states,
+		     .nstates = sizeof watch_states / sizeof watch_states[0], .max_series = 7000},
+	[F_RESPONSE] = {"mailmon_service_response_seconds",
+			"Response time of the last probe of the service, in seconds.",
+			MM_METRIC_GAUGE, {"service"}},
+	[F_STAGE] = {"mailmon_service_stage_seconds",
+		     "Time of each stage of the last probe (connect, greeting, login, ...), in "
+		     "seconds.",
+		     MM_METRIC_GAUGE, {"service", "stage"}, .fold_label = 2, .max_series = 8000},
+	[F_RESTARTS] = {"mailmon_service_restarts_total",
+			"Restart commands run for the service since mailmond started.",
+			MM_METRIC_COUNTER, {"service"}},
+	[F_PROBES] = {"mailmon_service_probes_total", "Probes run against the service.",
+		      MM_METRIC_COUNTER, {"service"}},
+	[F_PROBE_FAIL] = {"mailmon_service_probe_failures_total",
+			  "Failed probes by failure class (connect, timeout, protocol, rejected, "
+			  "...).",
+			  MM_METRIC_COUNTER, {"service", "class"}, .fold_label = 1,
+			  .max_series = 8000},
+	[F_CERT] = {"mailmon_certificate_expiry_days",
+		    "Whole days until the service's TLS certificate expires (negative: expired).",
+		    MM_METRIC_GAUGE, {"service"}},
+	[F_PROC_COUNT] = {"mailmon_process_count", "Processes matching the service's process check.",
+			  MM_METRIC_GAUGE, {"service"}},
+	[F_PROC_CPU] = {"mailmon_process_cpu_ratio",
+			"CPU used by the service's processes since the previous check, as a "
+			"fraction of one core.",
+			MM_METRIC_GAUGE, {"service"}},
+	[F_PROC_RSS] = {"mailmon_process_resident_bytes",
+			"Resident memory of the service's processes, in bytes.", MM_METRIC_GAUGE,
+			{"service"}},
+	[F_PROC_AGE] = {"mailmon_process_oldest_age_seconds",
+			"Age of the service's oldest worker process, in seconds (the seed's "
+			"MAX_LIFE_TIME check).",
+			MM_METRIC_GAUGE, {"service"}},
+	[F_CONN] = {"mailmon_connections",
+		    "TCP connections to the probed ports, by TCP state (ESTABLISHED, "
+		    "SYN_RECV, ...).",
+		    MM_METRIC_GAUGE, {"port", "state"}, .fold_label = 1},
+	[F_CONN_MAX] = {"mailmon_connections_established_max",
+			"Most ESTABLISHED connections seen on the port since mailmond started.",
+			MM_METRIC_GAUGE, {"port"}},
+};
+
+static void collect(void *arg, struct mm_registry *r)
 {
 	struct mm_services *ss = arg;
-	if (ss->d->reload.count == ss->reload_seen)
-		return;
-	ss->reload_seen = ss->d->reload.count;
-	if (ss->d->reload.ok)
-		reconfigure(ss);
+	for (size_t i = 0; i < ss->n; i++) {
+		const struct svc *s = ss->v[i];
+		if (s->removed)
+			continue;
+		const char *sl[] = {s->sc.name};
+		mm_metric_set_state(ss->f[F_STATE], sl,
+				    (size_t)s->w.state < sizeof watch_states / sizeof watch_states[0]
+					    ? watch_states[s->w.state]
+					    : "unknown");
+		mm_metric_set(ss->f[F_RESTARTS], sl, (double)s->w.nrestarts_total);
+		mm_metric_set(ss->f[F_PROBES], sl, (double)s->probes);
+		for (int f = 1; f < MM_PF_COUNT; f++)
+			if (s->fail_by_class[f])
+				mm_metric_set(ss->f[F_PROBE_FAIL],
+					      (const char *[]){s->sc.name,
+							       mm_probe_fail_name((enum mm_probe_fail)f)},
+					      (double)s->fail_by_class[f]);
+		if (s->w.state != MM_WS_UNKNOWN)
+			mm_metric_set(ss->f[F_UP], sl,
+				      s->w.state == MM_WS_UP || s->w.state == MM_WS_SLOW ? 1 : 0);
+		if (s->have_last) {
+			mm_metric_set(ss->f[F_RESPONSE], sl, (double)s->last.total_us / 1e6);
+			for (size_t k = 0; k < s->last.nstages; k++)
+				mm_metric_set(ss->f[F_STAGE],
+					      (const char *[]){s->sc.name, s->last.stages[k].name},
+					      (double)s->last.stages[k].us / 1e6);
+			if (s->last.have_cert)
+				mm_metric_set(ss->f[F_CERT], sl, (double)s->last.cert_days);
+		}
+		if (s->have_ps) {
+			mm_metric_set(ss->f[F_PROC_COUNT], sl, (double)s->ps.count);
+			if (s->ps.cpu_pct >= 0)
+				mm_metric_set(ss->f[F_PROC_CPU], sl, s->ps.cpu_pct / 100.0);
+			mm_metric_set(ss->f[F_PROC_RSS], sl, (double)s->ps.rss_bytes);
+			mm_metric_set(ss->f[F_PROC_AGE], sl, (double)s->ps.oldest_age_s);
+		}
+	}
+	for (size_t i = 0; i < ss->conns.nports && ss->conns_ok; i++) {
+		const struct mm_conn_port *p = &ss->conns.ports[i];
+		char port[8];
+		snprintf(port, sizeof port, "%u", (unsigned)p->port);
+		for (int st = 1; st < MM_TCP_NSTATES; st++)
+			mm_metric_set(ss->f[F_CONN], (const char *[]){port, mm_tcp_state_name(st)},
+				      (double)p->by_state[st]);
+		mm_metric_set(ss->f[F_CONN_MAX], (const char *[]){port},
+			      (double)ss->max_established[i]);
+	}
 }
 
-int mm_services_init(struct mm_daemon *d, struct mm_err *err)
+/* Reload, phase 1: every [service.NAME] of next must load (URL, regex,
+ * credentials file, commands), or the whole reload is refused. */
+static int services_check(struct mm_daemon *d, const struct mm_config *next, struct mm_err *err)
+{
+	struct collect names = {0};
+	mm_config_each_instance(next, "service", collect_name, &names);
+	int rc = 0;
+	for (size_t i = 0; i < names.n && rc == 0; i++) {
+		struct mm_service_conf sc;
+		if (mm_service_conf_load(next, names.names[i], &sc, err) < 0)
+			rc = -1;
+		else
+			mm_service_conf_free(&sc);
+	}
+	for (size_t i = 0; i < names.n; i++)
+		free(names.names[i]);
+	free(names.names);
+	return rc;
+}
+
+static void services_apply(struct mm_daemon *d, const struct mm_config *old)
+{
+	if (d->services)
+		reconfigure(d->services);
+}
+
+static int services_init(struct mm_daemon *d, struct mm_err *err)
 {
 	struct collect names = {0};
 	mm_config_each_instance(d->conf, "service", collect_name, &names);
 	struct mm_services *ss = xcalloc(1, sizeof *ss);
 	ss->d = d;
-	ss->reload_seen = d->reload.count;
 	d->services = ss;
 	int rc = 0;
 	ss->env = mm_probe_env_new(d->base, NULL, err);
@@ -759,7 +901,11 @@ int mm_services_init(struct mm_daemon *d, struct mm_err *err)
 		add_service(ss, &sc, now, (sc.interval_ms * (int64_t)i) / (int64_t)names.n);
 	}
 	build_conntable(ss, now);
-	mm_schedule_add(&d->sched, "services.reload", 1000, 1000, now, reload_check, ss);
+	if (mm_registry_add_all(d->metrics, defs, F_N, ss->f, err) < 0) {
+		rc = -1;
+		goto out;
+	}
+	mm_registry_add_collector(d->metrics, collect, ss);
 	if (d->http) {
 		evhttp_set_cb(d->http, "/api/services", on_api_services, ss);
 		evhttp_set_cb(d->http, "/api/counterutil", on_api_counterutil, ss);
@@ -771,11 +917,12 @@ out:
 	return rc;
 }
 
-void mm_services_free(struct mm_daemon *d)
+static void services_free(struct mm_daemon *d)
 {
 	struct mm_services *ss = d->services;
 	if (!ss)
 		return;
+	mm_registry_remove_collector(d->metrics, ss);
 	for (size_t i = 0; i < ss->n; i++) {
 		struct svc *s = ss->v[i];
 		mm_probe_cancel(s->probe);
@@ -798,3 +945,12 @@ void mm_services_free(struct mm_daemon *d)
 	free(ss);
 	d->services = NULL;
 }
+
+const struct mm_module mm_module_services = {
+	.name = "services",
+	.conf = {&mm_conf_table_services},
+	.init = services_init,
+	.check = services_check,
+	.apply = services_apply,
+	.free = services_free,
+};

@@ -250,3 +250,13 @@ void mm_logpipe_consumer(struct mm_logpipe *lp, struct mm_line_consumer *c)
 				       .free = c_free,
 				       .arg = lp};
 }
+
+uint64_t mm_logpipe_unparsed(const struct mm_logpipe *lp)
+{
+	return lp->st.unparsed;
+}
+
+void mm_logpipe_set_parser(struct mm_logpipe *lp, const struct mm_parser *p)
+{
+	lp->parser = p ? p : default_parser();
+}

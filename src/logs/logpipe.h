@@ -63,6 +63,10 @@ struct mm_line_consumer;
 void mm_logpipe_consumer(struct mm_logpipe *lp, struct mm_line_consumer *c);
 
 void mm_logpipe_get_stats(const struct mm_logpipe *lp, struct mm_logpipe_stats *out);
+/* Lines not understood so far (cheap: read per line by the log watcher). */
+uint64_t mm_logpipe_unparsed(const struct mm_logpipe *lp);
+/* Switches the grammar (a reload changed [log] format); NULL: auto. */
+void mm_logpipe_set_parser(struct mm_logpipe *lp, const struct mm_parser *p);
 struct mm_cfile *mm_logpipe_cfile(struct mm_logpipe *lp);
 /* Queue-scan gauges per channel: see mm_channels_set_stored(). */
 void mm_logpipe_set_stored(struct mm_logpipe *lp, const struct mm_stored_msg *msgs, size_t n,

@@ -83,6 +83,7 @@ void mm_qsummary_build(const struct mm_qsnap *snap, size_t top, struct mm_qsumma
 		q->bytes += m->size;
 		if (m->arrival < q->oldest)
 			q->oldest = m->arrival;
+		uint32_t classes = 0; /* reason classes of this message's recipients */
 		for (uint32_t k = 0; k < m->nrcpt; k++) {
 			char dom[512];
 			mm_qshape_domain(m->rcpt[k].addr, dom, sizeof dom);
@@ -97,7 +98,11 @@ void mm_qsummary_build(const struct mm_qsnap *snap, size_t top, struct mm_qsumma
 			d->rcpts++;
 			d->rclass[m->rcpt[k].rclass < MM_RC_N ? m->rcpt[k].rclass : MM_RC_OTHER]++;
 			q->rclass[m->rcpt[k].rclass < MM_RC_N ? m->rcpt[k].rclass : MM_RC_OTHER]++;
+			classes |= 1u << (m->rcpt[k].rclass < MM_RC_N ? m->rcpt[k].rclass : MM_RC_OTHER);
 		}
+		for (unsigned c = 0; c < MM_RC_N; c++)
+			if (classes & (1u << c))
+				q->rclass_msgs[c]++;
 	}
 	for (int qi = 0; qi < MM_Q_N; qi++) {
 		struct table *t = &tabs[qi];

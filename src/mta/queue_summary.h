@@ -34,7 +34,8 @@ struct mm_qsum_dest {
 struct mm_qsum_queue {
 	uint64_t msgs, rcpts, bytes;
 	int64_t oldest;
-	uint64_t rclass[MM_RC_N];
+	uint64_t rclass[MM_RC_N];      /* per pending recipient */
+	uint64_t rclass_msgs[MM_RC_N]; /* messages with a recipient of the class */
 	struct mm_qsum_dest *dests; /* sorted by msgs, then name */
 	size_t ndests;
 	struct mm_qsum_dest other; /* destinations beyond top, summed */

@@ -670,13 +670,20 @@ def test_reload_services(daemon, tmp_path):
     jobs = {j["name"]: j for j in d.get("/api/status")["jobs"]}
     assert jobs["service.a"]["period_ms"] == 2000, jobs["service.a"]
     d.wait(lambda: d.service("c").get("last", {}).get("ok"), 10, "new service probed")
-    # A section that no longer loads keeps the old settings.
-    d.conf.write_text(text.replace("interval = 2s", "interval = 2s\ncredentials_file = /nonexistent"))
+    # A section that no longer loads refuses the whole reload
+    # (transactional): every module stays on the last good config.
+    d.conf.write_text(text.replace("interval = 2s", "interval = 2s\ncredentials_file = /nonexistent")
+                      .replace("[service.c]", "[service.d]"))
     d.proc.send_signal(signal.SIGHUP)
-    time.sleep(2.5)
+    d.wait(lambda: not d.get("/api/status")["reload"]["ok"], 5, "the reload refused")
+    st = d.get("/api/status")["reload"]
+    mods = {m["name"]: m for m in st["modules"]}
+    assert not mods["services"]["ok"] and "/nonexistent" in mods["services"]["message"], mods
+    assert "accepted, not applied" in mods["logs"]["message"], mods
     assert d.service("a")["interval_ms"] == 2000
+    assert {s["name"] for s in d.get("/api/services")["services"]} == {"a", "c"}
     d.log.seek(0)
-    assert "keeps its previous settings" in d.log.read()
+    assert "failed: kept the last good config" in d.log.read()
 
 
 def test_imap_preauth(hostile, tmp_path):

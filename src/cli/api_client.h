@@ -1,0 +1,25 @@
+/*
+ * api_client: how CLI commands read the running mailmond's JSON API.
+ *
+ *   doc = mm_cli_api_get(cli, api, "/api/metrics?pattern=queue", "mailmon metrics", &code)
+ *
+ * api is "HOST:PORT" (--api) or NULL for [http] listen of the CLI's
+ * config. Prints what went wrong (prefixed with prog) and returns NULL
+ * when the daemon does not answer or the answer is not JSON; *http gets
+ * the HTTP status (a 4xx with a JSON {"error"} body is returned as a doc).
+ * The body is capped at 16 MiB and the exchange at 5 s.
+ * Ownership: the caller owns (json_decref) the document.
+ */
+#ifndef MAILMON_CLI_API_CLIENT_H
+#define MAILMON_CLI_API_CLIENT_H
+
+#include <jansson.h>
+
+struct mm_cli;
+
+json_t *mm_cli_api_get(struct mm_cli *cli, const char *api, const char *path, const char *prog,
+		       int *http);
+/* path with value appended %XX-escaped as a query parameter value. */
+char *mm_cli_query_escape(const char *value);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * module: one row per daemon module (logs, queue, services, http, ...).
+ *
+ * mailmond walks mm_modules[] (modules.c) to start, reload and stop
+ * everything; daemon.c and reload.c never name a module. A row gives:
+ *
+ *   name    shown in `mailmon status` with the module's last reload result
+ *   conf    its config rows (the module's own struct mm_conf_tables), used
+ *           to name the restart-only keys that a reload changed
+ *   init    start from d->conf: state into struct mm_daemon, periodic jobs,
+ *           HTTP endpoints, registry families and collector. -1 with err
+ *           stops mailmond from starting.
+ *   check   (may be NULL) validate next, a freshly loaded config, without
+ *           side effects: a reload is applied only when every module's
+ *           check passes (transactional reload).
+ *   apply   (may be NULL) d->conf is now the new config, old the previous
+ *           one: take every reloadable key into effect now.
+ *   free    stop and free (reverse table order); must tolerate a module
+ *           whose init failed or never ran.
+ *
+ * Modules reach each other only through struct mm_daemon and the metric
+ * registry (d->metrics).
+ */
+#ifndef MAILMON_DAEMON_MODULE_H
+#define MAILMON_DAEMON_MODULE_H
+
+#include "core/config.h"
+#include "core/config_schema.h"
+#include "core/err.h"
+
+struct mm_daemon;
+
+struct mm_module {
+	const char *name;
+	const struct mm_conf_table *conf[2]; /* its rows; unused slots NULL */
+	int (*init)(struct mm_daemon *d, struct mm_err *err);
+	int (*check)(struct mm_daemon *d, const struct mm_config *next, struct mm_err *err);
+	void (*apply)(struct mm_daemon *d, const struct mm_config *old);
+	void (*free)(struct mm_daemon *d);
+};
+
+extern const struct mm_module *const mm_modules[];
+extern const size_t mm_nmodules;
+
+extern const struct mm_module mm_module_self, mm_module_http, mm_module_logs,
+	mm_module_counters, mm_module_queue, mm_module_services;
+
+#endif

@@ -1,0 +1,12 @@
+/*
+ * modules: the daemon's module table (see module.h). Order matters: the
+ * HTTP listener first (others add endpoints to it), logs before the queue
+ * (the queue hands its stored gauges to the log pipeline).
+ */
+#include "daemon/module.h"
+
+const struct mm_module *const mm_modules[] = {
+	&mm_module_self, &mm_module_http,  &mm_module_logs,
+	&mm_module_counters, &mm_module_queue, &mm_module_services,
+};
+const size_t mm_nmodules = sizeof mm_modules / sizeof mm_modules[0];
