@@ -1,11 +1,9 @@
 /*
- * httpget: a minimal blocking HTTP/1.0 GET for the command line, used to
- * read the running daemon's JSON API.
- *
- * Only numeric addresses are accepted (no DNS lookup ever leaves the
- * machine from here). The whole exchange is bounded by timeout_ms, and
- * the response by max_bytes; exceeding either is an error, not a hang.
- * The body is returned NUL-terminated in a heap buffer the caller frees.
+ * httpget: the command line's blocking HTTP GET, used to read the running
+ * daemon's JSON API. A thin loop around the shared client (httpc.h): only
+ * numeric addresses, the whole exchange bounded by timeout_ms and the
+ * body by max_bytes; exceeding either is an error, not a hang. The body
+ * is returned NUL-terminated in a heap buffer the caller frees.
  */
 #ifndef MAILMON_CORE_HTTPGET_H
 #define MAILMON_CORE_HTTPGET_H
