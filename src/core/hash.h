@@ -1,6 +1,10 @@
 /*
- * hash: a fast non-cryptographic 64-bit hash of a byte string, for hash
- * tables keyed by log text (queue IDs, addresses, domains). Not for
+ * hash: the one hash function of mailmon, a fast non-cryptographic 64-bit
+ * hash of a byte string: hash tables keyed by log text (queue IDs,
+ * addresses, domains), the string pool, the queue-file cache, distinct
+ * counts, and the line hash and checksum of the saved log positions
+ * (which therefore depend on it: changing it means a new version of
+ * sources/position.h's format). Not for
  * anything an attacker must not be able to collide: tables that hold
  * outside input cap their size instead of trusting the hash.
  */

@@ -1,5 +1,5 @@
 /*
- * strpool: see strpool.h. Chained hash table (FNV-1a); the string bytes
+ * strpool: see strpool.h. Chained hash table (core/hash.h); the string bytes
  * follow the entry header in one allocation, so put() finds its entry from
  * the string pointer alone.
  */
@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "core/xalloc.h"
 
 struct mm_strpool_ent {
@@ -18,14 +19,6 @@ struct mm_strpool_ent {
 	uint64_t hash;
 	char s[];
 };
-
-static uint64_t fnv(const char *s, size_t len)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-	return h;
-}
 
 static void rehash(struct mm_strpool *p, size_t nb)
 {
@@ -47,7 +40,7 @@ const char *mm_strpool_get(struct mm_strpool *p, const char *s, size_t len)
 {
 	if (p->nbuckets == 0)
 		rehash(p, 64);
-	uint64_t h = fnv(s, len);
+	uint64_t h = mm_hash64(s, len);
 	for (struct mm_strpool_ent *e = p->tab[h % p->nbuckets]; e; e = e->next)
 		if (e->hash == h && e->len == len && memcmp(e->s, s, len) == 0) {
 			e->refs++;

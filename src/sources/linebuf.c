@@ -128,14 +128,3 @@ void mm_line_normalize(const char *raw, size_t rawlen, size_t line_max, size_t *
 		rawlen--;
 	*outlen = rawlen > line_max ? line_max : rawlen;
 }
-
-uint64_t mm_line_hash(const void *p, size_t n)
-{
-	const unsigned char *s = p;
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (size_t i = 0; i < n; i++) {
-		h ^= s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}

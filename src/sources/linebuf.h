@@ -73,7 +73,4 @@ size_t mm_linebuf_pending(const struct mm_linebuf *lb);
 void mm_line_normalize(const char *raw, size_t rawlen, size_t line_max,
 		       size_t *outlen);
 
-/* FNV-1a 64 of a byte string (not cryptographic; detects a replaced file). */
-uint64_t mm_line_hash(const void *p, size_t n);
-
 #endif

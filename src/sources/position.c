@@ -15,13 +15,15 @@
 #include <string.h>
 
 #include "core/atomicfile.h"
+#include "core/hash.h"
 #include "core/pct.h"
 #include "core/strbuf.h"
 #include "core/xalloc.h"
 #include "sources/linebuf.h"
 
 #define MAGIC "mailmon-positions"
-#define VERSION 1
+#define VERSION 2
+#define VERSION_FNV 1 /* read only: hashes of an older mailmon, see position.h */
 #define FIELD_MAX 8192 /* longest escaped name or cursor */
 
 void mm_posfile_init(struct mm_posfile *pf)
@@ -93,7 +95,7 @@ char *mm_posfile_encode(const struct mm_posfile *pf, size_t *len)
 		add_escaped(&o, pf->consumer);
 		mm_strbuf_add(&o, "\n", 1);
 	}
-	mm_strbuf_printf(&o, "checksum %016" PRIx64 "\n", mm_line_hash(o.p, o.len));
+	mm_strbuf_printf(&o, "checksum %016" PRIx64 "\n", mm_hash64(o.p, o.len));
 	return mm_strbuf_steal(&o, len);
 }
 
@@ -186,6 +188,7 @@ int mm_posfile_decode(const char *text, size_t len, struct mm_posfile *pf,
 	unsigned seen = 0;
 	int lineno = 0;
 	bool have_magic = false, have_sum = false;
+	uint64_t ver = 0;
 	size_t pos = 0;
 
 	if (len > MM_POSFILE_MAX) {
@@ -213,12 +216,11 @@ int mm_posfile_decode(const char *text, size_t len, struct mm_posfile *pf,
 		size_t vlen = sp ? n - klen - 1 : 0;
 #define IS(k) (klen == sizeof(k) - 1 && memcmp(line, k, klen) == 0)
 		if (!have_magic) {
-			uint64_t ver;
 			if (!IS(MAGIC)) {
 				mm_err_set(err, "line 1: not a mailmon positions file");
 				goto fail;
 			}
-			if (parse_u64(v, vlen, 10, &ver) < 0 || ver != VERSION) {
+			if (parse_u64(v, vlen, 10, &ver) < 0 || (ver != VERSION && ver != VERSION_FNV)) {
 				mm_err_set(err, "line 1: unsupported version \"%.*s\" (this mailmon reads %d)",
 					   (int)(vlen > 20 ? 20 : vlen), v, VERSION);
 				goto fail;
@@ -233,7 +235,7 @@ int mm_posfile_decode(const char *text, size_t len, struct mm_posfile *pf,
 				goto fail;
 			}
 			if (parse_u64(v, vlen, 16, &sum) < 0 ||
-			    sum != mm_line_hash(text, line_start)) {
+			    (ver == VERSION && sum != mm_hash64(text, line_start))) {
 				mm_err_set(err, "line %d: checksum mismatch (file damaged or edited)",
 					   lineno);
 				goto fail;
@@ -307,6 +309,9 @@ int mm_posfile_decode(const char *text, size_t len, struct mm_posfile *pf,
 		mm_err_set(err, "no checksum line (file cut short?)");
 		goto fail;
 	}
+	if (ver == VERSION_FNV)
+		for (size_t i = 0; i < tmp.n; i++)
+			tmp.src[i].pos.line_len = 0; /* its hash is of another function */
 	*pf = tmp;
 	return 0;
 fail:

@@ -7,7 +7,7 @@
  * checkpoint, if it gives one). The encoding is text, versioned, with a
  * checksum; never a raw struct:
  *
- *     mailmon-positions 1
+ *     mailmon-positions 2
  *     source file /var/log/mail.log
  *     dev 2049
  *     ino 1311
@@ -24,16 +24,23 @@
  *     checksum 1f2e3d4c5b6a7988
  *
  * Names, cursors and the consumer text are %XX-escaped (bytes <= 0x20,
- * '%', >= 0x7f). The checksum is FNV-1a 64 of every byte before the
- * "checksum" line. The decoder is strict: a wrong magic or version, an
+ * '%', >= 0x7f; core/pct.h). The checksum is mm_hash64 (core/hash.h) of
+ * every byte before the "checksum" line. The decoder is strict: a wrong
+ * magic or version, an
  * unknown or repeated key, a bad number, a missing "end" or checksum, or a
  * file over MM_POSFILE_MAX is an error that says what and where, and the
  * caller falls back to its no-position behaviour.
  *
  * A file position is (dev, ino, offset) plus the raw length and the hash
- * (mm_line_hash of the delivered form, see linebuf.h) of the last complete
+ * (mm_hash64 of the delivered form, see linebuf.h) of the last complete
  * line before offset: a file replaced by another one that reuses the
  * inode is told apart by that line.
+ *
+ * Version 1 (mailmon before the hash functions were merged into
+ * core/hash.c) used FNV-1a for both hashes. It is still read, so an
+ * upgrade keeps its positions: its checksum cannot be checked and its
+ * line hashes are dropped (line_len 0: dev, ino and offset alone decide),
+ * and the next save writes version 2.
  *
  * Ownership: struct mm_posfile owns its records and strings; free with
  * mm_posfile_free().
@@ -57,7 +64,7 @@ enum mm_srckind {
 struct mm_filepos {
 	uint64_t dev, ino, offset;
 	uint64_t line_len;  /* raw bytes of the last line before offset, 0: none */
-	uint64_t line_hash; /* mm_line_hash of that line as delivered */
+	uint64_t line_hash; /* mm_hash64 of that line as delivered */
 };
 
 struct mm_srcstate {

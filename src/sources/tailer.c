@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/hash.h"
 #include "core/xalloc.h"
 
 #define READ_LIMIT_DEFAULT (4u << 20)
@@ -213,7 +214,7 @@ static bool verify_line(struct mm_tailer *t, int fd, const struct mm_filepos *po
 		size_t len = n;
 		if (n == pos->line_len)
 			mm_line_normalize(buf, n, t->o.line_max, &len);
-		ok = mm_line_hash(buf, len) == pos->line_hash;
+		ok = mm_hash64(buf, len) == pos->line_hash;
 	}
 	free(buf);
 	return ok;
@@ -381,7 +382,7 @@ static void deliver(struct mm_tailer *t, mm_line_fn *fn, void *arg)
 	}
 	if (last) {
 		t->last_len = t->lb.last_raw;
-		t->last_hash = mm_line_hash(last, lastlen);
+		t->last_hash = mm_hash64(last, lastlen);
 	}
 	t->st.lines = t->lb.st;
 }

@@ -179,7 +179,7 @@ def test_rotation_and_kill9_exact(env):
     assert channel_connects(conf) == w.n
     assert daemon.stop() == 0
     state = open(os.path.join(d, "state", "log-positions")).read()
-    assert state.startswith("mailmon-positions 1\n")
+    assert state.startswith("mailmon-positions 2\n")
     assert "lines %d\n" % w.n in state
 
 
@@ -190,7 +190,7 @@ def test_corrupt_state_is_reported_and_safe(env):
     log = os.path.join(d, "mail.log")
     os.makedirs(os.path.join(d, "state"))
     with open(os.path.join(d, "state", "log-positions"), "w") as f:
-        f.write("mailmon-positions 1\nsource file %s\ndev 1\n" % log)
+        f.write("mailmon-positions 2\nsource file %s\ndev 1\n" % log)
     w = Writer(log)
     w.write(1000)
     doc = daemon.start()

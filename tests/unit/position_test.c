@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "core/xalloc.h"
 #include "sources/linebuf.h"
 #include "sources/position.h"
@@ -68,7 +69,7 @@ static void test_round_trip(void **state)
 static char *signed_text(const char *body)
 {
 	return xasprintf("%schecksum %016llx\n", body,
-			 (unsigned long long)mm_line_hash(body, strlen(body)));
+			 (unsigned long long)mm_hash64(body, strlen(body)));
 }
 
 static void test_bad_files(void **state)
@@ -80,26 +81,26 @@ static void test_bad_files(void **state)
 	} cases[] = {
 		{"", 0, "empty file"},
 		{"garbage\n", 0, "not a mailmon positions file"},
-		{"mailmon-positions 2\n", 1, "unsupported version"},
-		{"mailmon-positions 1\n", 0, "no checksum"},
-		{"mailmon-positions 1\nchecksum 0000000000000000\n", 0, "checksum mismatch"},
-		{"mailmon-positions 1\nsource file /x\ndev 1\n", 0, "no checksum"},
-		{"mailmon-positions 1\nsource file /x\ndev 1", 0, "unterminated"},
-		{"mailmon-positions 1\nsource file /x\ndev 1\nend\n", 1, "incomplete"},
-		{"mailmon-positions 1\nsource file /x\ndev 1\ndev 1\n", 1, "repeated"},
-		{"mailmon-positions 1\nsource file /x\ndev x1\n", 1, "bad"},
-		{"mailmon-positions 1\nsource file /x\ndev 99999999999999999999\n", 1, "bad"},
-		{"mailmon-positions 1\nsource file /x\ncolour 1\n", 1, "unknown"},
-		{"mailmon-positions 1\nsource pipe /x\n", 1, "unknown source kind"},
-		{"mailmon-positions 1\nsource file\n", 1, "bad source name"},
-		{"mailmon-positions 1\nsource file a%zz\n", 1, "bad source name"},
-		{"mailmon-positions 1\nsource file a%00b\n", 1, "bad source name"},
-		{"mailmon-positions 1\nsource journal j\ndev 1\n", 1, "bad"},
-		{"mailmon-positions 1\nsource journal j\nlines 1\n", 1, "inside a source block"},
-		{"mailmon-positions 1\nsource file /x\ndev 1\nino 2\noffset 3\nline_len 4\n"
+		{"mailmon-positions 3\n", 1, "unsupported version"},
+		{"mailmon-positions 2\n", 0, "no checksum"},
+		{"mailmon-positions 2\nchecksum 0000000000000000\n", 0, "checksum mismatch"},
+		{"mailmon-positions 2\nsource file /x\ndev 1\n", 0, "no checksum"},
+		{"mailmon-positions 2\nsource file /x\ndev 1", 0, "unterminated"},
+		{"mailmon-positions 2\nsource file /x\ndev 1\nend\n", 1, "incomplete"},
+		{"mailmon-positions 2\nsource file /x\ndev 1\ndev 1\n", 1, "repeated"},
+		{"mailmon-positions 2\nsource file /x\ndev x1\n", 1, "bad"},
+		{"mailmon-positions 2\nsource file /x\ndev 99999999999999999999\n", 1, "bad"},
+		{"mailmon-positions 2\nsource file /x\ncolour 1\n", 1, "unknown"},
+		{"mailmon-positions 2\nsource pipe /x\n", 1, "unknown source kind"},
+		{"mailmon-positions 2\nsource file\n", 1, "bad source name"},
+		{"mailmon-positions 2\nsource file a%zz\n", 1, "bad source name"},
+		{"mailmon-positions 2\nsource file a%00b\n", 1, "bad source name"},
+		{"mailmon-positions 2\nsource journal j\ndev 1\n", 1, "bad"},
+		{"mailmon-positions 2\nsource journal j\nlines 1\n", 1, "inside a source block"},
+		{"mailmon-positions 2\nsource file /x\ndev 1\nino 2\noffset 3\nline_len 4\n"
 		 "line_hash 0\nlines 0\nend\n", 1, "line_len beyond offset"},
-		{"mailmon-positions 1\nend\n", 1, "misplaced"},
-		{"mailmon-positions 1\nlines 3\n", 1, "unexpected"},
+		{"mailmon-positions 2\nend\n", 1, "misplaced"},
+		{"mailmon-positions 2\nlines 3\n", 1, "unexpected"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char *text = cases[i].sign ? signed_text(cases[i].body) : xstrdup(cases[i].body);
@@ -114,7 +115,7 @@ static void test_bad_files(void **state)
 		free(text);
 	}
 	/* Data after the checksum line is refused too. */
-	char *text = signed_text("mailmon-positions 1\n");
+	char *text = signed_text("mailmon-positions 2\n");
 	char *more = xasprintf("%sx\n", text);
 	struct mm_posfile pf;
 	mm_posfile_init(&pf);
@@ -125,11 +126,46 @@ static void test_bad_files(void **state)
 	free(more);
 }
 
+/* A version-1 file (FNV-1a hashes, written before core/hash.c was the one
+ * hash) is still read: its positions are kept, its checksum is not
+ * checked, and its line hash is dropped so the tailer never compares it
+ * with another function's value. The body below is such a file, as the
+ * old encoder wrote it. */
+static void test_version1_upgrade(void **state)
+{
+	static const char v1[] = "mailmon-positions 1\n"
+				 "source file /var/log/mail.log\n"
+				 "dev 2049\nino 1311\noffset 81920\nline_len 97\n"
+				 "line_hash 8d3a0f0c5ad1f6b2\nlines 840\nend\n"
+				 "checksum 1f2e3d4c5b6a7988\n";
+	struct mm_posfile pf;
+	mm_posfile_init(&pf);
+	struct mm_err err;
+	if (mm_posfile_decode(v1, strlen(v1), &pf, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(pf.n, 1);
+	assert_int_equal(pf.src[0].pos.offset, 81920);
+	assert_int_equal(pf.src[0].pos.ino, 1311);
+	assert_int_equal(pf.src[0].pos.line_len, 0);
+	assert_int_equal(pf.src[0].lines, 840);
+	/* the next save is version 2 with a checked checksum */
+	size_t len;
+	char *text = mm_posfile_encode(&pf, &len);
+	assert_memory_equal(text, "mailmon-positions 2\n", 20);
+	mm_posfile_free(&pf);
+	text[len - 2] ^= 1; /* damage the checksum: refused in version 2 */
+	mm_posfile_init(&pf);
+	assert_int_equal(mm_posfile_decode(text, len, &pf, &err), -1);
+	assert_non_null(strstr(err.msg, "checksum mismatch"));
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_version1_upgrade),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/hash.h"
 #include "core/strpool.h"
 #include "core/xalloc.h"
 #include "mta/postfix/defer_log.h"
@@ -110,10 +111,7 @@ static const char *const walk_queues[] = {"incoming", "active", "deferred",
 
 static uint64_t hash_id(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
+	return mm_hash64(s, strlen(s));
 }
 
 static bool id_ok(const char *name)
