@@ -23,8 +23,10 @@ static void usage(FILE *out)
 	      "\n"
 	      "DESCRIPTION\n"
 	      "    Asks mailmond's API (from [http] listen in the config, or --api)\n"
-	      "    and prints its uptime, config, last reload and periodic jobs, then\n"
-	      "    each watched service ([service.NAME]): its state (up, slow, down,\n"
+	      "    and prints its uptime, config, last reload (and each daemon module's\n"
+	      "    part in it: applied, refused with the reason, or keys that need a\n"
+	      "    restart) and periodic jobs, then each watched service\n"
+	      "    ([service.NAME]): its state (up, slow, down,\n"
 	      "    restarting, verifying, failed = flap limit reached, left for a\n"
 	      "    human), last response time, last failure and the restarts within\n"
 	      "    its flap window (see /api/services for everything).\n"
@@ -54,6 +56,16 @@ static void print_status(json_t *doc)
 		       (long long)json_integer_value(json_object_get(reload, "failures")));
 	else
 		printf("reload:  none since start\n");
+	/* Each module's part in the last reload: applied, refused (why), or
+	 * waiting for a restart for some keys. */
+	json_t *mods = json_object_get(reload, "modules");
+	if (json_integer_value(json_object_get(reload, "count")) > 0 && json_array_size(mods)) {
+		size_t i;
+		json_t *m;
+		json_array_foreach(mods, i, m)
+		printf("  %-10s %s\n", json_string_value(json_object_get(m, "name")),
+		       json_string_value(json_object_get(m, "message")));
+	}
 	json_t *jobs = json_object_get(doc, "jobs");
 	if (json_array_size(jobs)) {
 		printf("\n%-24s %10s %10s %12s\n", "JOB", "PERIOD", "RUNS", "MAX LAG");

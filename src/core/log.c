@@ -36,7 +36,7 @@ int mm_log_level_from_name(const char *name)
 	return -1;
 }
 
-static const char *level_name(int level)
+const char *mm_log_level_name(int level)
 {
 	switch (level) {
 	case LOG_DEBUG: return "debug";
@@ -62,7 +62,7 @@ void mm_log(const struct mm_log *log, int level, const char *fmt, ...)
 		localtime_r(&now, &tm);
 		strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
 		fprintf(stderr, "%s %s[%s]: ", stamp, log->ident ? log->ident : "mailmon",
-			level_name(level));
+			mm_log_level_name(level));
 		vfprintf(stderr, fmt, ap);
 		fputc('\n', stderr);
 	}

@@ -21,6 +21,8 @@ void mm_log_open(struct mm_log *log, const char *ident, bool use_syslog);
 void mm_log_close(struct mm_log *log);
 /* Level from "debug|info|notice|warning|error"; -1 when unknown. */
 int mm_log_level_from_name(const char *name);
+/* "debug" .. "error": the name of a level, as the config writes it. */
+const char *mm_log_level_name(int level);
 void mm_log(const struct mm_log *log, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

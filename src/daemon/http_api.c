@@ -47,6 +47,11 @@ static json_t *status_json(struct mm_daemon *d)
 					(json_int_t)d->mod[i].at_wall_ms, "applied",
 					(json_int_t)d->mod[i].applied));
 	json_object_set_new(reload, "modules", mods);
+	json_t *eff = json_object();
+	for (size_t i = 0; i < d->modules_started; i++)
+		if (mm_modules[i]->in_effect)
+			mm_modules[i]->in_effect(d, eff);
+	json_object_set_new(reload, "in_effect", eff);
 	return json_pack("{s:s, s:s, s:i, s:I, s:I, s:s?, s:I, s:o, s:o}", "program", "mailmond",
 			 "version", MAILMON_VERSION, "pid", (int)getpid(), "started_ms",
 			 (json_int_t)d->started_wall_ms, "uptime_ms",

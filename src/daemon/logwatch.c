@@ -888,10 +888,38 @@ struct mm_logpipe *mm_logwatch_logpipe(struct mm_daemon *d)
 	return d->logwatch ? d->logwatch->lp : NULL;
 }
 
+/* The [log] values the open sources were built from (their signature),
+ * the poll and save periods in use, and the grammar of the pipeline. */
+static void logwatch_in_effect(struct mm_daemon *d, json_t *out)
+{
+	struct mm_logwatch *lw = d->logwatch;
+	if (!lw || !lw->conf_sig)
+		return;
+	char *sig = xstrdup(lw->conf_sig), *save = NULL;
+	for (char *line = strtok_r(sig, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(line, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		char key[64];
+		snprintf(key, sizeof key, "log.%s", line);
+		json_object_set_new(out, key, json_string(eq + 1));
+	}
+	free(sig);
+	for (size_t i = 0; i < d->sched.n; i++)
+		if (strcmp(d->sched.jobs[i].name, "logwatch") == 0)
+			json_object_set_new(out, "log.poll_interval",
+					    json_integer((json_int_t)d->sched.jobs[i].period_ms));
+	json_object_set_new(out, "log.position_save_interval", json_integer((json_int_t)lw->save_ms));
+	if (lw->lp)
+		json_object_set_new(out, "log.format", json_string(mm_logpipe_parser_name(lw->lp)));
+}
+
 const struct mm_module mm_module_logs = {
 	.name = "logs",
 	.conf = {&mm_conf_table_logs},
 	.init = logwatch_init,
 	.apply = logwatch_apply,
+	.in_effect = logwatch_in_effect,
 	.free = logwatch_free,
 };

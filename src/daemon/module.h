@@ -28,6 +28,8 @@
 #include "core/config_schema.h"
 #include "core/err.h"
 
+typedef struct json_t json_t;
+
 struct mm_daemon;
 
 struct mm_module {
@@ -36,6 +38,11 @@ struct mm_module {
 	int (*init)(struct mm_daemon *d, struct mm_err *err);
 	int (*check)(struct mm_daemon *d, const struct mm_config *next, struct mm_err *err);
 	void (*apply)(struct mm_daemon *d, const struct mm_config *old);
+	/* (may be NULL) adds "section.key": value for each of its reloadable
+	 * keys as the running module holds it, not as d->conf says: what
+	 * proves a reload took effect (/api/status "in_effect"). Durations
+	 * in ms. */
+	void (*in_effect)(struct mm_daemon *d, json_t *out);
 	void (*free)(struct mm_daemon *d);
 };
 

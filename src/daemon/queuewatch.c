@@ -78,6 +78,7 @@ struct mm_queuewatch {
 	bool want, busy, quit;
 	size_t top;
 	struct qparams *reopen; /* new backend parameters for the worker */
+	struct qparams *in_use; /* those of the open backend */
 	char *type;
 	char *sig;	  /* of the parameters in use (loop thread) */
 	bool open_failed; /* the backend never opened: no worker */
@@ -187,11 +188,16 @@ static void *worker(void *arg)
 			 * the next scan uses a backend opened with them. Opening
 			 * may run postconf, so it happens here, off the loop. */
 			struct mm_mta *fresh = mm_mta_open(w->type, &reopen->p, &err);
-			qparams_free(reopen);
 			if (fresh) {
 				mm_mta_close(w->mta);
 				w->mta = fresh;
 				mm_mta_mode_copy(fresh, w);
+				pthread_mutex_lock(&w->mu);
+				qparams_free(w->in_use);
+				w->in_use = reopen;
+				pthread_mutex_unlock(&w->mu);
+			} else {
+				qparams_free(reopen);
 			}
 		}
 		struct mm_qsummary *sum = NULL;
@@ -528,7 +534,7 @@ static int queuewatch_init(struct mm_daemon *d, struct mm_err *err)
 	w->sig = xstrdup(qp->sig);
 	struct mm_err oerr = {{0}};
 	struct mm_mta *mta = mm_mta_open(type, &qp->p, &oerr);
-	qparams_free(qp);
+	w->in_use = qp;
 	if (!mta) {
 		/* Not fatal: the rest of the daemon runs; /api/queue says why. */
 		mm_log_err(&d->log, "queue: %s", oerr.msg);
@@ -572,6 +578,7 @@ static void queuewatch_free(struct mm_daemon *d)
 		return;
 	mm_registry_remove_collector(d->metrics, w);
 	qparams_free(w->reopen);
+	qparams_free(w->in_use);
 	free(w->sig);
 	free(w->type);
 	if (w->started) {
@@ -628,10 +635,46 @@ static void queuewatch_apply(struct mm_daemon *d, const struct mm_config *old)
 	request_scan(w);
 }
 
+static void put_ms(json_t *out, const char *key, int64_t ms)
+{
+	json_object_set_new(out, key, json_integer((json_int_t)ms));
+}
+
+static void queuewatch_in_effect(struct mm_daemon *d, json_t *out)
+{
+	struct mm_queuewatch *w = d->queue;
+	if (!w)
+		return;
+	for (size_t i = 0; i < d->sched.n; i++)
+		if (strcmp(d->sched.jobs[i].name, "queue") == 0)
+			put_ms(out, "queue.scan_interval", d->sched.jobs[i].period_ms);
+	put_ms(out, "queue.growth_window", mm_config_duration_ms(d->conf, "queue", "growth_window"));
+	pthread_mutex_lock(&w->mu);
+	json_object_set_new(out, "queue.top_destinations", json_integer((json_int_t)w->top));
+	const struct mm_mta_params *p = w->in_use ? &w->in_use->p : NULL;
+	if (p) {
+		json_object_set_new(out, "mta.config_directory", json_string(p->config_dirs[0]));
+		json_object_set_new(out, "mta.queue_directory",
+				    p->queue_directory ? json_string(p->queue_directory) : json_null());
+		json_object_set_new(out, "mta.command_directory", json_string(p->command_directory));
+		json_object_set_new(out, "queue.mode", json_string(p->mode));
+		json_t *inst = json_array();
+		for (size_t i = 1; i < p->ninstances; i++)
+			json_array_append_new(inst, json_string(p->config_dirs[i]));
+		json_object_set_new(out, "queue.instances", inst);
+		put_ms(out, "queue.command_timeout", p->command_timeout_ms);
+		json_object_set_new(out, "queue.command_max_bytes",
+				    json_integer((json_int_t)p->command_max_bytes));
+		put_ms(out, "queue.full_rescan_interval", p->full_every_ms);
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
 const struct mm_module mm_module_queue = {
 	.name = "queue",
 	.conf = {&mm_conf_table_mta, &mm_conf_table_queue},
 	.init = queuewatch_init,
 	.apply = queuewatch_apply,
+	.in_effect = queuewatch_in_effect,
 	.free = queuewatch_free,
 };

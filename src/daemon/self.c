@@ -10,6 +10,7 @@
  *
  * Ownership: struct mm_self lives in d->self.
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +142,11 @@ static void apply(struct mm_daemon *d, const struct mm_config *old)
 		d->log.min_level = level;
 }
 
+static void in_effect(struct mm_daemon *d, json_t *out)
+{
+	json_object_set_new(out, "daemon.log_level", json_string(mm_log_level_name(d->log.min_level)));
+}
+
 static int init(struct mm_daemon *d, struct mm_err *err)
 {
 	struct mm_self *me = xcalloc(1, sizeof *me);
@@ -168,5 +174,6 @@ const struct mm_module mm_module_self = {
 	.conf = {&mm_conf_table_daemon},
 	.init = init,
 	.apply = apply,
+	.in_effect = in_effect,
 	.free = self_free,
 };

@@ -375,6 +375,66 @@ static json_t *event_json(const struct mm_svc_event *ev)
 			 "reason", ev->reason);
 }
 
+static const char *yn(bool b)
+{
+	return b ? "yes" : "no";
+}
+
+/* Every [service.NAME] key as the running service holds it (not as the
+ * config file says): what a reload test compares with the file. Times in
+ * ms; the credentials as the file path and the user it gave. */
+static json_t *in_effect_json(const struct mm_service_conf *c)
+{
+	const struct mm_probe_params *p = &c->probe;
+	json_t *o = json_object();
+#define S(k, v) json_object_set_new(o, k, (v) ? json_string(v) : json_null())
+#define I(k, v) json_object_set_new(o, k, json_integer((json_int_t)(v)))
+	if (c->has_probe) {
+		char url[MM_PROBE_STR + 1200];
+		bool v6 = strchr(p->host, ':') != NULL;
+		if (p->unix_path[0])
+			snprintf(url, sizeof url, "%s://%s", p->scheme, p->unix_path);
+		else
+			snprintf(url, sizeof url, "%s://%s%s%s:%d%s", p->scheme, v6 ? "[" : "", p->host,
+				 v6 ? "]" : "", p->port, p->path);
+		json_object_set_new(o, "url", json_string(url));
+		S("credentials_user", p->user[0] ? p->user : NULL);
+	}
+	S("credentials_file", c->credentials_file);
+	I("interval", c->interval_ms);
+	I("connect_timeout", p->connect_timeout_ms);
+	I("timeout", p->timeout_ms);
+	I("warning", c->warning_ms);
+	S("starttls", yn(p->starttls));
+	S("tls_verify", yn(!p->insecure));
+	S("ca_file", p->ca_file[0] ? p->ca_file : NULL);
+	S("rcpt", p->rcpt[0] ? p->rcpt : NULL);
+	S("mail_from", p->mail_from);
+	S("helo", p->helo);
+	S("match", p->match[0] ? p->match : NULL);
+	S("pidfile", c->has_procs && c->procs.pidfile[0] ? c->procs.pidfile : NULL);
+	S("process_name", c->has_procs && c->procs.name[0] ? c->procs.name : NULL);
+	S("process_cmdline", c->has_procs && c->procs.has_re ? c->procs.re_src : NULL);
+	I("process_min", c->proc_min);
+	I("process_max", c->proc_max);
+	S("restart", c->restart);
+	S("start", c->start);
+	S("stop", c->stop);
+	S("shell", yn(c->shell));
+	I("command_timeout", c->command_timeout_ms);
+	S("restart_group", c->group);
+	I("failures", c->watch.failures);
+	I("cycles", c->watch.cycles);
+	I("flap_limit", c->watch.flap_limit);
+	I("flap_window", c->watch.flap_window_ms);
+	I("verify_delay", c->verify_delay_ms);
+	S("autorestart", yn(c->autorestart));
+	I("cert_warning_days", c->cert_warning_days);
+#undef S
+#undef I
+	return o;
+}
+
 static json_t *svc_json(struct svc *s, int64_t mono)
 {
 	const struct mm_service_conf *c = &s->sc;
@@ -425,6 +485,7 @@ static json_t *svc_json(struct svc *s, int64_t mono)
 			json_object_set_new(fails, mm_probe_fail_name((enum mm_probe_fail)f),
 					    json_integer((json_int_t)s->fail_by_class[f]));
 	json_object_set_new(o, "failures_by_class", fails);
+	json_object_set_new(o, "in_effect", in_effect_json(c));
 	return o;
 }
 

@@ -260,3 +260,8 @@ void mm_logpipe_set_parser(struct mm_logpipe *lp, const struct mm_parser *p)
 {
 	lp->parser = p ? p : default_parser();
 }
+
+const char *mm_logpipe_parser_name(const struct mm_logpipe *lp)
+{
+	return lp->parser->name;
+}

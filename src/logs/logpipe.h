@@ -67,6 +67,7 @@ void mm_logpipe_get_stats(const struct mm_logpipe *lp, struct mm_logpipe_stats *
 uint64_t mm_logpipe_unparsed(const struct mm_logpipe *lp);
 /* Switches the grammar (a reload changed [log] format); NULL: auto. */
 void mm_logpipe_set_parser(struct mm_logpipe *lp, const struct mm_parser *p);
+const char *mm_logpipe_parser_name(const struct mm_logpipe *lp);
 struct mm_cfile *mm_logpipe_cfile(struct mm_logpipe *lp);
 /* Queue-scan gauges per channel: see mm_channels_set_stored(). */
 void mm_logpipe_set_stored(struct mm_logpipe *lp, const struct mm_stored_msg *msgs, size_t n,

@@ -35,10 +35,10 @@ static const struct mm_conf_section queue_sections[] = {
 static const struct mm_conf_key queue_keys[] = {
 	{"queue", "enable", MM_CT_BOOL, "yes", 0, 0, NULL, false,
 	 "Whether mailmond scans the queue at all."},
-	{"queue", "mode", MM_CT_ENUM, "auto", 0, 0, "auto|direct|postqueue", true,
+	{"queue", "mode", MM_CT_ENUM, "auto", 0, 0, "auto|direct|postqueue", false,
 	 "direct reads the queue files, postqueue runs `postqueue -c DIR -j`;\n"
 	 "auto uses direct when the queue directories can be read."},
-	{"queue", "instances", MM_CT_LIST, NULL, 0, 0, NULL, true,
+	{"queue", "instances", MM_CT_LIST, NULL, 0, 0, NULL, false,
 	 "More Postfix config directories (absolute) whose queues are scanned\n"
 	 "besides [mta] config_directory, for multi-instance hosts."},
 	{"queue", "scan_interval", MM_CT_DURATION, "10s", 1000, 86400000, NULL, true,

@@ -29,6 +29,7 @@ int mm_proc_match_init(struct mm_proc_match *m, const char *pidfile, const char 
 			return mm_err_set(err, "process_cmdline \"%s\": %s", cmdline_re, buf);
 		}
 		m->has_re = true;
+		snprintf(m->re_src, sizeof m->re_src, "%s", cmdline_re);
 	}
 	if (!m->pidfile[0] && !m->name[0] && !m->has_re)
 		return mm_err_set(err, "a process check needs a pidfile, a name or a cmdline");

@@ -29,6 +29,7 @@ struct mm_proc_match {
 	char name[32];
 	bool has_re;
 	regex_t re;
+	char re_src[256]; /* the regex as configured, for status */
 	/* previous scan, for CPU% */
 	uint64_t prev_ticks;
 	int64_t prev_mono_ms;

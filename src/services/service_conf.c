@@ -97,6 +97,8 @@ static int load(const struct mm_config *conf, const char *name, struct mm_servic
 	sc->watch.cycles = (int)mm_config_int(conf, sec, "cycles");
 	sc->watch.flap_limit = (int)mm_config_int(conf, sec, "flap_limit");
 	sc->watch.flap_window_ms = mm_config_duration_ms(conf, sec, "flap_window");
+	sc->autorestart = mm_config_bool(conf, sec, "autorestart");
+	sc->credentials_file = opt_dup(conf, sec, "credentials_file");
 	sc->watch.can_restart = mm_config_bool(conf, sec, "autorestart") &&
 				(sc->restart || sc->start);
 	return 0;
@@ -117,11 +119,12 @@ void mm_service_conf_free(struct mm_service_conf *sc)
 {
 	if (sc->has_procs)
 		mm_proc_match_free(&sc->procs);
+	free(sc->credentials_file);
 	free(sc->restart);
 	free(sc->start);
 	free(sc->stop);
 	free(sc->group);
 	OPENSSL_cleanse(sc->probe.pass, sizeof sc->probe.pass);
-	sc->restart = sc->start = sc->stop = sc->group = NULL;
+	sc->restart = sc->start = sc->stop = sc->group = sc->credentials_file = NULL;
 	sc->has_procs = false;
 }

@@ -26,6 +26,8 @@ struct mm_service_conf {
 	int proc_min, proc_max;
 	char *restart, *start, *stop; /* NULL when unset */
 	bool shell;
+	bool autorestart;
+	char *credentials_file; /* as configured, NULL when unset */
 	int64_t interval_ms, warning_ms, command_timeout_ms, verify_delay_ms;
 	int cert_warning_days;
 	char *group; /* restart_group or NULL */
