@@ -514,13 +514,29 @@ static void collect(void *arg, struct mm_registry *r)
 
 static void queuewatch_free(struct mm_daemon *d);
 
+/* /api/queue when no queue is watched: says why instead of a 404, so a
+ * Dovecot-only host ([mta] type = none) reads as such. */
+static void on_http_off(struct evhttp_request *req, void *arg)
+{
+	struct mm_daemon *d = arg;
+	const char *why = !mm_config_bool(d->conf, "queue", "enable")
+				  ? "[queue] enable = no"
+				  : "[mta] type has no queue reader";
+	mm_http_reply_json(req, 200,
+			   json_pack("{s:s, s:s, s:s, s:n}", "mode", "off", "mta",
+				     mm_config_get(d->conf, "mta", "type"), "reason", why, "queues"));
+}
+
 static int queuewatch_init(struct mm_daemon *d, struct mm_err *err)
 {
-	if (!mm_config_bool(d->conf, "queue", "enable"))
-		return 0;
 	const char *type = mm_config_get(d->conf, "mta", "type");
-	if (strcmp(type, "postfix") != 0)
-		return 0; /* only Postfix has a queue reader so far */
+	if (!mm_config_bool(d->conf, "queue", "enable") || strcmp(type, "postfix") != 0) {
+		/* Only Postfix has a queue reader so far; none (a Dovecot-only
+		 * host), exim and msgsrv run without queue gauges. */
+		if (d->http)
+			evhttp_set_cb(d->http, "/api/queue", on_http_off, d);
+		return 0;
+	}
 	struct mm_queuewatch *w = xcalloc(1, sizeof *w);
 	w->d = d;
 	d->queue = w;
@@ -574,8 +590,11 @@ static int queuewatch_init(struct mm_daemon *d, struct mm_err *err)
 static void queuewatch_free(struct mm_daemon *d)
 {
 	struct mm_queuewatch *w = d->queue;
-	if (!w)
+	if (!w) {
+		if (d->http)
+			evhttp_del_cb(d->http, "/api/queue");
 		return;
+	}
 	mm_registry_remove_collector(d->metrics, w);
 	qparams_free(w->reopen);
 	qparams_free(w->in_use);
