@@ -22,6 +22,20 @@ def binary(name):
     return path
 
 
+def require(tool, why="scripts/install-deps installs it"):
+    """The path of tool (a name looked up in PATH, or an absolute path).
+    Missing: the test is skipped on a developer's machine, but fails under
+    CI=true, where a skip would hide that the test never ran."""
+    import shutil
+    import pytest
+    path = tool if os.path.isabs(tool) else shutil.which(tool)
+    if path and os.access(path, os.X_OK):
+        return path
+    if os.environ.get("CI") == "true":
+        pytest.fail("%s is not installed (%s)" % (tool, why))
+    pytest.skip("%s is not installed" % tool)
+
+
 def free_port():
     """A port free right now, bound without SO_REUSEPORT (see LAB-NOTES)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

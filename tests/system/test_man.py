@@ -7,7 +7,6 @@ hand-written pages carry the version the programs print.
 """
 import os
 import re
-import shutil
 import subprocess
 
 import pytest
@@ -19,10 +18,8 @@ PAGES = ["mailmon.1", "mailmond.8", "mailmon.conf.5"]
 
 
 def need_man():
-    if shutil.which("man") is None or shutil.which("groff") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("man-db and groff-base are required in CI (scripts/install-deps)")
-        pytest.skip("man or groff not installed")
+    mmbin.require("man", "scripts/install-deps installs man-db")
+    mmbin.require("groff", "scripts/install-deps installs groff-base")
 
 
 def test_conf_page_is_generated_from_schema():

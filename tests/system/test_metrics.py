@@ -14,7 +14,6 @@ own maillog, and the deferred entries of `postqueue -j`.
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -59,12 +58,7 @@ PINNED = {
 
 
 def require(tool):
-    path = shutil.which(tool)
-    if not path:
-        if os.environ.get("CI") == "true":
-            pytest.fail("%s is not installed (scripts/install-deps installs it)" % tool)
-        pytest.skip("%s not installed" % tool)
-    return path
+    return mmbin.require(tool)
 
 
 def http_text(url, timeout=5):

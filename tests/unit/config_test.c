@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "core/config.h"
+#include "need.h"
 
 struct bad_case {
 	const char *text;
@@ -163,8 +164,7 @@ static void test_missing_file(void **state)
 static void test_shipped_config(void **state)
 {
 	const char *src = getenv("MAILMON_SOURCE_DIR");
-	if (!src)
-		skip();
+	NEED(src, "MAILMON_SOURCE_DIR is not set (CTest sets it)");
 	char path[4096];
 	snprintf(path, sizeof path, "%s/etc/mailmon.conf", src);
 	struct mm_diags d = {0};

@@ -14,6 +14,7 @@
 
 #include "core/xalloc.h"
 #include "sources/journal.h"
+#include "need.h"
 
 #define REMOTE "/lib/systemd/systemd-journal-remote"
 
@@ -112,8 +113,7 @@ static struct mm_journal *open_j(const char *const *match, size_t read_limit, bo
 
 static void test_lines_and_filter(void **state)
 {
-	if (!dir[0])
-		skip();
+	NEED(dir[0], REMOTE " is not installed (scripts/install-deps installs it)");
 	struct mm_journal *j = open_j(NULL, 0, false);
 	struct got g = {0};
 	struct mm_err err;
@@ -161,8 +161,7 @@ static void test_lines_and_filter(void **state)
  * every line exactly once. */
 static void test_cursor_resume(void **state)
 {
-	if (!dir[0])
-		skip();
+	NEED(dir[0], REMOTE " is not installed (scripts/install-deps installs it)");
 	struct got g = {0};
 	struct mm_err err;
 	char *cursor = NULL;
@@ -194,8 +193,7 @@ static void test_cursor_resume(void **state)
 
 static void test_cap(void **state)
 {
-	if (!dir[0])
-		skip();
+	NEED(dir[0], REMOTE " is not installed (scripts/install-deps installs it)");
 	const char *files[] = {jpath, NULL};
 	struct mm_journal_opts o = {.files = files, .line_max = 50};
 	struct mm_err err;
