@@ -620,12 +620,18 @@ class Lab:
 
         reject.test's sink answers RCPT with a 5xx (-f RCPT, reply -B), so
         Postfix bounces.  smtp-sink refuses to run as root without -u.
+        sink.test's sink writes one file per mail transaction it accepted
+        (-d) into sink_dump: the lab's own record of what was delivered
+        there, for tests that need a count independent of mailmon.
         """
         sink_log = os.path.join(self.log_dir, "smtp-sink.log")
         reject_log = os.path.join(self.log_dir, "smtp-sink-reject.log")
+        sink_dump = self._mkdir("sink-dump", owner="nobody")
         base = ["/usr/sbin/smtp-sink", "-u", "nobody"]
-        self._spawn("sink", base + ["-h", "sink.test", "%s:%d" % (
-            LOOPBACK, self._port("sink")), "64"], sink_log)
+        self._spawn("sink", base + ["-h", "sink.test",
+                                    "-d", os.path.join(sink_dump, "m."),
+                                    "%s:%d" % (LOOPBACK, self._port("sink")),
+                                    "64"], sink_log)
         self._spawn("reject", base + [
             "-h", "reject.test", "-f", "RCPT",
             "-B", "550 5.1.1 mailmon lab: recipient rejected",
@@ -643,7 +649,7 @@ class Lab:
         slow.close()
         dead.close()
         self.paths.update(sink_log=sink_log, reject_log=reject_log,
-                          hold_log=hold_log)
+                          hold_log=hold_log, sink_dump=sink_dump)
 
     def _routes(self):
         """The domain routing table: every test domain to loopback only."""
@@ -1010,6 +1016,37 @@ class Lab:
                    "-j"])
         return [json.loads(line) for line in res.stdout.splitlines()
                 if line.strip()]
+
+    def sink_messages(self):
+        """What sink.test's smtp-sink accepted, from its dump files (one
+        per mail transaction): a list of {"from": addr, "rcpts": [addr]}.
+        A transaction still being written is left out."""
+        out = []
+        d = self.paths["sink_dump"]
+        for name in sorted(os.listdir(d)):
+            with open(os.path.join(d, name), "rb") as f:
+                data = f.read().decode("utf-8", "replace")
+            if not data.endswith("\n\n"):
+                continue  # in progress: the dump ends with an empty line
+            head = data.split("\n\n", 1)[0].splitlines()
+            sender = [h.split(":", 1)[1].strip() for h in head
+                      if h.startswith("X-Mail-Args:")]
+            rcpts = [h.split(":", 1)[1].strip() for h in head
+                     if h.startswith("X-Rcpt-Args:")]
+            # "<addr> BODY=8BITMIME", "<addr> ORCPT=rfc822;addr"
+            addr = lambda a: re.sub(r"^(?:(?:FROM|TO):)?<([^>]*)>.*$", r"\1",
+                                    a, flags=re.I)
+            out.append({"from": addr(sender[0]) if sender else None,
+                        "rcpts": [addr(r) for r in rcpts]})
+        return out
+
+    def mailbox_count(self, user):
+        """Messages in user's Dovecot Maildir (new/ and cur/), read from
+        the files Dovecot wrote: the lab's record of LMTP deliveries."""
+        box = os.path.join(self.paths["mail_dir"], user, "Maildir")
+        return sum(len(os.listdir(os.path.join(box, sub)))
+                   for sub in ("new", "cur")
+                   if os.path.isdir(os.path.join(box, sub)))
 
     def flush(self):
         """Ask Postfix to retry the deferred queue now (`postqueue -f`)."""
