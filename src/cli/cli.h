@@ -35,6 +35,7 @@ int cmd_counters(struct mm_cli *cli, int argc, char **argv);
 int cmd_logstat(struct mm_cli *cli, int argc, char **argv);
 int cmd_probe(struct mm_cli *cli, int argc, char **argv);
 int cmd_init(struct mm_cli *cli, int argc, char **argv);
+int cmd_e2e(struct mm_cli *cli, int argc, char **argv);
 int cmd_counterutil(struct mm_cli *cli, int argc, char **argv);
 int cmd_metrics(struct mm_cli *cli, int argc, char **argv);
 

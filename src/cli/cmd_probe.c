@@ -16,12 +16,11 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/nagios.h"
 #include "core/parse.h"
 #include "core/strutil.h"
 #include "probes/probe.h"
 
-enum { NAGIOS_OK, NAGIOS_WARNING, NAGIOS_CRITICAL, NAGIOS_UNKNOWN };
-static const char *const nagios_names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
 
 static void usage(FILE *out)
 {
@@ -105,18 +104,6 @@ static void on_result(const struct mm_probe_result *res, void *arg)
 	r->done = true;
 }
 
-static int parse_secs(const char *opt, const char *v, int64_t *ms)
-{
-	char *end;
-	double d = strtod(v, &end);
-	if (end == v || *end || d <= 0 || d > 86400) {
-		fprintf(stderr, "mailmon probe: %s: expected seconds > 0, got \"%s\"\n", opt, v);
-		return -1;
-	}
-	*ms = (int64_t)(d * 1000 + 0.5);
-	return 0;
-}
-
 static json_t *result_json(const struct mm_probe_params *prm, const struct mm_probe_result *res)
 {
 	json_t *stages = json_array();
@@ -137,20 +124,9 @@ static json_t *result_json(const struct mm_probe_params *prm, const struct mm_pr
 	return doc;
 }
 
-/* Could not check: the Nagios UNKNOWN line, or a JSON object with --json. */
 static int unknown(bool json, const char *msg)
 {
-	if (json) {
-		json_t *doc = json_pack("{s:s, s:b, s:s, s:s}", "status", "UNKNOWN", "ok", 0,
-					"failure", "internal", "message", msg);
-		char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
-		puts(text);
-		free(text);
-		json_decref(doc);
-	} else {
-		printf("PROBE UNKNOWN - %s\n", msg);
-	}
-	return NAGIOS_UNKNOWN;
+	return mm_nagios_unknown(json, "PROBE", "failure", msg);
 }
 
 int cmd_probe(struct mm_cli *cli, int argc, char **argv)
@@ -186,10 +162,10 @@ int cmd_probe(struct mm_cli *cli, int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "t:w:c:vh", opts, NULL)) != -1) {
 		switch (c) {
-		case 't': if (parse_secs("-t", optarg, &prm.timeout_ms) < 0) return NAGIOS_UNKNOWN; break;
-		case 'T': if (parse_secs("--connect-timeout", optarg, &conn_ms) < 0) return NAGIOS_UNKNOWN; break;
-		case 'w': if (parse_secs("-w", optarg, &warn_ms) < 0) return NAGIOS_UNKNOWN; break;
-		case 'c': if (parse_secs("-c", optarg, &crit_ms) < 0) return NAGIOS_UNKNOWN; break;
+		case 't': if (mm_nagios_secs("probe", "-t", optarg, false, &prm.timeout_ms) < 0) return NAGIOS_UNKNOWN; break;
+		case 'T': if (mm_nagios_secs("probe", "--connect-timeout", optarg, false, &conn_ms) < 0) return NAGIOS_UNKNOWN; break;
+		case 'w': if (mm_nagios_secs("probe", "-w", optarg, false, &warn_ms) < 0) return NAGIOS_UNKNOWN; break;
+		case 'c': if (mm_nagios_secs("probe", "-c", optarg, false, &crit_ms) < 0) return NAGIOS_UNKNOWN; break;
 		case 's': starttls = true; break;
 		case 'k': prm.insecure = true; break;
 		case 'A': mm_strlcpy(prm.ca_file, optarg, sizeof prm.ca_file); break;
@@ -263,18 +239,15 @@ int cmd_probe(struct mm_cli *cli, int argc, char **argv)
 		rc = NAGIOS_OK;
 	if (json) {
 		json_t *doc = result_json(&prm, res);
-		json_object_set_new(doc, "status", json_string(nagios_names[rc]));
-		char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
-		puts(text);
-		free(text);
-		json_decref(doc);
+		json_object_set_new(doc, "status", json_string(mm_nagios_names[rc]));
+		mm_nagios_print_json(doc);
 		goto out;
 	}
 	bool v6 = strchr(prm.host, ':') != NULL;
 	if (prm.unix_path[0])
-		printf("%s %s - %s ", mm_probe_proto_name(prm.proto), nagios_names[rc], prm.unix_path);
+		printf("%s %s - %s ", mm_probe_proto_name(prm.proto), mm_nagios_names[rc], prm.unix_path);
 	else
-		printf("%s %s - %s%s%s:%d ", mm_probe_proto_name(prm.proto), nagios_names[rc],
+		printf("%s %s - %s%s%s:%d ", mm_probe_proto_name(prm.proto), mm_nagios_names[rc],
 		       v6 ? "[" : "", prm.host, v6 ? "]" : "", prm.port);
 	if (res->fail == MM_PF_NONE)
 		printf("answered in %.3f s%s", secs, why);

@@ -76,6 +76,10 @@ struct mm_probe {
 	size_t raw_len, raw_cap;
 
 	void *ext;	/* LDAP worker job */
+
+	struct event *ev_wait;	/* pp_wait's timer, made on first use */
+	void (*wait_fn)(struct mm_probe *p);
+	struct mm_box_state *box; /* mailbox task (proto_*_box.c) */
 };
 
 /* Engine services for the protocol modules. */
@@ -85,6 +89,13 @@ void pp_send(struct mm_probe *p, const char *stage, const char *fmt, ...)
 void pp_expect(struct mm_probe *p, const char *stage);
 /* Upgrade the connection to TLS; ops->tls_done runs when it is up. */
 void pp_start_tls(struct mm_probe *p);
+/* Writes text as is, without awaiting a reply (IMAP "DONE" ends IDLE
+ * while the IDLE command's reply is still being read). */
+void pp_write(struct mm_probe *p, const char *text);
+/* Calls fn(p) after ms unless the probe ends first or pp_wait_cancel. One
+ * wait at a time; the total timeout still applies. */
+void pp_wait(struct mm_probe *p, int64_t ms, void (*fn)(struct mm_probe *p));
+void pp_wait_cancel(struct mm_probe *p);
 /* Read everything until EOF or cap bytes into p->raw; then ops->raw_done. */
 void pp_raw(struct mm_probe *p, size_t cap);
 /* Ends the probe successfully after recording the running stage. */
@@ -97,6 +108,25 @@ void pp_stage_done(struct mm_probe *p);
 
 extern const struct mm_proto_ops mm_proto_smtp, mm_proto_imap, mm_proto_pop3,
 	mm_proto_http, mm_proto_tcp;
+
+/* proto_imap.c: a tagged command (the reply awaits its tag); LOGOUT. */
+void mm_imap_cmd(struct mm_probe *p, int step, const char *stage, const char *cmd);
+void mm_imap_logout(struct mm_probe *p);
+/* proto_imap_box.c: the mailbox task, steps from MM_IMAP_BOX_STEP on. */
+#define MM_IMAP_BOX_STEP 100
+void mm_imap_box_start(struct mm_probe *p);
+int mm_imap_box_line(struct mm_probe *p, const char *line, size_t len);
+void mm_imap_box_reply(struct mm_probe *p);
+/* proto_pop3_box.c: the same over POP3, after STAT. */
+#define MM_POP3_BOX_STEP 100
+void mm_pop3_box_start(struct mm_probe *p);
+void mm_pop3_box_reply(struct mm_probe *p);
+/* Both: classify one probe message found in the mailbox (box_common.c). */
+enum mm_box_verdict { MM_BOX_OTHER, MM_BOX_OWN, MM_BOX_CLAIM, MM_BOX_STALE };
+enum mm_box_verdict mm_box_classify(struct mm_probe *p, const char *header, size_t len,
+				    int64_t delivered_wall_ms);
+void mm_box_note(struct mm_probe *p, enum mm_box_verdict v, uint32_t id);
+void mm_box_free(struct mm_probe *p);
 
 /* proto_ldap.c: runs outside the line engine. */
 int mm_ldap_probe_start(struct mm_probe *p, struct mm_err *err);

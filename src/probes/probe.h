@@ -61,6 +61,25 @@ enum mm_probe_proto {
 };
 
 #define MM_PROBE_STR 256
+#define MM_PROBE_TAG 160
+
+/* A mailbox task, for the end-to-end probe's retrieval (IMAP and POP3;
+ * proto_imap_box.c, proto_pop3_box.c). After login the probe looks for
+ * the message whose X-Mailmon-Probe header is tag, waits for it until
+ * the total timeout (IMAP: IDLE where offered, else SEARCH every poll_ms;
+ * POP3: one look per probe, the caller polls), fetches it whole and
+ * deletes it. Other probe messages (e2e_tag.h) are left alone unless
+ * their value starts with claim (earlier runs of the same probe: taken,
+ * deleted and reported with their delivery time) or they were sent more
+ * than cleanup_age_ms ago (leftovers of crashed runs: deleted). */
+struct mm_probe_box {
+	bool on;
+	char tag[MM_PROBE_TAG];
+	char claim[MM_PROBE_TAG]; /* "" claims nothing */
+	int64_t poll_ms;	  /* default 500 */
+	int64_t cleanup_age_ms;	  /* 0: never delete others' messages */
+	bool no_idle;		  /* IMAP: poll with SEARCH even if IDLE is offered */
+};
 
 struct mm_probe_params {
 	enum mm_probe_proto proto;
@@ -79,6 +98,11 @@ struct mm_probe_params {
 	char rcpt[MM_PROBE_STR];
 	char path[1024];	   /* HTTP path; LDAP URL part after the host */
 	char match[MM_PROBE_STR];  /* HTTP: body must contain this */
+	/* SMTP: send this message with DATA after RCPT (instead of RSET);
+	 * CRLF lines, dot-stuffed, without the final "."; owned by the
+	 * caller and must outlive the probe. */
+	const char *data;
+	struct mm_probe_box box;   /* IMAP/POP3 mailbox task */
 	int64_t connect_timeout_ms;
 	int64_t timeout_ms;	   /* whole probe */
 	size_t max_line;	   /* longest line accepted (default 8 KiB) */
@@ -87,6 +111,26 @@ struct mm_probe_params {
 };
 
 #define MM_PROBE_MAX_STAGES 24
+#define MM_BOX_HEADER_MAX 8192
+#define MM_BOX_MAX_CLAIMED 8
+
+struct mm_probe_box_result {
+	bool ready;	      /* logged in, mailbox open: later failures are waits */
+	bool found;	      /* the message was seen (and fetched, deleted) */
+	int64_t visible_us;   /* monotonic time it was first seen */
+	int64_t fetched_us;   /* monotonic time the fetch completed */
+	char header[MM_BOX_HEADER_MAX]; /* its header section, lines joined by '\n', cut */
+	size_t header_len;
+	unsigned polls;	      /* searches (IMAP) or looks (POP3) */
+	bool idle;	      /* IMAP IDLE was used */
+	unsigned cleaned;     /* others' leftovers deleted (older than cleanup_age) */
+	unsigned scanned;     /* probe messages looked at */
+	size_t nclaimed;      /* earlier runs' messages taken (claim prefix) */
+	struct {
+		char tag[MM_PROBE_TAG];
+		int64_t delivered_wall_ms; /* IMAP INTERNALDATE, POP3 top Received */
+	} claimed[MM_BOX_MAX_CLAIMED];
+};
 
 struct mm_probe_stage {
 	char name[16]; /* "connect", "tls", "greeting", "ehlo", "rcpt", ... */
@@ -105,6 +149,9 @@ struct mm_probe_result {
 	int http_status;
 	uint64_t bytes_read;
 	uint64_t ldap_entries;
+	int64_t data_end_us;	 /* SMTP with data: monotonic time of the 250 after "." */
+	char queue_id[64];	 /* SMTP with data: the 250 reply's text, cut */
+	struct mm_probe_box_result box;
 };
 
 typedef void mm_probe_cb(const struct mm_probe_result *res, void *arg);

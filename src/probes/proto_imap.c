@@ -4,6 +4,8 @@
  * greeting "* OK" -> CAPABILITY -> [STARTTLS -> TLS] -> [LOGIN, SELECT
  * INBOX] -> LOGOUT. After a "* PREAUTH" greeting LOGIN is skipped. A NO to LOGIN is MM_PF_AUTH; any other NO/BAD is
  * MM_PF_REJECTED; a "* BYE" greeting is a rejection.
+ * With a mailbox task (params.box) SELECT is followed by the task
+ * (proto_imap_box.c) instead of LOGOUT; the task ends with mm_imap_logout.
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,10 +16,12 @@ enum { I_GREET, I_CAPA, I_STARTTLS, I_LOGIN, I_SELECT, I_LOGOUT };
 
 static int imap_line(struct mm_probe *p, const char *line, size_t len)
 {
+	if (p->box)
+		return mm_imap_box_line(p, line, len);
 	return mm_imap_reply_feed(&p->rs, line, len);
 }
 
-static void imap_cmd(struct mm_probe *p, int step, const char *stage, const char *cmd)
+void mm_imap_cmd(struct mm_probe *p, int step, const char *stage, const char *cmd)
 {
 	snprintf(p->tag, sizeof p->tag, "m%d", ++p->ntag);
 	p->rs.tag = p->tag;
@@ -49,7 +53,7 @@ static void quote(char *out, size_t cap, const char *in)
 static void after_tls_or_capa(struct mm_probe *p)
 {
 	if (p->preauth && p->prm.user[0]) {
-		imap_cmd(p, I_SELECT, "select", "SELECT INBOX"); /* already logged in */
+		mm_imap_cmd(p, I_SELECT, "select", "SELECT INBOX"); /* already logged in */
 		return;
 	}
 	if (p->prm.user[0]) {
@@ -57,12 +61,12 @@ static void after_tls_or_capa(struct mm_probe *p)
 		quote(u, sizeof u, p->prm.user);
 		quote(w, sizeof w, p->prm.pass);
 		snprintf(cmd, sizeof cmd, "LOGIN %s %s", u, w);
-		imap_cmd(p, I_LOGIN, "login", cmd);
+		mm_imap_cmd(p, I_LOGIN, "login", cmd);
 		memset(cmd, 0, sizeof cmd);
 		memset(w, 0, sizeof w);
 		return;
 	}
-	imap_cmd(p, I_LOGOUT, "logout", "LOGOUT");
+	mm_imap_cmd(p, I_LOGOUT, "logout", "LOGOUT");
 }
 
 static void imap_reply(struct mm_probe *p)
@@ -76,7 +80,7 @@ static void imap_reply(struct mm_probe *p)
 			return;
 		}
 		p->preauth = p->rs.status == MM_ST_PREAUTH;
-		imap_cmd(p, I_CAPA, "capability", "CAPABILITY");
+		mm_imap_cmd(p, I_CAPA, "capability", "CAPABILITY");
 		return;
 	case I_CAPA:
 		if (!ok) {
@@ -88,7 +92,7 @@ static void imap_reply(struct mm_probe *p)
 				pp_fail(p, MM_PF_MISSING, "capability: server does not offer STARTTLS");
 				return;
 			}
-			imap_cmd(p, I_STARTTLS, "starttls", "STARTTLS");
+			mm_imap_cmd(p, I_STARTTLS, "starttls", "STARTTLS");
 			return;
 		}
 		after_tls_or_capa(p);
@@ -108,7 +112,7 @@ static void imap_reply(struct mm_probe *p)
 				last ? last + 1 : p->reply);
 			return;
 		}
-		imap_cmd(p, I_SELECT, "select", "SELECT INBOX");
+		mm_imap_cmd(p, I_SELECT, "select", "SELECT INBOX");
 		return;
 	case I_SELECT:
 		if (!ok) {
@@ -116,12 +120,24 @@ static void imap_reply(struct mm_probe *p)
 			pp_fail(p, MM_PF_REJECTED, "select: %.160s", last ? last + 1 : p->reply);
 			return;
 		}
-		imap_cmd(p, I_LOGOUT, "logout", "LOGOUT");
+		if (p->prm.box.on) {
+			mm_imap_box_start(p);
+			return;
+		}
+		mm_imap_logout(p);
 		return;
 	case I_LOGOUT:
 		pp_finish(p);
 		return;
+	default:
+		mm_imap_box_reply(p);
+		return;
 	}
+}
+
+void mm_imap_logout(struct mm_probe *p)
+{
+	mm_imap_cmd(p, I_LOGOUT, "logout", "LOGOUT");
 }
 
 static void imap_tls_done(struct mm_probe *p)

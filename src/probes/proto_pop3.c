@@ -3,6 +3,8 @@
  *
  * greeting +OK -> CAPA (a -ERR is fine: CAPA is optional) -> [STLS -> TLS]
  * -> [USER, PASS, STAT] -> QUIT. A -ERR to USER or PASS is MM_PF_AUTH.
+ * With a mailbox task (params.box) STAT is followed by the task
+ * (proto_pop3_box.c), which ends with its own QUIT.
  */
 #include <stdio.h>
 #include <string.h>
@@ -88,10 +90,17 @@ static void pop3_reply(struct mm_probe *p)
 			pp_fail(p, MM_PF_REJECTED, "stat: %s", pp_reply_text(p, t, sizeof t));
 			return;
 		}
+		if (p->prm.box.on) {
+			mm_pop3_box_start(p);
+			return;
+		}
 		pop3_cmd(p, P_QUIT, false, "quit", "QUIT", NULL);
 		return;
 	case P_QUIT:
 		pp_finish(p);
+		return;
+	default:
+		mm_pop3_box_reply(p);
 		return;
 	}
 }

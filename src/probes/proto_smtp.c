@@ -4,6 +4,9 @@
  * greeting 220 -> EHLO (LHLO for LMTP) -> [STARTTLS -> TLS -> EHLO]
  * -> [AUTH PLAIN] -> [MAIL FROM, RCPT TO, RSET: proves the server accepts
  * a transaction without sending anything] -> QUIT.
+ * With params.data (the end-to-end probe) RCPT is followed by DATA, the
+ * message and "." instead of RSET; the 250 after "." is the end of DATA
+ * (res.data_end_us) and its text names the queue id.
  * A 4xx/5xx reply is MM_PF_REJECTED, except to AUTH (MM_PF_AUTH); a
  * STARTTLS or AUTH the server does not offer is MM_PF_MISSING.
  */
@@ -13,7 +16,7 @@
 
 #include "probes/pingpong.h"
 
-enum { S_GREET, S_EHLO, S_STARTTLS, S_EHLO2, S_AUTH, S_MAIL, S_RCPT, S_RSET, S_QUIT };
+enum { S_GREET, S_EHLO, S_STARTTLS, S_EHLO2, S_AUTH, S_MAIL, S_RCPT, S_RSET, S_DATA, S_DOT, S_QUIT };
 
 static int smtp_line(struct mm_probe *p, const char *line, size_t len)
 {
@@ -134,8 +137,31 @@ static void smtp_reply(struct mm_probe *p)
 			pp_fail(p, MM_PF_REJECTED, "rcpt: %s", pp_reply_text(p, t, sizeof t));
 			return;
 		}
+		if (p->prm.data) {
+			p->step = S_DATA;
+			pp_send(p, "data", "DATA\r\n");
+			return;
+		}
 		p->step = S_RSET;
 		pp_send(p, "rset", "RSET\r\n");
+		return;
+	case S_DATA:
+		if (code != 354) {
+			pp_fail(p, MM_PF_REJECTED, "data: %s", pp_reply_text(p, t, sizeof t));
+			return;
+		}
+		p->step = S_DOT;
+		pp_write(p, p->prm.data);
+		pp_send(p, "dot", ".\r\n");
+		return;
+	case S_DOT:
+		if (code != 250) {
+			pp_fail(p, MM_PF_REJECTED, "dot: %s", pp_reply_text(p, t, sizeof t));
+			return;
+		}
+		p->res.data_end_us = mm_probe_now_us();
+		pp_reply_text(p, p->res.queue_id, sizeof p->res.queue_id);
+		send_quit(p);
 		return;
 	case S_RSET:
 		if (code != 250) {

@@ -11,6 +11,9 @@ void mm_reply_reset(struct mm_reply_state *st)
 	st->status = MM_ST_NONE;
 	st->nlines = 0;
 	st->in_list = false;
+	st->lit = 0;
+	st->cont = false;
+	st->lit_part = 0;
 }
 
 static int three_digits(const char *s, size_t len)
@@ -54,9 +57,58 @@ static enum mm_reply_status status_word(const char *s, size_t len)
 	return MM_ST_NONE;
 }
 
+/* A "{N}" (or "{N+}") at the end of a response line announces N literal
+ * bytes after its CRLF. Returns false on a malformed or oversized count. */
+static bool literal_at_end(struct mm_reply_state *st, const char *line, size_t len)
+{
+	if (len < 3 || line[len - 1] != '}')
+		return true;
+	size_t i = len - 1;
+	if (i > 0 && line[i - 1] == '+')
+		i--;
+	size_t digits_end = i, n = 0;
+	while (i > 0 && isdigit((unsigned char)line[i - 1]))
+		i--;
+	if (i == 0 || line[i - 1] != '{')
+		return true; /* an ordinary "}" */
+	if (i == digits_end || digits_end - i > 9)
+		return false;
+	for (size_t k = i; k < digits_end; k++)
+		n = n * 10 + (size_t)(line[k] - '0');
+	if (n > MM_IMAP_LITERAL_MAX)
+		return false;
+	st->lit = n;
+	st->cont = n == 0;
+	return true;
+}
+
 int mm_imap_reply_feed(struct mm_reply_state *st, const char *line, size_t len)
 {
 	st->nlines++;
+	st->lit_part = 0;
+	st->lit_whole = false;
+	size_t eol = st->eol ? st->eol : 2;
+	if (st->lit > 0) {
+		if (len + eol <= st->lit) {
+			st->lit -= len + eol;
+			st->lit_part = len;
+			st->lit_whole = true;
+			st->cont = st->lit == 0;
+			return MM_REPLY_MORE;
+		}
+		if (st->lit > len)
+			return MM_REPLY_BAD; /* the literal ended inside the line end */
+		st->lit_part = st->lit;
+		line += st->lit;
+		len -= st->lit;
+		st->lit = 0;
+		st->cont = true;
+	}
+	if (st->cont) {
+		/* The rest of an untagged response after a literal. */
+		st->cont = false;
+		return literal_at_end(st, line, len) ? MM_REPLY_MORE : MM_REPLY_BAD;
+	}
 	if (len >= 2 && line[0] == '*' && line[1] == ' ') {
 		enum mm_reply_status s = status_word(line + 2, len - 2);
 		if (!st->tag) {
@@ -68,7 +120,7 @@ int mm_imap_reply_feed(struct mm_reply_state *st, const char *line, size_t len)
 		}
 		if (s == MM_ST_BYE)
 			st->status = MM_ST_BYE; /* remembered; the tagged line still ends it */
-		return MM_REPLY_MORE;
+		return literal_at_end(st, line, len) ? MM_REPLY_MORE : MM_REPLY_BAD;
 	}
 	if (!st->tag)
 		return MM_REPLY_BAD;

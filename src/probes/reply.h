@@ -25,6 +25,14 @@ struct mm_reply_state {
 	bool multiline;	     /* POP3: the command answers with a dot-ended list */
 	bool in_list;	     /* POP3: inside that list */
 	const char *tag;     /* IMAP: the tag awaited; NULL awaits the greeting */
+	/* IMAP literals ({N} at the end of a response line, RFC 3501 4.3):
+	 * the engine sets eol to the length of the line end it stripped (2
+	 * when 0); the parser counts the literal's bytes across lines. */
+	size_t eol;
+	size_t lit;	     /* literal bytes still to come */
+	bool cont;	     /* the next line continues a response after a literal */
+	size_t lit_part;     /* of the last line fed: leading bytes that were literal */
+	bool lit_whole;	     /* ... and the whole line, its line end included */
 };
 
 /* Resets st for a new reply (keeps multiline and tag as set by caller). */
@@ -35,7 +43,10 @@ void mm_reply_reset(struct mm_reply_state *st);
 int mm_smtp_reply_feed(struct mm_reply_state *st, const char *line, size_t len);
 /* IMAP: untagged "* ..." lines continue ("+ " too); the tagged line with
  * st->tag ends with OK/NO/BAD. With tag NULL the greeting "* OK|PREAUTH|BYE"
- * ends the reply. */
+ * ends the reply. A literal (at most MM_IMAP_LITERAL_MAX bytes) is skipped
+ * by counting bytes, so its lines are never mistaken for a tagged line;
+ * st->lit_part says how much of the line just fed was literal content. */
+#define MM_IMAP_LITERAL_MAX (16u << 20)
 int mm_imap_reply_feed(struct mm_reply_state *st, const char *line, size_t len);
 /* POP3: "+OK"/"-ERR" lines; with st->multiline a "+OK" opens a list that
  * ends at a line "." (RFC 1939 3). */
