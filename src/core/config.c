@@ -412,3 +412,29 @@ void mm_config_each_instance(const struct mm_config *conf, const char *prefix,
 			fn(s + plen + 1, arg);
 	}
 }
+
+char **mm_config_list(const struct mm_config *conf, const char *section, const char *key)
+{
+	const char *v = mm_config_get(conf, section, key);
+	char **out = xcalloc(1, sizeof *out);
+	size_t n = 0, cap = 1;
+	char *copy = xstrdup(v ? v : "");
+	for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		tok = mm_trim(tok);
+		if (!*tok)
+			continue;
+		out = xgrow(out, &cap, n + 2, sizeof *out);
+		out[n++] = xstrdup(tok);
+		out[n] = NULL;
+	}
+	free(copy);
+	return out;
+}
+
+void mm_config_list_free(char **list)
+{
+	for (char **p = list; p && *p; p++)
+		free(*p);
+	free(list);
+}

@@ -73,6 +73,11 @@ uint64_t mm_config_size(const struct mm_config *conf, const char *section,
 bool mm_config_bool(const struct mm_config *conf, const char *section,
 		    const char *key);
 
+/* A list key split at commas, items trimmed, empty ones dropped: a
+ * NULL-terminated array the caller frees with mm_config_list_free. */
+char **mm_config_list(const struct mm_config *conf, const char *section, const char *key);
+void mm_config_list_free(char **list);
+
 /* Splits "alarm.diskavail.threshold" into section and key (at the last
  * dot). Returns -1 when there is no dot or a part is empty. */
 int mm_config_split_name(const char *name, char *section, size_t seccap,

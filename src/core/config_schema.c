@@ -49,7 +49,15 @@ static const struct mm_conf_key http_keys[] = {
 	{"http", "enable", MM_CT_BOOL, "yes", 0, 0, NULL, false,
 	 "Whether mailmond listens at all; mailmon status needs it."},
 	{"http", "timeout", MM_CT_DURATION, "10s", 1000, 300000, NULL, false,
-	 "Close a client connection idle this long."},
+	 "Deadline for a client to send each complete request (an absolute\n"
+	 "limit, not reset by each byte) and read its answer."},
+	{"http", "hosts", MM_CT_LIST, "localhost", 0, 0, NULL, false,
+	 "Names the API may be reached by. A request whose Host header is\n"
+	 "neither an address literal nor one of these is refused (421), so a\n"
+	 "web page cannot reach the API through a rebound DNS name."},
+	{"http", "max_connections", MM_CT_INT, "256", 1, 65536, NULL, false,
+	 "Open client connections at most (and at most half the open-files\n"
+	 "limit); at the limit a new connection closes the oldest one."},
 };
 
 const struct mm_conf_table mm_conf_table_http = MM_CONF_TABLE("http", http_sections, http_keys);

@@ -5,6 +5,8 @@
 #include "core/parse.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -120,6 +122,25 @@ bool mm_is_numeric_ip(const char *s)
 {
 	unsigned char buf[16];
 	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+int mm_sockaddr_numeric(const char *host, int port, struct sockaddr_storage *ss,
+			unsigned *len, struct mm_err *err)
+{
+	memset(ss, 0, sizeof *ss);
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		*len = sizeof *s4;
+	} else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*len = sizeof *s6;
+	} else
+		return mm_err_set(err, "%s: not a numeric address", host);
+	return 0;
 }
 
 /* RFC 1123 host name syntax: labels of letters, digits and hyphens. */

@@ -33,6 +33,11 @@ int mm_parse_host(const char *s, struct mm_err *err);
 int mm_parse_mailbox(const char *s, bool allow_null, struct mm_err *err);
 /* True when s is a numeric IPv4 or IPv6 address. */
 bool mm_is_numeric_ip(const char *s);
+/* Fills *ss and *len with numeric IPv4/IPv6 host and port; -1 with err
+ * when host is not an address literal. */
+struct sockaddr_storage;
+int mm_sockaddr_numeric(const char *host, int port, struct sockaddr_storage *ss,
+			unsigned *len, struct mm_err *err);
 /* Formats a duration in the shortest exact unit ("90s" -> "90s", "5m"). */
 void mm_format_duration(int64_t ms, char *buf, unsigned cap);
 

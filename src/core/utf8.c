@@ -4,7 +4,11 @@
  */
 #include "core/utf8.h"
 
+#include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "core/xalloc.h"
 
 size_t mm_utf8_seq(const unsigned char *s, size_t n)
 {
@@ -83,4 +87,41 @@ size_t mm_utf8_clean(const char *src, char *dst, size_t cap, size_t limit)
 	}
 	dst[o] = '\0';
 	return o;
+}
+
+bool mm_text_clean(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return false;
+	}
+	return mm_utf8_valid(s, n);
+}
+
+json_t *mm_json_text(const char *s)
+{
+	if (!s)
+		return json_null();
+	size_t n = strlen(s);
+	if (mm_utf8_valid(s, n))
+		return json_stringn(s, n);
+	char *out = xmalloc(n * 3 + 1); /* each bad byte: U+FFFD, 3 bytes */
+	size_t o = 0;
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		size_t k = mm_utf8_seq(p + i, n - i);
+		if (k) {
+			memcpy(out + o, p + i, k);
+			o += k;
+			i += k;
+		} else {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	json_t *j = json_stringn(out, o);
+	free(out);
+	return j;
 }

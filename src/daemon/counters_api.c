@@ -39,15 +39,15 @@ static void on_counters(struct evhttp_request *req, void *arg)
 
 static int counters_api_init(struct mm_daemon *d, struct mm_err *err)
 {
-	if (d->http)
-		evhttp_set_cb(d->http, "/api/counters", on_counters, d);
+	if (d->httpd)
+		mm_http_route(d, "/api/counters", on_counters, d);
 	return 0;
 }
 
 static void counters_api_free(struct mm_daemon *d)
 {
-	if (d->http)
-		evhttp_del_cb(d->http, "/api/counters");
+	if (d->httpd)
+		mm_http_unroute(d, "/api/counters");
 }
 
 /* The counters file itself is the log pipeline's (logwatch); this row

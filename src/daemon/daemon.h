@@ -29,7 +29,7 @@
 
 struct event_base;
 struct event;
-struct evhttp;
+struct mm_httpd;
 struct mm_services;
 struct mm_logwatch;
 struct mm_registry;
@@ -63,7 +63,7 @@ struct mm_daemon {
 
 	struct event *ev_term, *ev_int, *ev_hup, *ev_heartbeat, *ev_watchdog;
 	struct mm_schedule sched;
-	struct evhttp *http;
+	struct mm_httpd *httpd; /* core/httpd.c; add routes with mm_http_route */
 	char http_bound[128]; /* "127.0.0.1:9925" once listening */
 	struct mm_services *services; /* daemon/services.c */
 
@@ -103,7 +103,12 @@ void mm_http_reply_json(struct evhttp_request *req, int code, json_t *doc);
 /* Sends text/plain (or another type) with HTTP status code. */
 void mm_http_reply_text(struct evhttp_request *req, int code, const char *type,
 			struct evbuffer *body);
-/* metrics_api.c: adds /metrics and /api/metrics to d->http. */
+/* Serves path (NULL: every unrouted path) with fn after the request
+ * checks of core/httpd.c; does nothing when HTTP is off. */
+void mm_http_route(struct mm_daemon *d, const char *path,
+		   void (*fn)(struct evhttp_request *, void *), void *arg);
+void mm_http_unroute(struct mm_daemon *d, const char *path);
+/* metrics_api.c: adds /metrics and /api/metrics through mm_http_route. */
 void mm_metrics_api_routes(struct mm_daemon *d);
 /* Runs every collector of d->metrics: readers call it before walking. */
 void mm_daemon_collect(struct mm_daemon *d);

@@ -6,9 +6,12 @@
  *                 periodic jobs
  *   /metrics, /api/metrics   see metrics_api.c
  *
- * Requests are bounded: headers 8 KiB, body 0 (nothing is uploaded), an
- * idle timeout from [http] timeout. Later modules add their endpoints to
- * the routes table below.
+ * Served through the hardened front in core/httpd.c. Every module adds
+ * its endpoints with mm_http_route(), never with evhttp directly, so each
+ * request is checked (clean text, Host, auth) before any handler sees
+ * it. Limits: [http] max_connections (bounded by half the open-files
+ * limit), timeout (an absolute deadline per request), headers 8 KiB, no
+ * body.
  */
 #include "daemon/daemon.h"
 
@@ -18,11 +21,26 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/httpd.h"
 #include "core/parse.h"
+#include "core/utf8.h"
 #include "daemon/module.h"
+
+static json_t *http_json(const struct mm_daemon *d)
+{
+	struct mm_httpd_stats st;
+	mm_httpd_stats(d->httpd, &st);
+	return json_pack("{s:i, s:i, s:b, s:I, s:I, s:I, s:I, s:I, s:I}", "open", st.open,
+			 "max_connections", st.max, "accept_paused", st.paused, "accepted",
+			 (json_int_t)st.accepted, "evicted", (json_int_t)st.evicted, "expired",
+			 (json_int_t)st.expired, "rejected", (json_int_t)st.rejected,
+			 "unauthorized", (json_int_t)st.unauthorized, "accept_errors",
+			 (json_int_t)st.accept_errors);
+}
 
 static json_t *status_json(struct mm_daemon *d)
 {
@@ -35,15 +53,15 @@ static json_t *status_json(struct mm_daemon *d)
 						      "runs", (json_int_t)j->runs, "max_lag_ms",
 						      (json_int_t)j->max_lag_ms));
 	}
-	json_t *reload = json_pack("{s:I, s:I, s:b, s:s, s:I}", "count",
+	json_t *reload = json_pack("{s:I, s:I, s:b, s:o, s:I}", "count",
 				   (json_int_t)d->reload.count, "failures",
 				   (json_int_t)d->reload.failures, "ok", d->reload.ok, "message",
-				   d->reload.msg, "at_ms", (json_int_t)d->reload.at_wall_ms);
+				   mm_json_text(d->reload.msg), "at_ms", (json_int_t)d->reload.at_wall_ms);
 	json_t *mods = json_array();
 	for (size_t i = 0; i < d->modules_started; i++)
 		json_array_append_new(
-			mods, json_pack("{s:s, s:b, s:s, s:I, s:I}", "name", mm_modules[i]->name, "ok",
-					d->mod[i].ok, "message", d->mod[i].msg, "at_ms",
+			mods, json_pack("{s:s, s:b, s:o, s:I, s:I}", "name", mm_modules[i]->name, "ok",
+					d->mod[i].ok, "message", mm_json_text(d->mod[i].msg), "at_ms",
 					(json_int_t)d->mod[i].at_wall_ms, "applied",
 					(json_int_t)d->mod[i].applied));
 	json_object_set_new(reload, "modules", mods);
@@ -52,11 +70,15 @@ static json_t *status_json(struct mm_daemon *d)
 		if (mm_modules[i]->in_effect)
 			mm_modules[i]->in_effect(d, eff);
 	json_object_set_new(reload, "in_effect", eff);
-	return json_pack("{s:s, s:s, s:i, s:I, s:I, s:s?, s:I, s:o, s:o}", "program", "mailmond",
-			 "version", MAILMON_VERSION, "pid", (int)getpid(), "started_ms",
-			 (json_int_t)d->started_wall_ms, "uptime_ms",
-			 (json_int_t)(now - d->started_mono_ms), "config", d->conf_path,
-			 "heartbeats", (json_int_t)d->heartbeats, "reload", reload, "jobs", jobs);
+	json_t *doc = json_pack("{s:s, s:s, s:i, s:I, s:I, s:o, s:I, s:o, s:o}", "program",
+				"mailmond", "version", MAILMON_VERSION, "pid", (int)getpid(),
+				"started_ms", (json_int_t)d->started_wall_ms, "uptime_ms",
+				(json_int_t)(now - d->started_mono_ms), "config",
+				mm_json_text(d->conf_path), "heartbeats", (json_int_t)d->heartbeats,
+				"reload", reload, "jobs", jobs);
+	if (d->httpd)
+		json_object_set_new(doc, "http", http_json(d));
+	return doc;
 }
 
 void mm_http_reply_text(struct evhttp_request *req, int code, const char *type,
@@ -68,31 +90,55 @@ void mm_http_reply_text(struct evhttp_request *req, int code, const char *type,
 
 void mm_http_reply_json(struct evhttp_request *req, int code, json_t *doc)
 {
-	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
-	struct evbuffer *buf = evbuffer_new();
-	evbuffer_add(buf, text, strlen(text));
-	evbuffer_add(buf, "\n", 1);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-			  "application/json");
-	evhttp_send_reply(req, code, code == 200 ? "OK" : "Error", buf);
-	evbuffer_free(buf);
-	free(text);
-	json_decref(doc);
+	mm_httpd_reply_json(req, code, doc);
+}
+
+void mm_http_route(struct mm_daemon *d, const char *path,
+		   void (*fn)(struct evhttp_request *, void *), void *arg)
+{
+	if (d->httpd)
+		mm_httpd_route(d->httpd, path, fn, arg);
+}
+
+void mm_http_unroute(struct mm_daemon *d, const char *path)
+{
+	if (d->httpd)
+		mm_httpd_unroute(d->httpd, path);
 }
 
 static void on_status(struct evhttp_request *req, void *arg)
 {
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
+	    evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
 		mm_http_reply_json(req, 405, json_pack("{s:s}", "error", "only GET is supported"));
 		return;
 	}
 	mm_http_reply_json(req, 200, status_json(arg));
 }
 
+/* The request was checked, so its path is clean text; it is still not
+ * echoed, so nothing a client sends is reflected in the answer. */
 static void on_other(struct evhttp_request *req, void *arg)
 {
-	mm_http_reply_json(req, 404, json_pack("{s:s, s:s}", "error", "no such endpoint", "uri",
-				       evhttp_request_get_uri(req)));
+	mm_http_reply_json(req, 404, json_pack("{s:s}", "error", "no such endpoint"));
+}
+
+static void on_note(void *arg, int level, const char *msg)
+{
+	struct mm_daemon *d = arg;
+	mm_log(&d->log, level, "%s", msg);
+}
+
+/* [http] max_connections, but never more than half the open-files limit:
+ * the rest is for logs, probes and the queue scanner. */
+static int max_connections(const struct mm_daemon *d)
+{
+	int64_t want = mm_config_int(d->conf, "http", "max_connections");
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (int64_t)rl.rlim_cur / 2 < want)
+		want = (int64_t)rl.rlim_cur / 2;
+	return want < 1 ? 1 : (int)want;
 }
 
 static int http_init(struct mm_daemon *d, struct mm_err *err)
@@ -106,20 +152,27 @@ static int http_init(struct mm_daemon *d, struct mm_err *err)
 		return -1;
 	if (!mm_is_numeric_ip(host))
 		return mm_err_set(err, "http.listen: %s: give a numeric address", listen);
-	d->http = evhttp_new(d->base);
-	evhttp_set_max_headers_size(d->http, 8192);
-	evhttp_set_max_body_size(d->http, 0);
-	evhttp_set_timeout(d->http,
-			   (int)(mm_config_duration_ms(d->conf, "http", "timeout") / 1000));
-	evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
-	evhttp_set_cb(d->http, "/api/status", on_status, d);
+	char **hosts = mm_config_list(d->conf, "http", "hosts");
+	struct mm_httpd_opts o = {
+		.hosts = (const char *const *)hosts,
+		.max_conns = max_connections(d),
+		.request_timeout_ms = mm_config_duration_ms(d->conf, "http", "timeout"),
+		.max_header_bytes = 8192,
+		.note = on_note,
+		.note_arg = d,
+	};
+	d->httpd = mm_httpd_new(d->base, &o);
+	mm_config_list_free(hosts);
+	if (!d->httpd)
+		return mm_err_set(err, "http: cannot create the listener");
+	mm_httpd_route(d->httpd, "/api/status", on_status, d);
 	mm_metrics_api_routes(d);
-	evhttp_set_gencb(d->http, on_other, d);
-	if (!evhttp_bind_socket_with_handle(d->http, host, (uint16_t)port)) {
-		evhttp_free(d->http);
-		d->http = NULL;
-		return mm_err_set(err, "http.listen: cannot listen on %s (in use, or not a local address)",
-				  listen);
+	mm_httpd_route(d->httpd, NULL, on_other, d);
+	struct mm_err lerr;
+	if (mm_httpd_listen(d->httpd, host, port, &lerr) < 0) {
+		mm_httpd_free(d->httpd);
+		d->httpd = NULL;
+		return mm_err_set(err, "http.listen: cannot listen on %s: %s", listen, lerr.msg);
 	}
 	snprintf(d->http_bound, sizeof d->http_bound, "%s", listen);
 	return 0;
@@ -127,9 +180,8 @@ static int http_init(struct mm_daemon *d, struct mm_err *err)
 
 static void http_free(struct mm_daemon *d)
 {
-	if (d->http)
-		evhttp_free(d->http);
-	d->http = NULL;
+	mm_httpd_free(d->httpd);
+	d->httpd = NULL;
 }
 
 const struct mm_module mm_module_http = {

@@ -22,6 +22,7 @@
  * last_read_ms and last_error.
  */
 #include "daemon/logwatch.h"
+#include "core/utf8.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -146,32 +147,6 @@ static void set_source_error(struct lw_source *s, const char *msg)
 }
 
 /* Splits a comma-separated list into trimmed, non-empty heap strings. */
-static char **split_list(const char *v, size_t *n)
-{
-	char **out = NULL;
-	size_t cap = 0;
-	*n = 0;
-	char *copy = xstrdup(v ? v : "");
-	for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		tok = mm_trim(tok);
-		if (!*tok)
-			continue;
-		out = xgrow(out, &cap, *n + 2, sizeof *out);
-		out[(*n)++] = xstrdup(tok);
-		out[*n] = NULL;
-	}
-	free(copy);
-	return out;
-}
-
-static void free_list(char **l, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(l[i]);
-	free(l);
-}
-
 static const char *conf(struct mm_logwatch *lw, const char *key)
 {
 	return mm_config_get(lw->d->conf, "log", key);
@@ -220,8 +195,7 @@ static void add_inotify(struct mm_logwatch *lw, struct lw_source *s)
  * and the periodic job tries again. */
 static void open_journal(struct mm_logwatch *lw, struct lw_source *s)
 {
-	size_t nmatch;
-	char **match = split_list(conf(lw, "journal_match"), &nmatch);
+	char **match = mm_config_list(lw->d->conf, "log", "journal_match");
 	/* A saved record without a cursor: nothing had been read yet, so
 	 * everything since is new (start_at is for first runs only). */
 	const struct mm_srcstate *rec = mm_posfile_find(&lw->snap, s->kind, s->name);
@@ -233,7 +207,7 @@ static void open_journal(struct mm_logwatch *lw, struct lw_source *s)
 	};
 	struct mm_err err;
 	s->journal = mm_journal_open(&o, &err);
-	free_list(match, nmatch);
+	mm_config_list_free(match);
 	if (!s->journal) {
 		set_source_error(s, err.msg);
 		return;
@@ -305,8 +279,10 @@ static void close_source(struct mm_logwatch *lw, struct lw_source *s)
 
 static void open_sources(struct mm_logwatch *lw)
 {
-	size_t n;
-	char **names = split_list(conf(lw, "sources"), &n);
+	char **names = mm_config_list(lw->d->conf, "log", "sources");
+	size_t n = 0;
+	while (names[n])
+		n++;
 	lw->src = xcalloc(n ? n : 1, sizeof *lw->src);
 	lw->n = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -320,7 +296,7 @@ static void open_sources(struct mm_logwatch *lw)
 		lw->n++;
 		open_source(lw, s, names[i]);
 	}
-	free_list(names, n);
+	mm_config_list_free(names);
 	lw->save_ms = mm_config_duration_ms(lw->d->conf, "log", "position_save_interval");
 	free(lw->conf_sig);
 	lw->conf_sig = conf_signature(lw);
@@ -553,11 +529,11 @@ static void on_job(void *arg, int64_t now_ms)
 
 static json_t *source_json(const struct lw_source *s)
 {
-	json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I}", "name", s->name, "kind",
+	json_t *o = json_pack("{s:o, s:s, s:I, s:I, s:I}", "name", mm_json_text(s->name), "kind",
 			      s->kind == MM_SRCKIND_FILE ? "file" : "journal", "lines",
 			      (json_int_t)(s->lines_base + s->lines_run), "lines_this_run",
 			      (json_int_t)s->lines_run, "errors", (json_int_t)s->errors);
-	json_object_set_new(o, "last_error", json_string(s->error));
+	json_object_set_new(o, "last_error", mm_json_text(s->error));
 	if (s->tailer) {
 		const struct mm_tailer_stats *st = mm_tailer_stats(s->tailer);
 		struct mm_filepos pos;
@@ -575,8 +551,8 @@ static json_t *source_json(const struct lw_source *s)
 	} else if (s->journal) {
 		const struct mm_journal_stats *st = mm_journal_stats(s->journal);
 		json_object_update_new(
-			o, json_pack("{s:s, s:s?, s:I, s:I, s:I, s:I}", "state", "reading", "cursor",
-				     mm_journal_cursor(s->journal), "entries", (json_int_t)st->entries,
+			o, json_pack("{s:s, s:o, s:I, s:I, s:I, s:I}", "state", "reading", "cursor",
+				     mm_json_text(mm_journal_cursor(s->journal)), "entries", (json_int_t)st->entries,
 				     "skipped", (json_int_t)st->skipped, "capped",
 				     (json_int_t)st->capped, "last_read_ms",
 				     (json_int_t)st->last_read_ms));
@@ -595,10 +571,10 @@ static void on_api(struct evhttp_request *req, void *arg)
 		json_array_append_new(arr, source_json(&lw->src[i]));
 		total += lw->src[i].lines_base + lw->src[i].lines_run;
 	}
-	json_t *doc = json_pack("{s:o, s:s, s:I, s:I, s:I, s:s, s:s, s:I}", "sources", arr,
-				"state_file", lw->state_path, "saves", (json_int_t)lw->saves,
+	json_t *doc = json_pack("{s:o, s:o, s:I, s:I, s:I, s:o, s:s, s:I}", "sources", arr,
+				"state_file", mm_json_text(lw->state_path), "saves", (json_int_t)lw->saves,
 				"save_errors", (json_int_t)lw->save_errors, "last_save_ms",
-				(json_int_t)lw->last_save_wall, "last_error", lw->last_error,
+				(json_int_t)lw->last_save_wall, "last_error", mm_json_text(lw->last_error),
 				"consumer", lw->consumer.name, "lines", (json_int_t)total);
 	mm_http_reply_json(req, 200, doc);
 }
@@ -850,8 +826,8 @@ static int logwatch_init(struct mm_daemon *d, struct mm_err *err)
 	lw->last_save_mono = now;
 	mm_schedule_add(&d->sched, "logwatch",
 			mm_config_duration_ms(d->conf, "log", "poll_interval"), 0, now, on_job, lw);
-	if (d->http)
-		evhttp_set_cb(d->http, "/api/logs", on_api, lw);
+	if (d->httpd)
+		mm_http_route(d, "/api/logs", on_api, lw);
 	arm_batch(lw); /* first read as soon as the loop runs */
 	return 0;
 }
@@ -862,8 +838,8 @@ static void logwatch_free(struct mm_daemon *d)
 	if (!lw)
 		return;
 	mm_registry_remove_collector(d->metrics, lw);
-	if (d->http)
-		evhttp_del_cb(d->http, "/api/logs");
+	if (d->httpd)
+		mm_http_unroute(d, "/api/logs");
 	save_positions(lw, true);
 	close_sources(lw);
 	if (lw->consumer.free)

@@ -88,6 +88,6 @@ static void on_api_metrics(struct evhttp_request *req, void *arg)
 
 void mm_metrics_api_routes(struct mm_daemon *d)
 {
-	evhttp_set_cb(d->http, "/metrics", on_metrics, d);
-	evhttp_set_cb(d->http, "/api/metrics", on_api_metrics, d);
+	mm_http_route(d, "/metrics", on_metrics, d);
+	mm_http_route(d, "/api/metrics", on_api_metrics, d);
 }

@@ -25,6 +25,7 @@
  * Ownership: struct mm_queuewatch is owned by the daemon (d->queue).
  */
 #include "daemon/queuewatch.h"
+#include "core/utf8.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -330,7 +331,7 @@ static json_t *rfc2789_json(const struct mm_queuewatch *w, int64_t now_s)
 		for (size_t i = 0; i < q->ndests; i++) {
 			const struct mm_qsum_dest *dd = &q->dests[i];
 			json_array_append_new(
-				groups, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "group", dd->name,
+				groups, json_pack("{s:o, s:s, s:I, s:I, s:I, s:I}", "group", mm_json_text(dd->name),
 						  "queue", mm_queue_name(qi), "mtaGroupStoredMessages",
 						  (json_int_t)dd->msgs, "mtaGroupStoredVolume",
 						  (json_int_t)((dd->bytes + 1023) / 1024),
@@ -352,10 +353,11 @@ static json_t *queue_json(struct mm_queuewatch *w)
 	char mode[sizeof w->mode];
 	memcpy(mode, w->mode, sizeof mode);
 	pthread_mutex_unlock(&w->mu);
-	json_t *doc = json_pack("{s:s, s:I, s:I, s:I, s:I, s:b, s:s?}", "mode", mode, "scans",
+	json_t *doc = json_pack("{s:s, s:I, s:I, s:I, s:I, s:b, s:o}", "mode", mode, "scans",
 				(json_int_t)w->scans, "failures", (json_int_t)w->failures,
 				"requests", (json_int_t)w->requests, "merged", (json_int_t)merged,
-				"scanning", busy, "error", w->last_error[0] ? w->last_error : NULL);
+				"scanning", busy, "error",
+				w->last_error[0] ? mm_json_text(w->last_error) : json_null());
 	if (!w->have_cur) {
 		json_object_set_new(doc, "queues", json_null());
 		return doc;
@@ -363,7 +365,7 @@ static json_t *queue_json(struct mm_queuewatch *w)
 	const struct mm_qscan_stats *s = &w->cur.stats;
 	json_object_set_new(
 		doc, "scan",
-		json_pack("{s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
+		json_pack("{s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
 			  "taken", (json_int_t)w->cur.taken_s, "age_s",
 			  (json_int_t)(now_s - w->cur.taken_s), "duration_us",
 			  (json_int_t)s->duration_us, "full", s->full, "max_duration_us",
@@ -372,7 +374,7 @@ static json_t *queue_json(struct mm_queuewatch *w)
 			  (json_int_t)s->vanished, "in_progress", (json_int_t)s->in_progress,
 			  "malformed", (json_int_t)s->malformed, "oversize", (json_int_t)s->oversize,
 			  "unreadable", (json_int_t)s->unreadable, "duplicates",
-			  (json_int_t)s->duplicates, "first_problem", s->first_problem));
+			  (json_int_t)s->duplicates, "first_problem", mm_json_text(s->first_problem)));
 	json_object_set_new(doc, "queues", mm_qsummary_json(&w->cur, now_s));
 	json_t *trend = json_object();
 	for (unsigned q = 0; q < MM_Q_N; q++)
@@ -533,8 +535,8 @@ static int queuewatch_init(struct mm_daemon *d, struct mm_err *err)
 	if (!mm_config_bool(d->conf, "queue", "enable") || strcmp(type, "postfix") != 0) {
 		/* Only Postfix has a queue reader so far; none (a Dovecot-only
 		 * host), exim and msgsrv run without queue gauges. */
-		if (d->http)
-			evhttp_set_cb(d->http, "/api/queue", on_http_off, d);
+		if (d->httpd)
+			mm_http_route(d, "/api/queue", on_http_off, d);
 		return 0;
 	}
 	struct mm_queuewatch *w = xcalloc(1, sizeof *w);
@@ -558,8 +560,8 @@ static int queuewatch_init(struct mm_daemon *d, struct mm_err *err)
 		snprintf(w->last_error, sizeof w->last_error, "%s", oerr.msg);
 		snprintf(w->mode, sizeof w->mode, "off");
 		w->pipefd[0] = w->pipefd[1] = -1;
-		if (d->http)
-			evhttp_set_cb(d->http, "/api/queue", on_http, w);
+		if (d->httpd)
+			mm_http_route(d, "/api/queue", on_http, w);
 		return 0;
 	}
 	w->mta = mta;
@@ -581,8 +583,8 @@ static int queuewatch_init(struct mm_daemon *d, struct mm_err *err)
 	mm_schedule_add(&d->sched, "queue",
 			mm_config_duration_ms(d->conf, "queue", "scan_interval"), 0, now, on_job, w);
 	request_scan(w); /* the first scan now, not a heartbeat later */
-	if (d->http)
-		evhttp_set_cb(d->http, "/api/queue", on_http, w);
+	if (d->httpd)
+		mm_http_route(d, "/api/queue", on_http, w);
 	mm_log_info(&d->log, "queue: watching in %s mode", w->mode);
 	return 0;
 }
@@ -591,8 +593,8 @@ static void queuewatch_free(struct mm_daemon *d)
 {
 	struct mm_queuewatch *w = d->queue;
 	if (!w) {
-		if (d->http)
-			evhttp_del_cb(d->http, "/api/queue");
+		if (d->httpd)
+			mm_http_unroute(d, "/api/queue");
 		return;
 	}
 	mm_registry_remove_collector(d->metrics, w);
@@ -607,8 +609,8 @@ static void queuewatch_free(struct mm_daemon *d)
 		pthread_mutex_unlock(&w->mu);
 		pthread_join(w->thread, NULL);
 	}
-	if (d->http)
-		evhttp_del_cb(d->http, "/api/queue");
+	if (d->httpd)
+		mm_http_unroute(d, "/api/queue");
 	if (w->ev_done)
 		event_free(w->ev_done);
 	if (w->pipefd[0] >= 0)

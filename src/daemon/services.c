@@ -23,6 +23,7 @@
  * environment, probes and commands in flight.
  */
 #include "daemon/services.h"
+#include "core/utf8.h"
 #include "daemon/module.h"
 #include "metrics/registry.h"
 
@@ -343,9 +344,9 @@ static json_t *conns_json(struct mm_services *ss)
 				       "total", (int)p->total, "by_state", states, "top_clients", tj,
 				       "clients_dropped", (json_int_t)p->clients_dropped));
 	}
-	return json_pack("{s:s, s:o, s:s?}", "source",
+	return json_pack("{s:s, s:o, s:o}", "source",
 			 !ss->conns_ok ? "unavailable" : ss->conns.via_netlink ? "sock_diag" : "/proc/net/tcp",
-			 "ports", arr, "error", ss->conns_ok ? NULL : ss->conns_err);
+			 "ports", arr, "error", ss->conns_ok ? json_null() : mm_json_text(ss->conns_err));
 }
 
 /* ---- JSON ---------------------------------------------------------------- */
@@ -356,9 +357,9 @@ static json_t *result_json(const struct mm_probe_result *r)
 	for (size_t i = 0; i < r->nstages; i++)
 		json_object_set_new(stages, r->stages[i].name,
 				    json_real((double)r->stages[i].us / 1000.0));
-	json_t *o = json_pack("{s:b, s:s, s:s, s:s, s:f, s:o, s:I}", "ok", r->fail == MM_PF_NONE,
-			      "failure", mm_probe_fail_name(r->fail), "stage", r->stage, "message",
-			      r->msg, "response_ms", (double)r->total_us / 1000.0, "stages_ms",
+	json_t *o = json_pack("{s:b, s:s, s:o, s:o, s:f, s:o, s:I}", "ok", r->fail == MM_PF_NONE,
+			      "failure", mm_probe_fail_name(r->fail), "stage", mm_json_text(r->stage),
+			      "message", mm_json_text(r->msg), "response_ms", (double)r->total_us / 1000.0, "stages_ms",
 			      stages, "bytes_read", (json_int_t)r->bytes_read);
 	if (r->have_cert)
 		json_object_set_new(o, "cert_days", json_integer(r->cert_days));
@@ -369,10 +370,10 @@ static json_t *result_json(const struct mm_probe_result *r)
 
 static json_t *event_json(const struct mm_svc_event *ev)
 {
-	return json_pack("{s:s, s:s, s:I, s:s, s:i, s:s}", "service", ev->service, "type",
+	return json_pack("{s:o, s:s, s:I, s:s, s:i, s:o}", "service", mm_json_text(ev->service), "type",
 			 mm_svc_event_name(ev->type), "at_ms", (json_int_t)ev->wall_ms, "failure",
 			 mm_probe_fail_name(ev->fail), "restarts_in_window", ev->restarts_in_window,
-			 "reason", ev->reason);
+			 "reason", mm_json_text(ev->reason));
 }
 
 static const char *yn(bool b)
@@ -439,7 +440,7 @@ static json_t *svc_json(struct svc *s, int64_t mono)
 {
 	const struct mm_service_conf *c = &s->sc;
 	json_t *o = json_pack(
-		"{s:s, s:s, s:I, s:i, s:i, s:i, s:i, s:I, s:I, s:I}", "name", c->name, "state",
+		"{s:o, s:s, s:I, s:i, s:i, s:i, s:i, s:I, s:I, s:I}", "name", mm_json_text(c->name), "state",
 		mm_watch_state_name(s->w.state), "interval_ms", (json_int_t)c->interval_ms,
 		"failed_cycles", mm_watch_failed_cycles(&s->w), "cycles", s->w.conf.cycles,
 		"restarts_in_window", mm_watch_restarts_in_window(&s->w, mono), "restarts_total",
@@ -448,7 +449,7 @@ static json_t *svc_json(struct svc *s, int64_t mono)
 	json_object_set_new(o, "flap_limit", json_integer(s->w.conf.flap_limit));
 	json_object_set_new(o, "flap_window_ms", json_integer(s->w.conf.flap_window_ms));
 	if (c->group)
-		json_object_set_new(o, "restart_group", json_string(c->group));
+		json_object_set_new(o, "restart_group", mm_json_text(c->group));
 	if (c->has_probe) {
 		/* Never the credentials: scheme, host and port only. */
 		bool v6 = strchr(c->probe.host, ':') != NULL;
@@ -458,7 +459,7 @@ static json_t *svc_json(struct svc *s, int64_t mono)
 		else
 			snprintf(url, sizeof url, "%s://%s%s%s:%d", c->probe.scheme, v6 ? "[" : "",
 				 c->probe.host, v6 ? "]" : "", c->probe.port);
-		json_object_set_new(o, "probe", json_string(url));
+		json_object_set_new(o, "probe", mm_json_text(url));
 		json_object_set_new(o, "protocol", json_string(mm_probe_proto_name(c->probe.proto)));
 	}
 	if (s->have_last) {
@@ -468,7 +469,7 @@ static json_t *svc_json(struct svc *s, int64_t mono)
 	}
 	if (s->last_failure[0])
 		json_object_set_new(o, "last_failure",
-				    json_pack("{s:s, s:I}", "message", s->last_failure, "at_ms",
+				    json_pack("{s:o, s:I}", "message", mm_json_text(s->last_failure), "at_ms",
 					      (json_int_t)s->last_failure_wall_ms));
 	if (s->have_ps) {
 		json_t *p = json_pack("{s:i, s:i, s:i, s:i, s:I, s:I, s:i}", "count", s->ps.count,
@@ -967,9 +968,9 @@ static int services_init(struct mm_daemon *d, struct mm_err *err)
 		goto out;
 	}
 	mm_registry_add_collector(d->metrics, collect, ss);
-	if (d->http) {
-		evhttp_set_cb(d->http, "/api/services", on_api_services, ss);
-		evhttp_set_cb(d->http, "/api/counterutil", on_api_counterutil, ss);
+	if (d->httpd) {
+		mm_http_route(d, "/api/services", on_api_services, ss);
+		mm_http_route(d, "/api/counterutil", on_api_counterutil, ss);
 	}
 out:
 	for (size_t i = 0; i < names.n; i++)

@@ -4,6 +4,7 @@
  * each queue's rows are sorted and cut to the top N.
  */
 #include "mta/queue_summary.h"
+#include "core/utf8.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -137,7 +138,7 @@ static json_t *age_json(int64_t oldest, int64_t now_s)
 
 static json_t *dest_json(const struct mm_qsum_dest *d, const char *name, int64_t now_s)
 {
-	return json_pack("{s:s, s:I, s:I, s:I, s:o, s:o}", "destination", name, "messages",
+	return json_pack("{s:o, s:I, s:I, s:I, s:o, s:o}", "destination", mm_json_text(name), "messages",
 			 (json_int_t)d->msgs, "recipients", (json_int_t)d->rcpts, "bytes",
 			 (json_int_t)d->bytes, "oldest_age_s", age_json(d->oldest, now_s),
 			 "reasons", mm_rclass_mix_json(d->rclass));

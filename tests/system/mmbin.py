@@ -55,11 +55,18 @@ def mailmon(*args, config=None, check=False, timeout=60):
 class Daemon:
     """mailmond -f as a child; stop() always reaps it."""
 
-    def __init__(self, config, logfile, extra=()):
+    def __init__(self, config, logfile, extra=(), nofile=None):
         self.config = config
         self.logfile = logfile
         self.extra = list(extra)
+        self.nofile = nofile  # soft open-files limit, as `ulimit -n`
         self.proc = None
+
+    def _limits(self):
+        if self.nofile:
+            import resource
+            hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, hard))
 
     def start(self, api=None, timeout=10):
         if getattr(self, "_log", None):
@@ -67,7 +74,8 @@ class Daemon:
         self._log = open(self.logfile, "ab")
         self.proc = subprocess.Popen(
             [binary("mailmond"), "-f", "-c", self.config] + self.extra,
-            stdout=self._log, stderr=subprocess.STDOUT)
+            stdout=self._log, stderr=subprocess.STDOUT,
+            preexec_fn=self._limits if self.nofile else None)
         if api:
             deadline = time.time() + timeout
             while time.time() < deadline:
