@@ -62,7 +62,9 @@ static void usage(FILE *out)
 	      "                   expired, bytes_received, bytes_delivered, senders,\n"
 	      "                   sending_hosts, recipients, recipient_hosts, lines,\n"
 	      "                   unparsed_lines\n"
-	      "    --format NAME  log grammar: auto (default), postfix, msgsrv, dovecot\n"
+	      "    --format NAME  log grammar: auto (default), postfix, msgsrv, dovecot,\n"
+	      "                   exim (Exim's main log, plain or through syslog; auto\n"
+	      "                   recognises it too)\n"
 	      "    --year YYYY    year of syslog stamps without one (default: this year)\n"
 	      "    --top N        rows in each top table (default 10)\n"
 	      "    --exact-distinct N\n"
@@ -139,7 +141,7 @@ int cmd_logstat(struct mm_cli *cli, int argc, char **argv)
 	o.parser = mm_parser_find(format);
 	if (!o.parser) {
 		fprintf(stderr, "mailmon logstat: --format: unknown grammar \"%s\" (auto, "
-				"postfix, msgsrv, dovecot)\n", format);
+				"postfix, msgsrv, dovecot, exim)\n", format);
 		return 2;
 	}
 	if (o.year_hint <= 0) {

@@ -338,12 +338,16 @@ void mm_channels_apply(struct mm_channels *ch, const struct mm_log_event *ev, ui
 	case MM_EV_LOGIN:
 	case MM_EV_LOGIN_ABORT:
 		break;
+	case MM_EV_QUEUED:
+		if (!(ev->flags & MM_EVF_ARRIVAL))
+			return;
+		break;
 	case MM_EV_AUTH_FAIL:
 		/* With auth_verbose Dovecot logs a failure twice: per attempt
 		 * from auth, and per connection (with the attempt count) from
 		 * the login process. Only the latter is counted. */
-		if (!login_service(ev))
-			return;
+		if (!login_service(ev) && ev->source != MM_SRC_EXIM)
+			return; /* Exim logs one line per failed AUTH: all count */
 		break;
 	default:
 		return;
@@ -394,6 +398,7 @@ void mm_channels_apply(struct mm_channels *ch, const struct mm_log_event *ev, ui
 		break;
 	case MM_EV_CLIENT:
 	case MM_EV_PICKUP:
+	case MM_EV_QUEUED: /* an Exim arrival, see above */
 		mm_cg_add(g, MM_CG_SUBMITTED, 1);
 		mm_cg_set(g, MM_CG_LAST_IN_MS, ev->time_ms);
 		break;

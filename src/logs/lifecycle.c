@@ -395,8 +395,14 @@ void mm_lc_event(struct mm_lifecycle *lc, const struct mm_log_event *ev, uint16_
 		break;
 	case MM_EV_QUEUED:
 		m = get_or_create(lc, &ev->queue_id, true, out);
-		if (out->msg_new)
+		if (ev->flags & MM_EVF_ARRIVAL) {
+			/* Exim "<=": received and queued in one line */
+			m->flags |= ev->client_ip.len ? MM_LCF_SMTPD : MM_LCF_PICKUP;
+			if (inbound != MM_LC_NO_CHAN)
+				m->inbound = (int16_t)inbound;
+		} else if (out->msg_new) {
 			m->flags |= MM_LCF_UNSEEN;
+		}
 		if (!(m->flags & MM_LCF_QUEUED)) {
 			/* qmgr logs from=/size= again after a requeue: keep the first. */
 			m->flags |= MM_LCF_QUEUED;

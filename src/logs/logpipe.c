@@ -94,9 +94,10 @@ void mm_logpipe_free(struct mm_logpipe *lp)
 }
 
 /* Inbound events name the receiving service; deliveries the transport. */
-static bool is_inbound(enum mm_ev_type t)
+static bool is_inbound(const struct mm_log_event *ev)
 {
-	return t == MM_EV_CLIENT || t == MM_EV_PICKUP;
+	return ev->type == MM_EV_CLIENT || ev->type == MM_EV_PICKUP ||
+	       (ev->type == MM_EV_QUEUED && (ev->flags & MM_EVF_ARRIVAL));
 }
 
 void mm_logpipe_event(struct mm_logpipe *lp, const struct mm_log_event *ev,
@@ -124,15 +125,16 @@ void mm_logpipe_event(struct mm_logpipe *lp, const struct mm_log_event *ev,
 		id = mm_channels_id_for(lp->ch, ev);
 		break;
 	case MM_EV_QUEUED:
-		/* Postfix qmgr lines name no channel; MS E records do. */
-		if (ev->source == MM_SRC_MSGSRV)
+		/* Postfix qmgr lines name no channel; MS E records and Exim
+		 * arrivals ("<=", P= gives smtp or local) do. */
+		if (ev->source == MM_SRC_MSGSRV || (ev->flags & MM_EVF_ARRIVAL))
 			id = mm_channels_id_for(lp->ch, ev);
 		break;
 	default:
 		break;
 	}
-	mm_lc_event(lp->lc, ev, is_inbound(ev->type) ? MM_LC_NO_CHAN : id,
-		    is_inbound(ev->type) ? id : MM_LC_NO_CHAN, c);
+	mm_lc_event(lp->lc, ev, is_inbound(ev) ? MM_LC_NO_CHAN : id,
+		    is_inbound(ev) ? id : MM_LC_NO_CHAN, c);
 	mm_channels_apply(lp->ch, ev, id, c);
 }
 

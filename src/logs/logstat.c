@@ -383,6 +383,10 @@ void mm_logstat_event(struct mm_logstat *ls, const struct mm_log_event *ev)
 		time_row(ls, ev->time_ms, R_RCV);
 		break;
 	case MM_EV_QUEUED:
+		if (ev->flags & MM_EVF_ARRIVAL) { /* Exim "<=": eximstats' Received */
+			ls->t.received++;
+			time_row(ls, ev->time_ms, R_RCV);
+		}
 		/* pflogsumm: size and sender of messages received in this log. */
 		if (c.queued_first && c.msg && (c.msg->flags & (MM_LCF_SMTPD | MM_LCF_PICKUP))) {
 			ls->t.bytes_received += ev->size;

@@ -104,7 +104,7 @@ static const struct {
 	{MM_EVF_ESMTP, "esmtp"},	 {MM_EVF_CHUNKING, "chunking"}, {MM_EVF_TLS, "tls"},
 	{MM_EVF_SASL, "sasl"},		 {MM_EVF_LMTP, "lmtp"},	       {MM_EVF_INBOUND, "in"},
 	{MM_EVF_OUTBOUND, "out"},	 {MM_EVF_SUSPENDED, "suspended"},
-	{MM_EVF_SECURED, "secured"},
+	{MM_EVF_SECURED, "secured"},	 {MM_EVF_ARRIVAL, "arrival"},
 };
 
 size_t mm_ev_format(const struct mm_log_event *ev, char *buf, size_t cap)

@@ -81,6 +81,7 @@ enum mm_ev_source {
 	MM_SRC_POSTFIX = 1,
 	MM_SRC_MSGSRV,
 	MM_SRC_DOVECOT,
+	MM_SRC_EXIM,
 };
 
 struct mm_log_event {
@@ -139,6 +140,8 @@ struct mm_log_event {
 #define MM_EVF_OUTBOUND (1u << 6)  /* MS connection record "-" */
 #define MM_EVF_SUSPENDED (1u << 7) /* deferred: "delivery temporarily suspended" */
 #define MM_EVF_SECURED (1u << 8)   /* Dovecot "secured" (TLS, or a trusted/local net) */
+#define MM_EVF_ARRIVAL (1u << 9)   /* QUEUED that is also the message's arrival
+				      (Exim "<="): received and queued in one line */
 
 struct mm_parser {
 	const char *name; /* "postfix", "msgsrv", "dovecot" */

@@ -5,6 +5,7 @@
 
 #include "parsers/dovecot.h"
 #include "parsers/event_fmt.h"
+#include "parsers/exim.h"
 #include "parsers/msgsrv.h"
 #include "parsers/postfix.h"
 #include "parsers/scan.h"
@@ -15,6 +16,7 @@ const struct mm_parser mm_parsers[] = {
 	{.name = "postfix", .parse = mm_postfix_parse},
 	{.name = "msgsrv", .parse = mm_msgsrv_parse},
 	{.name = "dovecot", .parse = mm_dovecot_parse},
+	{.name = "exim", .parse = mm_exim_parse},
 	{.name = NULL, .parse = NULL},
 };
 
@@ -48,6 +50,13 @@ void mm_auto_parse(const char *line, size_t len, int year_hint, struct mm_log_ev
 		mm_msgsrv_parse(line, len, year_hint, ev);
 		return;
 	}
+	/* "2026-12-07 17:17:19 ..." is Exim's own stamp (Dovecot's
+	 * log_timestamp can look alike: the text after it decides) */
+	if (len > 20 && is_digit(line[0]) && line[4] == '-' && line[10] == ' ' &&
+	    mm_exim_looks_like(line, len)) {
+		mm_exim_parse(line, len, year_hint, ev);
+		return;
+	}
 	struct mm_syslog_hdr h;
 	mm_ev_reset(ev);
 	if (mm_syslog_parse(line, len, year_hint, &h) != 0)
@@ -57,6 +66,8 @@ void mm_auto_parse(const char *line, size_t len, int year_hint, struct mm_log_ev
 		mm_postfix_parse_msg(line, len, &h, ev);
 	else if (mm_dovecot_is_program(h.program))
 		mm_dovecot_parse_msg(line, len, &h, ev);
+	else if (mm_exim_is_program(h.program))
+		mm_exim_parse_msg(line, len, &h, ev);
 }
 
 void mm_unparsed_count(struct mm_unparsed *u, const struct mm_log_event *ev)

@@ -1,13 +1,15 @@
 /*
  * parser: the table of log grammars, chosen by name ("postfix", "msgsrv",
- * "dovecot", "auto"), and the per-program count of lines nobody
+ * "dovecot", "exim", "auto"), and the per-program count of lines nobody
  * understood.
  *
  * "auto" reads the header once and dispatches: a mail.log date stamp
  * ("06-Oct-2003 ...") goes to msgsrv; a syslog tag whose first component
  * starts with "postfix" or whose service is a Postfix daemon goes to
  * postfix; "dovecot" and Dovecot's own log_path prefixes ("imap-login",
- * "auth", "lmtp(u)<pid><s>") go to dovecot. Anything else is UNPARSED
+ * "auth", "lmtp(u)<pid><s>") go to dovecot; Exim's own stamp followed by
+ * a [pid], a message ID or an Exim text, or a syslog tag "exim"/"exim4",
+ * go to exim. Anything else is UNPARSED
  * with its program set.
  *
  * struct mm_unparsed is a fixed-size, caller-owned table (no allocation):

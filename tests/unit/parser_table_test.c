@@ -16,14 +16,14 @@
 static void test_find(void **state)
 {
 	(void)state;
-	const char *names[] = {"auto", "postfix", "msgsrv", "dovecot"};
-	for (size_t i = 0; i < 4; i++) {
+	const char *names[] = {"auto", "postfix", "msgsrv", "dovecot", "exim"};
+	for (size_t i = 0; i < 5; i++) {
 		const struct mm_parser *p = mm_parser_find(names[i]);
 		assert_non_null(p);
 		assert_string_equal(p->name, names[i]);
 		assert_non_null(p->parse);
 	}
-	assert_null(mm_parser_find("exim"));
+	assert_null(mm_parser_find("sendmail"));
 }
 
 static const struct {
@@ -36,6 +36,10 @@ static const struct {
 	{"Nov 21 05:59:09 mx out/qmgr[1]: ABCDEF1: removed", MM_SRC_POSTFIX, MM_EV_REMOVED},
 	{"Nov 21 05:59:09 imap-login: Info: Login: user=<a>, rip=1.2.3.4", MM_SRC_DOVECOT,
 	 MM_EV_LOGIN},
+	{"2026-11-21 05:59:09 1xacL1-0003OG-2F Completed", MM_SRC_EXIM, MM_EV_REMOVED},
+	{"2026-11-21 05:59:09 [7] SMTP connection from [1.2.3.4] (TCP/IP connection count = 1)",
+	 MM_SRC_EXIM, MM_EV_CONNECT},
+	{"Nov 21 05:59:09 mx exim4[2]: 1xacL1-0003OG-2F Completed", MM_SRC_EXIM, MM_EV_REMOVED},
 	{"Nov 21 05:59:09 mx dovecot[2]: imap-login: Login: user=<a>, rip=1.2.3.4", MM_SRC_DOVECOT,
 	 MM_EV_LOGIN},
 	{"06-Oct-2003 00:24:03.66 ims-ms D 1 a@b rfc822;c@d c@d", MM_SRC_MSGSRV, MM_EV_DELIVERY},
