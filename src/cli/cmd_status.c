@@ -137,6 +137,36 @@ static int print_services(const char *host, int port)
 	return bad;
 }
 
+/* One line on the metric history (/api/v1/history/status), if kept:
+ * state, size against its bound, and any recovery of a damaged file. */
+static void print_history(const char *host, int port)
+{
+	int status;
+	char *body = NULL;
+	struct mm_err err;
+	json_error_t jerr;
+	if (mm_http_get(host, port, "/api/v1/history/status", 5000, 1 << 20, &status, &body,
+			&err) < 0 ||
+	    status != 200) {
+		free(body);
+		return;
+	}
+	json_t *h = json_loads(body, 0, &jerr);
+	free(body);
+	json_int_t rec = json_integer_value(json_object_get(h, "recoveries"));
+	printf("\nhistory: %s, %.1f MB of %.0f MB, %lld series",
+	       json_string_value(json_object_get(h, "state")),
+	       (double)json_integer_value(json_object_get(h, "size_bytes")) / 1e6,
+	       (double)json_integer_value(json_object_get(h, "max_bytes")) / 1e6,
+	       (long long)json_integer_value(json_object_get(h, "series")));
+	if (rec)
+		printf("; DAMAGED FILE RECREATED %lld time(s), last moved to %s (%s)", (long long)rec,
+		       json_string_value(json_object_get(h, "last_moved_to")),
+		       json_string_value(json_object_get(h, "last_error")));
+	putchar('\n');
+	json_decref(h);
+}
+
 int cmd_status(struct mm_cli *cli, int argc, char **argv)
 {
 	int json = 0;
@@ -186,6 +216,7 @@ int cmd_status(struct mm_cli *cli, int argc, char **argv)
 	} else {
 		print_status(doc);
 		bad_services = print_services(host, port);
+		print_history(host, port);
 	}
 	json_t *reload = json_object_get(doc, "reload");
 	rc = (json_integer_value(json_object_get(reload, "count")) > 0 &&

@@ -34,6 +34,7 @@ struct mm_services;
 struct mm_logwatch;
 struct mm_registry;
 struct mm_self;
+struct mm_history;
 struct evbuffer;
 
 #define MM_MAX_MODULES 16
@@ -79,6 +80,7 @@ struct mm_daemon {
 	struct mm_module_status mod[MM_MAX_MODULES]; /* per mm_modules[] row */
 	size_t modules_started;		 /* rows whose init ran */
 	struct mm_self *self;		 /* self.c */
+	struct mm_history *history;	 /* history.c: [history], /api/v1/history */
 	int64_t last_beat_mono_ms, loop_lag_ms, loop_lag_max_ms;
 };
 
@@ -110,6 +112,9 @@ void mm_http_route(struct mm_daemon *d, const char *path,
 void mm_http_unroute(struct mm_daemon *d, const char *path);
 /* metrics_api.c: adds /metrics and /api/metrics through mm_http_route. */
 void mm_metrics_api_routes(struct mm_daemon *d);
+/* The %-decoded value of query parameter key of req, copied into out;
+ * false when absent, longer than cap - 1, or the query is over 1 KiB. */
+bool mm_http_query_param(struct evhttp_request *req, const char *key, char *out, size_t cap);
 /* Runs every collector of d->metrics: readers call it before walking. */
 void mm_daemon_collect(struct mm_daemon *d);
 

@@ -41,8 +41,7 @@ static void on_metrics(struct evhttp_request *req, void *arg)
 	evbuffer_free(buf);
 }
 
-/* The value of query parameter key, copied into out; false when absent. */
-static bool query_param(struct evhttp_request *req, const char *key, char *out, size_t cap)
+bool mm_http_query_param(struct evhttp_request *req, const char *key, char *out, size_t cap)
 {
 	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
 	if (!q || strlen(q) > MAX_QUERY)
@@ -62,8 +61,8 @@ static void on_api_metrics(struct evhttp_request *req, void *arg)
 {
 	struct mm_daemon *d = arg;
 	char pattern[256] = "", match[MAX_QUERY + 1] = "";
-	query_param(req, "pattern", pattern, sizeof pattern);
-	bool want_series = query_param(req, "match", match, sizeof match);
+	mm_http_query_param(req, "pattern", pattern, sizeof pattern);
+	bool want_series = mm_http_query_param(req, "match", match, sizeof match);
 	mm_daemon_collect(d);
 	if (!want_series) {
 		mm_http_reply_json(req, 200,

@@ -169,6 +169,9 @@ static void note_error(struct mm_hist_store *h, const struct mm_err *e)
  * has a database again. */
 static int recover(struct mm_hist_store *h, struct mm_err *err)
 {
+	/* closing checkpoints the WAL into the file: not into a damaged one */
+	if (h->db)
+		sqlite3_db_config(h->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	close_db(h);
 	move_aside(h, (int64_t)time(NULL));
 	h->st.recoveries++;

@@ -63,6 +63,7 @@ static void publish(struct mm_hist_worker *w)
 	mm_hist_status(w->store, &st);
 	pthread_mutex_lock(&w->mu);
 	w->stats.store = st;
+	w->stats.store.max_bytes = w->max_bytes; /* a newer bound may be on its way */
 	pthread_mutex_unlock(&w->mu);
 }
 
@@ -167,6 +168,7 @@ struct mm_hist_worker *mm_hist_worker_start(const char *path, uint64_t max_bytes
 	}
 	w->path = xstrdup(path);
 	w->max_bytes = max_bytes;
+	w->stats.store.max_bytes = max_bytes;
 	w->maintain_s = maintain_s > 0 ? maintain_s : 600;
 	snprintf(w->stats.store.path, sizeof w->stats.store.path, "%s", path);
 	snprintf(w->stats.store.state, sizeof w->stats.store.state, "starting");
@@ -261,6 +263,7 @@ void mm_hist_worker_set_max_bytes(struct mm_hist_worker *w, uint64_t max_bytes)
 {
 	pthread_mutex_lock(&w->mu);
 	w->max_bytes = max_bytes;
+	w->stats.store.max_bytes = max_bytes; /* what the worker holds from now */
 	w->max_changed = true;
 	pthread_cond_signal(&w->work);
 	pthread_mutex_unlock(&w->mu);

@@ -23,13 +23,13 @@ import urllib.request
 import pytest
 
 import mmbin
+import traffic
 
 LAB_DIR = os.path.join(mmbin.SOURCE_DIR, "lab")
 sys.path.insert(0, LAB_DIR)
 import mailmonlab  # noqa: E402
 
 N_SINK, N_DEAD = 5, 3
-SENDER = "sender@sink.test"
 
 # Families that dashboards and alert rules rely on (issue 8): their names
 # and label names are pinned here.
@@ -94,29 +94,10 @@ def node(lab, tmp_path_factory):
     api = "127.0.0.1:%d" % port
     daemon.start(api=api)
     try:
-        for i in range(N_SINK):
-            lab.send(SENDER, "user%d@sink.test" % i)
-        for i in range(N_DEAD):
-            lab.send(SENDER, "user%d@dead.test" % i)
-
-        def settled():
-            t = lab.maillog_text()
-            sent = len(re.findall(r"to=<user\d@sink\.test>.*status=sent", t))
-            deferred = [m for m in lab.postqueue_json() if m["queue_name"] == "deferred"]
-            return sent == N_SINK and len(deferred) == N_DEAD and (sent, len(deferred))
-        lab.wait_for(settled, timeout=90, what="lab traffic delivered and deferred")
+        traffic.send_and_settle(lab, N_SINK, N_DEAD)
         yield {"lab": lab, "api": api, "conf": str(conf), "tmp": tmp, "daemon": daemon}
     finally:
         assert daemon.stop() == 0, daemon.log()
-
-
-def independent_counts(lab):
-    """What the lab's own records say: Postfix's maillog and postqueue."""
-    t = lab.maillog_text()
-    sent = len(re.findall(r"to=<[^>]+>, relay=[^,]*127\.0\.0\.1\[127\.0\.0\.1\]:%d.*status=sent"
-                          % lab.ports["sink"], t))
-    deferred = sum(1 for m in lab.postqueue_json() if m["queue_name"] == "deferred")
-    return sent, deferred
 
 
 def scrape(api):
@@ -169,7 +150,7 @@ def test_pinned_families_and_labels(node):
 
 
 def test_values_equal_what_the_test_caused(node):
-    sent, deferred = independent_counts(node["lab"])
+    sent, deferred = traffic.independent_counts(node["lab"])
     assert (sent, deferred) == (N_SINK, N_DEAD)
 
     def caught_up():
@@ -206,7 +187,7 @@ def test_real_prometheus_scrapes_mailmond(node):
                           "--web.listen-address=127.0.0.1:%d" % port],
                          stdout=log, stderr=subprocess.STDOUT)
     try:
-        sent, deferred = independent_counts(node["lab"])
+        sent, deferred = traffic.independent_counts(node["lab"])
 
         def query(q):
             url = "http://127.0.0.1:%d/api/v1/query?query=%s" % (port, urllib.parse.quote(q))
@@ -255,4 +236,5 @@ def test_json_endpoints_still_answer(node):
         assert isinstance(doc, dict) and doc, path
     st = node["daemon"].get(node["api"], "/api/status")
     mods = [m["name"] for m in st["reload"]["modules"]]
-    assert mods == ["self", "http", "logs", "counters", "queue", "services"]
+    assert mods == ["self", "http", "logs", "counters", "queue", "services",
+                    "history"]

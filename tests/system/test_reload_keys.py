@@ -139,6 +139,7 @@ def module_values(lab, tmp, maillog2):
         "log.read_limit": ("4M", "8M", "8M"),
         "log.poll_interval": ("1s", "2s", 2000),
         "log.position_save_interval": ("1s", "3s", 3000),
+        "history.max_size": ("2G", "1G", 1 << 30),
     }
 
 

@@ -1,0 +1,37 @@
+"""Known mail through the lab's real Postfix, and what the lab's own
+records say about it (never mailmon's code): shared by the tests that
+check mailmond's figures (/metrics, history, SNMP).
+
+  send_and_settle(lab, n_sink, n_dead)
+      n_sink mails to sink.test (delivered by the smtp channel) and n_dead
+      to dead.test (refused: they stay in the deferred queue); returns
+      when the maillog shows the deliveries and postqueue -j the deferrals.
+  independent_counts(lab) -> (sent, deferred)
+      "status=sent" lines relayed to the sink in Postfix's maillog, and
+      the deferred entries of `postqueue -j`.
+"""
+import re
+
+SENDER = "sender@sink.test"
+
+
+def send_and_settle(lab, n_sink, n_dead, timeout=90):
+    for i in range(n_sink):
+        lab.send(SENDER, "user%d@sink.test" % i)
+    for i in range(n_dead):
+        lab.send(SENDER, "user%d@dead.test" % i)
+
+    def settled():
+        t = lab.maillog_text()
+        sent = len(re.findall(r"to=<user\d+@sink\.test>.*status=sent", t))
+        deferred = [m for m in lab.postqueue_json() if m["queue_name"] == "deferred"]
+        return sent == n_sink and len(deferred) == n_dead and (sent, len(deferred))
+    return lab.wait_for(settled, timeout=timeout, what="lab traffic delivered and deferred")
+
+
+def independent_counts(lab):
+    t = lab.maillog_text()
+    sent = len(re.findall(r"to=<[^>]+>, relay=[^,]*127\.0\.0\.1\[127\.0\.0\.1\]:%d.*status=sent"
+                          % lab.ports["sink"], t))
+    deferred = sum(1 for m in lab.postqueue_json() if m["queue_name"] == "deferred")
+    return sent, deferred
