@@ -2,14 +2,17 @@
  * history: the "history" daemon module ([history]). Every 10 s, on the
  * loop, it collects the registry and copies every series into a batch
  * (history/hist_batch.h); the history worker thread writes it to SQLite
- * (history/hist_worker.h). Nothing here touches SQLite.
+ * (history/hist_worker.h). The loop never writes to SQLite.
  *
  *   GET /api/v1/history?metric=SELECTOR&from=&to=&step=
- *       the worker answers; the reply is sent from the loop when it has
  *       (shape: history/hist_json.h, docs/api.md). from/to: unix seconds,
  *       "now", "now-DURATION" or a bare DURATION (= now minus it);
  *       default the last hour. step: seconds or a duration; default about
- *       500 points.
+ *       500 points. Answered synchronously (core/httpd.c frees a
+ *       connection it evicts, so no handler may answer later) through a
+ *       fresh read-only connection: WAL readers never wait for the writer,
+ *       and an answer is bounded (MM_HIST_MAX_SERIES series of
+ *       MM_HIST_MAX_POINTS points); docs/benchmarks.md has its cost.
  *   GET /api/v1/history/status
  *       the store's state (ok / unavailable), size and bound, recoveries
  *       (a damaged file moved aside: where to), last error.
@@ -20,7 +23,6 @@
  * Ownership: struct mm_history lives in d->history.
  */
 #include <errno.h>
-#include <event2/event.h>
 #include <event2/http.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -72,7 +74,7 @@ static const struct mm_metric_def defs[F_N] = {
 struct mm_history {
 	struct mm_daemon *d;
 	struct mm_hist_worker *w;
-	struct event *ev_done;
+	char *path;
 	struct mm_metric *f[F_N];
 	uint64_t samples;
 };
@@ -100,27 +102,6 @@ static void collect(void *arg, struct mm_registry *r)
 	mm_metric_set(h->f[F_RECOVERIES], NULL, (double)ws.store.recoveries);
 	mm_metric_set(h->f[F_OK], NULL, strcmp(ws.store.state, "unavailable") != 0);
 	mm_metric_set(h->f[F_WRITE_SEC], NULL, (double)ws.last_write_us / 1e6);
-}
-
-static void on_done_fd(evutil_socket_t fd, short what, void *arg)
-{
-	mm_hist_worker_complete(arg);
-}
-
-/* One /api/v1/history request while the worker has it. */
-struct pending {
-	struct evhttp_request *req;
-	char sel[1024];
-};
-
-static void reply_done(void *arg, const struct mm_hist_result *r, const char *error)
-{
-	struct pending *p = arg;
-	if (r)
-		mm_http_reply_json(p->req, 200, mm_hist_result_json(r, p->sel));
-	else
-		mm_http_reply_json(p->req, 500, json_pack("{s:s}", "error", error));
-	free(p);
 }
 
 /* "now", "now-2d", "2d" (= now - 2d), or unix seconds. */
@@ -175,23 +156,25 @@ static int parse_params(struct evhttp_request *req, char *sel_text, size_t cap,
 static void on_history(struct evhttp_request *req, void *arg)
 {
 	struct mm_history *h = arg;
-	struct pending *p = xcalloc(1, sizeof *p);
+	char sel_text[1024];
 	int64_t from, to, step;
 	struct mm_err err;
 	struct mm_selector sel;
-	p->req = req;
-	if (parse_params(req, p->sel, sizeof p->sel, &from, &to, &step, &err) < 0 ||
-	    mm_selector_parse(p->sel, &sel, &err) < 0) {
+	if (parse_params(req, sel_text, sizeof sel_text, &from, &to, &step, &err) < 0 ||
+	    mm_selector_parse(sel_text, &sel, &err) < 0) {
 		mm_http_reply_json(req, 400, json_pack("{s:s}", "error", err.msg));
-		free(p);
 		return;
 	}
-	if (mm_hist_worker_query(h->w, &sel, from, to, step, reply_done, p) < 0) {
-		mm_selector_free(&sel);
-		free(p);
-		mm_http_reply_json(req, 503,
-				   json_pack("{s:s}", "error", "too many history queries waiting"));
+	struct mm_hist_store *rd = mm_hist_open_reader(h->path, &err);
+	struct mm_hist_result r;
+	if (!rd || mm_hist_query(rd, &sel, from, to, step, mm_wall_ms() / 1000, &r, &err) < 0)
+		mm_http_reply_json(req, 503, json_pack("{s:s}", "error", err.msg));
+	else {
+		mm_http_reply_json(req, 200, mm_hist_result_json(&r, sel_text));
+		mm_hist_result_free(&r);
 	}
+	mm_hist_close(rd);
+	mm_selector_free(&sel);
 }
 
 static json_t *status_json(struct mm_history *h)
@@ -200,7 +183,7 @@ static json_t *status_json(struct mm_history *h)
 	mm_hist_worker_stats(h->w, &ws);
 	const struct mm_hist_status *s = &ws.store;
 	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:I, s:I, "
-			 "s:I, s:I, s:I}",
+			 "s:I, s:I}",
 			 "path", s->path, "state", s->state, "size_bytes", (json_int_t)s->size_bytes,
 			 "max_bytes", (json_int_t)s->max_bytes, "series", (json_int_t)s->series,
 			 "samples_written", (json_int_t)s->samples_written, "samples_dropped",
@@ -211,7 +194,7 @@ static json_t *status_json(struct mm_history *h)
 			 "last_error", s->last_error, "last_error_unix",
 			 (json_int_t)s->last_error_unix, "last_write_unix",
 			 (json_int_t)s->last_write_unix, "last_write_us",
-			 (json_int_t)ws.last_write_us, "last_query_us", (json_int_t)ws.last_query_us,
+			 (json_int_t)ws.last_write_us,
 			 "partitions_dropped_for_size", (json_int_t)s->partitions_dropped_for_size);
 }
 
@@ -231,10 +214,11 @@ static int history_init(struct mm_daemon *d, struct mm_err *err)
 		mm_log_err(&d->log, "history: cannot create %s: %s", dir, strerror(errno));
 	struct mm_history *h = xcalloc(1, sizeof *h);
 	h->d = d;
+	h->path = path;
 	h->w = mm_hist_worker_start(path, mm_config_size(d->conf, "history", "max_size"), 600,
 				    err);
-	free(path);
 	if (!h->w) {
+		free(h->path);
 		free(h);
 		return -1;
 	}
@@ -242,14 +226,9 @@ static int history_init(struct mm_daemon *d, struct mm_err *err)
 	if (mm_registry_add_all(d->metrics, defs, F_N, h->f, err) < 0)
 		return -1;
 	mm_registry_add_collector(d->metrics, collect, h);
-	h->ev_done = event_new(d->base, mm_hist_worker_fd(h->w), EV_READ | EV_PERSIST, on_done_fd,
-			       h->w);
-	event_add(h->ev_done, NULL);
 	mm_schedule_add(&d->sched, "history", SAMPLE_MS, SAMPLE_MS, mm_mono_ms(), on_sample, h);
-	if (d->http) {
-		evhttp_set_cb(d->http, "/api/v1/history", on_history, h);
-		evhttp_set_cb(d->http, "/api/v1/history/status", on_status, h);
-	}
+	mm_http_route(d, "/api/v1/history", on_history, h);
+	mm_http_route(d, "/api/v1/history/status", on_status, h);
 	return 0;
 }
 
@@ -274,14 +253,11 @@ static void history_free(struct mm_daemon *d)
 	struct mm_history *h = d->history;
 	if (!h)
 		return;
-	if (d->http) {
-		evhttp_del_cb(d->http, "/api/v1/history");
-		evhttp_del_cb(d->http, "/api/v1/history/status");
-	}
+	mm_http_unroute(d, "/api/v1/history");
+	mm_http_unroute(d, "/api/v1/history/status");
 	mm_registry_remove_collector(d->metrics, h);
-	mm_hist_worker_stop(h->w); /* answers queries still waiting */
-	if (h->ev_done)
-		event_free(h->ev_done);
+	mm_hist_worker_stop(h->w); /* writes the batches still waiting */
+	free(h->path);
 	free(h);
 	d->history = NULL;
 }

@@ -214,6 +214,23 @@ struct mm_hist_store *mm_hist_open(const char *path, uint64_t max_bytes, struct 
 	return h;
 }
 
+struct mm_hist_store *mm_hist_open_reader(const char *path, struct mm_err *err)
+{
+	struct mm_hist_store *h = xcalloc(1, sizeof *h);
+	h->path = xstrdup(path);
+	int rc = sqlite3_open_v2(path, &h->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(h->db,
+					"SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", -1,
+					&h->has_table, NULL);
+	if (rc != SQLITE_OK) {
+		mm_hist_sqlerr(h, err, rc, "open for reading");
+		mm_hist_close(h);
+		return NULL;
+	}
+	return h;
+}
+
 void mm_hist_close(struct mm_hist_store *h)
 {
 	if (!h)

@@ -33,8 +33,13 @@
  * that fails (an unwritable directory) the store is "unavailable"; writes
  * are counted as dropped and each later write tries again.
  *
- * Thread use: one thread at a time (hist_worker runs everything here on
- * its own thread). Errors are returned in struct mm_err; nothing prints.
+ * Readers: mm_hist_open_reader() opens the same file read-only (WAL lets
+ * it read while the worker writes) for mm_hist_query(); a fresh reader
+ * per query always sees the current file, even after a recovery.
+ *
+ * Thread use: one thread per store (the worker writes through its own;
+ * each reader is used by the thread that opened it). Errors are returned
+ * in struct mm_err; nothing prints.
  * Ownership: the store owns its connection and statements.
  */
 #ifndef MAILMON_HISTORY_HIST_STORE_H
@@ -87,6 +92,9 @@ struct mm_hist_store;
  * "unavailable", err says why, and each later write tries again. */
 struct mm_hist_store *mm_hist_open(const char *path, uint64_t max_bytes, struct mm_err *err);
 void mm_hist_close(struct mm_hist_store *h);
+/* A read-only store for queries; NULL with err when the file cannot be
+ * read as a history database (absent, being recreated, damaged). */
+struct mm_hist_store *mm_hist_open_reader(const char *path, struct mm_err *err);
 
 /* Writes samples taken at unix time t_s in one transaction. -1 with err
  * when they could not be stored (after a recovery attempt). */

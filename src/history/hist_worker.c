@@ -1,7 +1,7 @@
 /*
- * hist_worker: the history thread (see hist_worker.h). One mutex guards
- * the queues and the published stats; SQLite is used by the worker thread
- * only (the store is opened and closed there too).
+ * hist_worker: the history writer thread (see hist_worker.h). One mutex
+ * guards the batch queue and the published stats; the writing connection
+ * is used by the worker thread only (opened there too).
  */
 #include "history/hist_worker.h"
 
@@ -10,30 +10,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/clock.h"
 #include "core/xalloc.h"
 
-struct query {
-	struct query *next;
-	struct mm_selector sel;
-	int64_t from, to, step;
-	mm_hist_done_fn *fn;
-	void *arg;
-	struct mm_hist_result res;
-	int rc;
-	struct mm_err err;
-};
-
 struct mm_hist_worker {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t work, idle;
 	bool stop, busy;
-	int efd;
 
 	char *path;
 	uint64_t max_bytes;
@@ -43,19 +30,9 @@ struct mm_hist_worker {
 
 	struct mm_hist_batch batches[MM_HIST_QUEUE_MAX];
 	size_t nbatches;
-	struct query *queries, *done; /* FIFO via tail walk; short lists */
-	size_t nqueries;
 
 	struct mm_hist_worker_stats stats;
 };
-
-static void append(struct query **list, struct query *q)
-{
-	q->next = NULL;
-	while (*list)
-		list = &(*list)->next;
-	*list = q;
-}
 
 static void publish(struct mm_hist_worker *w)
 {
@@ -80,23 +57,6 @@ static void write_one(struct mm_hist_worker *w, struct mm_hist_batch *b)
 	pthread_mutex_unlock(&w->mu);
 }
 
-static void run_query(struct mm_hist_worker *w, struct query *q)
-{
-	int64_t t0 = mm_mono_us();
-	q->rc = mm_hist_query(w->store, &q->sel, q->from, q->to, q->step, (int64_t)time(NULL),
-			      &q->res, &q->err);
-	int64_t dt = mm_mono_us() - t0;
-	pthread_mutex_lock(&w->mu);
-	w->stats.last_query_us = dt;
-	w->stats.queries++;
-	append(&w->done, q);
-	pthread_mutex_unlock(&w->mu);
-	uint64_t one = 1;
-	if (write(w->efd, &one, sizeof one) < 0) {
-		/* the counter cannot overflow in practice; nothing to do */
-	}
-}
-
 static void *worker_main(void *arg)
 {
 	struct mm_hist_worker *w = arg;
@@ -110,17 +70,6 @@ static void *worker_main(void *arg)
 			w->max_changed = false;
 			mm_hist_set_max_bytes(w->store, w->max_bytes);
 			next_maintain = 0;
-		}
-		if (w->queries && !w->stop) {
-			struct query *q = w->queries;
-			w->queries = q->next;
-			w->nqueries--;
-			w->busy = true;
-			pthread_mutex_unlock(&w->mu);
-			run_query(w, q);
-			pthread_mutex_lock(&w->mu);
-			w->busy = false;
-			continue;
 		}
 		if (w->nbatches) {
 			struct mm_hist_batch b = w->batches[0];
@@ -160,12 +109,6 @@ struct mm_hist_worker *mm_hist_worker_start(const char *path, uint64_t max_bytes
 					    int64_t maintain_s, struct mm_err *err)
 {
 	struct mm_hist_worker *w = xcalloc(1, sizeof *w);
-	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (w->efd < 0) {
-		mm_err_sys(err, errno, "history: eventfd");
-		free(w);
-		return NULL;
-	}
 	w->path = xstrdup(path);
 	w->max_bytes = max_bytes;
 	w->stats.store.max_bytes = max_bytes;
@@ -178,7 +121,6 @@ struct mm_hist_worker *mm_hist_worker_start(const char *path, uint64_t max_bytes
 	int rc = pthread_create(&w->thread, NULL, worker_main, w);
 	if (rc != 0) {
 		mm_err_sys(err, rc, "history: cannot start its thread");
-		close(w->efd);
 		free(w->path);
 		free(w);
 		return NULL;
@@ -201,62 +143,6 @@ void mm_hist_worker_submit(struct mm_hist_worker *w, struct mm_hist_batch *b)
 	pthread_cond_signal(&w->work);
 	pthread_mutex_unlock(&w->mu);
 	mm_hist_batch_free(&old);
-}
-
-int mm_hist_worker_query(struct mm_hist_worker *w, struct mm_selector *sel, int64_t from,
-			 int64_t to, int64_t step, mm_hist_done_fn *fn, void *arg)
-{
-	pthread_mutex_lock(&w->mu);
-	if (w->nqueries >= MM_HIST_QUERY_MAX || w->stop) {
-		pthread_mutex_unlock(&w->mu);
-		return -1;
-	}
-	struct query *q = xcalloc(1, sizeof *q);
-	q->sel = *sel;
-	memset(sel, 0, sizeof *sel);
-	q->from = from;
-	q->to = to;
-	q->step = step;
-	q->fn = fn;
-	q->arg = arg;
-	append(&w->queries, q);
-	w->nqueries++;
-	pthread_cond_signal(&w->work);
-	pthread_mutex_unlock(&w->mu);
-	return 0;
-}
-
-int mm_hist_worker_fd(const struct mm_hist_worker *w)
-{
-	return w->efd;
-}
-
-static void finish(struct query *q, const char *error)
-{
-	if (error)
-		q->fn(q->arg, NULL, error);
-	else
-		q->fn(q->arg, q->rc == 0 ? &q->res : NULL, q->rc == 0 ? NULL : q->err.msg);
-	mm_hist_result_free(&q->res);
-	mm_selector_free(&q->sel);
-	free(q);
-}
-
-void mm_hist_worker_complete(struct mm_hist_worker *w)
-{
-	uint64_t v;
-	if (read(w->efd, &v, sizeof v) < 0) {
-		/* EAGAIN: nothing signalled; the list is checked anyway */
-	}
-	pthread_mutex_lock(&w->mu);
-	struct query *q = w->done;
-	w->done = NULL;
-	pthread_mutex_unlock(&w->mu);
-	while (q) {
-		struct query *next = q->next;
-		finish(q, NULL);
-		q = next;
-	}
 }
 
 void mm_hist_worker_set_max_bytes(struct mm_hist_worker *w, uint64_t max_bytes)
@@ -293,13 +179,7 @@ void mm_hist_worker_stop(struct mm_hist_worker *w)
 	pthread_cond_signal(&w->work);
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
-	mm_hist_worker_complete(w);
-	for (struct query *q = w->queries, *next; q; q = next) {
-		next = q->next;
-		finish(q, "mailmond is stopping");
-	}
 	mm_hist_close(w->store);
-	close(w->efd);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->work);
 	pthread_cond_destroy(&w->idle);
