@@ -13,20 +13,40 @@
 
 #define RUN_TIMEOUT_MS 10000
 
+struct outbuf {
+	char *p;
+	size_t len, cap;
+};
+
+/* mm_child_run streams stdout (it keeps nothing past the call). */
+static int collect(void *arg, const char *buf, size_t len)
+{
+	struct outbuf *o = arg;
+	o->p = xgrow(o->p, &o->cap, o->len + len + 1, 1);
+	memcpy(o->p + o->len, buf, len);
+	o->len += len;
+	o->p[o->len] = '\0';
+	return 0;
+}
+
 static int sys_run(void *ctx, char *const argv[], char **out, size_t *len, struct mm_err *err)
 {
+	struct outbuf o = {NULL, 0, 0};
 	struct mm_child_params p = {
 		.argv = argv,
 		.timeout_ms = RUN_TIMEOUT_MS,
 		.max_output = MM_HOST_MAX_OUTPUT,
-		.capture = true,
 		.keep_stderr = true,
+		.on_data = collect,
+		.data_arg = &o,
 	};
 	struct mm_child_result res;
-	if (mm_child_run(&p, &res, err) < 0)
+	if (mm_child_run(&p, &res, err) < 0) {
+		free(o.p);
 		return -1;
-	*out = xstrndup(res.out, res.out_len);
-	*len = res.out_len;
+	}
+	*out = o.p ? o.p : xstrdup("");
+	*len = o.len;
 	return 0;
 }
 

@@ -267,9 +267,33 @@ static void test_single_no_systemd(void **state)
 	mm_plan_free(&plan);
 }
 
+/* The real host: argv run without a shell, its stdout returned whole;
+ * a failing command or a missing file is an error with a message. */
+static void test_system_host(void **state)
+{
+	const struct mm_host *h = mm_host_system();
+	char *out;
+	size_t len;
+	struct mm_err err;
+	char *echo[] = {(char *)"/bin/echo", (char *)"a  b", (char *)"$HOME", NULL};
+	assert_int_equal(h->run(h->ctx, echo, &out, &len, &err), 0);
+	assert_string_equal(out, "a  b $HOME\n");
+	assert_int_equal(len, 11);
+	free(out);
+	char *fail[] = {(char *)"/bin/false", NULL};
+	assert_int_equal(h->run(h->ctx, fail, &out, &len, &err), -1);
+	assert_non_null(strstr(err.msg, "/bin/false"));
+	int eno = 0;
+	assert_null(h->read(h->ctx, "/nonexistent/mailmon", &len, &eno, &err));
+	assert_int_equal(eno, ENOENT);
+	assert_false(h->exists(h->ctx, "/nonexistent/mailmon"));
+	assert_true(h->exists(h->ctx, "/bin/echo"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_system_host),
 		cmocka_unit_test(test_mail_host),
 		cmocka_unit_test(test_empty_host),
 		cmocka_unit_test(test_single_no_systemd),
