@@ -786,7 +786,8 @@ static void collect(void *arg, struct mm_registry *r)
 		for (size_t k = 0; k < sizeof cg_map / sizeof cg_map[0]; k++)
 			mm_metric_set(lw->f[cg_map[k].family], cl,
 				      (double)snap.v[cg_map[k].field] * cg_map[k].scale);
-		if (snap.v[MM_CG_LOGINS_GOOD] || snap.v[MM_CG_LOGINS_FAILED]) {
+		if (snap.v[MM_CG_LOGINS_GOOD] || snap.v[MM_CG_LOGINS_FAILED] ||
+		    snap.v[MM_CG_LOGIN_CONNS]) {
 			mm_metric_set(lw->f[F_LOGINS], (const char *[]){snap.name, "good"},
 				      (double)snap.v[MM_CG_LOGINS_GOOD]);
 			mm_metric_set(lw->f[F_LOGINS], (const char *[]){snap.name, "failed"},

@@ -45,8 +45,6 @@
 #include "core/strutil.h"
 #include "core/xalloc.h"
 #include "daemon/daemon.h"
-#include "daemon/logwatch.h"
-#include "logs/logpipe.h"
 #include "services/conntable.h"
 #include "services/service_conf.h"
 #include "services/watcher.h"
@@ -513,16 +511,23 @@ static void on_api_services(struct evhttp_request *req, void *arg)
 /* counterutil: the seed's objects. Values come from the probes, the
  * process checks and (later) the log parsers; a field no source fills
  * yet is null and named in "unwired". */
-/* The channel-counter group the logs keep for a protocol's server. */
-static bool log_group(struct mm_services *ss, enum mm_probe_proto proto,
-		      struct mm_cg_snapshot *g)
+/* A log figure of the protocol's channel, from the registry (the logs
+ * module publishes the channel counters there); JSON null when the logs
+ * do not give it. */
+static json_t *log_figure(struct mm_services *ss, enum mm_probe_proto proto, const char *family,
+			  const char *result)
 {
-	const char *name = proto == MM_PROTO_IMAP   ? "imap"
+	const char *chan = proto == MM_PROTO_IMAP   ? "imap"
 			   : proto == MM_PROTO_POP3 ? "pop3"
 			   : proto == MM_PROTO_SMTP ? "smtpd"
 						    : NULL;
-	struct mm_logpipe *lp = mm_logwatch_logpipe(ss->d);
-	return name && lp && mm_cg_read_named(mm_logpipe_cfile(lp), name, g) == 0;
+	double v;
+	if (!chan || !mm_registry_value(ss->d->metrics, family,
+					result ? (const char *[]){chan, result}
+					       : (const char *[]){chan},
+					&v))
+		return json_null();
+	return json_integer((json_int_t)v);
 }
 
 static json_t *stat_object(struct mm_services *ss, enum mm_probe_proto proto, bool http)
@@ -577,22 +582,23 @@ static json_t *stat_object(struct mm_services *ss, enum mm_probe_proto proto, bo
 	json_object_set_new(o, "global.maxConnections",
 			    nsvc && ss->conns_ok ? json_integer((json_int_t)max) : json_null());
 	/* Connection and login totals come from the mail logs, through the
-	 * channel counters: the login process's lines for IMAP and POP3,
-	 * smtpd's connects for SMTP. Absent without logs: null, not 0. */
-	struct mm_cg_snapshot g;
-	bool logs = log_group(ss, proto, &g);
-	bool logins = logs && proto != MM_PROTO_SMTP;
-	json_object_set_new(o, "global.numConnections",
-			    logs ? json_integer(g.v[proto == MM_PROTO_SMTP ? MM_CG_IN_ASSOC_TOTAL
-									 : MM_CG_LOGIN_CONNS])
-				 : json_null());
+	 * channel counters in the registry: the login process's lines for
+	 * IMAP and POP3, smtpd's connects for SMTP. Absent without logs:
+	 * null, not 0. */
+	bool smtp = proto == MM_PROTO_SMTP;
+	json_t *nconn = log_figure(ss, proto,
+				   smtp ? "mailmon_inbound_associations_total"
+					: "mailmon_login_connections_total",
+				   NULL);
+	bool logs = !json_is_null(nconn);
+	json_object_set_new(o, "global.numConnections", nconn);
 	json_object_set_new(o, "global.numCurrentConnections",
 			    nsvc && ss->conns_ok ? json_integer((json_int_t)cur) : json_null());
 	json_object_set_new(o, "global.numFailedConnections", json_integer((json_int_t)failed));
 	json_object_set_new(o, "global.numFailedLogins",
-			    logins ? json_integer(g.v[MM_CG_LOGINS_FAILED]) : json_null());
+			    smtp ? json_null() : log_figure(ss, proto, "mailmon_logins_total", "failed"));
 	json_object_set_new(o, "global.numGoodLogins",
-			    logins ? json_integer(g.v[MM_CG_LOGINS_GOOD]) : json_null());
+			    smtp ? json_null() : log_figure(ss, proto, "mailmon_logins_total", "good"));
 	json_object_set_new(
 		o, "sources",
 		json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "global.currentStartTime",
@@ -618,6 +624,7 @@ static json_t *stat_object(struct mm_services *ss, enum mm_probe_proto proto, bo
 static void on_api_counterutil(struct evhttp_request *req, void *arg)
 {
 	struct mm_services *ss = arg;
+	mm_daemon_collect(ss->d); /* the log figures come from the registry */
 	json_t *sr = json_object();
 	for (size_t i = 0; i < ss->n; i++) {
 		struct svc *s = ss->v[i];

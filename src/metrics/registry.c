@@ -478,3 +478,13 @@ uint64_t mm_registry_generation(const struct mm_registry *r)
 {
 	return r->gen;
 }
+
+bool mm_registry_value(const struct mm_registry *r, const char *name, const char *const *lv,
+		       double *out)
+{
+	const struct mm_metric *m = mm_registry_find(r, name);
+	const struct mm_series *s = m ? find(m, lv) : NULL;
+	if (s)
+		*out = s->value;
+	return s != NULL;
+}

@@ -128,6 +128,10 @@ uint64_t mm_metric_folded(const struct mm_metric *m);
 /* The series whose label values equal lv, or NULL. */
 const struct mm_series *mm_metric_lookup(const struct mm_metric *m, const char *const *lv);
 const char *mm_metric_type_name(enum mm_metric_type t);
+/* The value of family name's series lv in the last collection; false when
+ * there is no such family or series (a reader that shows "unknown"). */
+bool mm_registry_value(const struct mm_registry *r, const char *name, const char *const *lv,
+		       double *out);
 /* Collections run so far. */
 uint64_t mm_registry_generation(const struct mm_registry *r);
 
