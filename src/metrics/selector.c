@@ -62,6 +62,45 @@ static char *take_string(const char **pp)
 	return out;
 }
 
+/* glibc's regcomp can take exponential memory on stacked repetitions
+ * ("a++++", "(a{99}){99}"), and a selector may come from an HTTP client:
+ * refuse what a series selector never needs. */
+#define RE_MAX_LEN 256
+#define RE_MAX_REPEATS 16
+#define RE_MAX_COUNT 64
+
+static const char *regex_problem(const char *re)
+{
+	if (strlen(re) > RE_MAX_LEN)
+		return "longer than 256 bytes";
+	int repeats = 0;
+	bool after_repeat = false;
+	for (const char *p = re; *p; p++) {
+		if (*p == '\\' && p[1]) {
+			p++;
+			after_repeat = false;
+			continue;
+		}
+		bool rep = *p == '*' || *p == '+' || *p == '?' || *p == '{';
+		if (rep && after_repeat)
+			return "a repetition of a repetition";
+		if (rep && ++repeats > RE_MAX_REPEATS)
+			return "more than 16 repetitions";
+		if (*p == '{') {
+			for (const char *q = p + 1; *q && *q != '}'; q++)
+				if (*q >= '0' && *q <= '9' && atoi(q) > RE_MAX_COUNT)
+					return "a repeat count over 64";
+			const char *close = strchr(p, '}');
+			if (close)
+				p = close;
+		}
+		/* a group's closing parenthesis followed by a repeat, whose body
+		 * already ends in one, is the nested case: "(a+)+" */
+		after_repeat = rep || (*p == ')' && p > re && strchr("*+?}", p[-1]));
+	}
+	return NULL;
+}
+
 int mm_selector_parse(const char *text, struct mm_selector *sel, struct mm_err *err)
 {
 	memset(sel, 0, sizeof *sel);
@@ -110,6 +149,14 @@ int mm_selector_parse(const char *text, struct mm_selector *sel, struct mm_err *
 				goto fail;
 			}
 			if (m->op == MM_MATCH_RE || m->op == MM_MATCH_NRE) {
+				const char *why = regex_problem(m->value);
+				if (why) {
+					mm_err_set(err, "selector '%s': regular expression \"%s\": %s",
+						   text, m->value, why);
+					free(m->label);
+					free(m->value);
+					goto fail;
+				}
 				char *anchored = xasprintf("^(%s)$", m->value);
 				int rc = regcomp(&m->re, anchored, REG_EXTENDED | REG_NOSUB);
 				free(anchored);
