@@ -298,7 +298,7 @@ static void eval_def(struct mm_alarm_engine *e, const struct mm_alarm_def *d,
 		if (!mm_selector_match(&d->sel, m, s))
 			continue;
 		enum mm_metric_type t = mm_metric_def(m)->type;
-		if (t != MM_METRIC_GAUGE && t != MM_METRIC_COUNTER)
+		if (t == MM_METRIC_HISTOGRAM) /* a state set row is 0 or 1 */
 			continue;
 		char name[MM_ALARM_TEXT_MAX];
 		instance_name(d, m, s, name, sizeof name);
@@ -315,11 +315,20 @@ static void eval_def(struct mm_alarm_engine *e, const struct mm_alarm_def *d,
 			sample(e, d, in, v, now_ms);
 	}
 	/* Instances whose series are gone: a raised one is cleared (its
-	 * cause went away with it), the others are forgotten. */
+	 * cause went away with it), the others are forgotten. Gone means
+	 * absent for a grace period, counted from the engine's start too: a
+	 * module that has not published yet after a restart must not clear
+	 * (and then raise again) what was raised before. */
+	int64_t grace = 3 * d->statinterval_ms;
+	if (grace < MM_ALARM_GONE_MIN_MS)
+		grace = MM_ALARM_GONE_MIN_MS;
 	size_t j = 0;
 	for (size_t i = 0; i < e->ninst; i++) {
 		struct mm_alarm_inst *in = &e->inst[i];
-		if (strcmp(in->alarm, d->name) == 0 && !in->seen) {
+		if (strcmp(in->alarm, d->name) == 0 && in->seen)
+			in->seen_ms = now_ms;
+		int64_t last = in->seen_ms > e->started_ms ? in->seen_ms : e->started_ms;
+		if (strcmp(in->alarm, d->name) == 0 && !in->seen && now_ms - last >= grace) {
 			if (in->warningstate) {
 				in->warningstate = false;
 				in->timestatechanged = now_ms / 1000;
@@ -337,6 +346,8 @@ size_t mm_alarm_eval(struct mm_alarm_engine *e, const struct mm_registry *r, int
 		     const struct mm_alarm_event **out)
 {
 	e->nev = 0;
+	if (!e->started_ms)
+		e->started_ms = now_ms;
 	if (e->defs) {
 		prune_silences(e, now_ms / 1000);
 		for (size_t i = 0; i < e->defs->n; i++) {

@@ -9,7 +9,9 @@
  * threshold. An instance is raised when N of its last M samples crossed
  * (cycles = N/M), is repeated every warninginterval while it stays
  * raised, and is cleared when none of its last N samples crossed, or
- * when its series is gone from the registry. Each of these is one event.
+ * when its series has been gone from the registry for 3 statintervals
+ * (at least MM_ALARM_GONE_MIN_MS, also after a start). Each of these is
+ * one event.
  *
  * Per instance the engine keeps the seed's counterutil "alarm" object:
  * countoverthreshold, countwarningsent, current, high, low, timelastset,
@@ -40,6 +42,8 @@
 #include "core/err.h"
 #include "metrics/registry.h"
 
+#define MM_ALARM_GONE_MIN_MS 60000
+
 enum mm_alarm_kind { MM_ALARM_RAISE, MM_ALARM_REPEAT, MM_ALARM_CLEAR };
 
 struct mm_alarm_inst {
@@ -60,6 +64,7 @@ struct mm_alarm_inst {
 	bool notified;	 /* the raise went out (so the clear must) */
 	char last_result[160];
 	bool seen;
+	int64_t seen_ms; /* last sample with its series (not saved) */
 };
 
 struct mm_alarm_event {
@@ -85,7 +90,8 @@ struct mm_alarm_engine {
 	size_t nsil, silcap;
 	struct mm_alarm_event *ev;
 	size_t nev, evcap;
-	bool dirty; /* state changed since mm_alarm_clean() */
+	bool dirty; /* state changed since it was last saved */
+	int64_t started_ms; /* first mm_alarm_eval() */
 	struct mm_registry *reg;
 	struct mm_metric *m_firing;
 };

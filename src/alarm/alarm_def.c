@@ -314,3 +314,12 @@ void mm_alarm_defs_free(struct mm_alarm_defs *defs)
 	free(defs->path);
 	memset(defs, 0, sizeof *defs);
 }
+
+size_t mm_alarm_defs_check(const struct mm_config *conf, struct mm_diags *diags)
+{
+	struct mm_alarm_defs defs;
+	size_t bad = mm_alarm_defs_load(conf, &defs, diags);
+	if (!bad)
+		mm_alarm_defs_free(&defs);
+	return bad;
+}

@@ -67,6 +67,9 @@ size_t mm_alarm_defs_load(const struct mm_config *conf, struct mm_alarm_defs *de
 size_t mm_alarm_defs_check_registry(const struct mm_alarm_defs *defs,
 				    const struct mm_registry *reg, struct mm_diags *diags);
 void mm_alarm_defs_free(struct mm_alarm_defs *defs);
+/* Loads and frees: what `mailmon config check` and `mailmond --check`
+ * can say without a running registry. Returns the number of problems. */
+size_t mm_alarm_defs_check(const struct mm_config *conf, struct mm_diags *diags);
 const struct mm_alarm_def *mm_alarm_defs_find(const struct mm_alarm_defs *defs,
 					      const char *name);
 const char *mm_alarm_fn_name(enum mm_alarm_fn fn);

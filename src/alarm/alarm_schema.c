@@ -58,13 +58,14 @@ static const struct mm_conf_section alarm_sections[] = {
 	{"alarm.queuegrowth", "Deferred queue growth: messages added to the deferred queue per\n"
 			      "statinterval, in 2 of 3 samples."},
 	{"alarm.oldestmessage", "Age of the oldest message in a queue, in seconds."},
-	{"alarm.deferralrate", "Deferrals per second per destination (from the mail log)."},
+	{"alarm.deferralrate", "Deferrals per second per channel (from the mail log); the mail names\n"
+			       "the destinations with the most deferred mail."},
 	{"alarm.servicedown", "A watched service is down (its probe or process check fails)."},
 	{"alarm.restartsgivenup", "The watcher gave up restarting a service (flap limit reached)."},
 	{"alarm.certexpiry", "A service's TLS certificate expires within threshold days."},
 	{"alarm.logstopped", "A log source has produced no line for threshold seconds."},
-	{"alarm.selferrors", "mailmond's own errors (failed reads, refused config, lost events)\n"
-			     "in the last statinterval."},
+	{"alarm.selferrors", "mailmond's own errors: failed reads of a log source in the last\n"
+			     "statinterval."},
 	{"alarm.*", "An alarm of your own: [alarm.NAME] with at least metric and threshold."},
 };
 
@@ -95,9 +96,6 @@ static const struct mm_conf_key alarm_keys[] = {
 	 "First retry of a notice that failed; doubled each time up to retry_max."},
 	{"alarm", "retry_max", MM_CT_DURATION, "30m", 1000, 86400000, NULL, true,
 	 "Longest wait between retries. A queued notice is never dropped."},
-	{"alarm", "max_queued", MM_CT_INT, "1000", 1, 100000, NULL, true,
-	 "Most notices kept queued; past it the oldest mail notices are merged\n"
-	 "into one that says how many were lost."},
 	{"alarm", "node", MM_CT_STRING, NULL, 0, 0, NULL, true,
 	 "This node's name in notices (server instance); unset: the host name."},
 	{"alarm", "alertmanager_url", MM_CT_STRING, NULL, 0, 0, NULL, true,
@@ -122,17 +120,17 @@ static const struct mm_conf_key alarm_keys[] = {
 		   "100", 0, 0, "above", "2/3", "warning", "deferred queue growth in messages"),
 	ALARM_KEYS("alarm.oldestmessage", "mailmon_queue_oldest_age_seconds", "5m", "86400", 0, 0,
 		   "above", "1/1", "warning", "age of the oldest queued message in seconds"),
-	ALARM_KEYS("alarm.deferralrate", "rate(mailmon_destination_deferred_total)", "5m", "1", 0, 0,
-		   "above", "2/3", "warning", "deferrals per second to a destination"),
+	ALARM_KEYS("alarm.deferralrate", "rate(mailmon_messages_deferred_total)", "5m", "1", 0, 0,
+		   "above", "2/3", "warning", "deferrals per second on a channel"),
 	ALARM_KEYS("alarm.servicedown", "mailmon_service_up", "1m", "1", 0, 1, "below", "1/1",
 		   "critical", "service availability (1 up, 0 down)"),
-	ALARM_KEYS("alarm.restartsgivenup", "mailmon_service_given_up", "1m", "0", 0, 0, "above",
+	ALARM_KEYS("alarm.restartsgivenup", "mailmon_service_state{state=\"failed\"}", "1m", "0", 0, 0, "above",
 		   "1/1", "critical", "restarts given up (flap limit)"),
 	ALARM_KEYS("alarm.certexpiry", "mailmon_certificate_expiry_days", "1h", "14", 0, 0, "below",
 		   "1/1", "warning", "days until the certificate expires"),
 	ALARM_KEYS("alarm.logstopped", "unchanged(mailmon_log_lines_total)", "5m", "3600", 0, 0,
 		   "above", "1/1", "warning", "seconds since the log source last grew"),
-	ALARM_KEYS("alarm.selferrors", "delta(mailmon_errors_total)", "5m", "0", 0, 0, "above", "1/1",
+	ALARM_KEYS("alarm.selferrors", "delta(mailmon_log_source_errors_total)", "5m", "0", 0, 0, "above", "1/1",
 		   "warning", "mailmond errors in the last interval"),
 	ALARM_KEYS("alarm.*", NULL, "1m", NULL, 0, 0, "above", "1/1", "warning", NULL),
 };

@@ -39,6 +39,7 @@ int cmd_init(struct mm_cli *cli, int argc, char **argv);
 int cmd_e2e(struct mm_cli *cli, int argc, char **argv);
 int cmd_counterutil(struct mm_cli *cli, int argc, char **argv);
 int cmd_metrics(struct mm_cli *cli, int argc, char **argv);
+int cmd_alarms(struct mm_cli *cli, int argc, char **argv);
 
 /* config_man.c: mailmon.conf(5) in roff, from the config schema. */
 void mm_cli_config_man(FILE *out);

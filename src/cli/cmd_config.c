@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alarm/alarm_def.h"
 #include "cli/cli.h"
 #include "core/config.h"
 #include "core/config_edit.h"
@@ -52,7 +53,7 @@ static int do_check(struct mm_cli *cli, int argc, char **argv)
 	struct mm_diags diags = {0};
 	struct mm_config *conf = mm_config_load(path, &diags);
 	/* Keys are valid one by one; now what the daemon would refuse. */
-	if (conf && mm_services_check(conf, &diags) > 0) {
+	if (conf && mm_services_check(conf, &diags) + mm_alarm_defs_check(conf, &diags) > 0) {
 		mm_config_free(conf);
 		conf = NULL;
 	}
@@ -129,8 +130,10 @@ static int do_set(struct mm_cli *cli, int argc, char **argv)
 	/* Say so if the rest of the file has problems the daemon will refuse. */
 	struct mm_diags diags = {0};
 	struct mm_config *conf = mm_config_load(cli->config_path, &diags);
-	if (conf)
+	if (conf) {
 		mm_services_check(conf, &diags);
+		mm_alarm_defs_check(conf, &diags);
+	}
 	for (size_t i = 0; i < diags.n; i++)
 		fprintf(stderr, "warning: %s\n", diags.msgs[i]);
 	mm_config_free(conf);

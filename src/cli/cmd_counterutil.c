@@ -29,6 +29,7 @@ static const struct {
 	{"smtpstat", "SMTP service: start time, connections"},
 	{"serverresponse", "response time and time of the last check, per service"},
 	{"diskusage", "disk usage of the mail partitions (not available yet)"},
+	{"alarm", "per alarm instance: the seed's alarm counters (from /api/alarms)"},
 };
 
 static void usage(FILE *out)
@@ -48,7 +49,10 @@ static void usage(FILE *out)
 	      "    global.numCurrentConnections. Login and connection totals come\n"
 	      "    from the mail logs mailmond follows. Fields with no source (no\n"
 	      "    such log, SMTP AUTH logins) print as \"(not yet wired)\"\n"
-	      "    (--json: null).\n"
+	      "    (--json: null). The alarm object (GET /api/alarms) prints, per\n"
+	      "    alarm instance, ALARM.INSTANCE.countoverthreshold, countwarningsent,\n"
+	      "    current, high, low, timelastset, timelastwarning, timereset,\n"
+	      "    timestatechanged and warningstate.\n"
 	      "\n"
 	      "    -l          list the objects\n"
 	      "    -o OBJECT   the object to print\n"
@@ -76,10 +80,39 @@ static void print_value(const char *name, json_t *v)
 		printf("%s = %s\n", name, json_is_true(v) ? "yes" : "no");
 }
 
+/* The seed's alarm object: ALARM.INSTANCE.FIELD per instance. */
+static void print_alarms(json_t *list)
+{
+	static const char *const fields[] = {
+		"countoverthreshold", "countwarningsent", "current",	     "high",
+		"low",		      "timelastset",	  "timelastwarning", "timereset",
+		"timestatechanged",   "warningstate",
+	};
+	size_t i;
+	json_t *o;
+	json_array_foreach(list, i, o)
+	{
+		for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
+			char n[512];
+			snprintf(n, sizeof n, "%s.%s.%s", json_string_value(json_object_get(o, "alarm")),
+				 json_string_value(json_object_get(o, "instance")), fields[f]);
+			json_t *v = json_object_get(o, fields[f]);
+			if (json_is_real(v) && json_real_value(v) == (double)(long long)json_real_value(v))
+				printf("%s = %lld\n", n, (long long)json_real_value(v));
+			else
+				print_value(n, v);
+		}
+	}
+}
+
 static void print_object(const char *obj, json_t *o)
 {
 	const char *k;
 	json_t *v;
+	if (strcmp(obj, "alarm") == 0) {
+		print_alarms(o);
+		return;
+	}
 	if (strcmp(obj, "serverresponse") == 0) {
 		json_object_foreach(o, k, v)
 		{
@@ -181,7 +214,9 @@ int cmd_counterutil(struct mm_cli *cli, int argc, char **argv)
 		char *body = NULL;
 		json_error_t jerr;
 		json_t *doc = NULL;
-		if (mm_http_get(host, port, "/api/counterutil", 5000, 8 << 20, &status, &body, &err) < 0 ||
+		bool alarm = strcmp(obj, "alarm") == 0;
+		if (mm_http_get(host, port, alarm ? "/api/alarms" : "/api/counterutil", 5000, 8 << 20,
+				&status, &body, &err) < 0 ||
 		    status != 200 || !(doc = json_loads(body, 0, &jerr))) {
 			fprintf(stderr, "mailmon counterutil: mailmond is not answering at %s%s%s\n", api,
 				body ? "" : ": ", body ? "" : err.msg);
@@ -190,7 +225,7 @@ int cmd_counterutil(struct mm_cli *cli, int argc, char **argv)
 			break;
 		}
 		free(body);
-		json_t *o = json_object_get(doc, obj);
+		json_t *o = json_object_get(doc, alarm ? "alarms" : obj);
 		if (json) {
 			json_t *out = json_pack("{s:s, s:I, s:O}", "object", obj, "time",
 						(json_int_t)time(NULL), "counters", o ? o : json_null());

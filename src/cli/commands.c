@@ -11,6 +11,7 @@ const struct mm_command mm_commands[] = {
 	{"metrics", cmd_metrics, "the metric families of the running mailmond (as /metrics serves them)"},
 	{"e2e", cmd_e2e, "send a probe message and fetch it back, timing every leg (Nagios plugin)"},
 	{"history", cmd_history, "past values of a metric from mailmond's history (table, sparkline)"},
+	{"alarms", cmd_alarms, "alarm states, silences, a test notice through every channel"},
 	{"counterutil", cmd_counterutil, "the seed's counterutil objects from the running mailmond"},
 	{"counters", cmd_counters, "RFC 2789 channel counters: -show, -clear, -create, -delete"},
 	{"logstat", cmd_logstat, "report on past mail logs (plain, .gz, stdin), pflogsumm-compatible"},

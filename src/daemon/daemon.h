@@ -35,6 +35,7 @@ struct mm_logwatch;
 struct mm_registry;
 struct mm_self;
 struct mm_history;
+struct mm_alarms;
 struct evbuffer;
 
 #define MM_MAX_MODULES 16
@@ -81,6 +82,7 @@ struct mm_daemon {
 	size_t modules_started;		 /* rows whose init ran */
 	struct mm_self *self;		 /* self.c */
 	struct mm_history *history;	 /* history.c: [history], /api/v1/history */
+	struct mm_alarms *alarms;	 /* alarms.c */
 	int64_t last_beat_mono_ms, loop_lag_ms, loop_lag_max_ms;
 };
 

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alarm/alarm_def.h"
 #include "core/pidfile.h"
 #include "core/xalloc.h"
 #include "daemon/daemon.h"
@@ -139,6 +140,7 @@ int main(int argc, char **argv)
 	if (check) {
 		struct mm_diags diags = {0};
 		size_t bad = mm_services_check(d.conf, &diags);
+		bad += mm_alarm_defs_check(d.conf, &diags);
 		for (size_t i = 0; i < diags.n; i++)
 			fprintf(stderr, "mailmond: %s\n", diags.msgs[i]);
 		mm_diags_free(&diags);

@@ -237,4 +237,4 @@ def test_json_endpoints_still_answer(node):
     st = node["daemon"].get(node["api"], "/api/status")
     mods = [m["name"] for m in st["reload"]["modules"]]
     assert mods == ["self", "http", "logs", "counters", "queue", "services",
-                    "history"]
+                    "alarms", "history"]

@@ -1,0 +1,612 @@
+/*
+ * notify: digest window, outbox pump and the channels (see notify.h).
+ */
+#include "alarm/notify.h"
+
+#include <event2/event.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alarm/alarm_mail.h"
+#include "core/atomicfile.h"
+#include "core/childproc.h"
+#include "core/cmdline.h"
+#include "core/parse.h"
+#include "core/strbuf.h"
+#include "core/xalloc.h"
+#include "probes/probe.h"
+
+extern char **environ;
+
+#define TEMPLATE_MAX ((size_t)64 << 10)
+#define MAIL_MAX ((size_t)1 << 20)
+
+struct mm_notifier {
+	struct event_base *base;
+	struct mm_probe_env *penv;
+	struct mm_outbox *ob;
+	struct mm_alarm_engine *engine;
+	struct mm_notify_conf conf;
+	bool have_conf;
+	mm_notify_log_fn *log;
+	void *log_arg;
+
+	struct mm_alarm_event *pend;
+	size_t npend, pcap;
+	int64_t window_end_ms; /* 0: no window open */
+	const struct mm_registry *reg;
+
+	struct event *timer;
+	struct mm_probe *mail_busy;
+	struct mm_outbox_entry *mail_entry;
+	char *mail_data; /* the probe's DATA text, kept until it is done */
+	uint64_t seq;
+};
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void logf_(struct mm_notifier *n, int warning, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void logf_(struct mm_notifier *n, int warning, const char *fmt, ...)
+{
+	if (!n->log)
+		return;
+	char msg[700];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	n->log(n->log_arg, warning, msg);
+}
+
+/* ---- configuration ---- */
+
+int mm_notify_conf_load(const struct mm_config *conf, struct mm_notify_conf *out,
+			struct mm_err *err)
+{
+	memset(out, 0, sizeof *out);
+	const char *s = "alarm";
+	out->mail = mm_config_bool(conf, s, "mail");
+	snprintf(out->host, sizeof out->host, "%s", mm_config_get(conf, s, "noticehost"));
+	out->port = (int)mm_config_int(conf, s, "noticeport");
+	snprintf(out->from, sizeof out->from, "%s", mm_config_get(conf, s, "noticesender"));
+	snprintf(out->to, sizeof out->to, "%s", mm_config_get(conf, s, "noticercpt"));
+	out->timeout_ms = mm_config_duration_ms(conf, s, "noticetimeout");
+	out->digest_window_ms = mm_config_duration_ms(conf, s, "digest_window");
+	out->digest_min = (int)mm_config_int(conf, s, "digest_min");
+	out->retry_min_ms = mm_config_duration_ms(conf, s, "retry_min");
+	out->retry_max_ms = mm_config_duration_ms(conf, s, "retry_max");
+	out->am_timeout_ms = mm_config_duration_ms(conf, s, "alertmanager_timeout");
+	out->exec_timeout_ms = mm_config_duration_ms(conf, s, "exec_timeout");
+	const char *node = mm_config_get(conf, s, "node");
+	if (node && *node)
+		snprintf(out->node, sizeof out->node, "%s", node);
+	else if (gethostname(out->node, sizeof out->node - 1) < 0)
+		snprintf(out->node, sizeof out->node, "localhost");
+	const char *tpl = mm_config_get(conf, s, "noticetemplate");
+	if (tpl && *tpl) {
+		size_t len;
+		out->template_text = mm_file_read_capped(tpl, TEMPLATE_MAX, &len, NULL, err);
+		if (!out->template_text) {
+			mm_notify_conf_free(out);
+			return -1;
+		}
+	}
+	const char *am = mm_config_get(conf, s, "alertmanager_url");
+	if (am && *am) {
+		/* http://HOST:PORT[/], numeric host: no DNS, ever */
+		if (strncmp(am, "http://", 7) != 0 ||
+		    mm_parse_hostport(am + 7, 9093, out->am_host, sizeof out->am_host,
+				      &out->am_port, err) < 0) {
+			mm_notify_conf_free(out);
+			return mm_err_set(err, "[alarm] alertmanager_url: expected http://ADDRESS:PORT, "
+					       "got \"%s\"", am);
+		}
+		snprintf(out->am_url, sizeof out->am_url, "%s", am);
+	}
+	const char *ex = mm_config_get(conf, s, "exec");
+	if (ex && *ex) {
+		out->exec_argv = mm_cmdline_split(ex, err);
+		if (!out->exec_argv) {
+			mm_notify_conf_free(out);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void mm_notify_conf_free(struct mm_notify_conf *nc)
+{
+	free(nc->template_text);
+	if (nc->exec_argv) {
+		for (char **a = nc->exec_argv; *a; a++)
+			free(*a);
+		free(nc->exec_argv);
+	}
+	memset(nc, 0, sizeof *nc);
+}
+
+/* ---- the notifier ---- */
+
+static void on_timer(evutil_socket_t fd, short what, void *arg);
+
+struct mm_notifier *mm_notifier_new(struct event_base *base, struct mm_probe_env *penv,
+				    const char *outbox_dir, struct mm_alarm_engine *engine,
+				    struct mm_err *err)
+{
+	struct mm_outbox *ob = mm_outbox_open(outbox_dir, 30000, 1800000, err);
+	if (!ob)
+		return NULL;
+	struct mm_notifier *n = xcalloc(1, sizeof *n);
+	n->base = base;
+	n->penv = penv;
+	n->ob = ob;
+	n->engine = engine;
+	n->timer = evtimer_new(base, on_timer, n);
+	return n;
+}
+
+void mm_notifier_free(struct mm_notifier *n)
+{
+	if (!n)
+		return;
+	if (n->mail_busy)
+		mm_probe_cancel(n->mail_busy);
+	free(n->mail_data);
+	event_free(n->timer);
+	mm_outbox_close(n->ob);
+	mm_notify_conf_free(&n->conf);
+	free(n->pend);
+	free(n);
+}
+
+void mm_notifier_set_log(struct mm_notifier *n, mm_notify_log_fn *fn, void *arg)
+{
+	n->log = fn;
+	n->log_arg = arg;
+}
+
+const struct mm_outbox *mm_notifier_outbox(const struct mm_notifier *n)
+{
+	return n->ob;
+}
+
+static void pump(struct mm_notifier *n);
+
+void mm_notifier_set_conf(struct mm_notifier *n, struct mm_notify_conf *nc)
+{
+	mm_notify_conf_free(&n->conf);
+	n->conf = *nc;
+	memset(nc, 0, sizeof *nc);
+	n->have_conf = true;
+	mm_outbox_set_retry(n->ob, n->conf.retry_min_ms, n->conf.retry_max_ms);
+	pump(n);
+}
+
+/* Writes result into every instance a notice is about. */
+static void set_results(struct mm_notifier *n, const char *keys, const char *result)
+{
+	if (!keys || !n->engine)
+		return;
+	const char *p = keys;
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char key[MM_ALARM_NAME_MAX + MM_ALARM_TEXT_MAX + 2];
+		if (len < sizeof key) {
+			memcpy(key, p, len);
+			key[len] = '\0';
+			char *tab = strchr(key, '\t');
+			if (tab) {
+				*tab = '\0';
+				struct mm_alarm_inst *in = mm_alarm_find(n->engine, key, tab + 1);
+				if (in) {
+					snprintf(in->last_result, sizeof in->last_result, "%s", result);
+					n->engine->dirty = true;
+				}
+			}
+		}
+		p += len + (nl ? 1 : 0);
+	}
+}
+
+static char *event_keys(const struct mm_alarm_event *evs, size_t count)
+{
+	struct mm_strbuf b;
+	mm_strbuf_init(&b, (size_t)1 << 20);
+	for (size_t i = 0; i < count; i++)
+		mm_strbuf_printf(&b, "%s\t%s\n", evs[i].inst.alarm, evs[i].inst.instance);
+	size_t len;
+	return mm_strbuf_steal(&b, &len);
+}
+
+static void enqueue_mail(struct mm_notifier *n, const struct mm_alarm_event *evs, size_t count,
+			 int64_t now_ms)
+{
+	struct mm_alarm_mail_ctx ctx = {
+		.node = n->conf.node,
+		.from = n->conf.from,
+		.to = n->conf.to,
+		.template_text = n->conf.template_text,
+		.reg = n->reg,
+		.now = now_ms / 1000,
+		.seq = ++n->seq,
+	};
+	struct mm_strbuf b;
+	mm_strbuf_init(&b, MAIL_MAX);
+	mm_alarm_mail_compose(&ctx, evs, count, &b);
+	char *keys = event_keys(evs, count);
+	struct mm_err err = {{0}};
+	if (!mm_outbox_add(n->ob, "mail", b.p, b.len, keys, now_ms, &err)) {
+		logf_(n, 1, "alarm mail could not be queued: %s", err.msg);
+		set_results(n, keys, "mail: could not be queued");
+	} else {
+		set_results(n, keys, "mail: queued");
+	}
+	free(keys);
+	mm_strbuf_free(&b);
+}
+
+/* ---- exec hook: once per event, not retried ---- */
+
+struct exec_job {
+	struct mm_notifier *n;
+	char **envp;
+	char key[MM_ALARM_NAME_MAX + MM_ALARM_TEXT_MAX + 2];
+};
+
+static void free_env(char **envp)
+{
+	for (char **e = envp; e && *e; e++)
+		free(*e);
+	free(envp);
+}
+
+static void exec_done(const struct mm_child_result *res, void *arg)
+{
+	struct exec_job *j = arg;
+	char what[300];
+	mm_child_describe(res, what, sizeof what);
+	bool ok = res->exit_code == 0 && !res->timed_out && !res->signal;
+	if (!ok)
+		logf_(j->n, 1, "alarm exec hook for %s: %s", j->key, what);
+	free_env(j->envp);
+	free(j);
+}
+
+static char **event_env(const struct mm_notify_conf *c, const struct mm_alarm_event *ev)
+{
+	size_t ne = 0;
+	while (environ && environ[ne])
+		ne++;
+	char **envp = xcalloc(ne + 12, sizeof *envp);
+	size_t k = 0;
+	for (size_t i = 0; i < ne; i++)
+		if (strncmp(environ[i], "MAILMON_", 8) != 0)
+			envp[k++] = xstrdup(environ[i]);
+	char v[64], t[64], subject[600];
+	mm_alarm_format_value(ev->inst.current, v, sizeof v);
+	mm_alarm_format_value(ev->def->threshold, t, sizeof t);
+	mm_alarm_subject(ev, subject, sizeof subject);
+	const char *kv[][2] = {
+		{"MAILMON_ALARM", ev->def->name},
+		{"MAILMON_INSTANCE", ev->inst.instance},
+		{"MAILMON_STATE", ev->kind == MM_ALARM_CLEAR ? "cleared"
+				   : ev->kind == MM_ALARM_REPEAT ? "repeated" : "raised"},
+		{"MAILMON_VALUE", v},
+		{"MAILMON_THRESHOLD", t},
+		{"MAILMON_DIRECTION", ev->def->direction > 0 ? "above" : "below"},
+		{"MAILMON_SEVERITY", ev->def->severity},
+		{"MAILMON_DESCRIPTION", ev->def->description},
+		{"MAILMON_SUBJECT", subject},
+		{"MAILMON_NODE", c->node},
+	};
+	for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
+		size_t len = strlen(kv[i][0]) + strlen(kv[i][1]) + 2;
+		envp[k] = xmalloc(len);
+		snprintf(envp[k++], len, "%s=%s", kv[i][0], kv[i][1]);
+	}
+	envp[k] = NULL;
+	return envp;
+}
+
+static void run_exec(struct mm_notifier *n, const struct mm_alarm_event *ev)
+{
+	struct exec_job *j = xcalloc(1, sizeof *j);
+	j->n = n;
+	j->envp = event_env(&n->conf, ev);
+	snprintf(j->key, sizeof j->key, "%s/%s", ev->inst.alarm, ev->inst.instance);
+	struct mm_child_params p = {
+		.argv = n->conf.exec_argv,
+		.envp = j->envp,
+		.timeout_ms = n->conf.exec_timeout_ms,
+		.max_output = 64 << 10,
+		.keep_stderr = true,
+	};
+	struct mm_err err = {{0}};
+	if (!mm_child_start(n->base, &p, exec_done, j, &err)) {
+		logf_(n, 1, "alarm exec hook for %s: %s", j->key, err.msg);
+		free_env(j->envp);
+		free(j);
+	}
+}
+
+/* ---- digest window ---- */
+
+static void arm(struct mm_notifier *n)
+{
+	int64_t due = mm_outbox_next_due(n->ob);
+	if (n->window_end_ms && n->window_end_ms < due)
+		due = n->window_end_ms;
+	if (due == INT64_MAX) {
+		evtimer_del(n->timer);
+		return;
+	}
+	int64_t wait = due - wall_ms();
+	if (wait < 0)
+		wait = 0;
+	struct timeval tv = {wait / 1000, (wait % 1000) * 1000};
+	evtimer_add(n->timer, &tv);
+}
+
+void mm_notifier_flush(struct mm_notifier *n, int64_t now_ms)
+{
+	n->window_end_ms = 0;
+	if (n->npend == 0 || !n->have_conf) {
+		n->npend = 0;
+		return;
+	}
+	if (n->conf.mail) {
+		if (n->npend > (size_t)n->conf.digest_min)
+			enqueue_mail(n, n->pend, n->npend, now_ms);
+		else
+			for (size_t i = 0; i < n->npend; i++)
+				enqueue_mail(n, &n->pend[i], 1, now_ms);
+	}
+	n->npend = 0;
+	pump(n);
+}
+
+void mm_notifier_events(struct mm_notifier *n, const struct mm_alarm_event *evs, size_t count,
+			const struct mm_registry *reg, int64_t now_ms)
+{
+	if (!n->have_conf)
+		return;
+	n->reg = reg;
+	for (size_t i = 0; i < count; i++) {
+		const struct mm_alarm_event *ev = &evs[i];
+		char subject[600];
+		mm_alarm_subject(ev, subject, sizeof subject);
+		logf_(n, ev->kind != MM_ALARM_CLEAR, "%s%s", subject,
+		      ev->silenced ? " (silenced)" : "");
+		if (ev->silenced)
+			continue;
+		if (n->conf.exec_argv)
+			run_exec(n, ev);
+		n->pend = xgrow(n->pend, &n->pcap, n->npend + 1, sizeof *n->pend);
+		n->pend[n->npend++] = *ev;
+	}
+	if (n->npend == 0)
+		return;
+	if (n->conf.digest_window_ms <= 0) {
+		mm_notifier_flush(n, now_ms);
+		return;
+	}
+	if (!n->window_end_ms) {
+		n->window_end_ms = now_ms + n->conf.digest_window_ms;
+		arm(n);
+	}
+}
+
+/* ---- sending ---- */
+
+static void mail_done(const struct mm_probe_result *res, void *arg)
+{
+	struct mm_notifier *n = arg;
+	struct mm_outbox_entry *e = n->mail_entry;
+	n->mail_busy = NULL;
+	n->mail_entry = NULL;
+	free(n->mail_data);
+	n->mail_data = NULL;
+	int64_t now = wall_ms();
+	char result[200];
+	time_t t = (time_t)(now / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char hm[32];
+	strftime(hm, sizeof hm, "%Y-%m-%d %H:%M:%S", &tm);
+	if (res->fail == MM_PF_NONE) {
+		snprintf(result, sizeof result, "mail sent %s: %.120s", hm, res->queue_id);
+		set_results(n, e->keys, result);
+		logf_(n, 0, "alarm mail %llu delivered to %s:%d: %s", (unsigned long long)e->seq,
+		      n->conf.host, n->conf.port, res->queue_id);
+		mm_outbox_done(n->ob, e);
+	} else {
+		char why[200];
+		snprintf(why, sizeof why, "%s: %.150s", mm_probe_fail_name(res->fail), res->msg);
+		mm_outbox_failed(n->ob, e, why, now);
+		snprintf(result, sizeof result, "mail failed %s (queued, attempt %u): %.120s", hm,
+			 e->attempts, why);
+		set_results(n, e->keys, result);
+		logf_(n, 1, "alarm mail %llu to %s:%d failed (%u attempts; retry in %llds): %s",
+		      (unsigned long long)e->seq, n->conf.host, n->conf.port, e->attempts,
+		      (long long)((e->next_ms - now) / 1000), why);
+	}
+	pump(n);
+}
+
+static void send_mail(struct mm_notifier *n, struct mm_outbox_entry *e, int64_t now_ms)
+{
+	struct mm_err err = {{0}};
+	size_t len;
+	char *msg = mm_outbox_read(n->ob, e, &len, &err);
+	if (!msg) {
+		mm_outbox_failed(n->ob, e, err.msg, now_ms);
+		logf_(n, 1, "alarm mail %llu: %s", (unsigned long long)e->seq, err.msg);
+		return;
+	}
+	struct mm_probe_params p;
+	mm_probe_params_init(&p);
+	p.proto = MM_PROTO_SMTP;
+	snprintf(p.scheme, sizeof p.scheme, "smtp");
+	snprintf(p.host, sizeof p.host, "%s", n->conf.host);
+	p.port = n->conf.port;
+	snprintf(p.helo, sizeof p.helo, "mailmon.invalid");
+	snprintf(p.mail_from, sizeof p.mail_from, "%s", n->conf.from);
+	snprintf(p.rcpt, sizeof p.rcpt, "%s", n->conf.to);
+	n->mail_data = mm_alarm_smtp_data(msg, len);
+	free(msg);
+	p.data = n->mail_data;
+	p.connect_timeout_ms = n->conf.timeout_ms < 10000 ? n->conf.timeout_ms : 10000;
+	p.timeout_ms = n->conf.timeout_ms;
+	n->mail_entry = e;
+	e->busy = true;
+	n->mail_busy = mm_probe_start(n->penv, &p, mail_done, n, &err);
+	if (!n->mail_busy) {
+		free(n->mail_data);
+		n->mail_data = NULL;
+		n->mail_entry = NULL;
+		mm_outbox_failed(n->ob, e, err.msg, now_ms);
+		logf_(n, 1, "alarm mail %llu: %s", (unsigned long long)e->seq, err.msg);
+	}
+}
+
+static void pump(struct mm_notifier *n)
+{
+	if (!n->have_conf)
+		return;
+	int64_t now = wall_ms();
+	if (!n->mail_busy) {
+		struct mm_outbox_entry *e = mm_outbox_due(n->ob, "mail", now);
+		if (e)
+			send_mail(n, e, now);
+	}
+	arm(n);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct mm_notifier *n = arg;
+	int64_t now = wall_ms();
+	if (n->window_end_ms && now >= n->window_end_ms)
+		mm_notifier_flush(n, now);
+	pump(n);
+}
+
+/* ---- test notices ---- */
+
+struct test_job {
+	mm_notify_test_fn *done;
+	void *arg;
+	char channel[16];
+	char **envp; /* exec: kept until the child is done */
+	char *data;  /* mail: the DATA text, kept until the probe is done */
+};
+
+static void test_mail_done(const struct mm_probe_result *res, void *arg)
+{
+	struct test_job *j = arg;
+	j->done(j->arg, j->channel, res->fail == MM_PF_NONE,
+		res->fail == MM_PF_NONE ? res->queue_id : res->msg);
+	free(j->data);
+	free(j);
+}
+
+static void test_exec_done(const struct mm_child_result *res, void *arg)
+{
+	struct test_job *j = arg;
+	char what[300];
+	mm_child_describe(res, what, sizeof what);
+	j->done(j->arg, j->channel, res->exit_code == 0 && !res->timed_out && !res->signal, what);
+	free_env(j->envp);
+	free(j);
+}
+
+int mm_notifier_test(struct mm_notifier *n, int64_t now_ms, mm_notify_test_fn *done, void *arg)
+{
+	int tried = 0;
+	if (!n->have_conf)
+		return 0;
+	static const struct mm_alarm_def tdef = {
+		.name = "test",
+		.enable = true,
+		.statinterval_ms = 60000,
+		.threshold = 0,
+		.direction = 1,
+		.cycles_n = 1,
+		.cycles_m = 1,
+		.severity = "warning",
+		.description = "mailmon test notice",
+		.sel = {.name = "mailmon_test"},
+	};
+	struct mm_alarm_event ev;
+	memset(&ev, 0, sizeof ev);
+	ev.kind = MM_ALARM_RAISE;
+	ev.def = &tdef;
+	snprintf(ev.inst.alarm, sizeof ev.inst.alarm, "test");
+	snprintf(ev.inst.instance, sizeof ev.inst.instance, "%s", n->conf.node);
+	ev.inst.current = ev.inst.high = ev.inst.low = 1;
+	ev.inst.timelastset = now_ms / 1000;
+	ev.inst.countoverthreshold = 1;
+	if (n->conf.mail) {
+		struct mm_alarm_mail_ctx ctx = {.node = n->conf.node, .from = n->conf.from,
+						.to = n->conf.to, .template_text = n->conf.template_text,
+						.now = now_ms / 1000, .seq = ++n->seq};
+		struct mm_strbuf b;
+		mm_strbuf_init(&b, MAIL_MAX);
+		mm_alarm_mail_compose(&ctx, &ev, 1, &b);
+		struct mm_probe_params p;
+		mm_probe_params_init(&p);
+		p.proto = MM_PROTO_SMTP;
+		snprintf(p.scheme, sizeof p.scheme, "smtp");
+		snprintf(p.host, sizeof p.host, "%s", n->conf.host);
+		p.port = n->conf.port;
+		snprintf(p.helo, sizeof p.helo, "mailmon.invalid");
+		snprintf(p.mail_from, sizeof p.mail_from, "%s", n->conf.from);
+		snprintf(p.rcpt, sizeof p.rcpt, "%s", n->conf.to);
+		struct test_job *j = xcalloc(1, sizeof *j);
+		j->data = mm_alarm_smtp_data(b.p, b.len);
+		p.data = j->data;
+		p.timeout_ms = n->conf.timeout_ms;
+		j->done = done;
+		j->arg = arg;
+		snprintf(j->channel, sizeof j->channel, "mail");
+		struct mm_err err = {{0}};
+		tried++;
+		if (!mm_probe_start(n->penv, &p, test_mail_done, j, &err)) {
+			done(arg, "mail", 0, err.msg);
+			free(j->data);
+			free(j);
+		}
+		mm_strbuf_free(&b);
+	}
+	if (n->conf.exec_argv) {
+		struct test_job *j = xcalloc(1, sizeof *j);
+		j->done = done;
+		j->arg = arg;
+		snprintf(j->channel, sizeof j->channel, "exec");
+		j->envp = event_env(&n->conf, &ev);
+		struct mm_child_params p = {.argv = n->conf.exec_argv, .envp = j->envp,
+					    .timeout_ms = n->conf.exec_timeout_ms,
+					    .max_output = 64 << 10, .keep_stderr = true};
+		struct mm_err err = {{0}};
+		tried++;
+		if (!mm_child_start(n->base, &p, test_exec_done, j, &err)) {
+			done(arg, "exec", 0, err.msg);
+			free_env(j->envp);
+			free(j);
+		}
+	}
+	return tried;
+}
