@@ -56,3 +56,21 @@ char *mm_trim(char *s)
 	s[len] = '\0';
 	return s;
 }
+
+const char *mm_memfind(const char *hay, size_t hn, const char *needle, size_t nn)
+{
+	if (nn == 0)
+		return hay;
+	if (!hay || hn < nn)
+		return NULL;
+	const char *p = hay, *last = hay + (hn - nn);
+	while (p <= last) {
+		p = memchr(p, needle[0], (size_t)(last - p) + 1);
+		if (!p)
+			return NULL;
+		if (memcmp(p + 1, needle + 1, nn - 1) == 0)
+			return p;
+		p++;
+	}
+	return NULL;
+}

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/hash.h"
+#include "core/strutil.h"
 #include "core/xalloc.h"
 
 #define NSLOTS (MM_CHAN_MAX_IDS * 2)
@@ -183,7 +184,7 @@ static bool login_service(const struct mm_log_event *ev)
 
 static bool has(const struct mm_sv *s, const char *needle)
 {
-	return s->len && memmem(s->p, s->len, needle, strlen(needle)) != NULL;
+	return s->len && mm_memfind(s->p, s->len, needle, strlen(needle)) != NULL;
 }
 
 static void set_reason(struct mm_channels *ch, _Atomic char *slot, const struct mm_sv *r)
@@ -346,8 +347,11 @@ void mm_channels_apply(struct mm_channels *ch, const struct mm_log_event *ev, ui
 		/* With auth_verbose Dovecot logs a failure twice: per attempt
 		 * from auth, and per connection (with the attempt count) from
 		 * the login process. Only the latter is counted. */
-		if (!login_service(ev) && ev->source != MM_SRC_EXIM)
-			return; /* Exim logs one line per failed AUTH: all count */
+		/* Exim and Postfix smtpd log one line per failed AUTH: all
+		 * count (Postfix's on the smtpd/submission channel). */
+		if (!login_service(ev) && ev->source != MM_SRC_EXIM &&
+		    ev->source != MM_SRC_POSTFIX)
+			return;
 		break;
 	default:
 		return;

@@ -17,6 +17,7 @@
 #include "core/distinct.h"
 #include "core/hash.h"
 #include "core/histo.h"
+#include "core/strutil.h"
 #include "core/tally.h"
 #include "core/xalloc.h"
 #include "logs/logpipe.h"
@@ -37,6 +38,17 @@ struct dest {
 	double delay_sum, delay_max;
 	struct mm_histo histo; /* delivered delays, ms */
 	struct mm_tally defer_reasons, bounce_reasons;
+};
+
+#define REASON_MEMO 64	    /* remembered raw reason -> group key, a power of 2 */
+#define REASON_MEMO_RAW 240 /* longer raw texts are grouped every time */
+
+struct reason_memo {
+	uint64_t hash;
+	uint16_t raw_len, key_len;
+	bool used;
+	char raw[REASON_MEMO_RAW];
+	char key[MM_TALLY_KEY];
 };
 
 struct day {
@@ -63,7 +75,8 @@ struct mm_logstat {
 	int cur_hour;
 	int32_t cur_ymd;
 	struct mm_tally_budget budget; /* every tally's exact-mode memory */
-	struct mm_tally reject_reasons, reject_clients, warnings, unparsed_programs;
+	struct reason_memo memo[REASON_MEMO];
+	struct mm_tally reject_reasons, reject_clients, warnings, unparsed_programs, auth_clients;
 	uint64_t capped_lines;
 	uint64_t domains_cut; /* domains longer than a destination name slot */
 	int64_t first_ms, last_ms;
@@ -102,6 +115,7 @@ struct mm_logstat *mm_logstat_new(const struct mm_logstat_opts *opts)
 	mm_tally_init(&ls->reject_clients, &ls->budget, APPROX_SLOTS);
 	mm_tally_init(&ls->warnings, &ls->budget, APPROX_SLOTS);
 	mm_tally_init(&ls->unparsed_programs, &ls->budget, APPROX_SLOTS);
+	mm_tally_init(&ls->auth_clients, &ls->budget, APPROX_SLOTS);
 	ls->hour_lo = ls->hour_hi = 0;
 	return ls;
 }
@@ -127,6 +141,7 @@ void mm_logstat_free(struct mm_logstat *ls)
 	mm_tally_free(&ls->reject_clients);
 	mm_tally_free(&ls->warnings);
 	mm_tally_free(&ls->unparsed_programs);
+	mm_tally_free(&ls->auth_clients);
 	free(ls);
 }
 
@@ -252,12 +267,43 @@ static void time_row(struct mm_logstat *ls, int64_t ms, int col)
 
 static bool sv_has(struct mm_sv s, const char *needle)
 {
-	return s.len && memmem(s.p, s.len, needle, strlen(needle)) != NULL;
+	return s.len && mm_memfind(s.p, s.len, needle, strlen(needle)) != NULL;
 }
 
-/* A reason's group key (logs/reason.h) into a tally. */
-static void add_reason(struct mm_tally *t, struct mm_sv why)
+/* A reason's group key (logs/reason.h) into a tally. The same raw text
+ * comes back again and again (every deferral to a dead destination), so
+ * the last keys are remembered by the raw text's hash: a hit costs one
+ * hash and one compare instead of the grouping pass. */
+static void add_reason(struct mm_logstat *ls, struct mm_tally *t, struct mm_sv why)
 {
+	if (!why.p)
+		why.len = 0;
+	/* the refused address in front differs per line: drop it before the
+	 * memo, as the grouping would (logs/reason.h) */
+	if (why.len > 2 && why.p[0] == '<') {
+		const char *e = mm_memfind(why.p, why.len < 1024 ? why.len : 1024, ">: ", 3);
+		if (e) {
+			why.len -= (uint32_t)(e + 3 - why.p);
+			why.p = e + 3;
+		}
+	}
+	if (why.len <= REASON_MEMO_RAW) {
+		uint64_t h = mm_hash64(why.p ? why.p : "", why.len);
+		struct reason_memo *m = &ls->memo[h & (REASON_MEMO - 1)];
+		if (m->used && m->hash == h && m->raw_len == why.len &&
+		    memcmp(m->raw, why.p, why.len) == 0) {
+			mm_tally_add(t, m->key, m->key_len, 1);
+			return;
+		}
+		m->key_len = (uint16_t)mm_reason_group(why.p, why.len, m->key, sizeof m->key);
+		if (why.len)
+			memcpy(m->raw, why.p, why.len);
+		m->raw_len = (uint16_t)why.len;
+		m->hash = h;
+		m->used = true;
+		mm_tally_add(t, m->key, m->key_len, 1);
+		return;
+	}
 	char key[MM_TALLY_KEY];
 	size_t n = mm_reason_group(why.p, why.len, key, sizeof key);
 	mm_tally_add(t, key, n, 1);
@@ -314,14 +360,14 @@ static void on_delivery(struct mm_logstat *ls, const struct mm_log_event *ev,
 		d->deferrals++;
 		if (ev->delay > d->delay_max)
 			d->delay_max = ev->delay;
-		add_reason(&d->defer_reasons, ev->reason);
+		add_reason(ls, &d->defer_reasons, ev->reason);
 		break;
 	case MM_DS_BOUNCED:
 		ls->t.bounced++;
 		time_row(ls, ev->time_ms, R_BNC);
 		d = dest_get(ls, &dk);
 		d->bounced++;
-		add_reason(&d->bounce_reasons, ev->reason);
+		add_reason(ls, &d->bounce_reasons, ev->reason);
 		break;
 	case MM_DS_EXPIRED:
 		/* A recipient line with status=expired: pflogsumm counts none. */
@@ -331,17 +377,31 @@ static void on_delivery(struct mm_logstat *ls, const struct mm_log_event *ev,
 	}
 }
 
+/* "name[ip]" of the event's client into a tally, built without printf
+ * (one per reject line). Nothing when the event names no client. */
+static void add_client(struct mm_tally *t, const struct mm_log_event *ev)
+{
+	if (!ev->client_ip.len && !ev->client_name.len)
+		return;
+	char key[MM_TALLY_KEY];
+	size_t n, cap = sizeof key;
+	size_t a = ev->client_name.len < cap - 3 ? ev->client_name.len : cap - 3;
+	if (a)
+		memcpy(key, ev->client_name.p, a);
+	n = a;
+	key[n++] = '[';
+	size_t b = ev->client_ip.len < cap - 2 - n ? ev->client_ip.len : cap - 2 - n;
+	if (b)
+		memcpy(key + n, ev->client_ip.p, b);
+	n += b;
+	key[n++] = ']';
+	mm_tally_add(t, key, n, 1);
+}
+
 static void on_reject(struct mm_logstat *ls, const struct mm_log_event *ev)
 {
-	add_reason(&ls->reject_reasons, ev->reason);
-	if (ev->client_ip.len || ev->client_name.len) {
-		char key[MM_TALLY_KEY];
-		int n = snprintf(key, sizeof key, "%.*s[%.*s]", (int)ev->client_name.len,
-				 ev->client_name.p ? ev->client_name.p : "",
-				 (int)ev->client_ip.len, ev->client_ip.p ? ev->client_ip.p : "");
-		mm_tally_add(&ls->reject_clients, key,
-			    n < 0 ? 0 : (size_t)n < sizeof key ? (size_t)n : sizeof key - 1, 1);
-	}
+	add_reason(ls, &ls->reject_reasons, ev->reason);
+	add_client(&ls->reject_clients, ev);
 }
 
 void mm_logstat_event(struct mm_logstat *ls, const struct mm_log_event *ev)
@@ -423,6 +483,14 @@ void mm_logstat_event(struct mm_logstat *ls, const struct mm_log_event *ev)
 	case MM_EV_DISCARD:
 		ls->t.discarded++;
 		time_row(ls, ev->time_ms, R_REJ);
+		break;
+	case MM_EV_AUTH_FAIL:
+		/* SMTP AUTH failures (Postfix smtpd SASL, Exim authenticators);
+		 * Dovecot's are in the login section */
+		if (ev->source == MM_SRC_POSTFIX || ev->source == MM_SRC_EXIM) {
+			ls->t.auth_failures++;
+			add_client(&ls->auth_clients, ev);
+		}
 		break;
 	case MM_EV_WARNING: {
 		char key[MM_TALLY_KEY];
@@ -559,7 +627,7 @@ json_t *mm_logstat_json(struct mm_logstat *ls)
 	T(received); T(delivered); T(forwarded); T(deferred); T(deferrals); T(bounced);
 	T(rejected); T(reject_warnings); T(held); T(discarded); T(expired);
 	T(bytes_received); T(bytes_delivered); T(senders); T(sending_hosts); T(recipients);
-	T(recipient_hosts); T(lines); T(unparsed_lines);
+	T(recipient_hosts); T(auth_failures); T(lines); T(unparsed_lines);
 #undef T
 	json_t *exact = json_pack("{s:b, s:b, s:b, s:b, s:b}", "senders",
 				  mm_distinct_exact(&ls->senders), "sending_hosts",
@@ -617,7 +685,7 @@ json_t *mm_logstat_json(struct mm_logstat *ls)
 	mm_logpipe_get_stats(ls->pipe, &ps);
 	uint64_t cut = ls->domains_cut + ps.lc.truncated + ls->reject_reasons.truncated +
 		       ls->reject_clients.truncated + ls->warnings.truncated +
-		       ls->unparsed_programs.truncated;
+		       ls->unparsed_programs.truncated + ls->auth_clients.truncated;
 	for (size_t i = 0; i < ls->ndests; i++)
 		cut += ls->dests[i].defer_reasons.truncated + ls->dests[i].bounce_reasons.truncated;
 	json_t *limits = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "texts_truncated",
@@ -639,12 +707,14 @@ json_t *mm_logstat_json(struct mm_logstat *ls)
 	json_object_set_new(doc, "rejects_by_reason", top_json(&ls->reject_reasons, ls->o.top));
 	json_object_set_new(doc, "rejects_by_client", top_json(&ls->reject_clients, ls->o.top));
 	json_object_set_new(doc, "warnings", top_json(&ls->warnings, ls->o.top));
+	json_object_set_new(doc, "auth_failures_by_client", top_json(&ls->auth_clients, ls->o.top));
 	json_object_set_new(doc, "unparsed_by_program",
 			    top_json(&ls->unparsed_programs, ls->o.top));
 	json_t *tops = json_object();
 	json_object_set_new(tops, "rejects_by_reason", top_info_json(&ls->reject_reasons));
 	json_object_set_new(tops, "rejects_by_client", top_info_json(&ls->reject_clients));
 	json_object_set_new(tops, "warnings", top_info_json(&ls->warnings));
+	json_object_set_new(tops, "auth_failures_by_client", top_info_json(&ls->auth_clients));
 	json_object_set_new(tops, "unparsed_by_program", top_info_json(&ls->unparsed_programs));
 	json_object_set_new(tops, "memory_cap", json_integer((json_int_t)ls->budget.cap));
 	json_object_set_new(tops, "memory_used", json_integer((json_int_t)ls->budget.used));
@@ -707,6 +777,7 @@ void mm_logstat_text(struct mm_logstat *ls, FILE *out)
 	fprintf(out, " %8llu   recipients%s\n", (unsigned long long)t.recipients, about_r);
 	fprintf(out, " %8llu   recipient hosts/domains\n\n",
 		(unsigned long long)t.recipient_hosts);
+	fprintf(out, " %8llu   SMTP AUTH failures\n\n", (unsigned long long)t.auth_failures);
 	fprintf(out, " %8llu   lines, %llu not understood\n", (unsigned long long)t.lines,
 		(unsigned long long)t.unparsed_lines);
 
@@ -762,6 +833,8 @@ void mm_logstat_text(struct mm_logstat *ls, FILE *out)
 	print_top(out, "Rejects by reason", &ls->reject_reasons, ls->o.top);
 	print_top(out, "Rejects by client", &ls->reject_clients, ls->o.top);
 	print_top(out, "Warnings", &ls->warnings, ls->o.top);
+	if (ls->auth_clients.total)
+		print_top(out, "SMTP AUTH failures by client", &ls->auth_clients, ls->o.top);
 	if (ls->unparsed_programs.total)
 		print_top(out, "Lines not understood, by program", &ls->unparsed_programs,
 			  ls->o.top);

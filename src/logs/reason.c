@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "core/strutil.h"
+
 struct wr {
 	char *p;
 	size_t n, cap;
@@ -143,7 +145,7 @@ size_t mm_reason_group(const char *in, size_t len, char *out, size_t cap)
 		len = 0;
 	/* The refused address in front: "<a@b>: Recipient address rejected". */
 	if (len > 2 && in[0] == '<') {
-		const char *e = memmem(in, len < 1024 ? len : 1024, ">: ", 3);
+		const char *e = mm_memfind(in, len < 1024 ? len : 1024, ">: ", 3);
 		if (e) {
 			size_t skip = (size_t)(e + 3 - in);
 			in += skip;
@@ -151,7 +153,7 @@ size_t mm_reason_group(const char *in, size_t len, char *out, size_t cap)
 		}
 	}
 	/* One DNSBL, one row. */
-	const char *bu = len ? memmem(in, len, "blocked using ", 14) : NULL;
+	const char *bu = len ? mm_memfind(in, len, "blocked using ", 14) : NULL;
 	if (bu) {
 		const char *z = bu + 14, *end = in + len, *ze = z;
 		while (ze < end && *ze != ' ' && *ze != ';' && *ze != ',' && *ze != '\t')

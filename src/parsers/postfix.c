@@ -326,6 +326,10 @@ static void pf_delivery(struct sc *c, struct mm_log_event *ev)
 				ev->status = MM_DS_BOUNCED;
 			else if (SV_EQ(word, "expired"))
 				ev->status = MM_DS_EXPIRED;
+			else if (SV_EQ(word, "force-expired")) {
+				ev->status = MM_DS_EXPIRED;
+				ev->code = word;
+			}
 			else if (SV_EQ(word, "SOFTBOUNCE")) {
 				ev->status = MM_DS_DEFERRED;
 				ev->code = word;
@@ -409,9 +413,13 @@ static void pf_qmgr_from(struct sc *c, struct mm_log_event *ev)
 			ev->type = MM_EV_QUEUED;
 		return;
 	}
-	if (SC_EAT(c, ", status=expired")) {
+	bool forced = false;
+	if (SC_EAT(c, ", status=expired") || (forced = SC_EAT(c, ", status=force-expired"))) {
+		/* force-expired: postsuper -e / -f (Postfix 3.5 and later) */
 		ev->type = MM_EV_EXPIRED;
 		ev->status = MM_DS_EXPIRED;
+		if (forced)
+			ev->code = sv_of(c->p - 13, c->p);
 		SC_EAT(c, ", ");
 		ev->reason = sv_of(c->p, c->e);
 	}
@@ -571,10 +579,40 @@ static bool pf_dsn_notice(struct sc *c, struct mm_log_event *ev)
 }
 
 /* Severity prefixes of msg(3): "warning: ", "error: ", "fatal: ", "panic: ". */
+/* smtpd "warning: name[ip]: SASL MECH authentication failed: text": one
+ * failed AUTH command (Postfix logs one line per attempt). */
+static bool pf_sasl_failed(struct sc *c, struct mm_log_event *ev)
+{
+	const char *rb = mm_memmem(c->p, c->e, "]: SASL ", 8);
+	if (!rb)
+		return false;
+	const char *lb = mm_memrmem(c->p, rb, "[", 1);
+	const char *mech = rb + 8;
+	const char *sp = mm_scan_to(mech, c->e, ' ');
+	if (!lb || !sp || mm_scan_has(c->p, lb, ' ') ||
+	    (size_t)(c->e - sp) < 22 || memcmp(sp, " authentication failed", 22) != 0)
+		return false;
+	ev->type = MM_EV_AUTH_FAIL;
+	ev->client_name = sv_of(c->p, lb);
+	ev->client_ip = sv_of(lb + 1, rb);
+	ev->code = sv_of(mech, sp);
+	const char *r = sp + 22;
+	if (r + 2 <= c->e && r[0] == ':' && r[1] == ' ')
+		r += 2;
+	ev->reason = sv_of(r, c->e);
+	const char *u = mm_memmem(r, c->e, "sasl_username=", 14);
+	if (u)
+		ev->addr = sv_of(u + 14, c->e);
+	return true;
+}
+
 static bool pf_severity(struct sc *c, struct mm_log_event *ev)
 {
-	if (SC_EAT(c, "warning: "))
+	if (SC_EAT(c, "warning: ")) {
+		if (pf_sasl_failed(c, ev))
+			return true;
 		ev->type = MM_EV_WARNING;
+	}
 	else if (SC_EAT(c, "error: "))
 		ev->type = MM_EV_ERROR;
 	else if (SC_EAT(c, "fatal: "))
