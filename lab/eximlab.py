@@ -189,7 +189,7 @@ class EximLab:
         self.proc = subprocess.Popen(self._wrap(["-bdf", "-q5s"]), stdout=log,
                                      stderr=subprocess.STDOUT)
         log.close()
-        deadline = time.time() + 15
+        deadline = time.time() + 30
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("exim exited: %s" % open(
@@ -218,7 +218,7 @@ class EximLab:
         r = self.exim("-bpc", check=False)
         return r.stdout.strip() == "0"
 
-    def wait_log(self, pattern_count, timeout=60):
+    def wait_log(self, pattern_count, timeout=120):
         """Waits until pattern_count(text of the main log) is true."""
         deadline = time.time() + timeout
         while time.time() < deadline:
