@@ -167,8 +167,9 @@ def test_logstat_totals_equal_what_the_test_caused(traffic):
     assert set(t) == {"received", "delivered", "forwarded", "deferred", "deferrals",
                       "bounced", "rejected", "reject_warnings", "held", "discarded",
                       "expired", "bytes_received", "bytes_delivered", "senders",
-                      "sending_hosts", "recipients", "recipient_hosts", "lines",
-                      "unparsed_lines"}
+                      "sending_hosts", "recipients", "recipient_hosts", "auth_failures",
+                      "lines", "unparsed_lines"}
+    assert t["auth_failures"] == 0  # no SMTP AUTH in this traffic
 
 
 def test_pflogsumm_agrees(traffic):
