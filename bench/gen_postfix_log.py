@@ -10,9 +10,14 @@ delays, dsn and status; multi-recipient messages; bounces with their
 sender non-delivery notifications; deferrals with "connect to ...
 Connection refused" lines and later retries (some end bounced, some
 expired by qmgr); NOQUEUE rejects from foreign clients; a few warnings.
-Mix per message: 70% sink.test-like remote domains, 10% LMTP to lab.test,
-8% rejected at RCPT by the remote (bounce), 7% dead destinations
-(deferred, retried), 5% NOQUEUE rejects. Deterministic for a seed.
+The mix is a relay's (issue 11): per connection 20% are NOQUEUE RCPT
+rejects of unknown or unrouted domains (and relay attempts) from a long
+tail of 60,000 clients; per recipient of an accepted message 66% go to
+accepting remote domains, 10% to local mailboxes by LMTP, 8% are refused
+with a 5xx by the remote (bounce), 7% meet a refusing destination
+(deferred, retried, then bounced or expired) and 4% a silent one (greeting
+timeout, deferred, retried); 20% of messages have 2-4 recipients.
+Deterministic for a seed.
 
 The last lines carry the generator's own expected totals as a comment on
 stderr (received, delivered, deferrals, bounced, rejected) so a benchmark
@@ -61,6 +66,17 @@ def main():
                for i in range(5000)]
     clients = ["client%d.example[10.%d.%d.%d]" % (i, i % 200, (i // 200) % 250, i % 250 + 1)
                for i in range(2000)]
+    # rejected clients: a long tail, most of them without a PTR name
+    rej_clients = ["%s[198.%d.%d.%d]" % ("unknown" if i % 4 else "host%d.dsl.example" % i,
+                                         18 + i // 65536 % 2, i // 256 % 256, i % 256)
+                   for i in range(60000)]
+    rej_texts = [
+        "450 4.1.2 <{r}>: Recipient address rejected: Domain not found",
+        "554 5.7.1 <{r}>: Relay access denied",
+        "550 5.1.1 <{r}>: Recipient address rejected: User unknown in virtual mailbox table",
+        "554 5.7.1 Service unavailable; Client host [{ip}] blocked using zen.spamhaus.org; "
+        "https://www.spamhaus.org/query/ip/{ip}",
+    ]
     n = 0
     pending = collections.deque()  # (due time, qid, rcpt, tries, size), in time order
     stats = dict(received=0, delivered=0, deferrals=0, bounced=0, rejected=0)
@@ -111,17 +127,22 @@ def main():
                 pending.append((now + 300, qid, rcpt, tries + 1, size))
         r = rnd.random()
         client = rnd.choice(clients)
-        if r < 0.05:
-            emit("postfix/smtpd[%d]: connect from %s" % (pid_smtpd, client))
-            emit("postfix/smtpd[%d]: NOQUEUE: reject: RCPT from %s: 554 5.7.1 <x%d@elsewhere.test>: "
-                 "Relay access denied; from=<%s> to=<x%d@elsewhere.test> proto=ESMTP helo=<%s>"
-                 % (pid_smtpd, client, n, rnd.choice(senders), n, client.split("[")[0]))
+        if r < 0.20:
+            rc = rej_clients[min(int(rnd.paretovariate(0.7)) - 1, len(rej_clients) - 1)
+                             if rnd.random() < 0.5 else rnd.randrange(len(rej_clients))]
+            ip = rc.split("[")[1][:-1]
+            rcpt = "x%d@%s" % (n % 977, rnd.choice(["nx%d.example" % (n % 50), "elsewhere.test",
+                                                    "lab.test"]))
+            emit("postfix/smtpd[%d]: connect from %s" % (pid_smtpd, rc))
+            emit("postfix/smtpd[%d]: NOQUEUE: reject: RCPT from %s: %s; from=<%s> to=<%s> "
+                 "proto=ESMTP helo=<%s>" % (pid_smtpd, rc, rnd.choice(rej_texts).format(
+                     r=rcpt, ip=ip), rnd.choice(senders), rcpt, rc.split("[")[0]))
             stats["rejected"] += 1
             emit("postfix/smtpd[%d]: disconnect from %s ehlo=1 mail=1 rcpt=0/1 quit=1 commands=3/4"
-                 % (pid_smtpd, client))
+                 % (pid_smtpd, rc))
             if rnd.random() < 0.1:
                 emit("postfix/smtpd[%d]: warning: hostname %s does not resolve to address %s"
-                     % (pid_smtpd, client.split("[")[0], client.split("[")[1][:-1]))
+                     % (pid_smtpd, rc.split("[")[0], ip))
             continue
         n += 1
         qid = qid_of(n)
@@ -143,7 +164,7 @@ def main():
             d1, d2, d3, d4 = (rnd.random() * 0.05, rnd.random() * 0.02, rnd.random() * 0.05,
                               rnd.random() * 0.3)
             delay = d1 + d2 + d3 + d4
-            if d < 0.70 / 0.95:
+            if d < 0.66 / 0.95:
                 rcpt = "u%d@%s" % (rnd.randint(0, 99999), rnd.choice(domains))
                 emit("postfix/smtp[%d]: %s: to=<%s>, relay=%s[127.0.0.%d]:25, delay=%.2g, "
                      "delays=%.2g/%.2g/%.2g/%.2g, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued "
@@ -170,6 +191,14 @@ def main():
                      % (nq, sender))
                 stats["delivered"] += 1
                 emit("postfix/qmgr[%d]: %s: removed" % (pid_qmgr, nq))
+            elif d < 0.91 / 0.95:
+                rcpt = "u%d@slow.test" % k
+                emit("postfix/smtp[%d]: %s: to=<%s>, relay=slow.test[192.0.2.9]:25, delay=%.2g, "
+                     "delays=%.2g/%.2g/300/0, dsn=4.4.2, status=deferred (conversation with "
+                     "slow.test[192.0.2.9] timed out while receiving the initial server "
+                     "greeting)" % (13794, qid, rcpt, delay + 300, d1, d2))
+                stats["deferrals"] += 1
+                keep = True
             else:
                 rcpt = "u%d@dead.test" % k
                 emit("postfix/smtp[%d]: connect to dead.test[192.0.2.1]:25: Connection refused"
