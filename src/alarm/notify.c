@@ -4,6 +4,7 @@
 #include "alarm/notify.h"
 
 #include <event2/event.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "core/atomicfile.h"
 #include "core/childproc.h"
 #include "core/cmdline.h"
+#include "core/httpc.h"
 #include "core/parse.h"
 #include "core/strbuf.h"
 #include "core/xalloc.h"
@@ -44,6 +46,9 @@ struct mm_notifier {
 	struct mm_probe *mail_busy;
 	struct mm_outbox_entry *mail_entry;
 	char *mail_data; /* the probe's DATA text, kept until it is done */
+	struct mm_httpc *am_busy;
+	struct mm_outbox_entry *am_entry;
+	struct mm_httpc *am_refresh_busy;
 	uint64_t seq;
 };
 
@@ -162,6 +167,10 @@ void mm_notifier_free(struct mm_notifier *n)
 	if (n->mail_busy)
 		mm_probe_cancel(n->mail_busy);
 	free(n->mail_data);
+	if (n->am_busy)
+		mm_httpc_cancel(n->am_busy);
+	if (n->am_refresh_busy)
+		mm_httpc_cancel(n->am_refresh_busy);
 	event_free(n->timer);
 	mm_outbox_close(n->ob);
 	mm_notify_conf_free(&n->conf);
@@ -254,6 +263,170 @@ static void enqueue_mail(struct mm_notifier *n, const struct mm_alarm_event *evs
 	}
 	free(keys);
 	mm_strbuf_free(&b);
+}
+
+/* ---- Alertmanager v2: POST /api/v2/alerts ---- */
+
+static void iso8601(int64_t t, char *buf, size_t cap)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* One alert: labels alertname, instance, severity, node; annotations
+ * description, summary, cause, command; startsAt (the raise), endsAt (the
+ * clear, or a little past the next refresh while it holds). */
+static json_t *am_alert(const struct mm_notify_conf *c, const struct mm_alarm_def *d,
+			const struct mm_alarm_inst *in, bool cleared, const struct mm_registry *reg,
+			int64_t now)
+{
+	struct mm_alarm_event ev;
+	memset(&ev, 0, sizeof ev);
+	ev.kind = cleared ? MM_ALARM_CLEAR : MM_ALARM_RAISE;
+	ev.def = d;
+	ev.inst = *in;
+	char subject[600], cause[600], cmd[300], starts[32], ends[32], v[64];
+	mm_alarm_subject(&ev, subject, sizeof subject);
+	mm_alarm_hint(&ev, reg, cause, sizeof cause, cmd, sizeof cmd);
+	mm_alarm_format_value(in->current, v, sizeof v);
+	/* a raise's time: for a clear, the raise was before; without it, now */
+	int64_t raised = cleared ? (in->timelastwarning ? in->timelastwarning : now)
+				 : (in->timestatechanged ? in->timestatechanged : now);
+	iso8601(raised, starts, sizeof starts);
+	iso8601(cleared ? (in->timestatechanged ? in->timestatechanged : now)
+			: now + MM_NOTIFY_AM_HOLD_S,
+		ends, sizeof ends);
+	return json_pack("{s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s}, s:s, s:s}",
+			 "labels", "alertname", d->name, "instance", in->instance, "severity",
+			 d->severity, "node", c->node, "annotations", "description", d->description,
+			 "summary", subject, "cause", cause, "command", cmd, "value", v, "startsAt",
+			 starts, "endsAt", ends);
+}
+
+static char *json_text(json_t *arr, size_t *len)
+{
+	char *text = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	*len = text ? strlen(text) : 0;
+	return text;
+}
+
+static void enqueue_am(struct mm_notifier *n, const struct mm_alarm_event *evs, size_t count,
+		       int64_t now_ms)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < count; i++)
+		json_array_append_new(arr, am_alert(&n->conf, evs[i].def, &evs[i].inst,
+						    evs[i].kind == MM_ALARM_CLEAR, n->reg,
+						    now_ms / 1000));
+	size_t len;
+	char *text = json_text(arr, &len);
+	if (!text)
+		return;
+	char *keys = event_keys(evs, count);
+	struct mm_err err = {{0}};
+	if (!mm_outbox_add(n->ob, "am", text, len, keys, now_ms, &err))
+		logf_(n, 1, "Alertmanager notice could not be queued: %s", err.msg);
+	free(keys);
+	free(text);
+}
+
+static int am_start(struct mm_notifier *n, const char *body, size_t len, mm_httpc_done_fn *done,
+		    struct mm_httpc **out, struct mm_err *err)
+{
+	static const char *const headers[] = {"Content-Type: application/json", NULL};
+	struct mm_httpc_req req = {
+		.method = "POST",
+		.host = n->conf.am_host,
+		.port = n->conf.am_port,
+		.path = "/api/v2/alerts",
+		.headers = headers,
+		.body = body,
+		.body_len = len,
+		.timeout_ms = n->conf.am_timeout_ms,
+		.max_bytes = 64 << 10,
+	};
+	*out = mm_httpc_start(n->base, &req, done, n, err);
+	return *out ? 0 : -1;
+}
+
+static void am_done(const struct mm_httpc_res *res, void *arg)
+{
+	struct mm_notifier *n = arg;
+	struct mm_outbox_entry *e = n->am_entry;
+	n->am_busy = NULL;
+	n->am_entry = NULL;
+	int64_t now = wall_ms();
+	if (res->status == 200) {
+		mm_outbox_done(n->ob, e);
+	} else {
+		char why[200];
+		if (res->error)
+			snprintf(why, sizeof why, "Alertmanager: %.150s", res->error);
+		else
+			snprintf(why, sizeof why, "Alertmanager: HTTP %d: %.120s", res->status,
+				 res->body);
+		mm_outbox_failed(n->ob, e, why, now);
+		logf_(n, 1, "%s (%u attempts)", why, e->attempts);
+	}
+	pump(n);
+}
+
+static void send_am(struct mm_notifier *n, struct mm_outbox_entry *e, int64_t now_ms)
+{
+	struct mm_err err = {{0}};
+	size_t len;
+	char *body = mm_outbox_read(n->ob, e, &len, &err);
+	if (body) {
+		n->am_entry = e;
+		e->busy = true;
+		if (am_start(n, body, len, am_done, &n->am_busy, &err) == 0) {
+			free(body);
+			return;
+		}
+		e->busy = false;
+		n->am_entry = NULL;
+		free(body);
+	}
+	mm_outbox_failed(n->ob, e, err.msg, now_ms);
+	logf_(n, 1, "Alertmanager: %s", err.msg);
+}
+
+static void am_refresh_done(const struct mm_httpc_res *res, void *arg)
+{
+	struct mm_notifier *n = arg;
+	n->am_refresh_busy = NULL;
+	if (res->status != 200)
+		logf_(n, 1, "Alertmanager refresh: %s", res->error ? res->error : "not accepted");
+}
+
+void mm_notifier_am_refresh(struct mm_notifier *n, const struct mm_alarm_engine *e,
+			    const struct mm_alarm_defs *defs, const struct mm_registry *reg,
+			    int64_t now_ms)
+{
+	if (!n->have_conf || !n->conf.am_url[0] || n->am_refresh_busy || !e)
+		return;
+	json_t *arr = json_array();
+	int64_t now = now_ms / 1000;
+	for (size_t i = 0; i < e->ninst; i++) {
+		const struct mm_alarm_inst *in = &e->inst[i];
+		const struct mm_alarm_def *d = mm_alarm_defs_find(defs, in->alarm);
+		if (d && in->warningstate && in->notified &&
+		    !mm_alarm_silenced(e, in->alarm, in->instance, now))
+			json_array_append_new(arr, am_alert(&n->conf, d, in, false, reg, now));
+	}
+	if (json_array_size(arr) == 0) {
+		json_decref(arr);
+		return;
+	}
+	size_t len;
+	char *text = json_text(arr, &len);
+	struct mm_err err = {{0}};
+	if (text && am_start(n, text, len, am_refresh_done, &n->am_refresh_busy, &err) < 0)
+		logf_(n, 1, "Alertmanager refresh: %s", err.msg);
+	free(text);
 }
 
 /* ---- exec hook: once per event, not retried ---- */
@@ -392,11 +565,14 @@ void mm_notifier_events(struct mm_notifier *n, const struct mm_alarm_event *evs,
 			continue;
 		if (n->conf.exec_argv)
 			run_exec(n, ev);
+		if (n->conf.am_url[0])
+			enqueue_am(n, ev, 1, now_ms);
 		n->pend = xgrow(n->pend, &n->pcap, n->npend + 1, sizeof *n->pend);
 		n->pend[n->npend++] = *ev;
 	}
 	if (n->npend == 0)
 		return;
+	pump(n); /* Alertmanager does not wait for the digest window */
 	if (n->conf.digest_window_ms <= 0) {
 		mm_notifier_flush(n, now_ms);
 		return;
@@ -490,6 +666,11 @@ static void pump(struct mm_notifier *n)
 		if (e)
 			send_mail(n, e, now);
 	}
+	if (!n->am_busy && n->conf.am_url[0]) {
+		struct mm_outbox_entry *e = mm_outbox_due(n->ob, "am", now);
+		if (e)
+			send_am(n, e, now);
+	}
 	arm(n);
 }
 
@@ -520,6 +701,18 @@ static void test_mail_done(const struct mm_probe_result *res, void *arg)
 	j->done(j->arg, j->channel, res->fail == MM_PF_NONE,
 		res->fail == MM_PF_NONE ? res->queue_id : res->msg);
 	free(j->data);
+	free(j);
+}
+
+static void test_am_done(const struct mm_httpc_res *res, void *arg)
+{
+	struct test_job *j = arg;
+	char what[200];
+	if (res->error)
+		snprintf(what, sizeof what, "%s", res->error);
+	else
+		snprintf(what, sizeof what, "HTTP %d", res->status);
+	j->done(j->arg, j->channel, res->status == 200, what);
 	free(j);
 }
 
@@ -590,6 +783,29 @@ int mm_notifier_test(struct mm_notifier *n, int64_t now_ms, mm_notify_test_fn *d
 			free(j);
 		}
 		mm_strbuf_free(&b);
+	}
+	if (n->conf.am_url[0]) {
+		struct test_job *j = xcalloc(1, sizeof *j);
+		j->done = done;
+		j->arg = arg;
+		snprintf(j->channel, sizeof j->channel, "alertmanager");
+		json_t *arr = json_array();
+		json_array_append_new(arr, am_alert(&n->conf, &tdef, &ev.inst, false, NULL,
+						    now_ms / 1000));
+		size_t len;
+		char *text = json_text(arr, &len);
+		static const char *const headers[] = {"Content-Type: application/json", NULL};
+		struct mm_httpc_req req = {.method = "POST", .host = n->conf.am_host,
+					   .port = n->conf.am_port, .path = "/api/v2/alerts",
+					   .headers = headers, .body = text, .body_len = len,
+					   .timeout_ms = n->conf.am_timeout_ms, .max_bytes = 64 << 10};
+		struct mm_err err = {{0}};
+		tried++;
+		if (!text || !mm_httpc_start(n->base, &req, test_am_done, j, &err)) {
+			done(arg, "alertmanager", 0, text ? err.msg : "cannot encode");
+			free(j);
+		}
+		free(text);
 	}
 	if (n->conf.exec_argv) {
 		struct test_job *j = xcalloc(1, sizeof *j);

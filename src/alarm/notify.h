@@ -40,6 +40,9 @@
 struct event_base;
 struct mm_probe_env;
 
+#define MM_NOTIFY_AM_HOLD_S 300
+#define MM_NOTIFY_AM_REFRESH_MS 60000
+
 struct mm_notify_conf {
 	bool mail;
 	char host[64];
@@ -78,6 +81,12 @@ void mm_notifier_events(struct mm_notifier *n, const struct mm_alarm_event *evs,
 			const struct mm_registry *reg, int64_t now_ms);
 void mm_notifier_flush(struct mm_notifier *n, int64_t now_ms);
 const struct mm_outbox *mm_notifier_outbox(const struct mm_notifier *n);
+/* Alertmanager forgets an alert it has not heard of for a while: every
+ * raised, notified, unsilenced instance is posted again with endsAt
+ * MM_NOTIFY_AM_HOLD_S ahead (call it every minute or so). */
+void mm_notifier_am_refresh(struct mm_notifier *n, const struct mm_alarm_engine *e,
+			    const struct mm_alarm_defs *defs, const struct mm_registry *reg,
+			    int64_t now_ms);
 /* Sends a test notice on every configured channel; done is called once
  * per channel. Returns the number of channels tried. */
 int mm_notifier_test(struct mm_notifier *n, int64_t now_ms, mm_notify_test_fn *done, void *arg);

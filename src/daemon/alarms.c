@@ -55,6 +55,7 @@ struct mm_alarms {
 	int64_t silence_mtime_ns;
 	uint64_t status_delivered, status_failures;
 	size_t status_backlog;
+	int64_t am_refresh_ms; /* next Alertmanager refresh (Unix ms) */
 };
 
 static void notify_log(void *arg, int warning, const char *msg)
@@ -129,6 +130,10 @@ static void on_tick(void *arg, int64_t now_mono)
 	}
 	save(a);
 	write_status(a);
+	if (now >= a->am_refresh_ms) {
+		a->am_refresh_ms = now + MM_NOTIFY_AM_REFRESH_MS;
+		mm_notifier_am_refresh(a->notifier, a->engine, &a->defs, a->d->metrics, now);
+	}
 }
 
 

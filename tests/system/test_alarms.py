@@ -304,3 +304,89 @@ def test_bad_alarm_config_names_the_line(lab, tmp_path, section, want):
         r = mmbin.mailmon("config", "check", conf)
         assert r.returncode == 1
         assert re.search(re.escape(conf) + want_line, r.stderr), r.stderr
+
+
+def wait_http_json(url, pred, timeout=20):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                last = json.loads(r.read())
+            if pred(last):
+                return last
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError("timed out waiting on %s; last answer %r" % (url, last))
+
+
+def test_alertmanager_lists_the_alarm(lab, tmp_path):
+    """A real prometheus-alertmanager on loopback receives the alarm with its
+    labels and annotations, and the clear (endsAt) resolves it."""
+    am_bin = "/usr/bin/prometheus-alertmanager"
+    if not os.access(am_bin, os.X_OK):
+        if os.environ.get("CI") == "true":
+            pytest.fail("prometheus-alertmanager not installed (scripts/install-deps)")
+        pytest.skip("prometheus-alertmanager not installed")
+    port, am_port, api_port = free_ports(3)
+    svc = "amsvc%d" % port
+    amdir = tmp_path / "am"
+    amdir.mkdir()
+    (amdir / "am.yml").write_text(
+        "route:\n  receiver: blackhole\n  group_wait: 1s\nreceivers:\n  - name: blackhole\n")
+    am = subprocess.Popen([am_bin, "--config.file=%s" % (amdir / "am.yml"),
+                           "--storage.path=%s" % (amdir / "data"),
+                           "--web.listen-address=%s:%d" % (LO, am_port),
+                           "--cluster.listen-address="],
+                          stdout=open(amdir / "am.log", "w"), stderr=subprocess.STDOUT)
+    d = None
+    try:
+        base = "http://%s:%d" % (LO, am_port)
+        wait_http_json(base + "/api/v2/status", lambda doc: "cluster" in doc)
+        conf, api, state = write_conf(
+            tmp_path, lab, api_port=api_port, extra=
+            "[alarm]\nalertmanager_url = %s\nalertmanager_timeout = 3s\n"
+            "[alarm.servicedown]\nstatinterval = 1s\n"
+            "[service.%s]\nurl = tcp://%s:%d\ninterval = 1s\nconnect_timeout = 1s\n"
+            % (base, svc, LO, port))
+        # [alarm] twice is refused: fold the extra keys into the first section
+        text = open(conf).read()
+        text = text.replace("[alarm]\nalertmanager_url", "alertmanager_url", 1)
+        open(conf, "w").write(text)
+        d = mmbin.Daemon(conf, str(tmp_path / "d.log"))
+        t0 = time.time()
+        d.start(api=api)
+        mine = lambda a: a["labels"].get("instance") == svc
+        alerts = wait_http_json(base + "/api/v2/alerts",
+                                lambda doc: any(mine(a) for a in doc))
+        a = [a for a in alerts if mine(a)][0]
+        assert a["labels"] == {"alertname": "servicedown", "instance": svc,
+                               "severity": "critical", "node": "testnode"}
+        assert a["annotations"]["description"] == "service availability (1 up, 0 down)"
+        assert a["annotations"]["summary"] == \
+            'ALARM: service availability (1 up, 0 down) of "%s" is 0' % svc
+        assert "does not answer" in a["annotations"]["cause"]
+        assert a["annotations"]["command"].startswith("mailmon status")
+        assert a["status"]["state"] == "active"
+        starts = time.mktime(time.strptime(a["startsAt"][:19], "%Y-%m-%dT%H:%M:%S")) \
+            - time.timezone
+        assert t0 - 2 <= starts <= time.time() + 1
+        # the service comes up: the alert is resolved (endsAt in the past)
+        listener = Listener(port)
+        try:
+            def resolved(doc):
+                m = [x for x in doc if mine(x)]
+                if not m:
+                    return True
+                ends = time.mktime(time.strptime(m[0]["endsAt"][:19],
+                                                 "%Y-%m-%dT%H:%M:%S")) - time.timezone
+                return ends <= time.time()
+            wait_http_json(base + "/api/v2/alerts", resolved)
+        finally:
+            listener.close()
+    finally:
+        if d:
+            d.stop()
+        am.terminate()
+        am.wait(10)
