@@ -1,6 +1,9 @@
 /* err: see err.h. */
 #include "core/err.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,4 +31,19 @@ int mm_err_sys(struct mm_err *err, int errno_value, const char *fmt, ...)
 				 strerror(errno_value));
 	}
 	return -1;
+}
+
+bool mm_errno_exhausted(int e)
+{
+	return e == EMFILE || e == ENFILE || e == ENOMEM || e == ENOBUFS;
+}
+
+bool mm_fds_exhausted(void)
+{
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return false;
+	}
+	return mm_errno_exhausted(errno);
 }

@@ -22,4 +22,14 @@ int mm_err_set(struct mm_err *err, const char *fmt, ...)
 int mm_err_sys(struct mm_err *err, int errno_value, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* True for an errno that means this process ran out of something (file
+ * descriptors, memory, buffers): EMFILE, ENFILE, ENOMEM, ENOBUFS. Such a
+ * failure says nothing about the file, peer or process being looked at,
+ * and must never be blamed on it. */
+#include <stdbool.h>
+bool mm_errno_exhausted(int e);
+/* True when this process cannot open one more file right now (a probe of
+ * /dev/null failing with one of the errors above). */
+bool mm_fds_exhausted(void);
+
 #endif

@@ -214,7 +214,8 @@ static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
 static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 {
 	struct mm_httpd *h = arg;
-	reap(h);
+	if (h->nconns >= h->cap)
+		reap(h); /* only then: the count may include closed ones */
 	while (h->nconns >= h->cap && h->head) {
 		h->evicted++;
 		conn_close(h, victim(h));

@@ -55,6 +55,13 @@ struct mm_reload_status {
 	char msg[1024];
 };
 
+/* mailmond's own errors by kind, published by self.c as
+ * mailmon_errors_total{kind} (the built-in alarm.selferrors watches it). */
+enum mm_self_error {
+	MM_SE_RESOURCES, /* a check failed for lack of fds or memory on our side */
+	MM_SE_N
+};
+
 struct mm_daemon {
 	struct event_base *base;
 	struct mm_log log;
@@ -83,6 +90,7 @@ struct mm_daemon {
 	struct mm_self *self;		 /* self.c */
 	struct mm_history *history;	 /* history.c: [history], /api/v1/history */
 	struct mm_alarms *alarms;	 /* alarms.c */
+	uint64_t self_errors[MM_SE_N];	 /* see enum mm_self_error */
 	int64_t last_beat_mono_ms, loop_lag_ms, loop_lag_max_ms;
 };
 

@@ -41,6 +41,7 @@
 
 #include "core/atomicfile.h"
 #include "core/clock.h"
+#include "core/repeat.h"
 #include "core/strutil.h"
 #include "core/xalloc.h"
 #include "daemon/daemon.h"
@@ -88,6 +89,7 @@ struct mm_logwatch {
 	bool batch_armed, rotation_hint;
 	int64_t save_ms, last_save_mono;
 	uint64_t saves, save_errors;
+	struct mm_repeat save_rep; /* "positions not saved": once a minute, counted */
 	int64_t last_save_wall;
 	char last_error[MM_ERR_MAX * 2];
 	bool dirty;
@@ -338,6 +340,17 @@ static void build_state(struct mm_logwatch *lw, struct mm_posfile *pf)
 		pf->consumer = lw->consumer.checkpoint(lw->consumer.arg);
 }
 
+/* A save failed (lw->last_error says why). It is retried every cycle;
+ * the log hears of it once a minute, with the count in between. */
+static void save_failed(struct mm_logwatch *lw)
+{
+	uint64_t suppressed = 0;
+	lw->save_errors++;
+	if (mm_repeat_due(&lw->save_rep, mm_mono_ms(), &suppressed))
+		mm_log_err(&lw->d->log, "log positions not saved: %s (%llu more failure%s since the last report)",
+			   lw->last_error, (unsigned long long)suppressed, suppressed == 1 ? "" : "s");
+}
+
 /* Consumer flush first, then the positions: see sources/consumer.h.
  * Without new lines nothing is saved (unless final): a rotation alone
  * needs no save, the saved old position leads to the same place. */
@@ -347,9 +360,8 @@ static void save_positions(struct mm_logwatch *lw, bool final)
 	if (!lw->dirty && !final)
 		return;
 	if (lw->consumer.flush && lw->consumer.flush(lw->consumer.arg, &err) < 0) {
-		lw->save_errors++;
 		snprintf(lw->last_error, sizeof lw->last_error, "consumer flush: %s", err.msg);
-		mm_log_err(&lw->d->log, "log positions not saved: %s", lw->last_error);
+		save_failed(lw);
 		return;
 	}
 	struct mm_posfile pf;
@@ -363,15 +375,17 @@ static void save_positions(struct mm_logwatch *lw, bool final)
 		return;
 	}
 	if (mm_file_write_atomic(lw->state_path, text, len, 0640, &err) < 0) {
-		lw->save_errors++;
-		if (strcmp(lw->last_error, err.msg) != 0)
-			mm_log_err(&lw->d->log, "log positions not saved: %s", err.msg);
 		mm_strlcpy(lw->last_error, err.msg, sizeof lw->last_error);
+		save_failed(lw);
 		free(text);
 		mm_posfile_free(&pf);
 		return;
 	}
 	lw->saves++;
+	uint64_t failed = mm_repeat_clear(&lw->save_rep);
+	if (failed)
+		mm_log_notice(&lw->d->log, "log positions saved again after %llu failed attempt%s",
+			      (unsigned long long)failed, failed == 1 ? "" : "s");
 	lw->last_save_wall = mm_wall_ms();
 	lw->dirty = false;
 	free(lw->saved_text);

@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "core/httpd.h"
 #include "core/xalloc.h"
 #include "daemon/daemon.h"
 #include "daemon/module.h"
@@ -36,6 +37,7 @@ enum {
 	F_RELOAD_TIME,
 	F_MODULE_OK,
 	F_FOLDED,
+	F_ERRORS,
 	F_N
 };
 
@@ -78,6 +80,11 @@ static const struct mm_metric_def defs[F_N] = {
 		      "Series folded into label value \"other\" because their family reached its "
 		      "series cap.",
 		      MM_METRIC_COUNTER, {"family"}},
+	[F_ERRORS] = {"mailmon_errors_total",
+		      "mailmond's own errors by kind: resources (a check could not run for "
+		      "lack of file descriptors or memory; the service is shown as unknown, "
+		      "never restarted), http_accept (accept() failed).",
+		      MM_METRIC_COUNTER, {"kind"}},
 };
 
 struct mm_self {
@@ -127,6 +134,14 @@ static void collect(void *arg, struct mm_registry *r)
 	for (size_t i = 0; i < d->modules_started; i++)
 		mm_metric_set(me->f[F_MODULE_OK], (const char *[]){mm_modules[i]->name},
 			      d->mod[i].ok ? 1 : 0);
+	mm_metric_set(me->f[F_ERRORS], (const char *[]){"resources"},
+		      (double)d->self_errors[MM_SE_RESOURCES]);
+	if (d->httpd) {
+		struct mm_httpd_stats hs;
+		mm_httpd_stats(d->httpd, &hs);
+		mm_metric_set(me->f[F_ERRORS], (const char *[]){"http_accept"},
+			      (double)hs.accept_errors);
+	}
 	for (size_t i = 0; i < mm_registry_nfamilies(r); i++) {
 		const struct mm_metric *m = mm_registry_family(r, i);
 		if (mm_metric_folded(m))

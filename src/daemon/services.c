@@ -233,8 +233,17 @@ static void evaluate(struct svc *s, const struct mm_probe_result *res)
 			snprintf(detail, sizeof detail, "answered in %.3f s, warning at %.3f s",
 				 (double)res->total_us / 1e6, (double)s->sc.warning_ms / 1000);
 	}
+	/* mailmond's own shortage is never the service's failure. */
+	if ((res && res->fail == MM_PF_MONITOR) || (s->sc.has_procs && s->ps.exhausted)) {
+		obs.monitor_error = true;
+		if (s->sc.has_procs && s->ps.exhausted)
+			snprintf(detail, sizeof detail,
+				 "mailmond could not read /proc (out of file descriptors or memory)");
+		s->owner->d->self_errors[MM_SE_RESOURCES]++;
+	}
 	obs.detail = detail;
-	if ((obs.procs_checked && !obs.procs_ok) || (obs.probed && !obs.probe_ok)) {
+	if (!obs.monitor_error &&
+	    ((obs.procs_checked && !obs.procs_ok) || (obs.probed && !obs.probe_ok))) {
 		mm_strlcpy(s->last_failure, detail, sizeof s->last_failure);
 		s->last_failure_wall_ms = mm_wall_ms();
 	}
@@ -242,9 +251,28 @@ static void evaluate(struct svc *s, const struct mm_probe_result *res)
 		do_restart(s, detail);
 }
 
-static void on_probe(const struct mm_probe_result *res, void *arg)
+/* A probe that failed to connect or to finish may have failed on our
+ * side: when mailmond cannot open a file right now, the failure is its
+ * own (class monitor-error), whatever the probe saw. */
+static void classify_ours(struct mm_probe_result *r)
+{
+	if ((r->fail == MM_PF_REFUSED || r->fail == MM_PF_TIMEOUT || r->fail == MM_PF_TLS ||
+	     r->fail == MM_PF_PROTOCOL || r->fail == MM_PF_INTERNAL) &&
+	    mm_fds_exhausted()) {
+		char msg[sizeof r->msg];
+		snprintf(msg, sizeof msg, "mailmond is out of file descriptors (%.*s)",
+			 (int)sizeof msg - 48, r->msg);
+		mm_strlcpy(r->msg, msg, sizeof r->msg);
+		r->fail = MM_PF_MONITOR;
+	}
+}
+
+static void on_probe(const struct mm_probe_result *res_in, void *arg)
 {
 	struct svc *s = arg;
+	struct mm_probe_result copy = *res_in;
+	classify_ours(&copy);
+	const struct mm_probe_result *res = &copy;
 	bool verifying = s->probe_verifying;
 	s->probe = NULL;
 	s->probe_verifying = false;
@@ -274,6 +302,13 @@ static void start_probe(struct svc *s, bool verifying)
 {
 	struct mm_err err;
 	s->probe_verifying = verifying;
+	if (mm_fds_exhausted()) {
+		struct mm_probe_result r = {.fail = MM_PF_MONITOR};
+		mm_strlcpy(r.msg, "not probed: mailmond is out of file descriptors", sizeof r.msg);
+		s->probe = NULL;
+		on_probe(&r, s);
+		return;
+	}
 	s->probe = mm_probe_start(s->owner->env, &s->sc.probe, on_probe, s, &err);
 	if (!s->probe) {
 		struct mm_probe_result r = {.fail = MM_PF_INTERNAL};
@@ -815,7 +850,7 @@ enum {
 };
 
 static const char *const watch_states[] = {"unknown",	 "up",	      "slow",  "down",
-					   "restarting", "verifying", "failed"};
+					   "restarting", "verifying", "failed", "monitor_error"};
 
 static const struct mm_metric_def defs[F_N] = {
 	[F_UP] = {"mailmon_service_up",
@@ -887,7 +922,7 @@ static void collect(void *arg, struct mm_registry *r)
 					      (const char *[]){s->sc.name,
 							       mm_probe_fail_name((enum mm_probe_fail)f)},
 					      (double)s->fail_by_class[f]);
-		if (s->w.state != MM_WS_UNKNOWN)
+		if (s->w.state != MM_WS_UNKNOWN && s->w.state != MM_WS_MONITOR)
 			mm_metric_set(ss->f[F_UP], sl,
 				      s->w.state == MM_WS_UP || s->w.state == MM_WS_SLOW ? 1 : 0);
 		if (s->have_last) {

@@ -319,6 +319,13 @@ static void on_connected(struct mm_probe *p)
 		p->ops->start(p);
 }
 
+/* A failed connect is the peer refusing, unless our side ran out of fds
+ * or memory (socket() itself failed): then it is the monitor's error. */
+static enum mm_probe_fail connect_class(int e)
+{
+	return mm_errno_exhausted(e) ? MM_PF_MONITOR : MM_PF_REFUSED;
+}
+
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct mm_probe *p = arg;
@@ -348,10 +355,10 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 				pp_fail(p, MM_PF_REFUSED, "connect: cannot resolve %s: %s", p->prm.host,
 					evutil_gai_strerror(dnserr));
 			else if (p->prm.unix_path[0])
-				pp_fail(p, MM_PF_REFUSED, "connect to %s: %s", p->prm.unix_path,
+				pp_fail(p, connect_class(e), "connect to %s: %s", p->prm.unix_path,
 					evutil_socket_error_to_string(e));
 			else
-				pp_fail(p, MM_PF_REFUSED, "connect to %s port %d: %s", p->prm.host,
+				pp_fail(p, connect_class(e), "connect to %s port %d: %s", p->prm.host,
 					p->prm.port, evutil_socket_error_to_string(e));
 		} else {
 			pp_fail(p, MM_PF_REFUSED, "connect: closed");
@@ -488,6 +495,10 @@ static void begin_connect(struct mm_probe *p)
 {
 	stage_begin(p, "connect");
 	p->bev = bufferevent_socket_new(p->env->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (!p->bev) {
+		pp_fail(p, MM_PF_MONITOR, "connect: no memory for a connection");
+		return;
+	}
 	set_watermarks(p, p->bev);
 	bufferevent_setcb(p->bev, on_read, NULL, on_event, p);
 	bufferevent_enable(p->bev, EV_READ | EV_WRITE);
@@ -497,8 +508,8 @@ static void begin_connect(struct mm_probe *p)
 		struct sockaddr_un un = {.sun_family = AF_UNIX};
 		mm_strlcpy(un.sun_path, p->prm.unix_path, sizeof un.sun_path);
 		if (bufferevent_socket_connect(p->bev, (struct sockaddr *)&un, sizeof un) < 0)
-			pp_fail(p, MM_PF_REFUSED, "connect to %s: %s", p->prm.unix_path,
-				evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+			pp_fail(p, connect_class(EVUTIL_SOCKET_ERROR()), "connect to %s: %s",
+				p->prm.unix_path, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		return;
 	}
 	if (mm_is_numeric_ip(p->prm.host)) {
@@ -512,7 +523,7 @@ static void begin_connect(struct mm_probe *p)
 			return;
 		}
 		if (bufferevent_socket_connect(p->bev, (struct sockaddr *)&ss, slen) < 0)
-			pp_fail(p, MM_PF_REFUSED, "connect to %s: %s", hp,
+			pp_fail(p, connect_class(EVUTIL_SOCKET_ERROR()), "connect to %s: %s", hp,
 				evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		return;
 	}

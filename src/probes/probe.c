@@ -28,6 +28,7 @@ static const char *const fail_names[MM_PF_COUNT] = {
 	[MM_PF_AUTH] = "auth",
 	[MM_PF_MISSING] = "missing-feature",
 	[MM_PF_INTERNAL] = "internal",
+	[MM_PF_MONITOR] = "monitor-error",
 };
 
 const char *mm_probe_fail_name(enum mm_probe_fail f)

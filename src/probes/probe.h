@@ -46,9 +46,11 @@ enum mm_probe_fail {
 	MM_PF_REJECTED,	 /* a command got an error reply */
 	MM_PF_AUTH,	 /* credentials refused */
 	MM_PF_MISSING,	 /* a required feature (STARTTLS, AUTH) not offered */
-	MM_PF_INTERNAL,	 /* our side: no memory for a socket, bad params */
+	MM_PF_INTERNAL,	 /* our side: bad params, a library refused */
+	MM_PF_MONITOR,	 /* our side ran out of fds or memory: says nothing
+			    about the service, never acted on */
 };
-#define MM_PF_COUNT (MM_PF_INTERNAL + 1)
+#define MM_PF_COUNT (MM_PF_MONITOR + 1)
 
 enum mm_probe_proto {
 	MM_PROTO_TCP,

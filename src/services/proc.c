@@ -126,6 +126,7 @@ void mm_proc_scan(struct mm_proc_match *m, const char *root, int64_t mono_ms,
 	if (m->pidfile[0]) {
 		struct mm_err err;
 		if (mm_pidfile_read(m->pidfile, &main_pid, &err) < 0) {
+			out->exhausted |= mm_errno_exhausted(errno);
 			mm_strlcpy(out->detail, err.msg, sizeof out->detail);
 			main_pid = -1;
 		}
@@ -134,14 +135,19 @@ void mm_proc_scan(struct mm_proc_match *m, const char *root, int64_t mono_ms,
 	uint64_t oldest_start = UINT64_MAX;
 	bool main_alive = false;
 	DIR *dir = opendir(root);
+	if (!dir)
+		out->exhausted |= mm_errno_exhausted(errno);
 	struct dirent *de;
 	while (dir && (de = readdir(dir))) {
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		pid_t pid = (pid_t)atoi(de->d_name);
 		struct mm_proc_stat st;
-		if (!mm_proc_read_stat(root, pid, &st) || st.state == 'Z' || st.state == 'X')
+		errno = 0;
+		if (!mm_proc_read_stat(root, pid, &st) || st.state == 'Z' || st.state == 'X') {
+			out->exhausted |= mm_errno_exhausted(errno);
 			continue;
+		}
 		/* Only a pidfile's process has workers (its children); in name
 		 * mode main_pid is just the oldest match found so far. */
 		bool is_main = m->pidfile[0] && main_pid > 0 && pid == main_pid;

@@ -44,6 +44,8 @@ struct mm_proc_stats {
 	int64_t oldest_age_s;	 /* oldest worker (pidfile) or match (name) */
 	pid_t oldest_pid;
 	char detail[600];	 /* "pid 123 from X is not running" */
+	bool exhausted;		 /* the scan itself failed for lack of fds or
+				    memory: count and detail mean nothing */
 };
 
 /* name and cmdline_re may be NULL/empty; pidfile takes precedence for
@@ -52,7 +54,9 @@ int mm_proc_match_init(struct mm_proc_match *m, const char *pidfile, const char 
 		       const char *cmdline_re, struct mm_err *err);
 void mm_proc_match_free(struct mm_proc_match *m);
 /* Scans proc_root ("/proc", or a test tree). Never fails: what cannot be
- * read is skipped. */
+ * read is skipped, except when reading failed for lack of fds or memory
+ * on our side: then out->exhausted is set, so a process is never taken
+ * for gone because mailmond could not look. */
 void mm_proc_scan(struct mm_proc_match *m, const char *proc_root, int64_t mono_ms,
 		  struct mm_proc_stats *out);
 

@@ -28,8 +28,9 @@ enum mm_svc_event_type {
 	MM_SVC_EV_VERIFY_FAILED,  /* re-probe after the restart failed */
 	MM_SVC_EV_GAVE_UP,	  /* flap limit reached: marked failed, left for a human */
 	MM_SVC_EV_CERT,		  /* certificate expires within 21 days */
+	MM_SVC_EV_MONITOR,	  /* mailmond could not check: its own error */
 };
-#define MM_SVC_EV_COUNT (MM_SVC_EV_CERT + 1)
+#define MM_SVC_EV_COUNT (MM_SVC_EV_MONITOR + 1)
 
 struct mm_svc_event {
 	enum mm_svc_event_type type;

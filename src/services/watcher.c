@@ -22,6 +22,7 @@ static const char *const event_names[MM_SVC_EV_COUNT] = {
 	[MM_SVC_EV_VERIFY_FAILED] = "verify-failed",
 	[MM_SVC_EV_GAVE_UP] = "gave-up",
 	[MM_SVC_EV_CERT] = "certificate-expiring",
+	[MM_SVC_EV_MONITOR] = "monitor-error",
 };
 
 const char *mm_svc_event_name(enum mm_svc_event_type t)
@@ -39,6 +40,7 @@ const char *mm_watch_state_name(enum mm_watch_state s)
 	case MM_WS_RESTARTING: return "restarting";
 	case MM_WS_VERIFYING: return "verifying";
 	case MM_WS_FAILED: return "failed";
+	case MM_WS_MONITOR: return "unknown (monitor error)";
 	}
 	return "?";
 }
@@ -138,6 +140,18 @@ static enum mm_watch_action try_restart(struct mm_watch *w, int64_t mono_ms, int
 enum mm_watch_action mm_watch_cycle(struct mm_watch *w, int64_t mono_ms, int64_t wall_ms,
 				    const struct mm_watch_obs *o)
 {
+	/* mailmond could not look: the cycle is not recorded, nothing acts,
+	 * and the service shows as unknown until a cycle sees it again. */
+	if (o->monitor_error) {
+		if (w->state == MM_WS_RESTARTING || w->state == MM_WS_VERIFYING ||
+		    w->state == MM_WS_FAILED)
+			return MM_WA_NONE;
+		if (w->state != MM_WS_MONITOR)
+			emit(w, MM_SVC_EV_MONITOR, wall_ms, MM_PF_MONITOR, mono_ms, "%s",
+			     o->detail ? o->detail : "");
+		w->state = MM_WS_MONITOR;
+		return MM_WA_NONE;
+	}
 	/* While a restart or its verification is under way, and after giving
 	 * up, cycles are still recorded but never act. */
 	bool crashed = o->procs_checked && !o->procs_ok;
@@ -154,7 +168,7 @@ enum mm_watch_action mm_watch_cycle(struct mm_watch *w, int64_t mono_ms, int64_t
 		enum mm_watch_state now = o->slow ? MM_WS_SLOW : MM_WS_UP;
 		if (w->state == MM_WS_FAILED)
 			return MM_WA_NONE; /* stays failed until a human resets it */
-		if (before == MM_WS_DOWN)
+		if (before == MM_WS_DOWN || before == MM_WS_MONITOR)
 			emit(w, MM_SVC_EV_UP, wall_ms, MM_PF_NONE, mono_ms, "answering again");
 		if (now == MM_WS_SLOW && before != MM_WS_SLOW)
 			emit(w, MM_SVC_EV_SLOW, wall_ms, MM_PF_NONE, mono_ms, "%s", detail);

@@ -35,6 +35,8 @@ enum mm_watch_state {
 	MM_WS_RESTARTING, /* a restart command runs */
 	MM_WS_VERIFYING,  /* waiting to re-probe after a restart */
 	MM_WS_FAILED,	  /* flap limit reached: left for a human */
+	MM_WS_MONITOR,	  /* unknown: mailmond could not look (its own fds or
+			     memory ran out); never acted on */
 };
 
 struct mm_watch_conf {
@@ -65,6 +67,7 @@ struct mm_watch_obs {
 	bool procs_over;		/* more than the maximum (reported only) */
 	bool probed, probe_ok, slow;
 	enum mm_probe_fail fail;
+	bool monitor_error;		/* the check failed on mailmond's side */
 	const char *detail;		/* the probe's or the process check's message */
 };
 

@@ -25,6 +25,7 @@ static void on_ev(const struct mm_svc_event *ev, void *arg)
 /* A cycle script: one letter per cycle.
  *   o probe ok     x probe failed    c processes gone (crash)
  *   s ok but slow  V verify ok (after a restart)  F verify failed
+ *   m mailmond could not check (its own fds or memory ran out)
  * The expected result: the events in order, and which cycles restart. */
 struct wcase {
 	const char *name;
@@ -48,6 +49,11 @@ static const struct wcase cases[] = {
 	 "down hang restart verify-failed hang gave-up", MM_WS_FAILED},
 	{"no command: report only", 1, 2, 3, false, "xxo", "...", "down hang hang up", MM_WS_UP},
 	{"slow", 3, 5, 3, true, "oso", "...", "slow", MM_WS_UP},
+	{"monitor errors never restart", 1, 1, 3, true, "ommmm", ".....", "monitor-error",
+	 MM_WS_MONITOR},
+	{"monitor errors are not counted", 2, 3, 3, true, "xmmmxo", "....R.",
+	 "down monitor-error down hang restart", MM_WS_RESTARTING},
+	{"monitor error, then seen again", 1, 1, 3, true, "omo", "...", "monitor-error up", MM_WS_UP},
 };
 
 static void test_cases(void **state)
@@ -70,7 +76,10 @@ static void test_cases(void **state)
 			} else {
 				struct mm_watch_obs o = {.probed = ch != 'c', .probe_ok = ch == 'o' || ch == 's',
 							 .slow = ch == 's', .procs_checked = true,
-							 .procs_ok = ch != 'c', .detail = "d"};
+							 .procs_ok = ch != 'c', .detail = "d",
+							 .monitor_error = ch == 'm'};
+				if (ch == 'm')
+					o.fail = MM_PF_MONITOR;
 				if (mm_watch_cycle(&w, now, now, &o) == MM_WA_RESTART)
 					got = 'R';
 			}
