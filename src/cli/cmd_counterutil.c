@@ -30,6 +30,7 @@ static const struct {
 	{"serverresponse", "response time and time of the last check, per service"},
 	{"diskusage", "disk usage of the mail partitions (not available yet)"},
 	{"alarm", "per alarm instance: the seed's alarm counters (from /api/alarms)"},
+	{"e2e", "end-to-end delivery probes ([e2e.NAME]): last times, runs, late, lost"},
 };
 
 static void usage(FILE *out)
@@ -121,6 +122,20 @@ static void print_object(const char *obj, json_t *o)
 			print_value(n, json_object_get(v, "responsetime"));
 			snprintf(n, sizeof n, "%s.laststattime", k);
 			print_value(n, json_object_get(v, "laststattime"));
+		}
+		return;
+	}
+	if (strcmp(obj, "e2e") == 0) {
+		json_object_foreach(o, k, v)
+		{
+			const char *f;
+			json_t *fv;
+			json_object_foreach(v, f, fv)
+			{
+				char n[256];
+				snprintf(n, sizeof n, "%s.%s", k, f);
+				print_value(n, fv);
+			}
 		}
 		return;
 	}

@@ -402,6 +402,19 @@ int mm_config_split_name(const char *name, char *section, size_t seccap,
 	return 0;
 }
 
+const char **mm_config_instances(const struct mm_config *conf, const char *prefix, size_t *n)
+{
+	size_t plen = strlen(prefix);
+	const char **v = xcalloc(conf->nsections + 1, sizeof *v);
+	*n = 0;
+	for (size_t i = 0; i < conf->nsections; i++) {
+		const char *s = conf->sections[i];
+		if (strncmp(s, prefix, plen) == 0 && s[plen] == '.' && s[plen + 1])
+			v[(*n)++] = s + plen + 1;
+	}
+	return v;
+}
+
 void mm_config_each_instance(const struct mm_config *conf, const char *prefix,
 			     void (*fn)(const char *name, void *arg), void *arg)
 {

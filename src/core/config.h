@@ -87,5 +87,8 @@ int mm_config_split_name(const char *name, char *section, size_t seccap,
  * yields [service.imap] as "imap"), in file order. */
 void mm_config_each_instance(const struct mm_config *conf, const char *prefix,
 			     void (*fn)(const char *name, void *arg), void *arg);
+/* The same names as an array (*n of them, file order) of pointers into
+ * conf, valid while conf lives; the caller frees the array only. */
+const char **mm_config_instances(const struct mm_config *conf, const char *prefix, size_t *n);
 
 #endif

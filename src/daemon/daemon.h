@@ -33,6 +33,7 @@ struct mm_httpd;
 struct mm_services;
 struct mm_logwatch;
 struct mm_registry;
+struct mm_e2e_mod;
 struct mm_self;
 struct mm_history;
 struct mm_alarms;
@@ -85,6 +86,7 @@ struct mm_daemon {
 	struct mm_queuewatch *queue;  /* queuewatch.c: [queue] gauges, /api/queue */
 
 	struct mm_registry *metrics; /* every module's measurements (metrics/registry.h) */
+	struct mm_e2e_mod *e2e;	     /* e2e.c: [e2e.NAME] end-to-end delivery probes */
 	struct mm_module_status mod[MM_MAX_MODULES]; /* per mm_modules[] row */
 	size_t modules_started;		 /* rows whose init ran */
 	struct mm_self *self;		 /* self.c */

@@ -656,6 +656,53 @@ static json_t *stat_object(struct mm_services *ss, enum mm_probe_proto proto, bo
 	return o;
 }
 
+/* counterutil's "e2e" object: per [e2e.NAME] probe, read from the metric
+ * registry where the e2e module publishes (no reader reaches into
+ * another module's state). Times in seconds, from the last run. */
+static void e2e_field(json_t *o, const struct mm_metric *m, const char *stage, const char *field)
+{
+	for (size_t i = 0; m && i < mm_metric_nseries(m); i++) {
+		const struct mm_series *se = mm_metric_series(m, i);
+		if (stage && strcmp(se->lv[1], stage) != 0)
+			continue;
+		json_t *p = json_object_get(o, se->lv[0]);
+		if (!p) {
+			p = json_object();
+			json_object_set_new(o, se->lv[0], p);
+		}
+		json_t *old = json_object_get(p, field);
+		double v = se->value + (old && !stage ? json_number_value(old) : 0);
+		bool count = strncmp(field, "num", 3) == 0 || strcmp(field, "lastSuccessTime") == 0;
+		json_object_set_new(p, field, count ? json_integer((json_int_t)v) : json_real(v));
+	}
+}
+
+static json_t *e2e_object(struct mm_daemon *d)
+{
+	json_t *o = json_object();
+	if (!d->metrics)
+		return o;
+	mm_registry_collect(d->metrics);
+	static const struct {
+		const char *family, *stage, *field;
+	} rows[] = {
+		{"mailmon_e2e_runs_total", NULL, "numRuns"},
+		{"mailmon_e2e_failures_total", NULL, "numFailed"},
+		{"mailmon_e2e_late_total", NULL, "numLate"},
+		{"mailmon_e2e_lost_total", NULL, "numLost"},
+		{"mailmon_e2e_last_success_timestamp_seconds", NULL, "lastSuccessTime"},
+		{"mailmon_e2e_last_seconds", "ldap", "lastLdapTime"},
+		{"mailmon_e2e_last_seconds", "smtp", "lastSmtpTime"},
+		{"mailmon_e2e_last_seconds", "delivery", "lastDeliveryTime"},
+		{"mailmon_e2e_last_seconds", "retrieve", "lastRetrieveTime"},
+		{"mailmon_e2e_last_seconds", "total", "lastTotalTime"},
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+		e2e_field(o, mm_registry_find(d->metrics, rows[i].family), rows[i].stage,
+			  rows[i].field);
+	return o;
+}
+
 static void on_api_counterutil(struct evhttp_request *req, void *arg)
 {
 	struct mm_services *ss = arg;
@@ -679,6 +726,7 @@ static void on_api_counterutil(struct evhttp_request *req, void *arg)
 		stat_object(ss, MM_PROTO_SMTP, false), "serverresponse", sr, "diskusage",
 		json_pack("{s:b, s:s}", "available", 0, "note",
 			  "disk usage is filled by a later issue"));
+	json_object_set_new(doc, "e2e", e2e_object(ss->d));
 	mm_http_reply_json(req, 200, doc);
 }
 

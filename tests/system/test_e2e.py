@@ -13,6 +13,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
@@ -207,6 +208,102 @@ def test_leftovers_of_a_killed_run(lab, tmp_path):
     # Its delay: from its sending (in the tag) to Dovecot's INTERNALDATE.
     assert 0 < out["claimed"][0]["delay_ms"] < 60000, out
     assert probe_messages(lab, "bob") == []
+
+
+def metrics(api):
+    """/metrics as {(name, frozenset(labels)): value}."""
+    import urllib.request
+    with urllib.request.urlopen("http://%s/metrics" % api, timeout=5) as r:
+        text = r.read().decode()
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r'^(mailmon_e2e_\w+)(?:\{(.*)\})? (\S+)$', line)
+        if m:
+            labels = frozenset(re.findall(r'(\w+)="([^"]*)"', m.group(2) or ""))
+            out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+def val(mx, name, **labels):
+    return mx.get((name, frozenset(labels.items())))
+
+
+def test_daemon_probes_publish_and_count_late_and_lost(lab, tmp_path):
+    """[e2e.d1] and [e2e.d2] in mailmond: every stage in the registry; LMTP
+    held 7 s then flushed: d1 (timeout 3 s, lost_after 60 s) counts its
+    held messages late, with their delay; d2 (lost_after 4 s) counts lost
+    what stayed away longer than that."""
+    port = mmbin.free_port()
+    api = "127.0.0.1:%d" % port
+    base = subprocess.run([sys.executable, os.path.join(mmbin.SOURCE_DIR, "lab", "mailmon_conf.py"),
+                           lab.paths["lab_json"]], capture_output=True, text=True,
+                          check=True).stdout
+    base = re.sub(r"(?m)^listen = .*$", "listen = " + api, base)
+    conf = tmp_path / "mailmon.conf"
+    sections = ""
+    for name, user, lost in (("d1", "bob", "60s"), ("d2", "alice", "4s")):
+        sections += """
+[e2e.%s]
+submit = smtp://127.0.0.1:%d
+fetch = imap://127.0.0.1:%d
+to = %s@lab.test
+credentials_file = %s
+ldap = %s/ou=people,dc=lab,dc=test
+interval = 1s
+deadline = 1s
+timeout = 3s
+poll = 200ms
+lost_after = %s
+""" % (name, lab.ports["smtpd"], lab.ports["imap"], user,
+       cred_file(tmp_path, user, pw(lab, user), "d-" + user), lab.ldap["uri"], lost)
+    conf.write_text(base + sections)
+    r = mmbin.mailmon("config", "check", str(conf))
+    assert r.returncode == 0, r.stdout + r.stderr
+    d = mmbin.Daemon(str(conf), str(tmp_path / "mailmond.log"))
+    d.start(api=api)
+    try:
+        mx = lab.wait_for(lambda: (lambda m: val(m, "mailmon_e2e_runs_total", probe="d1") and
+                                   val(m, "mailmon_e2e_runs_total", probe="d1") >= 2 and m)(
+                                       metrics(api)), timeout=15, what="two runs")
+        assert val(mx, "mailmon_e2e_up", probe="d1") == 1, mx
+        assert val(mx, "mailmon_e2e_last_success_timestamp_seconds", probe="d1") > time.time() - 30
+        for stage in ("ldap", "smtp", "delivery", "retrieve", "total"):
+            n = val(mx, "mailmon_e2e_duration_seconds_count", probe="d1", stage=stage)
+            assert n and n >= 2, (stage, mx)
+        for stage in ("smtp_dot", "imap_fetch", "delivery", "hop2_LMTP"):
+            assert val(mx, "mailmon_e2e_last_seconds", probe="d1", stage=stage) is not None, stage
+
+        lab.postconf({"defer_transports": "lmtp"})
+        try:
+            time.sleep(7)
+        finally:
+            lab.postconf({"defer_transports": ""})
+        lab.flush()
+
+        def settled():
+            m = metrics(api)
+            return (val(m, "mailmon_e2e_late_total", probe="d1") or 0) >= 2 and \
+                (val(m, "mailmon_e2e_lost_total", probe="d2") or 0) >= 1 and m
+        mx = lab.wait_for(settled, timeout=20, what="late and lost counted")
+        assert val(mx, "mailmon_e2e_failures_total", probe="d1", leg="delivery") >= 1, mx
+        # The held messages' real delays went into the delivery histogram:
+        # at least two observations above the 1 s bucket.
+        le1 = val(mx, "mailmon_e2e_duration_seconds_bucket", probe="d1", stage="delivery", le="1")
+        total = val(mx, "mailmon_e2e_duration_seconds_count", probe="d1", stage="delivery")
+        assert total - le1 >= 2, mx
+        assert val(mx, "mailmon_e2e_lost_total", probe="d1") == 0, mx
+        out = mmbin.mailmon("counterutil", "-o", "e2e", "--api", api).stdout
+        late = int(re.search(r"^d1\.numLate = (\d+)$", out, re.M).group(1))
+        assert late >= 2, out
+        assert re.search(r"^d2\.numLost = [1-9]", out, re.M), out
+        assert re.search(r"^d1\.lastDeliveryTime = [0-9.]+$", out, re.M), out
+    finally:
+        d.stop()
+    # Independently: Postfix delivered the held probe messages late (its
+    # own delay= over 5 s for some LMTP delivery to bob).
+    delays = [float(x) for x in re.findall(r"to=<bob@lab\.test>, relay=[^,]*lmtp[^,]*, delay=([0-9.]+)",
+                                           lab.maillog_text())]
+    assert any(x > 5 for x in delays), delays
 
 
 # -- outages: these stop servers for good, so they come last -----------------
