@@ -211,9 +211,11 @@ static void on_fetch(const struct mm_probe_result *r, void *arg)
 	if (r->fail != MM_PF_NONE && !(b->found && b->fetched_us)) {
 		if (b->ready && r->fail == MM_PF_TIMEOUT) {
 			fail_leg(e, MM_E2E_DELIVERY, r);
+			const char *q = strstr(e->res.queue_id, "queued as ");
 			snprintf(e->res.msg, sizeof e->res.msg,
-				 "message %s not visible in the mailbox %.3f s after DATA (timeout)",
-				 e->res.queue_id[0] ? e->res.queue_id : "", (double)(mm_probe_now_us() - e->data_end_us) / 1e6);
+				 "message%s%.40s not visible in the mailbox %.3f s after DATA (timeout)",
+				 q ? " " : "", q ? q + 10 : "",
+				 (double)(mm_probe_now_us() - e->data_end_us) / 1e6);
 			return;
 		}
 		fail_leg(e, MM_E2E_RETRIEVAL, r);

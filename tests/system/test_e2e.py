@@ -262,10 +262,11 @@ lost_after = %s
     d = mmbin.Daemon(str(conf), str(tmp_path / "mailmond.log"))
     d.start(api=api)
     try:
-        mx = lab.wait_for(lambda: (lambda m: val(m, "mailmon_e2e_runs_total", probe="d1") and
-                                   val(m, "mailmon_e2e_runs_total", probe="d1") >= 2 and m)(
-                                       metrics(api)), timeout=15, what="two runs")
-        assert val(mx, "mailmon_e2e_up", probe="d1") == 1, mx
+        def two_delivered():
+            m = metrics(api)
+            n = val(m, "mailmon_e2e_duration_seconds_count", probe="d1", stage="delivery")
+            return n and n >= 2 and val(m, "mailmon_e2e_up", probe="d1") == 1 and m
+        mx = lab.wait_for(two_delivered, timeout=15, what="two runs delivered")
         assert val(mx, "mailmon_e2e_last_success_timestamp_seconds", probe="d1") > time.time() - 30
         for stage in ("ldap", "smtp", "delivery", "retrieve", "total"):
             n = val(mx, "mailmon_e2e_duration_seconds_count", probe="d1", stage=stage)

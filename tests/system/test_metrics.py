@@ -236,5 +236,5 @@ def test_json_endpoints_still_answer(node):
         assert isinstance(doc, dict) and doc, path
     st = node["daemon"].get(node["api"], "/api/status")
     mods = [m["name"] for m in st["reload"]["modules"]]
-    assert mods == ["self", "http", "logs", "counters", "queue", "services",
+    assert mods == ["self", "http", "logs", "counters", "queue", "services", "e2e",
                     "alarms", "history"]
