@@ -203,3 +203,10 @@ int mm_linereader_next(struct mm_linereader *r, const char **line, size_t *len)
 		return 1;
 	return r->failed ? -1 : 0;
 }
+
+uint64_t mm_linereader_offset(const struct mm_linereader *r, uint64_t *last_raw)
+{
+	if (last_raw)
+		*last_raw = r->lb.last_raw;
+	return r->lb.consumed;
+}

@@ -31,6 +31,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/err.h"
 #include "sources/linebuf.h"
@@ -45,6 +46,10 @@ int mm_linereader_next(struct mm_linereader *r, const char **line, size_t *len);
 const char *mm_linereader_error(const struct mm_linereader *r);
 /* lines, capped, unterminated, bytes (uncompressed). */
 const struct mm_line_stats *mm_linereader_stats(const struct mm_linereader *r);
+/* The uncompressed stream offset just after the last line returned, and
+ * that line's raw length (newline included): a position in the file's
+ * text, as the tailer saves it. */
+uint64_t mm_linereader_offset(const struct mm_linereader *r, uint64_t *last_raw);
 /* Known after the first mm_linereader_next(). */
 bool mm_linereader_is_gzip(const struct mm_linereader *r);
 void mm_linereader_close(struct mm_linereader *r);

@@ -27,6 +27,7 @@
 #include "core/clock.h"
 #include "core/hash.h"
 #include "core/xalloc.h"
+#include "sources/backlog.h"
 
 #define READ_LIMIT_DEFAULT (4u << 20)
 #define CHUNK_DEFAULT (256u << 10)
@@ -47,6 +48,7 @@ struct mm_tailer {
 	uint64_t last_len, last_hash; /* last delivered line before consumed */
 	struct mm_linebuf lb;
 	struct mm_tailer_stats st;
+	struct mm_backlog *bl; /* rotated files to read before PATH, or NULL */
 };
 
 static void notice(struct mm_tailer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -90,6 +92,7 @@ void mm_tailer_free(struct mm_tailer *t)
 	if (t->next_fd >= 0)
 		close(t->next_fd);
 	mm_linebuf_free(&t->lb);
+	mm_backlog_free(t->bl);
 	free(t->path);
 	free(t->path1);
 	free(t);
@@ -115,6 +118,10 @@ const struct mm_tailer_stats *mm_tailer_stats(const struct mm_tailer *t)
 void mm_tailer_position(const struct mm_tailer *t, struct mm_filepos *out)
 {
 	memset(out, 0, sizeof *out);
+	if (t->bl) {
+		mm_backlog_position(t->bl, out);
+		return;
+	}
 	if (t->fd < 0)
 		return;
 	/* A rotated file read to its very end (waiting out the grace time):
@@ -340,6 +347,18 @@ void mm_tailer_start(struct mm_tailer *t, const struct mm_filepos *saved)
 		       t->path, t->path1, saved->offset);
 		return;
 	}
+	/* Rotated more than once, or compressed: PATH.2, PATH.1.gz, dateext */
+	char why[640];
+	struct mm_backlog *bl = mm_backlog_find(t->path, saved, why, sizeof why);
+	if (bl) {
+		t->bl = bl;
+		t->st.rotations++;
+		notice(t, "rotated while stopped: %s", why);
+		if (fd >= 0)
+			close(fd);
+		t->first = false; /* PATH, once reached, is read from its start */
+		return;
+	}
 	t->st.replaced++;
 	notice(t, "%s: the saved file (inode %" PRIu64 ") is gone and is not %s; lines written "
 		  "to it after offset %" PRIu64 " are lost; reading the new file from the start",
@@ -472,10 +491,42 @@ static bool at_eof(struct mm_tailer *t, bool check, mm_line_fn *fn, void *arg)
 	return true;
 }
 
+/* The rotated files found at start (backlog.h), read_limit bytes per
+ * poll. Returns true when more is waiting; false once all are read (PATH
+ * comes next, from its start). */
+static bool read_backlog(struct mm_tailer *t, mm_line_fn *fn, void *arg)
+{
+	size_t budget = t->o.read_limit;
+	const char *line;
+	size_t len;
+	char why[512] = "";
+	for (;;) {
+		int rc = mm_backlog_next(t->bl, &line, &len, why, sizeof why);
+		if (why[0]) {
+			t->st.read_errors++;
+			notice(t, "%s: %s", t->path, why);
+			why[0] = 0;
+		}
+		if (rc == 0)
+			break;
+		fn(line, len, arg);
+		t->st.last_read_ms = mm_wall_ms();
+		if (len + 1 >= budget)
+			return true;
+		budget -= len + 1;
+	}
+	mm_backlog_free(t->bl);
+	t->bl = NULL;
+	notice(t, "%s: rotated files read; now reading %s from its start", t->path, t->path);
+	return false;
+}
+
 int mm_tailer_poll(struct mm_tailer *t, bool check_rotation, mm_line_fn *fn, void *arg)
 {
 	if (!t->started)
 		mm_tailer_start(t, NULL);
+	if (t->bl && read_backlog(t, fn, arg))
+		return 1;
 	if (t->fd < 0 && !open_current(t))
 		return 0;
 	check_truncated(t, fn, arg);

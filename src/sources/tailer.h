@@ -17,6 +17,10 @@
  *     if PATH.1 has the saved inode, it is finished from the saved offset
  *     first, then PATH is read from 0; an inode reused by a new file is
  *     caught by the hash of the last line before the saved offset;
+ *   - rotated more than once while down, or compressed: the rotated file
+ *     that holds the saved position (PATH.2, PATH.1.gz, PATH-20261207.gz,
+ *     ...; see backlog.h) is read from there, then every newer rotated
+ *     file, then PATH from 0;
  *   - partial last lines, lines over line_max, NUL bytes, invalid UTF-8,
  *     CRLF: the line rules of linebuf.h.
  *

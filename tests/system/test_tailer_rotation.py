@@ -8,6 +8,7 @@ saved through the consumer checkpoint) must both equal what was written.
 Binaries come from MAILMON_BIN (default: build). Loopback only.
 """
 
+import gzip
 import json
 import os
 import shutil
@@ -244,3 +245,64 @@ def test_start_at_end_survives_a_crash(env):
     assert wait_lines(daemon, 300, timeout=20) == 300
     time.sleep(1.0)
     assert daemon.api()["lines"] == 300
+
+
+def gzip_file(path):
+    """logrotate `compress`: PATH -> PATH.gz (a new inode), PATH removed."""
+    with open(path, "rb") as src, gzip.open(path + ".gz", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    os.unlink(path)
+
+
+@pytest.mark.parametrize("scheme", ["numbered", "delaycompress", "compress", "dateext"])
+def test_rotated_twice_while_down(env, scheme):
+    """mailmond stopped; the log rotated twice (the second time with the
+    scheme's names and compression); on start it resumes in the rotated
+    file that holds its position, reads the newer one, then PATH: every
+    line once (/api/logs and the channel counters against the writer's
+    own count)."""
+    d, conf, daemon = env
+    log = os.path.join(d, "mail.log")
+    w = Writer(log)
+    w.write(4000)
+    daemon.start()
+    assert wait_lines(daemon, w.n) == w.n
+    assert daemon.stop() == 0         # positions saved at stop
+    w.write(3000)                     # still in the saved file, after its offset
+
+    def rotate(day):
+        if scheme == "dateext":
+            os.rename(log, "%s-2026120%d" % (log, day))
+            w.f.close()
+            w.f = open(log, "ab", buffering=0)
+        else:
+            w.rotate_rename()
+
+    rotate(6)
+    w.write(2500)
+    rotate(7)
+    if scheme == "delaycompress":     # mail.log.2.gz, mail.log.1
+        gzip_file(log + ".2")
+    elif scheme == "compress":        # mail.log.2.gz, mail.log.1.gz
+        gzip_file(log + ".2")
+        gzip_file(log + ".1")
+    elif scheme == "dateext":         # mail.log-20261206.gz, mail.log-20261207
+        gzip_file(log + "-20261206")
+    w.write(1500)
+    daemon.start()
+    got = wait_lines(daemon, w.n)
+    assert got == w.n, "consumed %s lines, wrote %d" % (got, w.n)
+    w.write(500)                      # and PATH goes on being followed
+    assert wait_lines(daemon, w.n) == w.n
+    time.sleep(1.0)
+    assert daemon.api()["lines"] == w.n
+    out = daemon.log()
+    assert "rotated while stopped: " in out and "resuming in" in out
+    assert "lost" not in out
+    assert channel_connects(conf) == w.n
+    # a clean restart after the catch-up reads nothing again
+    assert daemon.stop() == 0
+    daemon.start()
+    time.sleep(1.0)
+    assert daemon.api()["lines"] == w.n
+    assert channel_connects(conf) == w.n
