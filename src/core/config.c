@@ -9,11 +9,14 @@
 #include "core/config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/parse.h"
 #include "core/strutil.h"
@@ -276,11 +279,47 @@ static struct mm_config *load(struct load_state *st)
 	return st->conf;
 }
 
+int mm_config_file_trusted(int fd, const char *path, struct mm_err *err)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return mm_err_sys(err, errno, "%s: cannot stat", path);
+	if (!S_ISREG(st.st_mode))
+		return mm_err_set(err, "%s: not a regular file", path);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return mm_err_set(err,
+				  "%s: mode %04o is %s-writable: whoever can write it can add a "
+				  "restart command that mailmond runs; refused (chmod go-w %s)",
+				  path, (unsigned)(st.st_mode & 07777),
+				  st.st_mode & S_IWOTH ? "world" : "group", path);
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		return mm_err_set(err,
+				  "%s: owned by uid %u, neither root nor this program's user (uid %u); "
+				  "refused (mode %04o)",
+				  path, (unsigned)st.st_uid, (unsigned)geteuid(),
+				  (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
 struct mm_config *mm_config_load(const char *path, struct mm_diags *diags)
 {
-	FILE *fp = fopen(path, "r");
+	/* O_NONBLOCK: a FIFO planted at the path must not hang the open. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		mm_diags_add(diags, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	struct mm_err terr;
+	if (mm_config_file_trusted(fd, path, &terr) < 0) {
+		mm_diags_add(diags, "%s", terr.msg);
+		close(fd);
+		return NULL;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	FILE *fp = fdopen(fd, "r");
 	if (!fp) {
 		mm_diags_add(diags, "%s: cannot open: %s", path, strerror(errno));
+		close(fd);
 		return NULL;
 	}
 	struct load_state st = {.diags = diags, .name = path, .fp = fp};

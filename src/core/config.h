@@ -47,6 +47,12 @@ struct mm_config {
 /* Parses path. Returns the config, or NULL with at least one diagnostic
  * in diags (which the caller initialises to zero). */
 struct mm_config *mm_config_load(const char *path, struct mm_diags *diags);
+/* Whether the open file fd (named path in errors) may configure a
+ * program that runs commands as root: a regular file, not writable by
+ * group or others, owned by root or by this process's user. Returns -1
+ * with err naming the file and its mode otherwise. mm_config_load applies
+ * it; so must every loader of a file the config names as code to run. */
+int mm_config_file_trusted(int fd, const char *path, struct mm_err *err);
 /* Same, from a string; name is used in diagnostics. */
 struct mm_config *mm_config_load_string(const char *text, const char *name,
 					struct mm_diags *diags);

@@ -155,10 +155,31 @@ char *mm_config_edit_text(const char *text, const char *section, const char *key
 	return out;
 }
 
-int mm_config_set_in_file(const char *path, const char *section, const char *key,
+/* The schema's name grammar: a section is words joined by dots
+ * ("alarm.diskavail", "service.imap"), a key one word; a word is letters,
+ * digits, '_' and '-'. Anything else (a newline, ']', '=', '#', a blank)
+ * would change the file's structure when written. */
+static bool name_ok(const char *s, bool dots)
+{
+	if (!*s || *s == '.')
+		return false;
+	for (const char *c = s; *c; c++) {
+		bool word = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			    (*c >= '0' && *c <= '9') || *c == '_' || *c == '-';
+		if (!word && !(dots && *c == '.' && c[1] && c[1] != '.'))
+			return false;
+	}
+	return true;
+}
+
+int mm_config_set_in_file(const char *path_in, const char *section, const char *key,
 			  const char *value, struct mm_err *err)
 {
 	struct mm_err verr;
+	if (!name_ok(section, true) || !name_ok(key, false))
+		return mm_err_set(err,
+				  "not a valid name: sections are words joined by dots and keys are "
+				  "words (letters, digits, '_', '-'); no newline, ']', '=', '#' or blank");
 	const struct mm_conf_key *row = mm_conf_find_key(section, key);
 	if (!mm_conf_find_section(section))
 		return mm_err_set(err, "[%s]: unknown section", section);
@@ -171,6 +192,10 @@ int mm_config_set_in_file(const char *path, const char *section, const char *key
 	if (mm_conf_validate(row, value, &verr) < 0)
 		return mm_err_set(err, "%s.%s: %s", section, key, verr.msg);
 
+	/* A symlinked config is edited where it points (replacing the link
+	 * by a file would silently fork the config). */
+	char *resolved = realpath(path_in, NULL);
+	const char *path = resolved ? resolved : path_in;
 	/* A config file is small; the cap only guards against a wrong path. */
 	size_t len;
 	int e = 0;
@@ -178,11 +203,14 @@ int mm_config_set_in_file(const char *path, const char *section, const char *key
 	bool missing = !text && e == ENOENT;
 	if (missing)
 		text = xstrdup("");
-	else if (!text)
+	else if (!text) {
+		free(resolved);
 		return -1;
-	else if (memchr(text, '\0', len)) {
+	} else if (memchr(text, '\0', len)) {
 		free(text);
-		return mm_err_set(err, "%s: contains a NUL byte; not a config file", path);
+		mm_err_set(err, "%s: contains a NUL byte; not a config file", path);
+		free(resolved);
+		return -1;
 	}
 	char *edited = mm_config_edit_text(text, section, key, value);
 	free(text);
@@ -194,5 +222,6 @@ int mm_config_set_in_file(const char *path, const char *section, const char *key
 				 have_st ? st.st_uid : (uid_t)-1, have_st ? st.st_gid : (gid_t)-1,
 				 err);
 	free(edited);
+	free(resolved);
 	return rc;
 }

@@ -134,7 +134,20 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	/* Absolute: the daemon chdirs to / and reloads by this path. */
+	char *abs_config = NULL;
+	if (config[0] != '/') {
+		char cwd[4096];
+		if (!getcwd(cwd, sizeof cwd)) {
+			fprintf(stderr, "mailmond: cannot make %s absolute: %s\n", config,
+				strerror(errno));
+			return 1;
+		}
+		abs_config = xasprintf("%s/%s", cwd, config);
+		config = abs_config;
+	}
 	d.conf = load_config(config, explicit_config, &d.conf_path);
+	free(abs_config);
 	if (!d.conf)
 		return 1;
 	if (check) {

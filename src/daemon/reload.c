@@ -82,6 +82,21 @@ void mm_daemon_reload(struct mm_daemon *d)
 		return;
 	}
 
+	/* An empty file, or one without a single section, is far more likely
+	 * a truncated write or the wrong file than a wish to reset everything
+	 * to the defaults. */
+	if (conf->nsections == 0) {
+		r->ok = false;
+		r->failures++;
+		snprintf(r->msg, sizeof r->msg,
+			 "%s has no section (empty or truncated?); kept the last good config",
+			 d->conf_path);
+		mm_log_err(&d->log, "reload refused: %s", r->msg);
+		fail_all(d, "the file has no section");
+		mm_config_free(conf);
+		return;
+	}
+
 	/* Phase 1: every module checks; nothing changes yet. */
 	size_t bad = 0;
 	char first[MM_ERR_MAX] = "";
