@@ -866,6 +866,20 @@ class Lab:
         self._spawn("snmpd", ["snmpd", "-f", "-Lo", "-C", "-c", conf,
                               "-p", pidfile], log, env=env)
 
+    def snmpd_stop(self):
+        """Stop the AgentX master (tests of a subagent losing it)."""
+        if "snmpd" not in self.components:
+            raise LabError("snmpd is not a component of this lab")
+        self._stop_child("snmpd")
+
+    def snmpd_start(self):
+        """Start the master again, same port and socket, after snmpd_stop."""
+        if os.path.exists(self.paths["agentx_socket"]):
+            os.unlink(self.paths["agentx_socket"])
+        self._start_snmpd()
+        self._wait_ready(only=("snmpd",))
+        self._write_lab_json("running")
+
     # -- readiness -------------------------------------------------------
 
     def _readiness(self):

@@ -37,6 +37,7 @@ struct mm_e2e_mod;
 struct mm_self;
 struct mm_history;
 struct mm_alarms;
+struct mm_snmp;
 struct evbuffer;
 
 #define MM_MAX_MODULES 16
@@ -93,6 +94,7 @@ struct mm_daemon {
 	struct mm_history *history;	 /* history.c: [history], /api/v1/history */
 	struct mm_alarms *alarms;	 /* alarms.c */
 	uint64_t self_errors[MM_SE_N];	 /* see enum mm_self_error */
+	struct mm_snmp *snmp;		 /* snmp.c: [snmp], the AgentX subagent */
 	int64_t last_beat_mono_ms, loop_lag_ms, loop_lag_max_ms;
 };
 

@@ -57,21 +57,8 @@ def newest(doc):
 def node(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("history")
     with mailmonlab.Lab(components=("postfix",)) as lab:
-        port = mmbin.free_port()
-        state = tmp / "state"
-        state.mkdir()
+        daemon, api, state = traffic.start_mailmond(lab, tmp)
         conf = tmp / "mailmon.conf"
-        conf.write_text(
-            "[daemon]\nstate_directory = %s\nrun_directory = %s\npidfile = %s\n"
-            "[http]\nlisten = 127.0.0.1:%d\n"
-            "[mta]\ntype = postfix\nconfig_directory = %s\n"
-            "[log]\nsources = %s\nstart_at = beginning\n"
-            "[queue]\nscan_interval = 1s\n" % (
-                state, state, state / "mailmond.pid", port,
-                lab.paths["postfix_config_dir"], lab.paths["maillog"]))
-        daemon = mmbin.Daemon(str(conf), str(tmp / "mailmond.log"))
-        api = "127.0.0.1:%d" % port
-        daemon.start(api=api)
         try:
             traffic.send_and_settle(lab, N_SINK, N_DEAD)
             yield {"lab": lab, "api": api, "conf": str(conf), "state": state,

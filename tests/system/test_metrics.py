@@ -75,24 +75,11 @@ def lab():
 @pytest.fixture(scope="module")
 def node(lab, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("metrics")
-    port = mmbin.free_port()
-    state = tmp / "state"
-    state.mkdir()
-    conf = tmp / "mailmon.conf"
-    conf.write_text(
-        "[daemon]\nstate_directory = %s\nrun_directory = %s\npidfile = %s\n"
-        "[http]\nlisten = 127.0.0.1:%d\n"
-        "[mta]\ntype = postfix\nconfig_directory = %s\n"
-        "[log]\nsources = %s\nstart_at = beginning\n"
-        "[queue]\nscan_interval = 1s\n"
+    daemon, api, state = traffic.start_mailmond(lab, tmp, (
         "[service.smtp]\nurl = smtp://127.0.0.1:%d\ninterval = 2s\npidfile = %s\n"
         "[service.imaps]\nurl = imaps://127.0.0.1:%d\ninterval = 2s\ntls_verify = no\n" % (
-            state, state, state / "mailmond.pid", port,
-            lab.paths["postfix_config_dir"], lab.paths["maillog"],
-            lab.ports["smtpd"], lab.pidfiles["postfix"], lab.ports["imaps"]))
-    daemon = mmbin.Daemon(str(conf), str(tmp / "mailmond.log"))
-    api = "127.0.0.1:%d" % port
-    daemon.start(api=api)
+            lab.ports["smtpd"], lab.pidfiles["postfix"], lab.ports["imaps"])))
+    conf = tmp / "mailmon.conf"
     try:
         traffic.send_and_settle(lab, N_SINK, N_DEAD)
         yield {"lab": lab, "api": api, "conf": str(conf), "tmp": tmp, "daemon": daemon}
@@ -237,4 +224,4 @@ def test_json_endpoints_still_answer(node):
     st = node["daemon"].get(node["api"], "/api/status")
     mods = [m["name"] for m in st["reload"]["modules"]]
     assert mods == ["self", "http", "logs", "counters", "queue", "services", "e2e",
-                    "alarms", "history"]
+                    "alarms", "snmp", "history"]

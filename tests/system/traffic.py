@@ -6,11 +6,16 @@ check mailmond's figures (/metrics, history, SNMP).
       n_sink mails to sink.test (delivered by the smtp channel) and n_dead
       to dead.test (refused: they stay in the deferred queue); returns
       when the maillog shows the deliveries and postqueue -j the deferrals.
+  start_mailmond(lab, tmp, extra="") -> (daemon, api, state dir)
+      mailmond watching the lab's Postfix (maillog from the beginning,
+      queue scans every second) with extra config text appended, started.
   independent_counts(lab) -> (sent, deferred)
       "status=sent" lines relayed to the sink in Postfix's maillog, and
       the deferred entries of `postqueue -j`.
 """
 import re
+
+import mmbin
 
 SENDER = "sender@sink.test"
 
@@ -35,3 +40,22 @@ def independent_counts(lab):
                           % lab.ports["sink"], t))
     deferred = sum(1 for m in lab.postqueue_json() if m["queue_name"] == "deferred")
     return sent, deferred
+
+
+def start_mailmond(lab, tmp, extra=""):
+    port = mmbin.free_port()
+    state = tmp / "state"
+    state.mkdir()
+    conf = tmp / "mailmon.conf"
+    conf.write_text(
+        "[daemon]\nstate_directory = %s\nrun_directory = %s\npidfile = %s\n"
+        "[http]\nlisten = 127.0.0.1:%d\n"
+        "[mta]\ntype = postfix\nconfig_directory = %s\n"
+        "[log]\nsources = %s\nstart_at = beginning\n"
+        "[queue]\nscan_interval = 1s\n" % (
+            state, state, state / "mailmond.pid", port,
+            lab.paths["postfix_config_dir"], lab.paths["maillog"]) + extra)
+    daemon = mmbin.Daemon(str(conf), str(tmp / "mailmond.log"))
+    api = "127.0.0.1:%d" % port
+    daemon.start(api=api)
+    return daemon, api, state
