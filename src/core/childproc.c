@@ -1,7 +1,7 @@
 /*
- * childproc: see childproc.h. One struct per child: the pidfd event (or,
- * where the kernel has no pidfd, a 20 ms waitpid poll), one read event per
- * kept pipe, one deadline timer. finish() runs once, after the exit was
+ * childproc: see childproc.h. One struct per child: the pidfd event with
+ * a 250 ms backstop check (where the kernel has no pidfd, a 20 ms waitpid
+ * poll), one read event per kept pipe, one deadline timer. finish() runs once, after the exit was
  * reaped and the pipes drained.
  */
 #include "core/childproc.h"
@@ -26,7 +26,8 @@ extern char **environ;
 
 #define DEFAULT_TIMEOUT_MS 60000
 #define DEFAULT_MAX_OUTPUT (1u << 20)
-#define POLL_MS 20
+#define POLL_MS 20      /* without a pidfd: how often waitpid is tried */
+#define BACKSTOP_MS 250 /* with one: the same check, in case an event was lost */
 #define CHUNK 65536
 
 struct mm_child {
@@ -202,9 +203,21 @@ static bool reap(struct mm_child *c)
 	return true;
 }
 
+/* The pidfd became readable, or the periodic check is due. The periodic
+ * check also reads the pipes: an fd registration can be lost when other
+ * code closes an fd while its event is still added (libevent then keeps
+ * a stale entry under that number and never registers the next file
+ * opened with it), and a lost child must still end within the backstop
+ * period, not at its timeout. */
 static void on_exit_ev(evutil_socket_t fd, short what, void *arg)
 {
 	struct mm_child *c = arg;
+	if (what & EV_TIMEOUT) {
+		if (c->out_fd >= 0)
+			read_out(c, true);
+		if (c->err_fd >= 0)
+			read_err(c, true);
+	}
 	if (reap(c))
 		finish(c);
 }
@@ -327,14 +340,10 @@ struct mm_child *mm_child_start(struct event_base *base, const struct mm_child_p
 		event_add(c->ev_err, NULL);
 	}
 	c->pidfd = pidfd_open_(c->pid);
-	if (c->pidfd >= 0) {
-		c->ev_exit = event_new(base, c->pidfd, EV_READ | EV_PERSIST, on_exit_ev, c);
-		event_add(c->ev_exit, NULL);
-	} else {
-		c->ev_exit = event_new(base, -1, EV_PERSIST, on_exit_ev, c);
-		struct timeval poll_tv = {0, POLL_MS * 1000};
-		event_add(c->ev_exit, &poll_tv);
-	}
+	c->ev_exit = event_new(base, c->pidfd, (c->pidfd >= 0 ? EV_READ : 0) | EV_PERSIST,
+			       on_exit_ev, c);
+	struct timeval poll_tv = {0, (c->pidfd >= 0 ? BACKSTOP_MS : POLL_MS) * 1000};
+	event_add(c->ev_exit, &poll_tv);
 	int64_t t = p->timeout_ms > 0 ? p->timeout_ms : DEFAULT_TIMEOUT_MS;
 	struct timeval tv = {(time_t)(t / 1000), (suseconds_t)(t % 1000) * 1000};
 	c->ev_deadline = evtimer_new(base, on_deadline, c);

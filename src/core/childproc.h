@@ -34,7 +34,8 @@
  * Bounds: past timeout_ms the group gets SIGKILL (res->timed_out); more
  * than max_output stdout bytes kill it too (res->capped), as does
  * on_data returning -1 (res->stopped). The exit is seen through a pidfd
- * (no SIGCHLD handler, any number of event bases); what the child wrote
+ * (no SIGCHLD handler, any number of event bases), checked again every
+ * 250 ms in case the loop lost that fd's registration; what the child wrote
  * before it exited is read to the end, and output a grandchild keeps
  * writing after that is not waited for.
  *

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -248,6 +249,48 @@ static void test_cancel(void **state)
 	assert_int_equal(g.calls, 0);
 }
 
+static void never(evutil_socket_t fd, short what, void *arg)
+{
+}
+
+/* Another module closes an fd while its read event is still added (as a
+ * bufferevent kept alive by an extra reference does): libevent keeps a
+ * stale entry under that number, and the next file opened with it (our
+ * pidfd, or a pipe) is never registered with epoll. The child must still
+ * be seen to end, within the backstop check, with all its output. */
+static void test_lost_registration(void **state)
+{
+	struct event_base *base = event_base_new();
+	/* stale entries under the lowest free numbers, which the stdout pipe
+	 * and the pidfd are given next */
+	int fds[8];
+	struct event *stale[8];
+	for (int i = 0; i < 8; i += 2)
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds + i), 0);
+	for (int i = 0; i < 8; i++) {
+		stale[i] = event_new(base, fds[i], EV_READ | EV_PERSIST, never, NULL);
+		event_add(stale[i], NULL);
+	}
+	for (int i = 0; i < 8; i++)
+		close(fds[i]); /* closed with the events still added */
+	struct got g = {0};
+	char *argv[] = {(char *)"/bin/sh", (char *)"-c", (char *)"echo done", NULL};
+	struct mm_child_params p = {.argv = argv, .capture = true, .timeout_ms = 10000};
+	struct mm_err err;
+	int64_t t0 = mm_mono_ms();
+	assert_non_null(mm_child_start(base, &p, on_done, &g, &err));
+	while (!g.calls && mm_mono_ms() - t0 < 5000)
+		event_base_loop(base, EVLOOP_ONCE);
+	int64_t took = mm_mono_ms() - t0;
+	assert_int_equal(g.calls, 1);
+	assert_int_equal(g.res.exit_code, 0);
+	assert_string_equal(g.out, "done\n");
+	assert_true(took < 2000); /* the backstop, not the 10 s timeout */
+	for (int i = 0; i < 8; i++)
+		event_free(stale[i]);
+	event_base_free(base);
+}
+
 static int collect(void *arg, const char *buf, size_t len)
 {
 	strncat(arg, buf, len);
@@ -296,6 +339,7 @@ int main(void)
 		cmocka_unit_test(test_cannot_start),
 		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_lost_registration),
 		cmocka_unit_test(test_blocking_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
