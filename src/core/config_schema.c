@@ -31,6 +31,10 @@ static const struct mm_conf_key daemon_keys[] = {
 	 "Run-time files: the counters file and the control socket."},
 	{"daemon", "log_level", MM_CT_ENUM, "info", 0, 0, "debug|info|notice|warning|error", true,
 	 "Least severe message mailmond logs."},
+	{"daemon", "log_file", MM_CT_PATH, NULL, 0, 0, NULL, false,
+	 "Append mailmond's own log lines to this file instead of syslog\n"
+	 "(facility daemon) or, with -f, standard error. SIGUSR1 reopens it:\n"
+	 "logrotate's postrotate can run kill -USR1 $(cat PIDFILE)."},
 	{"daemon", "heartbeat", MM_CT_DURATION, "1s", 100, 60000, NULL, false,
 	 "Period of the internal clock that drives every periodic check."},
 };

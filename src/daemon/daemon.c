@@ -23,7 +23,8 @@
 static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct mm_daemon *d = arg;
-	mm_log_notice(&d->log, "received %s, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	mm_log_event(&d->log, LOG_NOTICE, "stopping", "signal",
+		     sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
 	sd_notify(0, "STOPPING=1");
 	event_base_loopbreak(d->base);
 }
@@ -34,6 +35,17 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	sd_notify(0, "RELOADING=1");
 	mm_daemon_reload(d);
 	sd_notify(0, "READY=1");
+}
+
+/* SIGUSR1: logrotate moved [daemon] log_file away; write to a new one. */
+static void on_usr1(evutil_socket_t sig, short what, void *arg)
+{
+	struct mm_daemon *d = arg;
+	struct mm_err err;
+	if (mm_log_reopen(&d->log, &err) < 0)
+		mm_log_event(&d->log, LOG_ERR, "log file not reopened", "error", err.msg, NULL);
+	else if (d->log.sink == MM_LOG_FILE)
+		mm_log_event(&d->log, LOG_NOTICE, "log file reopened", "path", d->log.path, NULL);
 }
 
 static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
@@ -88,9 +100,11 @@ int mm_daemon_init(struct mm_daemon *d, struct mm_err *err)
 	d->ev_term = evsignal_new(d->base, SIGTERM, on_stop_signal, d);
 	d->ev_int = evsignal_new(d->base, SIGINT, on_stop_signal, d);
 	d->ev_hup = evsignal_new(d->base, SIGHUP, on_hup, d);
+	d->ev_usr1 = evsignal_new(d->base, SIGUSR1, on_usr1, d);
 	event_add(d->ev_term, NULL);
 	event_add(d->ev_int, NULL);
 	event_add(d->ev_hup, NULL);
+	event_add(d->ev_usr1, NULL);
 
 	d->ev_heartbeat =
 		add_timer(d, mm_config_duration_ms(d->conf, "daemon", "heartbeat"), on_heartbeat);
@@ -118,12 +132,15 @@ void mm_daemon_collect(struct mm_daemon *d)
 
 int mm_daemon_run(struct mm_daemon *d)
 {
-	mm_log_notice(&d->log, "mailmond %s started (pid %d, config %s%s%s)", MAILMON_VERSION,
-		      (int)getpid(), d->conf_path ? d->conf_path : "defaults",
-		      d->http_bound[0] ? ", API http://" : "", d->http_bound);
+	char pid[24], api[160];
+	snprintf(pid, sizeof pid, "%d", (int)getpid());
+	snprintf(api, sizeof api, "http://%s", d->http_bound);
+	mm_log_event(&d->log, LOG_NOTICE, "mailmond started", "version", MAILMON_VERSION, "pid", pid,
+		     "config", d->conf_path ? d->conf_path : "defaults", "api",
+		     d->http_bound[0] ? api : "off", NULL);
 	sd_notify(0, "READY=1");
 	event_base_dispatch(d->base);
-	mm_log_notice(&d->log, "mailmond stopped");
+	mm_log_event(&d->log, LOG_NOTICE, "mailmond stopped", "exit", d->exit_code ? "1" : "0", NULL);
 	return d->exit_code;
 }
 
@@ -137,7 +154,7 @@ void mm_daemon_free(struct mm_daemon *d)
 	d->modules_started = 0;
 	mm_registry_free(d->metrics);
 	d->metrics = NULL;
-	struct event **evs[] = {&d->ev_term, &d->ev_int, &d->ev_hup, &d->ev_heartbeat,
+	struct event **evs[] = {&d->ev_term, &d->ev_int, &d->ev_hup, &d->ev_usr1, &d->ev_heartbeat,
 				&d->ev_watchdog};
 	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++) {
 		if (*evs[i])

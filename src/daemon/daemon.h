@@ -73,6 +73,7 @@ struct mm_daemon {
 	bool foreground;
 
 	struct event *ev_term, *ev_int, *ev_hup, *ev_heartbeat, *ev_watchdog;
+	struct event *ev_usr1; /* reopens [daemon] log_file */
 	struct mm_schedule sched;
 	struct mm_httpd *httpd; /* core/httpd.c; add routes with mm_http_route */
 	char http_bound[128]; /* "127.0.0.1:9925" once listening */

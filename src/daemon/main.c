@@ -48,6 +48,13 @@ static void usage(FILE *out)
 	      "    SIGHUP           reload the config; on any error the daemon logs\n"
 	      "                     each problem (file, line, key) and keeps running\n"
 	      "                     on its last good config\n"
+	      "    SIGUSR1          reopen [daemon] log_file (after logrotate)\n"
+	      "\n"
+	      "LOGGING\n"
+	      "    One line per event, detail as key=value: to syslog (facility\n"
+	      "    daemon) in the background, to standard error with -f (with\n"
+	      "    <priority> prefixes when that is the systemd journal), or to\n"
+	      "    [daemon] log_file when set.\n"
 	      "\n"
 	      "EXIT STATUS\n"
 	      "    0 after a clean stop, 1 on a startup error, 2 on bad usage.\n"
@@ -169,6 +176,13 @@ int main(int argc, char **argv)
 	struct mm_err err;
 	if (!pidfile && !d.foreground)
 		pidfile = mm_config_get(d.conf, "daemon", "pidfile");
+	/* The log file opens before detaching, so a bad path is said here. */
+	const char *log_file = mm_config_get(d.conf, "daemon", "log_file");
+	if (log_file && mm_log_open_file(&d.log, log_file, &err) < 0) {
+		fprintf(stderr, "mailmond: %s\n", err.msg);
+		mm_daemon_free(&d);
+		return 1;
+	}
 	if (!d.foreground && daemonize(&err) < 0) {
 		fprintf(stderr, "mailmond: %s\n", err.msg);
 		return 1;
