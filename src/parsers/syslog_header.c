@@ -130,8 +130,29 @@ static _Thread_local struct {
 } stamp_memo = {{0}, -1, 0};
 
 /* "Nov 21 05:59:09" or "Nov  1 05:59:09". */
+/* "Jan 1 10:00:00": a one-digit day without the padding space (some
+ * syslog daemons and hand-made logs). */
+static bool stamp_3164_short(struct sc *c, int year_hint, int64_t *ms)
+{
+	const char *p = c->p;
+	if (sc_left(c) < 14 || p[3] != ' ' || !is_digit(p[4]) || p[5] != ' ' || p[8] != ':' ||
+	    p[11] != ':')
+		return false;
+	int mon = mm_month_from_abbr(p);
+	int day = p[4] - '0', h = two(p + 6), mi = two(p + 9), sec = two(p + 12);
+	if (mon == 0 || day < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60)
+		return false;
+	c->p += 14;
+	int fms = fraction_ms(c);
+	*ms = mm_local_time_ms(year_hint > 0 ? year_hint : current_year(), mon, day, h, mi, sec,
+			       fms);
+	return true;
+}
+
 static bool stamp_3164(struct sc *c, int year_hint, int64_t *ms)
 {
+	if (sc_left(c) >= 14 && c->p[5] == ' ' && c->p[8] == ':')
+		return stamp_3164_short(c, year_hint, ms);
 	if (sc_left(c) < 15 || c->p[3] != ' ' || c->p[9] != ':' || c->p[12] != ':')
 		return false;
 	uint64_t a, b, ma, mb; /* two overlapping 8-byte compares of the 15 */
@@ -194,12 +215,16 @@ static bool stamp_3339(struct sc *c, int64_t *ms)
 		      (int64_t)s * 1000 + fms;
 		return true;
 	}
-	if (sc_left(c) >= 6 && (c->p[0] == '+' || c->p[0] == '-') && c->p[3] == ':') {
-		int oh = two(c->p + 1), om = two(c->p + 4);
+	/* "+01:00", or "+0100" (journalctl -o short-iso, date +%FT%T%z) */
+	bool colon = sc_left(c) >= 6 && c->p[3] == ':';
+	bool bare = !colon && sc_left(c) >= 5 && is_digit(c->p[3]) && is_digit(c->p[4]) &&
+		    (sc_left(c) == 5 || c->p[5] == ' ');
+	if ((c->p[0] == '+' || c->p[0] == '-') && (colon || bare)) {
+		int oh = two(c->p + 1), om = two(c->p + (colon ? 4 : 3));
 		if (oh < 0 || om < 0)
 			return false;
 		int sign = c->p[0] == '-' ? -1 : 1;
-		c->p += 6;
+		c->p += colon ? 6 : 5;
 		int64_t utc_min = (mm_days_from_civil(year, (unsigned)mon, (unsigned)day) * 24 + h) * 60 +
 				  mi - sign * (oh * 60 + om);
 		*ms = utc_min * 60000 + (int64_t)s * 1000 + fms;
@@ -280,6 +305,87 @@ static void hdr_clear(struct mm_syslog_hdr *h)
 	h->msg_off = 0;
 }
 
+/* RFC 5424 after "<PRI>": "1 TIMESTAMP HOST APP PROCID MSGID SD MSG", each
+ * field "-" when nil; SD is "-" or one or more "[id k="v" ...]" (a "]"
+ * inside a value is backslashed). The app name is the tag. */
+static int parse_5424(const char *line, struct sc c, struct mm_syslog_hdr *h)
+{
+	int64_t ms = 0;
+	if (!sc_eat(&c, "1 ", 2))
+		return -1;
+	if (sc_eat(&c, "- ", 2))
+		ms = 0;
+	else if (!stamp_3339(&c, &ms) || !sc_eatc(&c, ' '))
+		return -1;
+	const char *f[4][2];
+	for (int i = 0; i < 4; i++) { /* host, app, procid, msgid */
+		const char *sp = mm_scan_to(c.p, c.e, ' ');
+		if (!sp || sp == c.p)
+			return -1;
+		f[i][0] = c.p;
+		f[i][1] = sp;
+		c.p = sp + 1;
+	}
+	if (sc_eatc(&c, '-')) {
+		/* no structured data */
+	} else {
+		while (c.p < c.e && *c.p == '[') {
+			const char *q = c.p + 1;
+			while (q < c.e && *q != ']')
+				q += (*q == '\\' && q + 1 < c.e) ? 2 : 1;
+			if (q >= c.e)
+				return -1;
+			c.p = q + 1;
+		}
+	}
+	if (c.p < c.e && !sc_eatc(&c, ' '))
+		return -1;
+	if (sc_left(&c) >= 3 && (unsigned char)c.p[0] == 0xEF && (unsigned char)c.p[1] == 0xBB &&
+	    (unsigned char)c.p[2] == 0xBF)
+		c.p += 3; /* the UTF-8 BOM a message may start with */
+	if (!(f[0][1] - f[0][0] == 1 && f[0][0][0] == '-'))
+		h->host = sv_of(f[0][0], f[0][1]);
+	if (f[1][1] - f[1][0] == 1 && f[1][0][0] == '-')
+		return -1; /* no app name: no tag to dispatch on */
+	h->program = sv_of(f[1][0], f[1][1]);
+	split_tag(h->program, &h->instance, &h->service);
+	struct sc pid = {f[2][0], f[2][1]};
+	uint32_t v;
+	if (sc_u32(&pid, &v) && pid.p == pid.e)
+		h->pid = v;
+	h->time_ms = ms;
+	h->msg_off = (size_t)(c.p - line);
+	return 0;
+}
+
+/* multilog's "@4000000065712c3a1d2f3c4e " (TAI64N: 2^62 + seconds, then
+ * nanoseconds, in hex); TAI is taken as UTC (10 s off, no leap table). */
+static bool stamp_tai64n(struct sc *c, int64_t *ms)
+{
+	if (sc_left(c) < 25 || c->p[0] != '@')
+		return false;
+	uint64_t sec = 0, ns = 0;
+	for (int i = 0; i < 24; i++) {
+		char ch = c->p[1 + i];
+		unsigned d;
+		if (is_digit(ch))
+			d = (unsigned)(ch - '0');
+		else if (ch >= 'a' && ch <= 'f')
+			d = (unsigned)(ch - 'a' + 10);
+		else
+			return false;
+		if (i < 16)
+			sec = sec << 4 | d;
+		else
+			ns = ns << 4 | d;
+	}
+	if (sec < (1ull << 62) || sec - (1ull << 62) > (1ull << 40))
+		return false;
+	*ms = (int64_t)(sec - (1ull << 62)) * 1000 + (int64_t)(ns / 1000000);
+	c->p += 25;
+	return true;
+}
+
 int mm_syslog_parse(const char *line, size_t len, int year_hint, struct mm_syslog_hdr *h)
 {
 	hdr_clear(h);
@@ -289,11 +395,21 @@ int mm_syslog_parse(const char *line, size_t len, int year_hint, struct mm_syslo
 		const char *q = c.p + 1;
 		while (q < c.e && q - c.p <= 4 && is_digit(*q))
 			q++;
-		if (q < c.e && *q == '>' && q > c.p + 1)
+		if (q < c.e && *q == '>' && q > c.p + 1) {
 			c.p = q + 1;
+			if (sc_left(&c) > 2 && c.p[0] == '1' && c.p[1] == ' ') {
+				if (parse_5424(line, c, h) == 0)
+					return 0;
+				hdr_clear(h);
+				return -1;
+			}
+		}
 	}
 	int64_t ms = 0;
-	if (sc_left(&c) >= 19 && is_digit(c.p[0]) && c.p[4] == '-') {
+	if (c.p < c.e && *c.p == '@') {
+		if (!stamp_tai64n(&c, &ms))
+			return -1;
+	} else if (sc_left(&c) >= 19 && is_digit(c.p[0]) && c.p[4] == '-') {
 		if (!stamp_3339(&c, &ms))
 			return -1;
 	} else if (!stamp_3164(&c, year_hint, &ms)) {
