@@ -66,6 +66,9 @@ static const struct mm_conf_section alarm_sections[] = {
 	{"alarm.logstopped", "A log source has produced no line for threshold seconds."},
 	{"alarm.selferrors", "mailmond's own errors: failed reads of a log source in the last\n"
 			     "statinterval."},
+	{"alarm.disklocked", "A partition is locked by [disk] lock_command (it passed lock_threshold)."},
+	{"alarm.diskstat", "statvfs of a watched partition timed out (a hung mount?)."},
+	{"alarm.cpu", "System CPU busy, as a ratio of all CPUs, sustained (5 of 5 samples)."},
 	{"alarm.*", "An alarm of your own: [alarm.NAME] with at least metric and threshold."},
 };
 
@@ -109,6 +112,10 @@ static const struct mm_conf_key alarm_keys[] = {
 	 "MAILMON_THRESHOLD, MAILMON_SEVERITY and MAILMON_DESCRIPTION set."},
 	{"alarm", "exec_timeout", MM_CT_DURATION, "30s", 100, 600000, NULL, true,
 	 "Kill the exec hook after this long."},
+	{"alarm", "diskstattimeout", MM_CT_DURATION, "10s", 100, 600000, NULL, true,
+	 "A statvfs of a watched partition that takes longer counts as a\n"
+	 "timeout (a hung mount), is alarmed and never blocks mailmond\n"
+	 "(alarm.diskstattimeout)."},
 	{"alarm", "tick", MM_CT_DURATION, "1s", 100, 60000, NULL, false,
 	 "How often the engine looks for alarms due to be sampled."},
 
@@ -132,6 +139,12 @@ static const struct mm_conf_key alarm_keys[] = {
 		   "above", "1/1", "warning", "seconds since the log source last grew"),
 	ALARM_KEYS("alarm.selferrors", "delta(mailmon_log_source_errors_total)", "5m", "0", 0, 0, "above", "1/1",
 		   "warning", "mailmond errors in the last interval"),
+	ALARM_KEYS("alarm.disklocked", "mailmon_disk_locked", "1m", "0", 0, 0, "above", "1/1",
+		   "critical", "partition locked (1 locked, 0 open)"),
+	ALARM_KEYS("alarm.diskstat", "delta(mailmon_disk_stat_timeouts_total)", "5m", "0", 0, 0,
+		   "above", "1/1", "warning", "partition stat timeouts in the last interval"),
+	ALARM_KEYS("alarm.cpu", "mailmon_cpu_busy_ratio", "1m", "0.9", 0, 1, "above", "5/5",
+		   "warning", "CPU busy ratio"),
 	ALARM_KEYS("alarm.*", NULL, "1m", NULL, 0, 0, "above", "1/1", "warning", NULL),
 };
 

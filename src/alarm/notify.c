@@ -16,13 +16,12 @@
 #include "core/atomicfile.h"
 #include "core/childproc.h"
 #include "core/cmdline.h"
+#include "core/envp.h"
 #include "core/httpc.h"
 #include "core/parse.h"
 #include "core/strbuf.h"
 #include "core/xalloc.h"
 #include "probes/probe.h"
-
-extern char **environ;
 
 #define TEMPLATE_MAX ((size_t)64 << 10)
 #define MAIL_MAX ((size_t)1 << 20)
@@ -132,11 +131,7 @@ int mm_notify_conf_load(const struct mm_config *conf, struct mm_notify_conf *out
 void mm_notify_conf_free(struct mm_notify_conf *nc)
 {
 	free(nc->template_text);
-	if (nc->exec_argv) {
-		for (char **a = nc->exec_argv; *a; a++)
-			free(*a);
-		free(nc->exec_argv);
-	}
+	free(nc->exec_argv); /* one block (core/cmdline.h) */
 	memset(nc, 0, sizeof *nc);
 }
 
@@ -437,12 +432,6 @@ struct exec_job {
 	char key[MM_ALARM_NAME_MAX + MM_ALARM_TEXT_MAX + 2];
 };
 
-static void free_env(char **envp)
-{
-	for (char **e = envp; e && *e; e++)
-		free(*e);
-	free(envp);
-}
 
 static void exec_done(const struct mm_child_result *res, void *arg)
 {
@@ -452,25 +441,17 @@ static void exec_done(const struct mm_child_result *res, void *arg)
 	bool ok = res->exit_code == 0 && !res->timed_out && !res->signal;
 	if (!ok)
 		logf_(j->n, 1, "alarm exec hook for %s: %s", j->key, what);
-	free_env(j->envp);
+	mm_envp_free(j->envp);
 	free(j);
 }
 
 static char **event_env(const struct mm_notify_conf *c, const struct mm_alarm_event *ev)
 {
-	size_t ne = 0;
-	while (environ && environ[ne])
-		ne++;
-	char **envp = xcalloc(ne + 12, sizeof *envp);
-	size_t k = 0;
-	for (size_t i = 0; i < ne; i++)
-		if (strncmp(environ[i], "MAILMON_", 8) != 0)
-			envp[k++] = xstrdup(environ[i]);
 	char v[64], t[64], subject[600];
 	mm_alarm_format_value(ev->inst.current, v, sizeof v);
 	mm_alarm_format_value(ev->def->threshold, t, sizeof t);
 	mm_alarm_subject(ev, subject, sizeof subject);
-	const char *kv[][2] = {
+	const char *const kv[][2] = {
 		{"MAILMON_ALARM", ev->def->name},
 		{"MAILMON_INSTANCE", ev->inst.instance},
 		{"MAILMON_STATE", ev->kind == MM_ALARM_CLEAR ? "cleared"
@@ -483,13 +464,7 @@ static char **event_env(const struct mm_notify_conf *c, const struct mm_alarm_ev
 		{"MAILMON_SUBJECT", subject},
 		{"MAILMON_NODE", c->node},
 	};
-	for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
-		size_t len = strlen(kv[i][0]) + strlen(kv[i][1]) + 2;
-		envp[k] = xmalloc(len);
-		snprintf(envp[k++], len, "%s=%s", kv[i][0], kv[i][1]);
-	}
-	envp[k] = NULL;
-	return envp;
+	return mm_envp_new(kv, sizeof kv / sizeof kv[0]);
 }
 
 static void run_exec(struct mm_notifier *n, const struct mm_alarm_event *ev)
@@ -508,7 +483,7 @@ static void run_exec(struct mm_notifier *n, const struct mm_alarm_event *ev)
 	struct mm_err err = {{0}};
 	if (!mm_child_start(n->base, &p, exec_done, j, &err)) {
 		logf_(n, 1, "alarm exec hook for %s: %s", j->key, err.msg);
-		free_env(j->envp);
+		mm_envp_free(j->envp);
 		free(j);
 	}
 }
@@ -722,7 +697,7 @@ static void test_exec_done(const struct mm_child_result *res, void *arg)
 	char what[300];
 	mm_child_describe(res, what, sizeof what);
 	j->done(j->arg, j->channel, res->exit_code == 0 && !res->timed_out && !res->signal, what);
-	free_env(j->envp);
+	mm_envp_free(j->envp);
 	free(j);
 }
 
@@ -820,7 +795,7 @@ int mm_notifier_test(struct mm_notifier *n, int64_t now_ms, mm_notify_test_fn *d
 		tried++;
 		if (!mm_child_start(n->base, &p, test_exec_done, j, &err)) {
 			done(arg, "exec", 0, err.msg);
-			free_env(j->envp);
+			mm_envp_free(j->envp);
 			free(j);
 		}
 	}

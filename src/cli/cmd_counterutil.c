@@ -28,7 +28,7 @@ static const struct {
 	{"httpstat", "HTTP (webmail) service: start time, connections, logins"},
 	{"smtpstat", "SMTP service: start time, connections"},
 	{"serverresponse", "response time and time of the last check, per service"},
-	{"diskusage", "disk usage of the mail partitions (not available yet)"},
+	{"diskusage", "per watched partition: availSpace, totalSpace (KiB), percentAvail, lastStatTime"},
 	{"alarm", "per alarm instance: the seed's alarm counters (from /api/alarms)"},
 	{"e2e", "end-to-end delivery probes ([e2e.NAME]): last times, runs, late, lost"},
 };
@@ -53,7 +53,9 @@ static void usage(FILE *out)
 	      "    (--json: null). The alarm object (GET /api/alarms) prints, per\n"
 	      "    alarm instance, ALARM.INSTANCE.countoverthreshold, countwarningsent,\n"
 	      "    current, high, low, timelastset, timelastwarning, timereset,\n"
-	      "    timestatechanged and warningstate.\n"
+	      "    timestatechanged and warningstate. The diskusage object (GET\n"
+	      "    /api/disk) prints, per watched partition, PATH.mailPartitionPath,\n"
+	      "    availSpace and totalSpace (KiB), percentAvail and lastStatTime.\n"
 	      "\n"
 	      "    -l          list the objects\n"
 	      "    -o OBJECT   the object to print\n"
@@ -106,12 +108,34 @@ static void print_alarms(json_t *list)
 	}
 }
 
+/* The seed's diskusage object: PATH.FIELD per watched partition. */
+static void print_disks(json_t *list)
+{
+	static const char *const fields[] = {"mailPartitionPath", "availSpace", "totalSpace",
+					     "percentAvail", "lastStatTime"};
+	size_t i;
+	json_t *o;
+	json_array_foreach(list, i, o)
+	{
+		const char *path = json_string_value(json_object_get(o, "mailPartitionPath"));
+		for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
+			char n[512];
+			snprintf(n, sizeof n, "%s.%s", path ? path : "?", fields[f]);
+			print_value(n, json_object_get(o, fields[f]));
+		}
+	}
+}
+
 static void print_object(const char *obj, json_t *o)
 {
 	const char *k;
 	json_t *v;
 	if (strcmp(obj, "alarm") == 0) {
 		print_alarms(o);
+		return;
+	}
+	if (strcmp(obj, "diskusage") == 0) {
+		print_disks(o);
 		return;
 	}
 	if (strcmp(obj, "serverresponse") == 0) {
@@ -229,9 +253,9 @@ int cmd_counterutil(struct mm_cli *cli, int argc, char **argv)
 		char *body = NULL;
 		json_error_t jerr;
 		json_t *doc = NULL;
-		bool alarm = strcmp(obj, "alarm") == 0;
-		if (mm_http_get(host, port, alarm ? "/api/alarms" : "/api/counterutil", 5000, 8 << 20,
-				&status, &body, &err) < 0 ||
+		bool alarm = strcmp(obj, "alarm") == 0, disk = strcmp(obj, "diskusage") == 0;
+		const char *path = alarm ? "/api/alarms" : disk ? "/api/disk" : "/api/counterutil";
+		if (mm_http_get(host, port, path, 5000, 8 << 20, &status, &body, &err) < 0 ||
 		    status != 200 || !(doc = json_loads(body, 0, &jerr))) {
 			fprintf(stderr, "mailmon counterutil: mailmond is not answering at %s%s%s\n", api,
 				body ? "" : ": ", body ? "" : err.msg);

@@ -38,6 +38,7 @@ struct mm_self;
 struct mm_history;
 struct mm_alarms;
 struct mm_snmp;
+struct mm_diskwatch;
 struct evbuffer;
 
 #define MM_MAX_MODULES 16
@@ -96,6 +97,7 @@ struct mm_daemon {
 	struct mm_alarms *alarms;	 /* alarms.c */
 	uint64_t self_errors[MM_SE_N];	 /* see enum mm_self_error */
 	struct mm_snmp *snmp;		 /* snmp.c: [snmp], the AgentX subagent */
+	struct mm_diskwatch *disk;	 /* diskwatch.c */
 	int64_t last_beat_mono_ms, loop_lag_ms, loop_lag_max_ms;
 };
 

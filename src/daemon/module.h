@@ -50,7 +50,7 @@ extern const struct mm_module *const mm_modules[];
 extern const size_t mm_nmodules;
 
 extern const struct mm_module mm_module_self, mm_module_http, mm_module_logs,
-	mm_module_counters, mm_module_queue, mm_module_services, mm_module_alarms,
+	mm_module_counters, mm_module_queue, mm_module_services, mm_module_disk, mm_module_alarms,
 	mm_module_history, mm_module_e2e, mm_module_snmp;
 
 #endif

@@ -224,4 +224,4 @@ def test_json_endpoints_still_answer(node):
     st = node["daemon"].get(node["api"], "/api/status")
     mods = [m["name"] for m in st["reload"]["modules"]]
     assert mods == ["self", "http", "logs", "counters", "queue", "services", "e2e",
-                    "alarms", "snmp", "history"]
+                    "disk", "alarms", "snmp", "history"]
