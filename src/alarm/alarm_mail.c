@@ -102,7 +102,8 @@ static const struct hint hints[] = {
 	 "Log source %s has stopped growing: the MTA stopped logging, the log\n"
 	 "moved, or mail stopped flowing.",
 	 "mailmon status; ls -l %s", NULL},
-	{"mailmon_log_source_errors", NULL, "mailmond cannot read log source %s.",
+	{"mailmon_errors", NULL, "mailmond itself had errors of kind %s (file descriptors,\n"
+	 "memory, or accepting connections).",
 	 "journalctl -u mailmond -n 50", NULL},
 	{"mailmon_cpu", NULL, "CPU use is high on %s: a busy or looping process.",
 	 "top -b -n 1 | head -20", NULL},

@@ -64,7 +64,8 @@ static const struct mm_conf_section alarm_sections[] = {
 	{"alarm.restartsgivenup", "The watcher gave up restarting a service (flap limit reached)."},
 	{"alarm.certexpiry", "A service's TLS certificate expires within threshold days."},
 	{"alarm.logstopped", "A log source has produced no line for threshold seconds."},
-	{"alarm.selferrors", "mailmond's own errors: failed reads of a log source in the last\n"
+	{"alarm.selferrors", "mailmond's own errors (mailmon_errors_total by kind: checks that\n"
+			     "could not run for lack of resources, failed accepts) in the last\n"
 			     "statinterval."},
 	{"alarm.disklocked", "A partition is locked by [disk] lock_command (it passed lock_threshold)."},
 	{"alarm.diskstat", "statvfs of a watched partition timed out (a hung mount?)."},
@@ -137,7 +138,7 @@ static const struct mm_conf_key alarm_keys[] = {
 		   "1/1", "warning", "days until the certificate expires"),
 	ALARM_KEYS("alarm.logstopped", "unchanged(mailmon_log_lines_total)", "5m", "3600", 0, 0,
 		   "above", "1/1", "warning", "seconds since the log source last grew"),
-	ALARM_KEYS("alarm.selferrors", "delta(mailmon_log_source_errors_total)", "5m", "0", 0, 0, "above", "1/1",
+	ALARM_KEYS("alarm.selferrors", "delta(mailmon_errors_total)", "5m", "0", 0, 0, "above", "1/1",
 		   "warning", "mailmond errors in the last interval"),
 	ALARM_KEYS("alarm.disklocked", "mailmon_disk_locked", "1m", "0", 0, 0, "above", "1/1",
 		   "critical", "partition locked (1 locked, 0 open)"),
