@@ -127,6 +127,10 @@ void mm_http_reply_text(struct evhttp_request *req, int code, const char *type,
 void mm_http_route(struct mm_daemon *d, const char *path,
 		   void (*fn)(struct evhttp_request *, void *), void *arg);
 void mm_http_unroute(struct mm_daemon *d, const char *path);
+/* health.c: adds /healthz (200 or 503 from mailmond's own state). */
+void mm_health_routes(struct mm_daemon *d);
+/* history.c: false (and why) when the history is on but cannot write. */
+bool mm_history_healthy(const struct mm_daemon *d, char *why, size_t cap);
 /* metrics_api.c: adds /metrics and /api/metrics through mm_http_route. */
 void mm_metrics_api_routes(struct mm_daemon *d);
 /* The %-decoded value of query parameter key of req, copied into out;

@@ -239,6 +239,24 @@ static void history_apply(struct mm_daemon *d, const struct mm_config *old)
 					     mm_config_size(d->conf, "history", "max_size"));
 }
 
+bool mm_history_healthy(const struct mm_daemon *d, char *why, size_t cap)
+{
+	struct mm_hist_worker_stats ws;
+	if (!d->history) {
+		snprintf(why, cap, "off");
+		return true;
+	}
+	mm_hist_worker_stats(d->history->w, &ws);
+	bool ok = strcmp(ws.store.state, "unavailable") != 0;
+	if (ok)
+		snprintf(why, cap, "%s, %llu bytes, %llu recoveries", ws.store.state,
+			 (unsigned long long)ws.store.size_bytes,
+			 (unsigned long long)ws.store.recoveries);
+	else
+		snprintf(why, cap, "unavailable: %s", ws.store.last_error);
+	return ok;
+}
+
 static void history_in_effect(struct mm_daemon *d, json_t *out)
 {
 	struct mm_hist_worker_stats ws;

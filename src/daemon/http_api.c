@@ -5,6 +5,9 @@
  *   /api/status   who we are, uptime, config, last reload (per module),
  *                 periodic jobs
  *   /metrics, /api/metrics   see metrics_api.c
+ *   /healthz      see health.c
+ * Every /api/NAME is also /api/v1/NAME (mm_http_route): the versioned
+ * API of docs/api.md; the unversioned paths are aliases for one release.
  *
  * Served through the hardened front in core/httpd.c. Every module adds
  * its endpoints with mm_http_route(), never with evhttp directly, so each
@@ -93,17 +96,36 @@ void mm_http_reply_json(struct evhttp_request *req, int code, json_t *doc)
 	mm_httpd_reply_json(req, code, doc);
 }
 
+/* The versioned name of an unversioned /api/ path ("/api/queue" ->
+ * "/api/v1/queue"), or false for any other path. */
+static bool v1_alias(const char *path, char *out, size_t cap)
+{
+	if (!path || strncmp(path, "/api/", 5) != 0 || strncmp(path, "/api/v1/", 8) == 0)
+		return false;
+	return (size_t)snprintf(out, cap, "/api/v1/%s", path + 5) < cap;
+}
+
+/* Every /api/NAME route is served as /api/v1/NAME too: the versioned API
+ * (docs/api.md), the old path an alias for one release. */
 void mm_http_route(struct mm_daemon *d, const char *path,
 		   void (*fn)(struct evhttp_request *, void *), void *arg)
 {
-	if (d->httpd)
-		mm_httpd_route(d->httpd, path, fn, arg);
+	char v1[256];
+	if (!d->httpd)
+		return;
+	mm_httpd_route(d->httpd, path, fn, arg);
+	if (v1_alias(path, v1, sizeof v1))
+		mm_httpd_route(d->httpd, v1, fn, arg);
 }
 
 void mm_http_unroute(struct mm_daemon *d, const char *path)
 {
-	if (d->httpd)
-		mm_httpd_unroute(d->httpd, path);
+	char v1[256];
+	if (!d->httpd)
+		return;
+	mm_httpd_unroute(d->httpd, path);
+	if (v1_alias(path, v1, sizeof v1))
+		mm_httpd_unroute(d->httpd, v1);
 }
 
 static void on_status(struct evhttp_request *req, void *arg)
@@ -165,8 +187,9 @@ static int http_init(struct mm_daemon *d, struct mm_err *err)
 	mm_config_list_free(hosts);
 	if (!d->httpd)
 		return mm_err_set(err, "http: cannot create the listener");
-	mm_httpd_route(d->httpd, "/api/status", on_status, d);
+	mm_http_route(d, "/api/status", on_status, d);
 	mm_metrics_api_routes(d);
+	mm_health_routes(d);
 	mm_httpd_route(d->httpd, NULL, on_other, d);
 	struct mm_err lerr;
 	if (mm_httpd_listen(d->httpd, host, port, &lerr) < 0) {
