@@ -77,6 +77,12 @@ struct mm_logstat {
 	struct mm_tally_budget budget; /* every tally's exact-mode memory */
 	struct reason_memo memo[REASON_MEMO];
 	struct mm_tally reject_reasons, reject_clients, warnings, unparsed_programs, auth_clients;
+	/* Dovecot: logins and failures as the login processes report them */
+	struct {
+		uint64_t logins, failed_attempts, failed_connections, aborted, lmtp_saved,
+			lmtp_failed;
+		struct mm_tally by_protocol, failed_users, failed_ips;
+	} dv;
 	uint64_t capped_lines;
 	uint64_t domains_cut; /* domains longer than a destination name slot */
 	int64_t first_ms, last_ms;
@@ -116,6 +122,9 @@ struct mm_logstat *mm_logstat_new(const struct mm_logstat_opts *opts)
 	mm_tally_init(&ls->warnings, &ls->budget, APPROX_SLOTS);
 	mm_tally_init(&ls->unparsed_programs, &ls->budget, APPROX_SLOTS);
 	mm_tally_init(&ls->auth_clients, &ls->budget, APPROX_SLOTS);
+	mm_tally_init(&ls->dv.by_protocol, &ls->budget, APPROX_SLOTS_PER_DEST);
+	mm_tally_init(&ls->dv.failed_users, &ls->budget, APPROX_SLOTS);
+	mm_tally_init(&ls->dv.failed_ips, &ls->budget, APPROX_SLOTS);
 	ls->hour_lo = ls->hour_hi = 0;
 	return ls;
 }
@@ -142,6 +151,9 @@ void mm_logstat_free(struct mm_logstat *ls)
 	mm_tally_free(&ls->warnings);
 	mm_tally_free(&ls->unparsed_programs);
 	mm_tally_free(&ls->auth_clients);
+	mm_tally_free(&ls->dv.by_protocol);
+	mm_tally_free(&ls->dv.failed_users);
+	mm_tally_free(&ls->dv.failed_ips);
 	free(ls);
 }
 
@@ -307,6 +319,12 @@ static void add_reason(struct mm_logstat *ls, struct mm_tally *t, struct mm_sv w
 	char key[MM_TALLY_KEY];
 	size_t n = mm_reason_group(why.p, why.len, key, sizeof key);
 	mm_tally_add(t, key, n, 1);
+}
+
+static bool is_login_process(const struct mm_log_event *ev)
+{
+	return ev->service.len > 6 &&
+	       memcmp(ev->service.p + ev->service.len - 6, "-login", 6) == 0;
 }
 
 static bool is_smtpd_like(struct mm_sv service)
@@ -490,7 +508,28 @@ void mm_logstat_event(struct mm_logstat *ls, const struct mm_log_event *ev)
 		if (ev->source == MM_SRC_POSTFIX || ev->source == MM_SRC_EXIM) {
 			ls->t.auth_failures++;
 			add_client(&ls->auth_clients, ev);
+		} else if (ev->source == MM_SRC_DOVECOT && is_login_process(ev)) {
+			/* one line per connection, with its attempt count; the
+			 * auth process's per-attempt lines are not counted again */
+			ls->dv.failed_connections++;
+			ls->dv.failed_attempts += ev->conn_count ? ev->conn_count : 1;
+			mm_tally_add(&ls->dv.failed_users, ev->addr.p, ev->addr.len, 1);
+			mm_tally_add(&ls->dv.failed_ips, ev->client_ip.p, ev->client_ip.len, 1);
 		}
+		break;
+	case MM_EV_LOGIN:
+		ls->dv.logins++;
+		mm_tally_add(&ls->dv.by_protocol, ev->channel.p, ev->channel.len, 1);
+		break;
+	case MM_EV_LOGIN_ABORT:
+		ls->dv.aborted++;
+		break;
+	case MM_EV_LMTP_SAVED:
+		ls->dv.lmtp_saved++;
+		break;
+	case MM_EV_ERROR:
+		if (ev->source == MM_SRC_DOVECOT && ev->message_id.len)
+			ls->dv.lmtp_failed++; /* lmtp/lda "save failed" */
 		break;
 	case MM_EV_WARNING: {
 		char key[MM_TALLY_KEY];
@@ -719,6 +758,17 @@ json_t *mm_logstat_json(struct mm_logstat *ls)
 	json_object_set_new(tops, "memory_cap", json_integer((json_int_t)ls->budget.cap));
 	json_object_set_new(tops, "memory_used", json_integer((json_int_t)ls->budget.used));
 	json_object_set_new(doc, "top_tables", tops);
+	json_t *lg = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "logins",
+			       (json_int_t)ls->dv.logins, "failed_attempts",
+			       (json_int_t)ls->dv.failed_attempts, "failed_connections",
+			       (json_int_t)ls->dv.failed_connections, "aborted",
+			       (json_int_t)ls->dv.aborted, "lmtp_saved",
+			       (json_int_t)ls->dv.lmtp_saved, "lmtp_failed",
+			       (json_int_t)ls->dv.lmtp_failed);
+	json_object_set_new(lg, "by_protocol", top_json(&ls->dv.by_protocol, 16));
+	json_object_set_new(lg, "failed_by_user", top_json(&ls->dv.failed_users, ls->o.top));
+	json_object_set_new(lg, "failed_by_ip", top_json(&ls->dv.failed_ips, ls->o.top));
+	json_object_set_new(doc, "logins", lg);
 	json_object_set_new(doc, "channels", channels_json(ls));
 	json_object_set_new(doc, "limits", limits);
 	return doc;
@@ -752,10 +802,43 @@ static void print_top(FILE *out, const char *title, const struct mm_tally *t, si
 			(unsigned long long)mm_tally_min_bound(t));
 }
 
+/* Dovecot's logins, when the log has any. */
+static void print_logins(struct mm_logstat *ls, FILE *out)
+{
+	fprintf(out, "Logins (Dovecot login processes)\n--------------------------------\n");
+	fprintf(out, " %8llu   successful logins\n", (unsigned long long)ls->dv.logins);
+	fprintf(out, " %8llu   failed login attempts, in %llu connections\n",
+		(unsigned long long)ls->dv.failed_attempts,
+		(unsigned long long)ls->dv.failed_connections);
+	fprintf(out, " %8llu   connections closed without a login\n",
+		(unsigned long long)ls->dv.aborted);
+	fprintf(out, " %8llu   LMTP/LDA deliveries saved, %llu failed\n",
+		(unsigned long long)ls->dv.lmtp_saved, (unsigned long long)ls->dv.lmtp_failed);
+	print_top(out, "Logins by protocol", &ls->dv.by_protocol, 16);
+	print_top(out, "Failed logins by user", &ls->dv.failed_users, ls->o.top);
+	print_top(out, "Failed logins by client address", &ls->dv.failed_ips, ls->o.top);
+	fprintf(out, "\n");
+}
+
 void mm_logstat_text(struct mm_logstat *ls, FILE *out)
 {
 	struct mm_logstat_totals t;
 	mm_logstat_get_totals(ls, &t);
+	bool logins = ls->dv.logins || ls->dv.failed_connections || ls->dv.aborted ||
+		      ls->dv.lmtp_saved;
+	bool mail = t.received || t.delivered || t.deferrals || t.bounced || t.rejected ||
+		    t.expired || t.held || t.auth_failures;
+	if (logins)
+		print_logins(ls, out);
+	if (logins && !mail) {
+		/* a Dovecot-only log: no all-zero mail report */
+		fprintf(out, " %8llu   lines, %llu not understood\n", (unsigned long long)t.lines,
+			(unsigned long long)t.unparsed_lines);
+		if (ls->unparsed_programs.total)
+			print_top(out, "Lines not understood, by program", &ls->unparsed_programs,
+				  ls->o.top);
+		return;
+	}
 	const char *about_s = mm_distinct_exact(&ls->senders) ? "" : " (estimate)";
 	const char *about_r = mm_distinct_exact(&ls->recipients) ? "" : " (estimate)";
 	fprintf(out, "Grand Totals\n------------\nmessages\n\n");

@@ -134,8 +134,68 @@ static void dc_login(struct sc *c, struct mm_log_event *ev)
 /* auth: "passwd-file(bob,127.0.0.1,<sess>): Password mismatch". A
  * lookup without a remote address ("passwd-file(nobody): unknown user",
  * from an LMTP userdb lookup) is not a login failure. */
+static bool dc_level(struct sc *c, struct mm_log_event *ev)
+{
+	if (SC_EAT(c, "Info: ") || SC_EAT(c, "Debug: "))
+		return false;
+	if (SC_EAT(c, "Warning: "))
+		ev->type = MM_EV_WARNING;
+	else if (SC_EAT(c, "Error: "))
+		ev->type = MM_EV_ERROR;
+	else if (SC_EAT(c, "Fatal: "))
+		ev->type = MM_EV_FATAL;
+	else if (SC_EAT(c, "Panic: "))
+		ev->type = MM_EV_PANIC;
+	else
+		return false;
+	ev->reason = sv_of(c->p, c->e);
+	return true;
+}
+
+static bool dc_auth_failed(const struct sc *c)
+{
+	return SC_PEEK(c, "Password mismatch") || SC_PEEK(c, "unknown user") ||
+	       SC_PEEK(c, "pam_authenticate() failed") || SC_PEEK(c, "Invalid password") ||
+	       SC_PEEK(c, "password mismatch") || SC_PEEK(c, "invalid credentials");
+}
+
+/* Dovecot 2.4: the user and address are in the prefix,
+ * "auth(u,ip,sasl:login)<sess>: Info: DRIVER: Password mismatch" and
+ * "auth-worker(u,ip)<pid><sess>: request [12]: Info: DRIVER: ...";
+ * dc_prefix put "u,ip[,...]" in addr. */
+static bool dc_auth24(struct sc *c, struct mm_log_event *ev)
+{
+	if (!ev->addr.len || !mm_scan_has(ev->addr.p, ev->addr.p + ev->addr.len, ','))
+		return false;
+	struct sc in = {ev->addr.p, ev->addr.p + ev->addr.len};
+	struct mm_sv user, ip = {NULL, 0};
+	sc_until(&in, ',', true, &user);
+	if (sc_eatc(&in, ','))
+		sc_until(&in, ',', true, &ip);
+	ev->addr = user;
+	ev->client_ip = ip;
+	if (SC_EAT(c, "request [")) {
+		const char *rb = sc_find(c, ']');
+		if (rb && c->e - rb >= 3 && rb[1] == ':' && rb[2] == ' ')
+			c->p = rb + 3;
+	}
+	if (dc_level(c, ev))
+		return true;
+	const char *colon = mm_memmem(c->p, c->e, ": ", 2);
+	if (colon && !mm_scan_has(c->p, colon, ' ')) {
+		ev->code = sv_of(c->p, colon); /* the passdb driver */
+		c->p = colon + 2;
+	}
+	ev->reason = sv_of(c->p, c->e);
+	if (dc_auth_failed(c))
+		ev->type = ip.len ? MM_EV_AUTH_FAIL : MM_EV_IGNORED;
+	return true;
+}
+
 static void dc_auth(struct sc *c, struct mm_log_event *ev)
 {
+	if (dc_auth24(c, ev))
+		return;
 	const char *lp = sc_find(c, '(');
 	const char *close = mm_memmem(c->p, c->e, "): ", 3);
 	if (lp == NULL || close == NULL || close < lp)
@@ -154,9 +214,7 @@ static void dc_auth(struct sc *c, struct mm_log_event *ev)
 	ev->addr = user;
 	c->p = close + 3;
 	ev->reason = sv_of(c->p, c->e);
-	if (SC_PEEK(c, "Password mismatch") || SC_PEEK(c, "unknown user") ||
-	    SC_PEEK(c, "pam_authenticate() failed") || SC_PEEK(c, "Invalid password") ||
-	    SC_PEEK(c, "password mismatch") || SC_PEEK(c, "invalid credentials"))
+	if (dc_auth_failed(c))
 		ev->type = has_ip ? MM_EV_AUTH_FAIL : MM_EV_IGNORED;
 }
 
@@ -170,6 +228,20 @@ static void dc_lmtp(struct sc *c, struct mm_log_event *ev)
 	SC_EAT(c, "sieve: ");
 	if (!SC_EAT(c, "msgid="))
 		return;
+	/* "msgid=<id>: save failed to INBOX: Quota exceeded (...)" (after
+	 * "Error: ", so the event is an ERROR; code says what failed) */
+	const char *sf = mm_memmem(c->p, c->e, ": save failed to ", 17);
+	if (sf) {
+		const char *p = c->p, *e = sf;
+		if (p < e && *p == '<' && e[-1] == '>') {
+			p++;
+			e--;
+		}
+		ev->message_id = sv_of(p, e);
+		ev->code = sv_of(sf + 2, sf + 13);
+		ev->reason = sv_of(sf + 2, c->e);
+		return;
+	}
 	const char *colon = mm_memrmem(c->p, c->e, ": saved mail to ", 16);
 	size_t skip = 16;
 	if (colon == NULL) {
@@ -200,24 +272,6 @@ static void dc_session(struct sc *c, struct mm_log_event *ev)
 	}
 }
 
-static bool dc_level(struct sc *c, struct mm_log_event *ev)
-{
-	if (SC_EAT(c, "Info: ") || SC_EAT(c, "Debug: "))
-		return false;
-	if (SC_EAT(c, "Warning: "))
-		ev->type = MM_EV_WARNING;
-	else if (SC_EAT(c, "Error: "))
-		ev->type = MM_EV_ERROR;
-	else if (SC_EAT(c, "Fatal: "))
-		ev->type = MM_EV_FATAL;
-	else if (SC_EAT(c, "Panic: "))
-		ev->type = MM_EV_PANIC;
-	else
-		return false;
-	ev->reason = sv_of(c->p, c->e);
-	return true;
-}
-
 void mm_dovecot_parse_msg(const char *line, size_t len, const struct mm_syslog_hdr *h,
 			  struct mm_log_event *ev)
 {
@@ -235,9 +289,12 @@ void mm_dovecot_parse_msg(const char *line, size_t len, const struct mm_syslog_h
 		c.p = colon + 2;
 	}
 	dc_prefix(prefix, ev);
-	if (dc_level(&c, ev))
-		return;
 	struct mm_sv name = ev->service;
+	if (dc_level(&c, ev)) {
+		if (ev->type == MM_EV_ERROR && (SV_EQ(name, "lmtp") || SV_EQ(name, "lda")))
+			dc_lmtp(&c, ev); /* a failed save keeps ERROR, gains the msgid */
+		return;
+	}
 	if (name.len > 6 && memcmp(name.p + name.len - 6, "-login", 6) == 0)
 		dc_login(&c, ev);
 	else if (SV_EQ(name, "auth") || SV_EQ(name, "auth-worker"))
