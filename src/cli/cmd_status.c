@@ -167,6 +167,36 @@ static void print_history(const char *host, int port)
 	json_decref(h);
 }
 
+/* Log sources that are not being read (missing, or turned into a FIFO,
+ * a directory or a device), from /api/logs. Returns how many. */
+static int print_log_problems(const char *host, int port)
+{
+	int status, bad = 0;
+	char *body = NULL;
+	struct mm_err err;
+	json_error_t jerr;
+	if (mm_http_get(host, port, "/api/logs", 5000, 8 << 20, &status, &body, &err) < 0 ||
+	    status != 200) {
+		free(body);
+		return 0;
+	}
+	json_t *doc = json_loads(body, 0, &jerr);
+	free(body);
+	size_t i;
+	json_t *src;
+	json_array_foreach (json_object_get(doc, "sources"), i, src) {
+		const char *state = json_string_value(json_object_get(src, "state"));
+		if (!state || strcmp(state, "reading") == 0 ||
+		    strcmp(state, "finishing rotated file") == 0)
+			continue;
+		if (!bad++)
+			printf("\nlog sources not being read:\n");
+		printf("  %s: %s\n", json_string_value(json_object_get(src, "name")), state);
+	}
+	json_decref(doc);
+	return bad;
+}
+
 int cmd_status(struct mm_cli *cli, int argc, char **argv)
 {
 	int json = 0;
@@ -216,6 +246,7 @@ int cmd_status(struct mm_cli *cli, int argc, char **argv)
 	} else {
 		print_status(doc);
 		bad_services = print_services(host, port);
+		print_log_problems(host, port);
 		print_history(host, port);
 	}
 	json_t *reload = json_object_get(doc, "reload");

@@ -62,6 +62,7 @@ struct mm_reload_status {
  * mailmon_errors_total{kind} (the built-in alarm.selferrors watches it). */
 enum mm_self_error {
 	MM_SE_RESOURCES, /* a check failed for lack of fds or memory on our side */
+	MM_SE_FILES,	 /* a damaged file of ours was set aside and recreated */
 	MM_SE_N
 };
 

@@ -102,6 +102,17 @@ static void null_line(void *arg, unsigned src, const char *line, size_t len)
 {
 }
 
+/* A damaged counters file was set aside and replaced: mailmond's own
+ * error (the built-in alarm.selferrors sees it), logged once per event. */
+static void report_counters_notice(struct mm_logwatch *lw)
+{
+	const char *n = lw->lp ? mm_logpipe_take_notice(lw->lp) : NULL;
+	if (n) {
+		mm_log_err(&lw->d->log, "%s", n);
+		lw->d->self_errors[MM_SE_FILES]++;
+	}
+}
+
 /* The consumer of the lines: the parser -> lifecycle -> counters
  * pipeline (one struct mm_line_consumer). Without a usable counters file
  * the lines are only counted per source by logwatch itself. */
@@ -113,6 +124,7 @@ static void consumer_setup(struct mm_logwatch *lw)
 	if (lp) {
 		mm_logpipe_consumer(lp, &lw->consumer);
 		lw->lp = lp;
+		report_counters_notice(lw);
 		return;
 	}
 	mm_log_err(&lw->d->log, "channel counters off: %s", err.msg);
@@ -537,6 +549,7 @@ static void on_job(void *arg, int64_t now_ms)
 		struct mm_err err;
 		lw->consumer.flush(lw->consumer.arg, &err);
 	}
+	report_counters_notice(lw);
 }
 
 /* ---- HTTP ---- */

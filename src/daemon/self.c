@@ -83,7 +83,8 @@ static const struct mm_metric_def defs[F_N] = {
 	[F_ERRORS] = {"mailmon_errors_total",
 		      "mailmond's own errors by kind: resources (a check could not run for "
 		      "lack of file descriptors or memory; the service is shown as unknown, "
-		      "never restarted), http_accept (accept() failed).",
+		      "never restarted), files (a damaged file of mailmond's, such as the "
+		      "counters file, was set aside and recreated), http_accept (accept() failed).",
 		      MM_METRIC_COUNTER, {"kind"}},
 };
 
@@ -136,6 +137,8 @@ static void collect(void *arg, struct mm_registry *r)
 			      d->mod[i].ok ? 1 : 0);
 	mm_metric_set(me->f[F_ERRORS], (const char *[]){"resources"},
 		      (double)d->self_errors[MM_SE_RESOURCES]);
+	mm_metric_set(me->f[F_ERRORS], (const char *[]){"files"},
+		      (double)d->self_errors[MM_SE_FILES]);
 	if (d->httpd) {
 		struct mm_httpd_stats hs;
 		mm_httpd_stats(d->httpd, &hs);

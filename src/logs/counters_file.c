@@ -4,6 +4,15 @@
  * Creation writes a fresh file beside the target and renames it over, so a
  * reader maps either the old file or the complete new one. The writer's
  * flock keeps two writers apart; readers only mmap and read.
+ *
+ * Others may share the run directory, so: the temporary file is created
+ * with O_EXCL|O_NOFOLLOW (no planted link is followed), the file is 0640
+ * (reject texts and addresses: group readers only), its space is
+ * reserved with posix_fallocate before anything maps it (a full
+ * filesystem is an error at creation, not a SIGBUS later), opening does
+ * not follow a link nor hang on a FIFO, and every mapping is guarded
+ * (core/mapguard): a file truncated under us reads as zeros until the
+ * writer notices (mm_cfile_damaged) and replaces it.
  */
 #include "logs/counters_file.h"
 
@@ -22,6 +31,7 @@
 
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/mapguard.h"
 #include "core/xalloc.h"
 
 const char *const mm_cg_field_names[MM_CG__COUNT] = {
@@ -128,15 +138,17 @@ int mm_cfile_create(const char *path, uint32_t max_groups, struct mm_err *err)
 	}
 	char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
 	int rc = -1;
-	int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	const int flags = O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	unlink(tmp); /* our own leftover; never a link's target */
+	int fd = open(tmp, flags, 0640);
 	if (fd < 0 && errno == ENOENT) {
 		/* The run directory (/run/mailmon) is a tmpfs dir: make it. */
 		char *dir = xstrdup(path);
 		char *slash = strrchr(dir, '/');
 		if (slash && slash != dir) {
 			*slash = 0;
-			if (mkdir(dir, 0755) == 0)
-				fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+			if (mkdir(dir, 0750) == 0)
+				fd = open(tmp, flags, 0640);
 		}
 		free(dir);
 	}
@@ -147,7 +159,14 @@ int mm_cfile_create(const char *path, uint32_t max_groups, struct mm_err *err)
 	size_t size = file_size_for(max_groups);
 	struct mm_cf_header h;
 	init_header(&h, max_groups);
-	if (ftruncate(fd, (off_t)size) < 0 || pwrite(fd, &h, sizeof h, 0) != (ssize_t)sizeof h) {
+	int e = fchmod(fd, 0640) < 0 ? errno : posix_fallocate(fd, 0, (off_t)size);
+	if (e) {
+		mm_err_sys(err, e, "%s: cannot reserve %zu bytes", tmp, size);
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	if (pwrite(fd, &h, sizeof h, 0) != (ssize_t)sizeof h) {
 		mm_err_sys(err, errno, "%s: cannot write", tmp);
 		close(fd);
 		unlink(tmp);
@@ -165,9 +184,17 @@ out:
 	return rc;
 }
 
-struct mm_cfile *mm_cfile_open(const char *path, bool writer, struct mm_err *err)
+/* Opens and validates; *corrupt (if not NULL) tells a damaged or foreign
+ * file apart from one that cannot be opened or is locked. */
+static struct mm_cfile *open_file(const char *path, bool writer, bool *corrupt,
+				  struct mm_err *err)
 {
-	int fd = open(path, (writer ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	bool dummy;
+	if (!corrupt)
+		corrupt = &dummy;
+	*corrupt = false;
+	int fd = open(path, (writer ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
+				    O_NOCTTY);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			mm_err_set(err, "%s: no counters file; create it with mailmon counters "
@@ -182,8 +209,14 @@ struct mm_cfile *mm_cfile_open(const char *path, bool writer, struct mm_err *err
 		return NULL;
 	}
 	struct stat st;
-	if (fstat(fd, &st) < 0 || st.st_size < (off_t)sizeof(struct mm_cf_header) ||
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		mm_err_set(err, "%s: not a regular file", path);
+		close(fd);
+		return NULL;
+	}
+	if (st.st_size < (off_t)sizeof(struct mm_cf_header) ||
 	    st.st_size > (off_t)file_size_for(MM_CF_MAX_GROUPS)) {
+		*corrupt = true;
 		mm_err_set(err, "%s: not a mailmon counters file (size %lld); recreate it with "
 				"mailmon counters -create", path, (long long)st.st_size);
 		close(fd);
@@ -198,7 +231,18 @@ struct mm_cfile *mm_cfile_open(const char *path, bool writer, struct mm_err *err
 		close(fd);
 		return NULL;
 	}
-	if (check_header(map, (size_t)st.st_size, path, err) < 0) {
+	/* Guarded before the first access: the header check reads it. */
+	if (mm_mapguard_add(map, (size_t)st.st_size) < 0) {
+		mm_err_set(err, "%s: too many mapped counters files", path);
+		munmap(map, (size_t)st.st_size);
+		close(fd);
+		return NULL;
+	}
+	if (check_header(map, (size_t)st.st_size, path, err) < 0 || mm_mapguard_hit(map)) {
+		if (mm_mapguard_hit(map))
+			mm_err_set(err, "%s: truncated while being read", path);
+		*corrupt = true;
+		mm_mapguard_remove(map);
 		munmap(map, (size_t)st.st_size);
 		close(fd);
 		return NULL;
@@ -217,12 +261,54 @@ struct mm_cfile *mm_cfile_open(const char *path, bool writer, struct mm_err *err
 	return cf;
 }
 
+struct mm_cfile *mm_cfile_open(const char *path, bool writer, struct mm_err *err)
+{
+	return open_file(path, writer, NULL, err);
+}
+
 struct mm_cfile *mm_cfile_open_or_create(const char *path, uint32_t max_groups,
 					 struct mm_err *err)
 {
 	if (access(path, F_OK) != 0 && mm_cfile_create(path, max_groups, err) < 0)
 		return NULL;
 	return mm_cfile_open(path, true, err);
+}
+
+struct mm_cfile *mm_cfile_open_or_recreate(const char *path, uint32_t max_groups,
+					   char *aside, size_t asidecap, struct mm_err *err)
+{
+	if (aside && asidecap)
+		aside[0] = '\0';
+	if (access(path, F_OK) != 0 && mm_cfile_create(path, max_groups, err) < 0)
+		return NULL;
+	bool corrupt = false;
+	struct mm_cfile *cf = open_file(path, true, &corrupt, err);
+	if (cf || !corrupt)
+		return cf;
+	/* Damaged (truncated, overwritten, another version): keep it for a
+	 * look, and start a fresh one. */
+	char *moved = xasprintf("%s.damaged.%lld", path, (long long)(mm_wall_ms() / 1000));
+	if (rename(path, moved) < 0) {
+		mm_err_sys(err, errno, "%s: damaged and cannot be set aside", path);
+		free(moved);
+		return NULL;
+	}
+	if (aside && asidecap)
+		snprintf(aside, asidecap, "%s (%s)", moved, err->msg);
+	free(moved);
+	if (mm_cfile_create(path, max_groups, err) < 0)
+		return NULL;
+	return open_file(path, true, NULL, err);
+}
+
+bool mm_cfile_damaged(const struct mm_cfile *cf)
+{
+	if (!cf->path || cf->fd < 0)
+		return false;
+	if (mm_mapguard_hit(cf->hdr))
+		return true;
+	struct stat st;
+	return fstat(cf->fd, &st) == 0 && (size_t)st.st_size < cf->map_size;
 }
 
 struct mm_cfile *mm_cfile_anon(uint32_t max_groups)
@@ -248,8 +334,9 @@ void mm_cfile_close(struct mm_cfile *cf)
 	if (cf->fd < 0) {
 		free(cf->hdr);
 	} else {
-		if (cf->writer)
+		if (cf->writer && !mm_mapguard_hit(cf->hdr))
 			atomic_store(&cf->hdr->writer_pid, 0);
+		mm_mapguard_remove(cf->hdr);
 		munmap(cf->hdr, cf->map_size);
 		close(cf->fd); /* releases the flock */
 	}

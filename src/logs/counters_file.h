@@ -164,6 +164,15 @@ struct mm_cfile *mm_cfile_open(const char *path, bool writer, struct mm_err *err
  * is an error (never silently overwritten). */
 struct mm_cfile *mm_cfile_open_or_create(const char *path, uint32_t max_groups,
 					 struct mm_err *err);
+/* The writer's open at start and after a -create: like open_or_create,
+ * but a damaged file (truncated, overwritten, a foreign version) is set
+ * aside as PATH.damaged.EPOCH and a fresh one made; aside then names it
+ * and why (empty when nothing was set aside). */
+struct mm_cfile *mm_cfile_open_or_recreate(const char *path, uint32_t max_groups,
+					   char *aside, size_t asidecap, struct mm_err *err);
+/* True when the mapped file was truncated under us (a contained SIGBUS,
+ * or the file is now shorter than the mapping): the writer replaces it. */
+bool mm_cfile_damaged(const struct mm_cfile *cf);
 /* An in-memory table with the same layout (logstat, tests). */
 struct mm_cfile *mm_cfile_anon(uint32_t max_groups);
 void mm_cfile_close(struct mm_cfile *cf);

@@ -3,6 +3,8 @@
  */
 #include "logs/logpipe.h"
 
+#include <stdio.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,7 +26,27 @@ struct mm_logpipe {
 	int year_hint;
 	int64_t last_line_mono; /* when the last line came (daemon), 0 none */
 	struct mm_logpipe_stats st;
+	char notice[768]; /* see mm_logpipe_take_notice */
+	bool has_notice;
 };
+
+static void note_aside(struct mm_logpipe *lp, const char *aside)
+{
+	if (!aside[0])
+		return;
+	lp->st.cfile_recreated++;
+	snprintf(lp->notice, sizeof lp->notice,
+		 "counters file damaged: set aside as %s; a fresh one was made", aside);
+	lp->has_notice = true;
+}
+
+const char *mm_logpipe_take_notice(struct mm_logpipe *lp)
+{
+	if (!lp->has_notice)
+		return NULL;
+	lp->has_notice = false;
+	return lp->notice;
+}
 
 static const struct mm_parser *default_parser(void)
 {
@@ -57,7 +79,8 @@ struct mm_logpipe *mm_logpipe_new(const struct mm_config *conf, struct mm_err *e
 	};
 	char *path = mm_cfile_path_from_config(conf);
 	uint32_t maxch = (uint32_t)mm_config_int(conf, "counters", "max_channels");
-	struct mm_cfile *cf = mm_cfile_open_or_create(path, maxch, err);
+	char aside[640];
+	struct mm_cfile *cf = mm_cfile_open_or_recreate(path, maxch, aside, sizeof aside, err);
 	if (!cf) {
 		free(path);
 		return NULL;
@@ -69,6 +92,7 @@ struct mm_logpipe *mm_logpipe_new(const struct mm_config *conf, struct mm_err *e
 	lp->path = path;
 	lp->max_channels = maxch;
 	lp->ch = mm_channels_new(cf);
+	note_aside(lp, aside);
 	return lp;
 }
 
@@ -154,10 +178,24 @@ void mm_logpipe_line(struct mm_logpipe *lp, const char *line, size_t len)
 
 void mm_logpipe_flush(struct mm_logpipe *lp)
 {
-	if (lp->path && mm_cfile_replaced(lp->cf)) {
-		/* -create or -delete ran: map the new file (or make one). */
+	bool damaged = lp->path && mm_cfile_damaged(lp->cf);
+	if (lp->path && (damaged || mm_cfile_replaced(lp->cf))) {
+		/* -create or -delete ran: map the new file (or make one). A
+		 * file truncated under us is set aside and made afresh;
+		 * counting starts again in the new one, as after -create. */
 		struct mm_err err;
-		struct mm_cfile *cf = mm_cfile_open_or_create(lp->path, lp->max_channels, &err);
+		char aside[640] = "";
+		if (damaged && !mm_cfile_replaced(lp->cf)) {
+			char *moved = xasprintf("%s.damaged.%lld", lp->path,
+						(long long)(mm_wall_ms() / 1000));
+			if (rename(lp->path, moved) == 0)
+				snprintf(aside, sizeof aside, "%s (truncated under mailmond)", moved);
+			free(moved);
+		}
+		struct mm_cfile *cf = mm_cfile_open_or_recreate(lp->path, lp->max_channels,
+								aside[0] ? NULL : aside,
+								aside[0] ? 0 : sizeof aside, &err);
+		note_aside(lp, aside);
 		if (cf) {
 			mm_cfile_close(lp->cf);
 			lp->cf = cf;

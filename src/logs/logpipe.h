@@ -35,12 +35,17 @@ struct mm_config;
 
 struct mm_logpipe_stats {
 	uint64_t lines, unparsed, reopen_failures;
+	uint64_t cfile_recreated; /* damaged counters files set aside */
 	struct mm_lc_stats lc;
 };
 
 struct mm_logpipe;
 
 struct mm_logpipe *mm_logpipe_new(const struct mm_config *conf, struct mm_err *err);
+/* What happened to the counters file since the last call ("set aside as
+ * X (why); a fresh one was made"), for the daemon to log; NULL when
+ * nothing. The text stays valid until the next flush. */
+const char *mm_logpipe_take_notice(struct mm_logpipe *lp);
 /* parser NULL: the auto grammar. */
 struct mm_logpipe *mm_logpipe_new_anon(const struct mm_lc_limits *lim, uint32_t max_channels,
 				       const struct mm_parser *parser);

@@ -105,6 +105,13 @@ const char *mm_tailer_path(const struct mm_tailer *t)
 
 const char *mm_tailer_state(const struct mm_tailer *t)
 {
+	struct stat st;
+	if (t->fd < 0 && stat(t->path, &st) == 0 && !S_ISREG(st.st_mode))
+		return S_ISFIFO(st.st_mode)  ? "not a regular file: a FIFO; waiting for a file"
+		       : S_ISDIR(st.st_mode) ? "not a regular file: a directory; waiting for a file"
+		       : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)
+			       ? "not a regular file: a device; waiting for a file"
+			       : "not a regular file; waiting for a file";
 	if (t->fd < 0)
 		return "waiting for file";
 	return t->finishing ? "finishing rotated file" : "reading";

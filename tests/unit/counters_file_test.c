@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -179,6 +180,57 @@ static void test_replaced(void **state)
 	mm_cfile_close(r);
 }
 
+/* The file truncated under a writer: updates of the lost pages fault
+ * (SIGBUS) and are contained, the writer sees it as damaged, and
+ * open_or_recreate sets the file aside and makes a fresh one. */
+static void test_truncated_under_writer(void **state)
+{
+	struct mm_err err;
+	assert_int_equal(mm_cfile_create(path, 8, &err), 0);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	struct mm_cfile *w = mm_cfile_open(path, true, &err);
+	assert_non_null(w);
+	assert_false(mm_cfile_damaged(w));
+	assert_int_equal(truncate(path, 0), 0);
+	struct mm_cf_group *g = &w->groups[7];
+	mm_cg_begin(g); /* would have been a SIGBUS */
+	mm_cg_add(g, MM_CG_RECEIVED, 5);
+	mm_cg_end(g);
+	atomic_store(&w->hdr->lines, 3);
+	assert_true(mm_cfile_damaged(w));
+	mm_cfile_close(w);
+	/* A reader of the 0-byte file: an error, not a fault. */
+	assert_null(mm_cfile_open(path, false, &err));
+	char aside[512];
+	struct mm_cfile *n = mm_cfile_open_or_recreate(path, 8, aside, sizeof aside, &err);
+	assert_non_null(n);
+	assert_non_null(strstr(aside, "counters.damaged."));
+	assert_false(mm_cfile_damaged(n));
+	mm_cfile_close(n);
+	char *moved = strndup(aside, (size_t)(strchr(aside, ' ') - aside));
+	unlink(moved);
+	free(moved);
+}
+
+/* No link is followed and no FIFO blocks the open. */
+static void test_link_and_fifo(void **state)
+{
+	struct mm_err err;
+	char target[160];
+	snprintf(target, sizeof target, "%s/elsewhere", dir);
+	assert_int_equal(mm_cfile_create(target, 8, &err), 0);
+	assert_int_equal(symlink(target, path), 0);
+	assert_null(mm_cfile_open(path, false, &err));
+	unlink(path);
+	unlink(target);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_null(mm_cfile_open(path, false, &err));
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	unlink(path);
+}
+
 /* The writer keeps an invariant inside each update; a reader thread in
  * another mapping must never see it broken (a torn group). */
 static atomic_bool stop;
@@ -251,6 +303,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_foreign_recreate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_minimum_and_clear, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replaced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_under_writer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_link_and_fifo, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_reader, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
