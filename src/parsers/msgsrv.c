@@ -80,13 +80,17 @@ static bool is_action(char ch)
 	return ch != '\0' && memchr("EDQZRJWBKIOCXYV", ch, 15) != NULL;
 }
 
-/* A record code: an action letter and up to four modifier letters. */
+/* A record code: an action letter and up to six modifier letters. The
+ * 6.3 guide lists E C S A L; later releases log further upper-case
+ * modifiers (two- and three-letter codes in 2019-era logs): any upper-case
+ * letter is taken, the record counts as its action, the known ones set
+ * flags and the whole code stays in `code`. */
 static bool is_code(struct mm_sv t)
 {
-	if (t.len == 0 || t.len > 5 || !is_action(t.p[0]))
+	if (t.len == 0 || t.len > 7 || !is_action(t.p[0]))
 		return false;
 	for (uint32_t i = 1; i < t.len; i++)
-		if (t.p[i] == '\0' || memchr("ECSAL", t.p[i], 5) == NULL)
+		if (t.p[i] < 'A' || t.p[i] > 'Z')
 			return false;
 	return true;
 }
