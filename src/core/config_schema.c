@@ -62,6 +62,12 @@ static const struct mm_conf_key http_keys[] = {
 	{"http", "max_connections", MM_CT_INT, "256", 1, 65536, NULL, false,
 	 "Open client connections at most (and at most half the open-files\n"
 	 "limit); at the limit a new connection closes the oldest one."},
+	{"http", "www_directory", MM_CT_PATH, "/usr/share/mailmon/www", 0, 0, NULL, true,
+	 "The dashboard's page files (index.html, dashboard.js, dashboard.css),\n"
+	 "served at / with the API's auth. Read at each request."},
+	{"http", "chartjs", MM_CT_PATH, "/usr/share/javascript/chart.js/chart.min.js", 0, 0, NULL,
+	 true, "Chart.js for the dashboard's charts, from Debian's libjs-chart.js;\n"
+	 "served as /chart.min.js, so the page needs no internet access."},
 };
 
 const struct mm_conf_table mm_conf_table_http = MM_CONF_TABLE("http", http_sections, http_keys);

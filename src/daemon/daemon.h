@@ -35,6 +35,7 @@ struct mm_logwatch;
 struct mm_registry;
 struct mm_e2e_mod;
 struct mm_self;
+struct mm_www;
 struct mm_history;
 struct mm_alarms;
 struct mm_snmp;
@@ -94,6 +95,7 @@ struct mm_daemon {
 	struct mm_module_status mod[MM_MAX_MODULES]; /* per mm_modules[] row */
 	size_t modules_started;		 /* rows whose init ran */
 	struct mm_self *self;		 /* self.c */
+	struct mm_www *www;		 /* www.c: the dashboard's files */
 	struct mm_history *history;	 /* history.c: [history], /api/v1/history */
 	struct mm_alarms *alarms;	 /* alarms.c */
 	uint64_t self_errors[MM_SE_N];	 /* see enum mm_self_error */

@@ -81,6 +81,11 @@ static json_t *status_json(struct mm_daemon *d)
 				"reload", reload, "jobs", jobs);
 	if (d->httpd)
 		json_object_set_new(doc, "http", http_json(d));
+	/* The node's own name (uname, no lookup), for the dashboard and the
+	 * cluster view. */
+	char host[256] = "";
+	if (gethostname(host, sizeof host - 1) == 0)
+		json_object_set_new(doc, "node", mm_json_text(host));
 	return doc;
 }
 

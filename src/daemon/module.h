@@ -49,8 +49,18 @@ struct mm_module {
 extern const struct mm_module *const mm_modules[];
 extern const size_t mm_nmodules;
 
-extern const struct mm_module mm_module_self, mm_module_http, mm_module_logs,
-	mm_module_counters, mm_module_queue, mm_module_services, mm_module_disk, mm_module_alarms,
-	mm_module_history, mm_module_e2e, mm_module_snmp;
+/* One per line, so that modules added at the same time merge cleanly. */
+extern const struct mm_module mm_module_self;
+extern const struct mm_module mm_module_http;
+extern const struct mm_module mm_module_logs;
+extern const struct mm_module mm_module_counters;
+extern const struct mm_module mm_module_queue;
+extern const struct mm_module mm_module_services;
+extern const struct mm_module mm_module_e2e;
+extern const struct mm_module mm_module_disk;
+extern const struct mm_module mm_module_www;
+extern const struct mm_module mm_module_alarms;
+extern const struct mm_module mm_module_snmp;
+extern const struct mm_module mm_module_history;
 
 #endif

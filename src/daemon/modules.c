@@ -6,9 +6,15 @@
 #include "daemon/module.h"
 
 const struct mm_module *const mm_modules[] = {
-	&mm_module_self, &mm_module_http,  &mm_module_logs,
-	&mm_module_counters, &mm_module_queue, &mm_module_services, &mm_module_e2e,
+	&mm_module_self,
+	&mm_module_http,
+	&mm_module_logs,
+	&mm_module_counters,
+	&mm_module_queue,
+	&mm_module_services,
+	&mm_module_e2e,
 	&mm_module_disk,
+	&mm_module_www,
 	&mm_module_alarms, /* reads every family the modules above registered */
 	&mm_module_snmp,    /* a reader of the registry, like the history */
 	&mm_module_history, /* last: it samples what the others publish */

@@ -7,6 +7,7 @@
 #include "core/utf8.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,18 @@
 #include "core/xalloc.h"
 #include "mta/qshape.h"
 #include "mta/reason_class.h"
+
+const int mm_qsum_age_upper[MM_QSUM_AGES] = {5, 10, 20, 40, 80, 160, 320, 640, 1280, 0};
+
+/* The column of a message of age_s seconds, as qshape counts it. */
+static int age_bucket(int64_t age_s)
+{
+	int64_t min = age_s / 60;
+	for (int b = 0; b < MM_QSUM_AGES - 1; b++)
+		if (min < mm_qsum_age_upper[b])
+			return b;
+	return MM_QSUM_AGES - 1;
+}
 
 struct table {
 	struct mm_qsum_dest *rows;
@@ -61,6 +74,56 @@ static void fold(struct mm_qsum_dest *into, const struct mm_qsum_dest *d)
 		into->oldest = d->oldest;
 	for (int c = 0; c < MM_RC_N; c++)
 		into->rclass[c] += d->rclass[c];
+	for (int a = 0; a < MM_QSUM_AGES; a++)
+		into->ages[a] += d->ages[a];
+}
+
+/* Keeps m as an example of d when it is among the oldest few. */
+static void sample(struct mm_qsum_dest *d, const struct mm_qmsg *m, const char *reason)
+{
+	if (!d->samples)
+		d->samples = xcalloc(MM_QSUM_SAMPLES, sizeof *d->samples);
+	size_t at = d->nsamples;
+	if (at == MM_QSUM_SAMPLES) {
+		at = 0; /* replace the newest, if m is older */
+		for (size_t i = 1; i < d->nsamples; i++)
+			if (d->samples[i].arrival > d->samples[at].arrival)
+				at = i;
+		if (m->arrival >= d->samples[at].arrival)
+			return;
+	} else {
+		d->nsamples++;
+	}
+	struct mm_qsum_msg *s = &d->samples[at];
+	snprintf(s->id, sizeof s->id, "%s", m->id ? m->id : "");
+	s->arrival = m->arrival;
+	s->size = m->size;
+	snprintf(s->reason, sizeof s->reason, "%s", reason ? reason : "");
+}
+
+/* Second pass, for the kept (top) destinations of queue qi only, so the
+ * examples cost nothing for a long tail of destinations. */
+static void take_samples(const struct mm_qsnap *snap, unsigned qi, struct mm_qsum_queue *q)
+{
+	struct mm_nameidx ix = {0};
+	mm_nameidx_reserve(&ix, q->ndests, 16, dest_name, q->dests);
+	for (size_t i = 0; i < q->ndests; i++)
+		*mm_nameidx_slot(&ix, q->dests[i].name, dest_name, q->dests) = i + 1;
+	for (size_t i = 0; i < snap->n; i++) {
+		const struct mm_qmsg *m = snap->msgs[i];
+		if (m->queue != qi)
+			continue;
+		for (uint32_t k = 0; k < m->nrcpt; k++) {
+			char dom[512];
+			mm_qshape_domain(m->rcpt[k].addr, dom, sizeof dom);
+			size_t row = *mm_nameidx_slot(&ix, dom, dest_name, q->dests);
+			if (!row || q->dests[row - 1].last_msg == UINT64_MAX - i)
+				continue;
+			q->dests[row - 1].last_msg = UINT64_MAX - i; /* once per message */
+			sample(&q->dests[row - 1], m, m->rcpt[k].reason);
+		}
+	}
+	mm_nameidx_free(&ix);
 }
 
 void mm_qsummary_build(const struct mm_qsnap *snap, size_t top, struct mm_qsummary *sum)
@@ -92,6 +155,7 @@ void mm_qsummary_build(const struct mm_qsnap *snap, size_t top, struct mm_qsumma
 			if (d->last_msg != i) {
 				d->last_msg = i;
 				d->msgs++;
+				d->ages[age_bucket(snap->taken_s - m->arrival)]++;
 				d->bytes += m->size;
 				if (m->arrival < d->oldest)
 					d->oldest = m->arrival;
@@ -119,6 +183,7 @@ void mm_qsummary_build(const struct mm_qsnap *snap, size_t top, struct mm_qsumma
 		q->dests = t->rows;
 		q->ndests = keep;
 		mm_nameidx_free(&t->ix);
+		take_samples(snap, (unsigned)qi, q);
 	}
 }
 
@@ -138,10 +203,36 @@ static json_t *age_json(int64_t oldest, int64_t now_s)
 
 static json_t *dest_json(const struct mm_qsum_dest *d, const char *name, int64_t now_s)
 {
-	return json_pack("{s:o, s:I, s:I, s:I, s:o, s:o}", "destination", mm_json_text(name), "messages",
-			 (json_int_t)d->msgs, "recipients", (json_int_t)d->rcpts, "bytes",
-			 (json_int_t)d->bytes, "oldest_age_s", age_json(d->oldest, now_s),
-			 "reasons", mm_rclass_mix_json(d->rclass));
+	json_t *ages = json_array();
+	for (int a = 0; a < MM_QSUM_AGES; a++)
+		json_array_append_new(ages, json_integer((json_int_t)d->ages[a]));
+	json_t *o = json_pack("{s:o, s:I, s:I, s:I, s:o, s:o, s:o}", "destination",
+			      mm_json_text(name), "messages", (json_int_t)d->msgs, "recipients",
+			      (json_int_t)d->rcpts, "bytes", (json_int_t)d->bytes, "oldest_age_s",
+			      age_json(d->oldest, now_s), "reasons", mm_rclass_mix_json(d->rclass),
+			      "ages", ages);
+	if (d->nsamples) {
+		json_t *msgs = json_array();
+		for (size_t i = 0; i < d->nsamples; i++) {
+			const struct mm_qsum_msg *m = &d->samples[i];
+			json_array_append_new(msgs, json_pack("{s:o, s:I, s:I, s:o}", "id",
+							      mm_json_text(m->id), "arrival",
+							      (json_int_t)m->arrival, "size",
+							      (json_int_t)m->size, "reason",
+							      mm_json_text(m->reason)));
+		}
+		json_object_set_new(o, "messages_oldest", msgs);
+	}
+	return o;
+}
+
+static json_t *age_edges(void)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < MM_QSUM_AGES; i++)
+		json_array_append_new(a, mm_qsum_age_upper[i] ? json_integer(mm_qsum_age_upper[i])
+							       : json_string("1280+"));
+	return a;
 }
 
 json_t *mm_qsummary_json(const struct mm_qsummary *sum, int64_t now_s)
@@ -159,7 +250,8 @@ json_t *mm_qsummary_json(const struct mm_qsummary *sum, int64_t now_s)
 		}
 		json_object_set_new(
 			queues, mm_queue_name((unsigned)qi),
-			json_pack("{s:I, s:I, s:I, s:o, s:o, s:o}", "messages", (json_int_t)q->msgs,
+			json_pack("{s:o, s:I, s:I, s:I, s:o, s:o, s:o}", "age_columns_min", age_edges(),
+				  "messages", (json_int_t)q->msgs,
 				  "recipients", (json_int_t)q->rcpts, "bytes", (json_int_t)q->bytes,
 				  "oldest_age_s", age_json(q->oldest, now_s), "reasons",
 				  mm_rclass_mix_json(q->rclass), "destinations", dests));
@@ -170,8 +262,10 @@ json_t *mm_qsummary_json(const struct mm_qsummary *sum, int64_t now_s)
 void mm_qsummary_free(struct mm_qsummary *sum)
 {
 	for (int qi = 0; qi < MM_Q_N; qi++) {
-		for (size_t i = 0; i < sum->q[qi].ndests; i++)
+		for (size_t i = 0; i < sum->q[qi].ndests; i++) {
 			free(sum->q[qi].dests[i].name);
+			free(sum->q[qi].dests[i].samples);
+		}
 		free(sum->q[qi].dests);
 	}
 	memset(sum, 0, sizeof *sum);

@@ -7,6 +7,8 @@
  *   mm_qsummary_build(snap, top, sum)   top = 0 keeps every destination
  *   mm_qsummary_json(sum, now_s)        the /api/queue "queues" object
  *
+ * Each top destination also gets its messages by qshape age bucket and up
+ * to MM_QSUM_SAMPLES example messages (the oldest, with a delay reason).
  * A message counts once per destination it has pending recipients for;
  * recipients and the reason mix count per recipient. Destinations are
  * domains as qshape writes them (mm_qshape_domain).
@@ -23,8 +25,25 @@
 
 #include "mta/mta.h"
 
+/* qshape's default age columns, by upper bound in minutes: under 5,
+ * 5-10, ..., 640-1280, and 1280 or more (upper bound 0). */
+#define MM_QSUM_AGES 10
+extern const int mm_qsum_age_upper[MM_QSUM_AGES];
+/* Messages kept as examples per destination (the dashboard's "why"). */
+#define MM_QSUM_SAMPLES 5
+
+struct mm_qsum_msg {
+	char id[32];
+	int64_t arrival;
+	uint64_t size;
+	char reason[200]; /* the delay reason of its first recipient there */
+};
+
 struct mm_qsum_dest {
 	char *name;
+	uint64_t ages[MM_QSUM_AGES]; /* messages by age bucket (qshape) */
+	struct mm_qsum_msg *samples; /* the oldest few, top destinations only */
+	size_t nsamples;
 	uint64_t msgs, rcpts, bytes;
 	int64_t oldest; /* arrival, INT64_MAX when empty */
 	uint64_t rclass[MM_RC_N];

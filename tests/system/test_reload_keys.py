@@ -120,8 +120,13 @@ def module_values(lab, tmp, maillog2):
     jdir = tmp / "journal"
     jdir.mkdir(exist_ok=True)
     maillog = lab.paths["maillog"]
+    www = tmp / "www"
+    www.mkdir(exist_ok=True)
     return {
         "daemon.log_level": ("info", "debug", "debug"),
+        "http.www_directory": (None, str(www), str(www)),
+        "http.chartjs": (None, "/usr/share/javascript/chart.js/Chart.min.js",
+                         "/usr/share/javascript/chart.js/Chart.min.js"),
         "mta.config_directory": (conf_dir, str(link), str(link)),
         "mta.queue_directory": (None, lab.paths["queue_dir"], lab.paths["queue_dir"]),
         "mta.command_directory": ("/usr/sbin", str(cmds), str(cmds)),

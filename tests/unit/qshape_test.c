@@ -165,7 +165,18 @@ static void test_table(void **state)
 
 	/* The summary: per queue and destination, top 1 + other. */
 	struct mm_qsummary sum;
+	snap.taken_s = now;
 	mm_qsummary_build(&snap, 1, &sum);
+	/* qshape's age columns and the example messages of a top destination:
+	 * 30 s old -> "5", 700 s -> "20" (folded into other), one example
+	 * with its delay reason; none kept for the folded tail. */
+	const struct mm_qsum_dest *dd = &sum.q[MM_Q_DEFERRED].dests[0];
+	assert_int_equal(dd->ages[0], 1);
+	assert_int_equal(sum.q[MM_Q_DEFERRED].other.ages[2], 1);
+	assert_int_equal(dd->nsamples, 1);
+	assert_string_equal(dd->samples[0].id, "AAAAAA1");
+	assert_string_equal(dd->samples[0].reason, refused);
+	assert_null(sum.q[MM_Q_DEFERRED].other.samples);
 	assert_int_equal(sum.q[MM_Q_DEFERRED].msgs, 2);
 	assert_int_equal(sum.q[MM_Q_DEFERRED].rcpts, 3);
 	assert_int_equal(sum.q[MM_Q_DEFERRED].bytes, 2000);
