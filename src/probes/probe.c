@@ -157,6 +157,14 @@ int mm_probe_parse_url(const char *url, struct mm_probe_params *p, struct mm_err
 	if (*end) {
 		if (strlen(end) >= sizeof p->path)
 			return mm_err_set(err, "%s: path too long", url);
+		/* The path goes on a request line as it is: it must decode
+		 * (every '%' with two hex digits) to text without control
+		 * bytes, and hold no raw blank, control or 8-bit byte. */
+		char scratch[sizeof p->path];
+		if (mm_pct_decode(end, strlen(end), scratch, sizeof scratch,
+				  MM_PCT_STRICT | MM_PCT_NO_CTL) < 0)
+			return mm_err_set(err, "URL path: bad %%-escape, blank, control or 8-bit byte "
+					       "(escape them as %%XX)");
 		mm_strlcpy(p->path, end, sizeof p->path);
 	} else if (p->proto == MM_PROTO_HTTP) {
 		mm_strlcpy(p->path, "/", sizeof p->path);

@@ -41,6 +41,12 @@ static const struct {
 	{"imap://a:%0d%0aX@127.0.0.1", 0, 0, NULL, 0, false, false, NULL, NULL, NULL},
 	{"imap://a:%4@127.0.0.1", 0, 0, NULL, 0, false, false, NULL, NULL, NULL},
 	{"smtp://127.0.0.1:99999", 0, 0, NULL, 0, false, false, NULL, NULL, NULL},
+	/* a path that cannot be decoded, or would break the request line */
+	{"http://127.0.0.1/%zz", 0, 0, NULL, 0, false, false, NULL, NULL, NULL},
+	{"http://127.0.0.1/a%0d%0aHost:x", 0, 0, NULL, 0, false, false, NULL, NULL, NULL},
+	{"http://127.0.0.1/a b", 0, 0, NULL, 0, false, false, NULL, NULL, NULL},
+	{"http://127.0.0.1/\xff", 0, 0, NULL, 0, false, false, NULL, NULL, NULL},
+	{"http://127.0.0.1/a%20b%2F", 1, MM_PROTO_HTTP, "127.0.0.1", 80, false, false, "", "", "/a%20b%2F"},
 };
 
 static void test_urls(void **state)
