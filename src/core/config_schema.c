@@ -33,8 +33,9 @@ static const struct mm_conf_key daemon_keys[] = {
 	 "Least severe message mailmond logs."},
 	{"daemon", "log_file", MM_CT_PATH, NULL, 0, 0, NULL, false,
 	 "Append mailmond's own log lines to this file instead of syslog\n"
-	 "(facility daemon) or, with -f, standard error. SIGUSR1 reopens it:\n"
-	 "logrotate's postrotate can run kill -USR1 $(cat PIDFILE)."},
+	 "(facility daemon) or, with -f, standard error. SIGUSR1 reopens it.\n"
+	 "The package rotates /var/log/mailmon/*.log (/etc/logrotate.d/mailmon),\n"
+	 "so /var/log/mailmon/mailmond.log is a good choice."},
 	{"daemon", "heartbeat", MM_CT_DURATION, "1s", 100, 60000, NULL, false,
 	 "Period of the internal clock that drives every periodic check."},
 };

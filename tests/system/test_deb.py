@@ -237,10 +237,12 @@ def test_deb_install_init_monitor_purge(tmp_path):
         # conffile, user, directories from tmpfiles.d
         conffiles = run("dpkg-query", "-W", "-f=${Conffiles}", "mailmon").stdout
         assert "/etc/mailmon/mailmon.conf" in conffiles
+        assert "/etc/logrotate.d/mailmon" in conffiles
         user = pwd.getpwnam("mailmon")
         assert user.pw_uid < 1000 and user.pw_shell in ("/usr/sbin/nologin", "/bin/false")
         for d in ("/var/lib/mailmon", "/run/mailmon"):
             assert os.stat(d).st_uid == user.pw_uid, d
+        assert os.path.isdir("/var/log/mailmon")
         unit = open(UNIT).read()
         for opt in ("ProtectSystem=", "NoNewPrivileges=yes", "PrivateTmp=yes"):
             assert opt in unit
@@ -320,7 +322,8 @@ def test_deb_install_init_monitor_purge(tmp_path):
         left = [p for p in files if os.path.isfile(p) or
                 (os.path.islink(p) and not os.path.isdir(p))]
         assert left == [], left
-        for d in ("/etc/mailmon", "/etc/systemd/system/multi-user.target.wants/mailmond.service"):
+        for d in ("/etc/mailmon", "/etc/logrotate.d/mailmon", "/var/log/mailmon",
+                  "/etc/systemd/system/multi-user.target.wants/mailmond.service"):
             assert not os.path.lexists(d), d
         # Other mailmond runs on this machine (tests with the default
         # run_directory, as root) may make /run/mailmon again; what the
