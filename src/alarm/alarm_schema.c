@@ -70,6 +70,9 @@ static const struct mm_conf_section alarm_sections[] = {
 	{"alarm.disklocked", "A partition is locked by [disk] lock_command (it passed lock_threshold)."},
 	{"alarm.diskstat", "statvfs of a watched partition timed out (a hung mount?)."},
 	{"alarm.cpu", "System CPU busy, as a ratio of all CPUs, sustained (5 of 5 samples)."},
+	{"alarm.deliverytime", "End-to-end delivery time of the [e2e.NAME] probes, in seconds: from\n"
+			       "the end of DATA to the message visible in the mailbox; after a run\n"
+			       "that gave up, the time it waited (mailmon_e2e_last_seconds)."},
 	{"alarm.*", "An alarm of your own: [alarm.NAME] with at least metric and threshold."},
 };
 
@@ -146,6 +149,8 @@ static const struct mm_conf_key alarm_keys[] = {
 		   "above", "1/1", "warning", "partition stat timeouts in the last interval"),
 	ALARM_KEYS("alarm.cpu", "mailmon_cpu_busy_ratio", "1m", "0.9", 0, 1, "above", "5/5",
 		   "warning", "CPU busy ratio"),
+	ALARM_KEYS("alarm.deliverytime", "mailmon_e2e_last_seconds{stage=\"delivery\"}", "5m", "60", 0,
+		   0, "above", "1/1", "warning", "end-to-end delivery time in seconds"),
 	ALARM_KEYS("alarm.*", NULL, "1m", NULL, 0, 0, "above", "1/1", "warning", NULL),
 };
 

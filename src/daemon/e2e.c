@@ -15,6 +15,8 @@
  *   mailmon_e2e_last_success_timestamp_seconds{probe}
  *   mailmon_e2e_runs_total{probe}, mailmon_e2e_failures_total{probe,leg}
  *   mailmon_e2e_last_seconds{probe,stage}       every stage of the last run
+ *       (delivery: after a run that gave up, the time it waited, so the
+ *       built-in deliverytime alarm sees a stuck path)
  *   mailmon_e2e_up{probe}                       1 when the last run delivered
  *
  * Late, not lost: a run whose message did not show within its timeout
@@ -246,8 +248,12 @@ static void collect(void *arg, struct mm_registry *r)
 		for (size_t k = 0; k < res->nstages; k++)
 			mm_metric_set(m->f[F_LAST], (const char *[]){p->c.name, res->stages[k].name},
 				      (double)res->stages[k].us / 1e6);
+		/* A message that did not come within the timeout has waited at
+		 * least that long: the deliverytime alarm sees a stuck path. */
 		static const char *const names[] = {"smtp", "delivery", "retrieve", "total"};
-		const int64_t v[] = {res->smtp_us, res->delivery_us, res->retrieve_us, res->total_us};
+		const int64_t v[] = {res->smtp_us,
+				     res->delivery_us >= 0 ? res->delivery_us : res->waited_us,
+				     res->retrieve_us, res->total_us};
 		for (size_t k = 0; k < 4; k++)
 			if (v[k] >= 0)
 				mm_metric_set(m->f[F_LAST], (const char *[]){p->c.name, names[k]},

@@ -210,6 +210,7 @@ static void on_fetch(const struct mm_probe_result *r, void *arg)
 	take_claims(e, b);
 	if (r->fail != MM_PF_NONE && !(b->found && b->fetched_us)) {
 		if (b->ready && r->fail == MM_PF_TIMEOUT) {
+			e->res.waited_us = mm_probe_now_us() - e->data_end_us;
 			fail_leg(e, MM_E2E_DELIVERY, r);
 			const char *q = strstr(e->res.queue_id, "queued as ");
 			snprintf(e->res.msg, sizeof e->res.msg,
@@ -230,6 +231,7 @@ static void on_fetch(const struct mm_probe_result *r, void *arg)
 		}
 		e->res.leg = MM_E2E_DELIVERY;
 		e->res.fail = MM_PF_TIMEOUT;
+		e->res.waited_us = mm_probe_now_us() - e->data_end_us;
 		mm_strlcpy(e->res.stage, "wait", sizeof e->res.stage);
 		snprintf(e->res.msg, sizeof e->res.msg,
 			 "message not visible in the mailbox %.3f s after DATA (timeout)",
@@ -371,6 +373,7 @@ struct mm_e2e *mm_e2e_start(struct mm_probe_env *env, const struct mm_e2e_params
 	e->t0_us = mm_probe_now_us();
 	e->end_us = e->t0_us + prm->timeout_ms * 1000;
 	e->res.ldap_us = e->res.smtp_us = e->res.delivery_us = e->res.retrieve_us = -1;
+	e->res.waited_us = -1;
 	e->fetch_proto = prm->fetch.proto == MM_PROTO_IMAP ? "imap_" : "pop3_";
 	if (getrandom(&e->nonce, sizeof e->nonce, 0) != sizeof e->nonce)
 		e->nonce = (uint64_t)mm_probe_now_us() ^ ((uint64_t)getpid() << 32);

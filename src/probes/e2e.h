@@ -75,6 +75,9 @@ struct mm_e2e_result {
 	int64_t sent_wall_ms;
 	/* Durations in µs; -1 when that leg did not run or finish. */
 	int64_t ldap_us, smtp_us, delivery_us, retrieve_us, total_us;
+	/* A delivery failure: from the end of DATA to giving up (a lower
+	 * bound of the delivery delay); -1 otherwise. */
+	int64_t waited_us;
 	struct mm_e2e_stage stages[MM_E2E_MAX_STAGES];
 	size_t nstages;
 	/* The Received chain, oldest first, and the time each hop added

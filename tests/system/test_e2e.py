@@ -230,9 +230,9 @@ def val(mx, name, **labels):
 
 def test_daemon_probes_publish_and_count_late_and_lost(lab, tmp_path):
     """[e2e.d1] and [e2e.d2] in mailmond: every stage in the registry; LMTP
-    held 7 s then flushed: d1 (timeout 3 s, lost_after 60 s) counts its
-    held messages late, with their delay; d2 (lost_after 4 s) counts lost
-    what stayed away longer than that."""
+    held (about 7 s) then flushed: the deliverytime alarm fires; d1
+    (timeout 3 s, lost_after 60 s) counts its held messages late, with
+    their delay; d2 (lost_after 4 s) counts lost what stayed away longer."""
     port = mmbin.free_port()
     api = "127.0.0.1:%d" % port
     base = subprocess.run([sys.executable, os.path.join(mmbin.SOURCE_DIR, "lab", "mailmon_conf.py"),
@@ -256,6 +256,8 @@ poll = 200ms
 lost_after = %s
 """ % (name, lab.ports["smtpd"], lab.ports["imap"], user,
        cred_file(tmp_path, user, pw(lab, user), "d-" + user), lab.ldap["uri"], lost)
+    # The built-in deliverytime alarm, sampled every second, 2 s threshold.
+    sections += "\n[alarm]\nmail = no\n\n[alarm.deliverytime]\nstatinterval = 1s\nthreshold = 2\n"
     conf.write_text(base + sections)
     r = mmbin.mailmon("config", "check", str(conf))
     assert r.returncode == 0, r.stdout + r.stderr
@@ -275,8 +277,16 @@ lost_after = %s
             assert val(mx, "mailmon_e2e_last_seconds", probe="d1", stage=stage) is not None, stage
 
         lab.postconf({"defer_transports": "lmtp"})
+        held = time.monotonic()
         try:
-            time.sleep(7)
+            # While LMTP is held, the runs that give up report how long they
+            # waited, and the deliverytime alarm fires for the probe.
+            alarm = lab.wait_for(lambda: [a for a in d.get(api, "/api/alarms")["alarms"]
+                                          if a["alarm"] == "deliverytime" and "d1" in a["instance"]
+                                          and a["state"] == "firing"], timeout=12,
+                                 what="deliverytime firing")
+            assert alarm[0]["value"] >= 2, alarm
+            time.sleep(max(0, 8 - (time.monotonic() - held)))
         finally:
             lab.postconf({"defer_transports": ""})
         lab.flush()
@@ -285,7 +295,10 @@ lost_after = %s
             m = metrics(api)
             return (val(m, "mailmon_e2e_late_total", probe="d1") or 0) >= 2 and \
                 (val(m, "mailmon_e2e_lost_total", probe="d2") or 0) >= 1 and m
-        mx = lab.wait_for(settled, timeout=20, what="late and lost counted")
+        try:
+            mx = lab.wait_for(settled, timeout=20, what="late and lost counted")
+        except TimeoutError:
+            raise AssertionError((metrics(api), d.log()[-4000:]))
         assert val(mx, "mailmon_e2e_failures_total", probe="d1", leg="delivery") >= 1, mx
         # The held messages' real delays went into the delivery histogram:
         # at least two observations above the 1 s bucket.
