@@ -12,6 +12,14 @@
  * argument left is a closed connection, and dropping our reference frees
  * it. The same argument is the evhttp_connection to free when a
  * connection must be evicted or has passed its deadline.
+ *
+ * Our reference keeps the bufferevent's read event added after evhttp has
+ * closed the socket; libevent would then keep a stale entry under that fd
+ * number and never register the next file opened with it (a probe's
+ * socketpair, a child's pidfd). So each connection gets a close callback
+ * as soon as its evhttp_connection is known (first bytes, or the next
+ * sweep, well before evhttp's own timeout), and it disables the
+ * bufferevent's events while the socket is still open.
  */
 #include "core/httpd.h"
 
@@ -50,6 +58,7 @@ struct conn {
 	int64_t since_ms;	 /* start of the request being waited for */
 	bool nul;		 /* a NUL byte came in (evhttp's C strings hide it) */
 	uint64_t got;		 /* bytes received */
+	bool hooked;		 /* close callback set on its evhttp_connection */
 	struct conn *prev, *next;
 };
 
@@ -106,6 +115,22 @@ static struct evhttp_connection *conn_evcon(struct conn *c)
 	void *arg = NULL;
 	bufferevent_getcb(c->bev, NULL, NULL, NULL, &arg);
 	return arg;
+}
+
+/* evhttp is about to close the socket: take the events off it first. */
+static void on_evcon_close(struct evhttp_connection *evcon, void *arg)
+{
+	struct conn *c = arg;
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+}
+
+static void conn_hook(struct conn *c)
+{
+	struct evhttp_connection *evcon;
+	if (c->hooked || !(evcon = conn_evcon(c)))
+		return;
+	evhttp_connection_set_closecb(evcon, on_evcon_close, c);
+	c->hooked = true;
 }
 
 static void conn_release(struct mm_httpd *h, struct conn *c)
@@ -179,6 +204,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	}
 	for (struct conn *c = h->head, *next; c; c = next) {
 		next = c->next;
+		conn_hook(c);
 		if (!conn_evcon(c))
 			conn_release(h, c);
 		else if (now - c->since_ms > h->timeout_ms) {
@@ -199,6 +225,7 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
 static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct conn *c = arg;
+	conn_hook(c);
 	c->got += info->n_added;
 	if (c->nul || info->n_added == 0)
 		return;
