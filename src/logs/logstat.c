@@ -20,6 +20,7 @@
 #include "core/strutil.h"
 #include "core/tally.h"
 #include "core/xalloc.h"
+#include "logs/filterhop.h"
 #include "logs/logpipe.h"
 #include "logs/reason.h"
 
@@ -76,6 +77,7 @@ struct mm_logstat {
 	int32_t cur_ymd;
 	struct mm_tally_budget budget; /* every tally's exact-mode memory */
 	struct reason_memo memo[REASON_MEMO];
+	struct mm_filterhop hops; /* re-injections from a content filter */
 	struct mm_tally reject_reasons, reject_clients, warnings, unparsed_programs, auth_clients;
 	/* Dovecot: logins and failures as the login processes report them */
 	struct {
@@ -122,6 +124,7 @@ struct mm_logstat *mm_logstat_new(const struct mm_logstat_opts *opts)
 	mm_tally_init(&ls->warnings, &ls->budget, APPROX_SLOTS);
 	mm_tally_init(&ls->unparsed_programs, &ls->budget, APPROX_SLOTS);
 	mm_tally_init(&ls->auth_clients, &ls->budget, APPROX_SLOTS);
+	mm_filterhop_init(&ls->hops);
 	mm_tally_init(&ls->dv.by_protocol, &ls->budget, APPROX_SLOTS_PER_DEST);
 	mm_tally_init(&ls->dv.failed_users, &ls->budget, APPROX_SLOTS);
 	mm_tally_init(&ls->dv.failed_ips, &ls->budget, APPROX_SLOTS);
@@ -151,6 +154,7 @@ void mm_logstat_free(struct mm_logstat *ls)
 	mm_tally_free(&ls->warnings);
 	mm_tally_free(&ls->unparsed_programs);
 	mm_tally_free(&ls->auth_clients);
+	mm_filterhop_free(&ls->hops);
 	mm_tally_free(&ls->dv.by_protocol);
 	mm_tally_free(&ls->dv.failed_users);
 	mm_tally_free(&ls->dv.failed_ips);
@@ -241,7 +245,14 @@ static struct dest *dest_get(struct mm_logstat *ls, const struct domkey *k)
 
 /* Per-day and per-hour rows follow the log's local time. The local hour
  * is cached, so localtime_r runs once per hour of log, not per line. */
+static void time_row_add(struct mm_logstat *ls, int64_t ms, int col, int64_t delta);
+
 static void time_row(struct mm_logstat *ls, int64_t ms, int col)
+{
+	time_row_add(ls, ms, col, 1);
+}
+
+static void time_row_add(struct mm_logstat *ls, int64_t ms, int col, int64_t delta)
 {
 	if (ms <= 0)
 		return;
@@ -273,8 +284,8 @@ static void time_row(struct mm_logstat *ls, int64_t ms, int col)
 			ls->day_cur = i;
 		}
 	}
-	ls->hours[ls->cur_hour][col]++;
-	ls->days[ls->day_cur].c[col]++;
+	ls->hours[ls->cur_hour][col] += (uint64_t)delta;
+	ls->days[ls->day_cur].c[col] += (uint64_t)delta;
 }
 
 static bool sv_has(struct mm_sv s, const char *needle)
@@ -345,6 +356,20 @@ static void on_delivery(struct mm_logstat *ls, const struct mm_log_event *ev,
 		if (sv_has(ev->reason, "forwarded as ")) {
 			ls->t.forwarded++;
 			return;
+		}
+		{
+			/* a hop through a content filter: the message counts once
+			 * received (its re-injection is taken back) and is delivered
+			 * by its final delivery, not by this one */
+			int64_t at;
+			uint64_t size;
+			if (mm_filterhop_match(&ls->hops, ev->reason, &at, &size)) {
+				ls->t.filter_hops++;
+				ls->t.received--;
+				ls->t.bytes_received -= size <= ls->t.bytes_received ? size : 0;
+				time_row_add(ls, at, R_RCV, -1);
+				return;
+			}
 		}
 		ls->t.delivered++;
 		time_row(ls, ev->time_ms, R_DLV);
@@ -455,6 +480,8 @@ void mm_logstat_event(struct mm_logstat *ls, const struct mm_log_event *ev)
 	case MM_EV_CLIENT:
 		if (!is_smtpd_like(ev->service))
 			break;
+		if (mm_filterhop_loopback(ev->client_ip))
+			mm_filterhop_received(&ls->hops, ev->queue_id, ev->time_ms);
 		/* fall through */
 	case MM_EV_PICKUP:
 		ls->t.received++;
@@ -468,6 +495,7 @@ void mm_logstat_event(struct mm_logstat *ls, const struct mm_log_event *ev)
 		/* pflogsumm: size and sender of messages received in this log. */
 		if (c.queued_first && c.msg && (c.msg->flags & (MM_LCF_SMTPD | MM_LCF_PICKUP))) {
 			ls->t.bytes_received += ev->size;
+			mm_filterhop_size(&ls->hops, ev->queue_id, ev->size);
 			struct mm_sv a = ev->addr;
 			if (!a.len) {
 				a.p = "from=<>";
@@ -666,7 +694,7 @@ json_t *mm_logstat_json(struct mm_logstat *ls)
 	T(received); T(delivered); T(forwarded); T(deferred); T(deferrals); T(bounced);
 	T(rejected); T(reject_warnings); T(held); T(discarded); T(expired);
 	T(bytes_received); T(bytes_delivered); T(senders); T(sending_hosts); T(recipients);
-	T(recipient_hosts); T(auth_failures); T(lines); T(unparsed_lines);
+	T(recipient_hosts); T(auth_failures); T(filter_hops); T(lines); T(unparsed_lines);
 #undef T
 	json_t *exact = json_pack("{s:b, s:b, s:b, s:b, s:b}", "senders",
 				  mm_distinct_exact(&ls->senders), "sending_hosts",
@@ -845,6 +873,9 @@ void mm_logstat_text(struct mm_logstat *ls, FILE *out)
 	fprintf(out, " %8llu   received\n", (unsigned long long)t.received);
 	fprintf(out, " %8llu   delivered\n", (unsigned long long)t.delivered);
 	fprintf(out, " %8llu   forwarded\n", (unsigned long long)t.forwarded);
+	if (t.filter_hops)
+		fprintf(out, " %8llu   content filter hops (counted once above)\n",
+			(unsigned long long)t.filter_hops);
 	fprintf(out, " %8llu   deferred  (%llu deferrals)\n", (unsigned long long)t.deferred,
 		(unsigned long long)t.deferrals);
 	fprintf(out, " %8llu   bounced\n", (unsigned long long)t.bounced);

@@ -56,8 +56,8 @@ void mm_logstat_text(struct mm_logstat *ls, FILE *out);
 struct mm_logstat_totals {
 	uint64_t received, delivered, forwarded, deferred, deferrals, bounced, rejected,
 		reject_warnings, held, discarded, expired, bytes_received, bytes_delivered,
-		senders, sending_hosts, recipients, recipient_hosts, auth_failures, lines,
-		unparsed_lines;
+		senders, sending_hosts, recipients, recipient_hosts, auth_failures, filter_hops,
+		lines, unparsed_lines;
 };
 void mm_logstat_get_totals(const struct mm_logstat *ls, struct mm_logstat_totals *out);
 

@@ -58,6 +58,25 @@ static void test_equals_pflogsumm(void **state)
 	}
 }
 
+/* A message through a content filter (Postfix FILTER_README's after-queue
+ * amavis setup, postfix-amavis.log): received once, delivered once, one
+ * filter hop; the bytes are the original message's. */
+static void test_filter_hop(void **state)
+{
+	(void)state;
+	struct mm_logstat_opts o = {.parser = mm_parser_find("auto"), .year_hint = 2026};
+	struct mm_logstat *ls = mm_logstat_new(&o);
+	feed_file(ls, "tests/parsers/golden/postfix-amavis.log");
+	struct mm_logstat_totals t;
+	mm_logstat_get_totals(ls, &t);
+	assert_int_equal(t.received, 1);
+	assert_int_equal(t.delivered, 1);
+	assert_int_equal(t.filter_hops, 1);
+	assert_int_equal(t.bytes_received, 1500);
+	assert_int_equal(t.unparsed_lines, 0);
+	mm_logstat_free(ls);
+}
+
 static void test_bounded(void **state)
 {
 	struct mm_logstat_opts o = {.parser = mm_parser_find("auto"), .max_inflight = 64,
@@ -124,7 +143,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_equals_pflogsumm),
-		cmocka_unit_test(test_bounded),
+		cmocka_unit_test(test_bounded), cmocka_unit_test(test_filter_hop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
