@@ -105,8 +105,12 @@ static const struct hint hints[] = {
 	{"mailmon_errors", NULL, "mailmond itself had errors of kind %s (file descriptors,\n"
 	 "memory, or accepting connections).",
 	 "journalctl -u mailmond -n 50", NULL},
-	{"mailmon_cpu", NULL, "CPU use is high on %s: a busy or looping process.",
-	 "top -b -n 1 | head -20", NULL},
+	{"mailmon_cpu", NULL, "The CPUs are busy: load beyond capacity, or a looping process.",
+	 "top -b -n 1 | head -20", "mailmon_process_cpu_ratio"},
+	{"mailmon_process_cpu", NULL,
+	 "The processes of %s use this much CPU: heavy load on it, or a process\n"
+	 "stuck in a loop.",
+	 "mailmon status; top -b -n 1 | head -20", NULL},
 };
 
 static const struct hint default_hint = {

@@ -73,6 +73,8 @@ static const struct mm_conf_section alarm_sections[] = {
 	{"alarm.deliverytime", "End-to-end delivery time of the [e2e.NAME] probes, in seconds: from\n"
 			       "the end of DATA to the message visible in the mailbox; after a run\n"
 			       "that gave up, the time it waited (mailmon_e2e_last_seconds)."},
+	{"alarm.servicecpu", "CPU used by a service's processes, as a fraction of one core,\n"
+			     "sustained (5 of 5 samples)."},
 	{"alarm.*", "An alarm of your own: [alarm.NAME] with at least metric and threshold."},
 };
 
@@ -151,6 +153,8 @@ static const struct mm_conf_key alarm_keys[] = {
 		   "warning", "CPU busy ratio"),
 	ALARM_KEYS("alarm.deliverytime", "mailmon_e2e_last_seconds{stage=\"delivery\"}", "5m", "60", 0,
 		   0, "above", "1/1", "warning", "end-to-end delivery time in seconds"),
+	ALARM_KEYS("alarm.servicecpu", "mailmon_process_cpu_ratio", "1m", "0.9", 0, 0, "above",
+		   "5/5", "warning", "CPU of the service's processes (1 = one core)"),
 	ALARM_KEYS("alarm.*", NULL, "1m", NULL, 0, 0, "above", "1/1", "warning", NULL),
 };
 

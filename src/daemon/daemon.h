@@ -40,6 +40,7 @@ struct mm_history;
 struct mm_alarms;
 struct mm_snmp;
 struct mm_diskwatch;
+struct mm_cpuwatch;
 struct evbuffer;
 
 #define MM_MAX_MODULES 16
@@ -101,6 +102,7 @@ struct mm_daemon {
 	uint64_t self_errors[MM_SE_N];	 /* see enum mm_self_error */
 	struct mm_snmp *snmp;		 /* snmp.c: [snmp], the AgentX subagent */
 	struct mm_diskwatch *disk;	 /* diskwatch.c */
+	struct mm_cpuwatch *cpu;	 /* cpuwatch.c */
 	int64_t last_beat_mono_ms, loop_lag_ms, loop_lag_max_ms;
 };
 

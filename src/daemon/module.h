@@ -58,6 +58,7 @@ extern const struct mm_module mm_module_queue;
 extern const struct mm_module mm_module_services;
 extern const struct mm_module mm_module_e2e;
 extern const struct mm_module mm_module_disk;
+extern const struct mm_module mm_module_cpu;
 extern const struct mm_module mm_module_www;
 extern const struct mm_module mm_module_alarms;
 extern const struct mm_module mm_module_snmp;

@@ -14,6 +14,7 @@ const struct mm_module *const mm_modules[] = {
 	&mm_module_services,
 	&mm_module_e2e,
 	&mm_module_disk,
+	&mm_module_cpu,
 	&mm_module_www,
 	&mm_module_alarms, /* reads every family the modules above registered */
 	&mm_module_snmp,    /* a reader of the registry, like the history */

@@ -326,7 +326,7 @@ static void test_defaults_builtin(void **state)
 	struct mm_config *conf = mm_config_defaults();
 	struct mm_alarm_defs defs;
 	assert_int_equal(mm_alarm_defs_load(conf, &defs, &d), 0);
-	assert_int_equal(defs.n, 14); /* the built-ins, deliverytime included */
+	assert_int_equal(defs.n, 15); /* the built-ins, deliverytime and servicecpu included */
 	const struct mm_alarm_def *da = mm_alarm_defs_find(&defs, "diskavail");
 	assert_non_null(da);
 	assert_int_equal(da->direction, -1);
