@@ -319,9 +319,9 @@ async function showE2E() {
 
 async function showSystem() {
   const tbody = document.querySelector("#system tbody");
-  const fams = await api("/api/metrics");
-  const names = ((fams && fams.families) || []).map((f) => f.name)
-    .filter((n) => /^mailmon_(disk|cpu|load|partition|system)_/.test(n));
+  const lists = await Promise.all(["mailmon_disk_*", "mailmon_cpu_*", "mailmon_system_*"]
+    .map((p) => api("/api/metrics?pattern=" + encodeURIComponent(p))));
+  const names = lists.flatMap((l) => ((l && l.families) || []).map((f) => f.name));
   const rows = [];
   for (const n of names)
     for (const s of await series(n)) {
