@@ -79,7 +79,8 @@ struct mm_outbox *mm_outbox_open(const char *dir, int64_t retry_min_ms, int64_t 
 			push(ob, seq, ch, de->d_name, 0);
 	}
 	closedir(dp);
-	qsort(ob->v, ob->n, sizeof *ob->v, cmp_seq);
+	if (ob->n) /* qsort(NULL, 0, ...) is undefined */
+		qsort(ob->v, ob->n, sizeof *ob->v, cmp_seq);
 	return ob;
 }
 

@@ -416,7 +416,7 @@ static void disk_apply(struct mm_daemon *d, const struct mm_config *old)
 		setup_paths(w);
 	for (size_t i = 0; i < w->n; i++)
 		for (size_t j = 0; j < oldn; j++)
-			if (strcmp(w->p[i].path, oldp[j].path) == 0) {
+			if (oldp[j].path && strcmp(w->p[i].path, oldp[j].path) == 0) {
 				free(w->p[i].path);
 				w->p[i] = oldp[j];
 				w->p[i].next_ms = 0; /* measure again under the new settings */
