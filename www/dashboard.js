@@ -299,7 +299,7 @@ async function showServices(doc) {
 /* ---- end to end, disk, CPU: registry families ---- */
 
 async function series(selector) {
-  const doc = await api("/api/metrics?match=" + encodeURIComponent(selector));
+  const doc = await api("/api/v1/metrics?match=" + encodeURIComponent(selector));
   return (doc && doc.series) || [];
 }
 
@@ -320,7 +320,7 @@ async function showE2E() {
 async function showSystem() {
   const tbody = document.querySelector("#system tbody");
   const lists = await Promise.all(["mailmon_disk_*", "mailmon_cpu_*", "mailmon_system_*"]
-    .map((p) => api("/api/metrics?pattern=" + encodeURIComponent(p))));
+    .map((p) => api("/api/v1/metrics?pattern=" + encodeURIComponent(p))));
   const names = lists.flatMap((l) => ((l && l.families) || []).map((f) => f.name));
   const rows = [];
   for (const n of names)
@@ -367,10 +367,10 @@ function showFreshness(error) {
 
 async function refresh() {
   try {
-    const status = await api("/api/status");
+    const status = await api("/api/v1/status");
     showVerdict(status || {});
-    const [alarms, queue, services] = await Promise.all([api("/api/alarms"), api("/api/queue"),
-      api("/api/services")]);
+    const [alarms, queue, services] = await Promise.all([api("/api/v1/alarms"), api("/api/v1/queue"),
+      api("/api/v1/services")]);
     showAlarms(alarms);
     showStuck(queue);
     await showServices(services);
