@@ -103,7 +103,7 @@ def main():
                                                   "/chart.min.js"))
             refresh = sum(size(base + p) for p in (
                 "/api/status", "/api/alarms", "/api/queue", "/api/services",
-                "/api/metrics?pattern=mailmon_disk_*", "/api/metrics?pattern=mailmon_cpu_*",
+                "/api/metrics?pattern=mailmon_disk_*", "/api/metrics?pattern=mailmon_cpu_busy_ratio",
                 "/api/v1/history?metric=mailmon_messages_received_total&from=now-3600s&step=60"))
             murl = "http://127.0.0.1:%d/" % mport
             monit_page = size(murl)

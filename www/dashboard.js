@@ -319,7 +319,7 @@ async function showE2E() {
 
 async function showSystem() {
   const tbody = document.querySelector("#system tbody");
-  const lists = await Promise.all(["mailmon_disk_*", "mailmon_cpu_*", "mailmon_system_*"]
+  const lists = await Promise.all(["mailmon_disk_*", "mailmon_cpu_busy_ratio", "mailmon_load_average"]
     .map((p) => api("/api/v1/metrics?pattern=" + encodeURIComponent(p))));
   const names = lists.flatMap((l) => ((l && l.families) || []).map((f) => f.name));
   const rows = [];
