@@ -390,3 +390,73 @@ def test_alertmanager_lists_the_alarm(lab, tmp_path):
             d.stop()
         am.terminate()
         am.wait(10)
+
+
+def test_exec_hook_and_template(lab, tmp_path):
+    """[alarm] exec runs once per change with the alarm in MAILMON_*
+    variables; noticetemplate replaces the mail body, fields filled in."""
+    port, api_port = free_ports(2)
+    svc = "tplsvc%d" % port
+    out = tmp_path / "hook"
+    tpl = tmp_path / "template.txt"
+    tpl.write_text("Alarm ${alarm} on ${instance} is ${value} (${state}, ${severity}).\n"
+                   "Threshold ${direction} ${threshold}; ${unknown} stays.\n")
+    conf, api, state = write_conf(
+        tmp_path, lab, api_port=api_port, rcpt="bob", extra=
+        "exec = /bin/sh -c \"env | grep ^MAILMON_ | sort > %s.$MAILMON_STATE\"\n"
+        "noticetemplate = %s\n"
+        "[alarm.servicedown]\nstatinterval = 1s\n"
+        "[service.%s]\nurl = tcp://%s:%d\ninterval = 1s\nconnect_timeout = 1s\n"
+        % (out, tpl, svc, LO, port))
+    d = mmbin.Daemon(conf, str(tmp_path / "d.log"))
+    d.start(api=api)
+    try:
+        raised = tmp_path / "hook.raised"
+        deadline = time.time() + 20
+        while time.time() < deadline and not (raised.exists() and raised.read_text()):
+            time.sleep(0.2)
+        env = dict(l.split("=", 1) for l in raised.read_text().splitlines())
+        assert env["MAILMON_ALARM"] == "servicedown"
+        assert env["MAILMON_INSTANCE"] == svc
+        assert env["MAILMON_STATE"] == "raised"
+        assert env["MAILMON_VALUE"] == "0" and env["MAILMON_THRESHOLD"] == "1"
+        assert env["MAILMON_DIRECTION"] == "below" and env["MAILMON_SEVERITY"] == "critical"
+        assert env["MAILMON_NODE"] == "testnode"
+        assert env["MAILMON_SUBJECT"] == \
+            'ALARM: service availability (1 up, 0 down) of "%s" is 0' % svc
+        subj = 'ALARM: service availability (1 up, 0 down) of "%s" is 0' % svc
+        msg = wait_mails(lab, "bob", lambda m: m["Subject"] == subj)[0]
+        body = msg.get_content().replace("\r\n", "\n")
+        assert body == ("Alarm servicedown on %s is 0 (raised, critical).\n"
+                        "Threshold below 1; ${unknown} stays.\n" % svc)
+        listener = Listener(port)
+        try:
+            cleared = tmp_path / "hook.cleared"
+            deadline = time.time() + 20
+            while time.time() < deadline and not (cleared.exists() and cleared.read_text()):
+                time.sleep(0.2)
+            assert "MAILMON_STATE=cleared" in cleared.read_text()
+        finally:
+            listener.close()
+    finally:
+        d.stop()
+
+
+def test_alarms_test_reports_each_channel(lab, tmp_path):
+    """mailmon alarms test: the mail reaches the mailbox, the exec hook runs,
+    an Alertmanager that is not there is reported as failed (exit 1)."""
+    am_port, api_port = free_ports(2)
+    hook = tmp_path / "hook"
+    conf, api, state = write_conf(
+        tmp_path, lab, api_port=api_port, rcpt="bob", node="testnode-%d" % am_port, extra=
+        "exec = /bin/sh -c \"echo $MAILMON_ALARM > %s\"\n"
+        "alertmanager_url = http://%s:%d\nalertmanager_timeout = 2s\n" % (hook, LO, am_port))
+    r = mmbin.mailmon("-c", conf, "alarms", "test", timeout=30)
+    assert r.returncode == 1, r.stdout + r.stderr
+    lines = {l.split()[0]: l for l in r.stdout.splitlines()}
+    assert lines["mail"].startswith("mail   ok: 250"), r.stdout
+    assert "FAILED" in lines["alertmanager"], r.stdout
+    assert lines["exec"].startswith("exec   ok"), r.stdout
+    assert hook.read_text() == "test\n"
+    subj = 'ALARM: mailmon test notice of "testnode-%d" is 1' % am_port
+    wait_mails(lab, "bob", lambda m: m["Subject"] == subj)
