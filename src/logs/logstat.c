@@ -23,6 +23,7 @@
 #include "logs/filterhop.h"
 #include "logs/logpipe.h"
 #include "logs/reason.h"
+#include "parsers/syslog_header.h"
 
 #define DEST_NAME_MAX 64
 #define MAX_DAYS 3660
@@ -78,7 +79,9 @@ struct mm_logstat {
 	struct mm_tally_budget budget; /* every tally's exact-mode memory */
 	struct reason_memo memo[REASON_MEMO];
 	struct mm_filterhop hops; /* re-injections from a content filter */
+	const char *nohdr_cause;  /* why the current line had no header (static text) */
 	struct mm_tally reject_reasons, reject_clients, warnings, unparsed_programs, auth_clients;
+	struct mm_tally postscreen; /* verdicts (PASS NEW, PREGREET, DNSBL rank, ...) */
 	/* Dovecot: logins and failures as the login processes report them */
 	struct {
 		uint64_t logins, failed_attempts, failed_connections, aborted, lmtp_saved,
@@ -125,6 +128,8 @@ struct mm_logstat *mm_logstat_new(const struct mm_logstat_opts *opts)
 	mm_tally_init(&ls->unparsed_programs, &ls->budget, APPROX_SLOTS);
 	mm_tally_init(&ls->auth_clients, &ls->budget, APPROX_SLOTS);
 	mm_filterhop_init(&ls->hops);
+	ls->nohdr_cause = "(no header)";
+	mm_tally_init(&ls->postscreen, &ls->budget, APPROX_SLOTS_PER_DEST);
 	mm_tally_init(&ls->dv.by_protocol, &ls->budget, APPROX_SLOTS_PER_DEST);
 	mm_tally_init(&ls->dv.failed_users, &ls->budget, APPROX_SLOTS);
 	mm_tally_init(&ls->dv.failed_ips, &ls->budget, APPROX_SLOTS);
@@ -155,6 +160,7 @@ void mm_logstat_free(struct mm_logstat *ls)
 	mm_tally_free(&ls->unparsed_programs);
 	mm_tally_free(&ls->auth_clients);
 	mm_filterhop_free(&ls->hops);
+	mm_tally_free(&ls->postscreen);
 	mm_tally_free(&ls->dv.by_protocol);
 	mm_tally_free(&ls->dv.failed_users);
 	mm_tally_free(&ls->dv.failed_ips);
@@ -338,6 +344,11 @@ static bool is_login_process(const struct mm_log_event *ev)
 	       memcmp(ev->service.p + ev->service.len - 6, "-login", 6) == 0;
 }
 
+static bool is_postscreen(struct mm_sv service)
+{
+	return service.len == 10 && memcmp(service.p, "postscreen", 10) == 0;
+}
+
 static bool is_smtpd_like(struct mm_sv service)
 {
 	return (service.len == 5 && memcmp(service.p, "smtpd", 5) == 0) ||
@@ -474,8 +485,12 @@ void mm_logstat_event(struct mm_logstat *ls, const struct mm_log_event *ev)
 	switch (ev->type) {
 	case MM_EV_UNPARSED:
 		ls->t.unparsed_lines++;
-		mm_tally_add(&ls->unparsed_programs, ev->program.p ? ev->program.p : "(no header)",
-			    ev->program.p ? ev->program.len : 11, 1);
+		if (ev->program.p)
+			mm_tally_add(&ls->unparsed_programs, ev->program.p, ev->program.len, 1);
+		else
+			mm_tally_add(&ls->unparsed_programs, ls->nohdr_cause,
+				     strlen(ls->nohdr_cause), 1);
+		ls->nohdr_cause = "(no header)";
 		break;
 	case MM_EV_CLIENT:
 		if (!is_smtpd_like(ev->service))
@@ -545,6 +560,10 @@ void mm_logstat_event(struct mm_logstat *ls, const struct mm_log_event *ev)
 			mm_tally_add(&ls->dv.failed_ips, ev->client_ip.p, ev->client_ip.len, 1);
 		}
 		break;
+	case MM_EV_IGNORED:
+		if (ev->source == MM_SRC_POSTFIX && ev->code.len && is_postscreen(ev->service))
+			mm_tally_add(&ls->postscreen, ev->code.p, ev->code.len, 1);
+		break;
 	case MM_EV_LOGIN:
 		ls->dv.logins++;
 		mm_tally_add(&ls->dv.by_protocol, ev->channel.p, ev->channel.len, 1);
@@ -573,12 +592,43 @@ void mm_logstat_event(struct mm_logstat *ls, const struct mm_log_event *ev)
 	}
 }
 
+/* Why a line has no usable header, for "Lines not understood": no text,
+ * a time stamp that is not one of the known forms, or a known stamp with
+ * no program tag after it. */
+static const char *header_cause(const char *line, size_t len)
+{
+	size_t i = 0;
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	if (i == len)
+		return "(no header: empty line)";
+	const char *p = line + i;
+	size_t n = len - i;
+	if (p[0] == '<') { /* <PRI> */
+		while (n && *p != '>') {
+			p++;
+			n--;
+		}
+		if (n) {
+			p++;
+			n--;
+		}
+	}
+	bool stamp = (n > 4 && p[0] >= '0' && p[0] <= '9' && p[4] == '-') ||
+		     (n > 4 && p[0] == '@') ||
+		     (n > 4 && p[3] == ' ' && mm_month_from_abbr(p) != 0);
+	return stamp ? "(no header: no program tag, or a bad time stamp)"
+		     : "(no header: unknown time stamp)";
+}
+
 void mm_logstat_line(struct mm_logstat *ls, const char *line, size_t len)
 {
 	struct mm_log_event ev;
 	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
 	ls->o.parser->parse(line, len, ls->o.year_hint, &ev);
+	if (ev.type == MM_EV_UNPARSED && !ev.program.p)
+		ls->nohdr_cause = header_cause(line, len);
 	mm_logstat_event(ls, &ev);
 }
 
@@ -775,6 +825,7 @@ json_t *mm_logstat_json(struct mm_logstat *ls)
 	json_object_set_new(doc, "rejects_by_client", top_json(&ls->reject_clients, ls->o.top));
 	json_object_set_new(doc, "warnings", top_json(&ls->warnings, ls->o.top));
 	json_object_set_new(doc, "auth_failures_by_client", top_json(&ls->auth_clients, ls->o.top));
+	json_object_set_new(doc, "postscreen_verdicts", top_json(&ls->postscreen, 32));
 	json_object_set_new(doc, "unparsed_by_program",
 			    top_json(&ls->unparsed_programs, ls->o.top));
 	json_t *tops = json_object();
@@ -949,6 +1000,8 @@ void mm_logstat_text(struct mm_logstat *ls, FILE *out)
 	print_top(out, "Warnings", &ls->warnings, ls->o.top);
 	if (ls->auth_clients.total)
 		print_top(out, "SMTP AUTH failures by client", &ls->auth_clients, ls->o.top);
+	if (ls->postscreen.total)
+		print_top(out, "postscreen verdicts", &ls->postscreen, 32);
 	if (ls->unparsed_programs.total)
 		print_top(out, "Lines not understood, by program", &ls->unparsed_programs,
 			  ls->o.top);

@@ -544,6 +544,40 @@ static const char *const pf_ignored[] = {
 	"warning: ", /* only reached for queue-id warnings of other agents */
 };
 
+/* postscreen's verdicts (postscreen(8)): "PASS NEW [ip]:port", "PREGREET
+ * 11 after 0.1 from [ip]:port: EHLO x", "DNSBL rank 3 for [ip]:port",
+ * "COMMAND PIPELINING from [ip]:port after ...", ... The verdict goes to
+ * code (up to " [", " from", " for", " after" or a digit), the client to
+ * client_ip; the line stays IGNORED (nothing counted by the pipeline). */
+static bool pf_postscreen_verdict(const struct sc *c, struct mm_log_event *ev)
+{
+	static const char *const verdicts[] = {
+		"PASS NEW ", "PASS OLD ", "PREGREET ", "HANGUP ", "DNSBL rank ", "COMMAND ",
+		"BARE NEWLINE ", "NON-SMTP COMMAND ", "WHITELISTED ", "ALLOWLISTED ",
+		"BLACKLISTED ", "DENYLISTED ", "WHITELIST VETO ", "ALLOWLIST VETO ",
+	};
+	for (size_t i = 0; i < sizeof verdicts / sizeof verdicts[0]; i++) {
+		size_t n = strlen(verdicts[i]);
+		if (!sc_peek(c, verdicts[i], n))
+			continue;
+		const char *p = c->p + n, *end = p;
+		if (i == 5) { /* "COMMAND PIPELINING", "COMMAND TIME LIMIT", ... */
+			const char *f = mm_memmem(p, c->e, " from ", 6);
+			end = f ? f : p;
+		} else {
+			end = c->p + n - 1;
+		}
+		ev->code = sv_of(c->p, end);
+		const char *lb = mm_scan_to(end, c->e, '[');
+		const char *rb = lb ? mm_scan_to(lb, c->e, ']') : NULL;
+		if (rb)
+			ev->client_ip = sv_of(lb + 1, rb);
+		ev->type = MM_EV_IGNORED;
+		return true;
+	}
+	return false;
+}
+
 static bool pf_is_ignored(const struct sc *c, struct mm_log_event *ev)
 {
 	for (size_t i = 0; i < sizeof pf_ignored / sizeof pf_ignored[0]; i++) {
@@ -811,6 +845,8 @@ static void pf_message(struct sc *c, struct mm_log_event *ev)
 		break;
 	}
 	if (pf_dsn_notice(c, ev))
+		return;
+	if (SV_EQ(ev->service, "postscreen") && pf_postscreen_verdict(c, ev))
 		return;
 	pf_is_ignored(c, ev);
 }
