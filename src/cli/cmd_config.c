@@ -12,6 +12,7 @@
 #include "core/config.h"
 #include "core/config_edit.h"
 #include "core/strutil.h"
+#include "probes/e2e_conf.h"
 #include "services/service_check.h"
 
 static void usage(FILE *out)
@@ -53,7 +54,9 @@ static int do_check(struct mm_cli *cli, int argc, char **argv)
 	struct mm_diags diags = {0};
 	struct mm_config *conf = mm_config_load(path, &diags);
 	/* Keys are valid one by one; now what the daemon would refuse. */
-	if (conf && mm_services_check(conf, &diags) + mm_alarm_defs_check(conf, &diags) > 0) {
+	if (conf && mm_services_check(conf, &diags) + mm_e2e_check(conf, &diags) +
+			    mm_alarm_defs_check(conf, &diags) >
+			    0) {
 		mm_config_free(conf);
 		conf = NULL;
 	}
@@ -132,6 +135,7 @@ static int do_set(struct mm_cli *cli, int argc, char **argv)
 	struct mm_config *conf = mm_config_load(cli->config_path, &diags);
 	if (conf) {
 		mm_services_check(conf, &diags);
+		mm_e2e_check(conf, &diags);
 		mm_alarm_defs_check(conf, &diags);
 	}
 	for (size_t i = 0; i < diags.n; i++)

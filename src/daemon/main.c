@@ -15,6 +15,7 @@
 #include "core/pidfile.h"
 #include "core/xalloc.h"
 #include "daemon/daemon.h"
+#include "probes/e2e_conf.h"
 #include "services/service_check.h"
 
 #define DEFAULT_CONFIG "/etc/mailmon/mailmon.conf"
@@ -160,6 +161,7 @@ int main(int argc, char **argv)
 	if (check) {
 		struct mm_diags diags = {0};
 		size_t bad = mm_services_check(d.conf, &diags);
+		bad += mm_e2e_check(d.conf, &diags);
 		bad += mm_alarm_defs_check(d.conf, &diags);
 		for (size_t i = 0; i < diags.n; i++)
 			fprintf(stderr, "mailmond: %s\n", diags.msgs[i]);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/parse.h"
+#include "core/section_check.h"
 #include "core/strutil.h"
 
 /* A required or optional URL into params, with the section's shared
@@ -129,4 +130,17 @@ int mm_e2e_conf_load(const struct mm_config *conf, const char *name, struct mm_e
 fail:
 	OPENSSL_cleanse(c, sizeof *c);
 	return -1;
+}
+
+static int check_one(const struct mm_config *conf, const char *name, struct mm_err *err)
+{
+	struct mm_e2e_conf c;
+	int rc = mm_e2e_conf_load(conf, name, &c, err);
+	OPENSSL_cleanse(&c, sizeof c);
+	return rc;
+}
+
+size_t mm_e2e_check(const struct mm_config *conf, struct mm_diags *diags)
+{
+	return mm_sections_check(conf, "e2e", check_one, diags);
 }

@@ -18,5 +18,9 @@ struct mm_e2e_conf {
 
 int mm_e2e_conf_load(const struct mm_config *conf, const char *name, struct mm_e2e_conf *out,
 		     struct mm_err *err);
+/* Every [e2e.NAME] of conf through the loader, for `mailmon config check`
+ * and `mailmond --check`: one diagnostic per bad section (FILE:LINE:
+ * [e2e.NAME] KEY: problem); returns how many. */
+size_t mm_e2e_check(const struct mm_config *conf, struct mm_diags *diags);
 
 #endif

@@ -128,6 +128,28 @@ def test_bad_usage_is_unknown(lab, tmp_path):
     assert res.returncode == 3 and "chmod 600" in res.stdout, res.stdout
 
 
+def test_config_check_names_a_bad_e2e_section(lab, tmp_path):
+    """`mailmon config check` runs mailmond's own [e2e.NAME] loader: a
+    credentials file others can read, a URL of the wrong kind, a missing
+    key are each named with the file, the line and the key."""
+    loose = tmp_path / "loose.cred"
+    loose.write_text("user = alice\npassword = x\n")
+    loose.chmod(0o644)
+    conf = tmp_path / "bad.conf"
+    conf.write_text(
+        "[e2e.a]\nsubmit = smtp://127.0.0.1:25\nfetch = imap://127.0.0.1:143\n"
+        "to = alice@lab.test\ncredentials_file = %s\n"
+        "[e2e.b]\nsubmit = imap://127.0.0.1:143\nfetch = imap://127.0.0.1:143\n"
+        "to = alice@lab.test\ncredentials_file = %s\n"
+        "[e2e.c]\nsubmit = smtp://127.0.0.1:25\nto = alice@lab.test\n" % (loose, loose))
+    r = mmbin.mailmon("config", "check", str(conf))
+    assert r.returncode != 0
+    out = r.stdout + r.stderr
+    assert re.search(r"bad\.conf:5: \[e2e\.a\] credentials_file: .*chmod 600", out), out
+    assert re.search(r"bad\.conf:7: \[e2e\.b\] submit: expected smtp", out), out
+    assert re.search(r"bad\.conf:12: \[e2e\.c\] fetch: required", out), out
+
+
 def test_late_delivery_counted_with_real_delay(lab, tmp_path):
     """LMTP held by defer_transports, then flushed: the message arrives
     after the 1 s deadline and is reported late, with a delay that matches
