@@ -8,7 +8,12 @@
  * probe and the thread through a reference count: when the probe is
  * finished early (total timeout, cancel) it drops its reference and the
  * thread frees the job when it returns. Nothing in the job points back
- * into the probe.
+ * into the probe. The thread also sets an atomic "done" flag, which the
+ * loop checks every 250 ms besides waiting for the byte: another part of
+ * the process closing an fd while its event is still added can make
+ * libevent miss the registration of the socketpair that reuses the
+ * number (core/childproc.c has the same backstop), and a probe must then
+ * still end within 250 ms of its result, not at its timeout.
  *
  * URL: ldap[s]://HOST:PORT/BASE??SCOPE?FILTER (RFC 4516). The entry is
  * BASE (scope base by default); at least one entry must be found.
@@ -33,8 +38,11 @@
 #include "core/xalloc.h"
 #include "probes/pingpong.h"
 
+#define BACKSTOP_MS 250
+
 struct ldap_job {
 	atomic_int refs;
+	atomic_bool done; /* set by the thread once the output is written */
 	int fd[2]; /* [0] probe side (in the loop), [1] thread side */
 	struct event *ev;
 	/* input */
@@ -222,6 +230,7 @@ static void *worker(void *arg)
 	 * certificate) now: a detached thread may still be finishing when a
 	 * short-lived caller such as `mailmon probe` exits. */
 	OPENSSL_thread_stop();
+	atomic_store(&j->done, true);
 	char one = 1;
 	/* MSG_NOSIGNAL: the probe may have gone (EPIPE), which is fine. */
 	(void)send(j->fd[1], &one, 1, MSG_NOSIGNAL);
@@ -234,8 +243,11 @@ static void on_job_done(evutil_socket_t fd, short what, void *arg)
 {
 	struct mm_probe *p = arg;
 	struct ldap_job *j = p->ext;
+	if ((what & EV_TIMEOUT) && !atomic_load(&j->done))
+		return; /* the backstop: still running */
+	event_del(j->ev);
 	char c;
-	if (recv(fd, &c, 1, 0) != 1) {
+	if (recv(fd, &c, 1, MSG_DONTWAIT) != 1 && !atomic_load(&j->done)) {
 		pp_fail(p, MM_PF_INTERNAL, "ldap: worker ended without a result");
 		return;
 	}
@@ -276,8 +288,10 @@ int mm_ldap_probe_start(struct mm_probe *p, struct mm_err *err)
 		return mm_err_sys(err, errno, "ldap: socketpair");
 	}
 	atomic_init(&j->refs, 2);
-	j->ev = event_new(p->env->base, j->fd[0], EV_READ, on_job_done, p);
-	event_add(j->ev, NULL);
+	atomic_init(&j->done, false);
+	j->ev = event_new(p->env->base, j->fd[0], EV_READ | EV_PERSIST, on_job_done, p);
+	struct timeval backstop = {0, BACKSTOP_MS * 1000};
+	event_add(j->ev, &backstop);
 	p->ext = j;
 	pthread_attr_t attr;
 	pthread_t tid;
