@@ -97,8 +97,11 @@ static void on_event(const struct mm_svc_event *ev, void *arg)
 	int level = ev->type == MM_SVC_EV_UP || ev->type == MM_SVC_EV_VERIFY_OK ? LOG_NOTICE
 		    : ev->type == MM_SVC_EV_SLOW || ev->type == MM_SVC_EV_CERT    ? LOG_WARNING
 										  : LOG_ERR;
-	mm_log(&ss->d->log, level, "service %s: %s: %s (restarts in window: %d)", ev->service,
-	       mm_svc_event_name(ev->type), ev->reason, ev->restarts_in_window);
+	char event[64], restarts[16];
+	snprintf(event, sizeof event, "service %s", mm_svc_event_name(ev->type));
+	snprintf(restarts, sizeof restarts, "%d", ev->restarts_in_window);
+	mm_log_event(&ss->d->log, level, event, "service", ev->service, "reason", ev->reason,
+		     "restarts_in_window", restarts, NULL);
 }
 
 static void start_probe(struct svc *s, bool verifying);
@@ -141,13 +144,15 @@ static void on_cmd_done(const struct mm_child_result *res, void *arg)
 	bool ok = !res->timed_out && !res->signal && res->exit_code == 0;
 	if (s->start_after_stop) {
 		/* stop then start: start runs whatever stop's outcome was. */
-		mm_log_info(&s->owner->d->log, "service %s: stop command: %s", s->sc.name, d);
+		mm_log_event(&s->owner->d->log, LOG_INFO, "stop command done", "service", s->sc.name,
+			     "result", d, NULL);
 		s->start_after_stop = false;
 		run_command(s);
 		return;
 	}
 	mm_watch_command_done(&s->w, mm_wall_ms(), ok, d);
-	mm_log_info(&s->owner->d->log, "service %s: restart command: %s", s->sc.name, d);
+	mm_log_event(&s->owner->d->log, LOG_INFO, "restart command done", "service", s->sc.name,
+		     "result", d, NULL);
 	struct timeval tv = {s->sc.verify_delay_ms / 1000, (s->sc.verify_delay_ms % 1000) * 1000};
 	event_add(s->ev_verify, &tv);
 }
