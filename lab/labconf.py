@@ -174,6 +174,11 @@ service anvil {{
     mode = 0
   }}
 }}
+service auth {{
+  unix_listener auth-postfix {{
+    mode = 0666
+  }}
+}}
 """.format(ip=LOOPBACK, domain=LAB_DOMAIN, **dict(p, dh=dh))
 
 
