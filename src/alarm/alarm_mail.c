@@ -63,58 +63,62 @@ struct hint {
 	const char *cause;	   /* %s: the instance */
 	const char *command;	   /* %s: the instance */
 	const char *context;	   /* family whose top series add context */
+	const char *context2;	   /* a second one (reason classes) */
 };
 
 static const struct hint hints[] = {
 	{"mailmon_queue_messages", "active",
 	 "The active queue is not draining: the queue manager (Postfix qmgr) may be\n"
 	 "stalled or not running, or every delivery agent is busy.",
-	 "mailmon status; postqueue -p | tail -1", NULL},
+	 "mailmon status; postqueue -p | tail -1", NULL, NULL},
 	{"mailmon_queue_messages", NULL,
 	 "Deferred mail is piling up: destinations refuse or time out, or mail\n"
 	 "arrives faster than it can be delivered.",
-	 "mailmon qshape --reasons -s deferred", "mailmon_queue_destination_messages"},
+	 "mailmon qshape --reasons -s deferred", "mailmon_queue_destination_messages",
+	 "mailmon_queue_reason_messages"},
 	{"mailmon_queue_oldest", NULL,
 	 "A message has waited this long in queue \"%s\": its destination keeps\n"
 	 "deferring it, or the queue is not being run.",
-	 "mailmon qshape --oldest -s deferred", "mailmon_queue_destination_messages"},
+	 "mailmon qshape --oldest -s deferred", "mailmon_queue_destination_oldest_age_seconds",
+	 "mailmon_queue_reason_messages"},
 	{"mailmon_messages_deferred", NULL,
 	 "Deliveries on channel %s are being deferred.",
-	 "mailmon qshape --reasons -s deferred", "mailmon_queue_destination_messages"},
+	 "mailmon qshape --reasons -s deferred", "mailmon_queue_destination_messages",
+	 "mailmon_queue_reason_messages"},
 	{"mailmon_disk_avail", NULL,
 	 "Partition %s is filling up; mail to a full partition is lost or\n"
 	 "deferred, and repairs need free space.",
-	 "df -h %s; mailmon status", "mailmon_disk_locked"},
-	{"mailmon_disk", NULL, "Partition %s is filling up.", "df -h %s; mailmon status", NULL},
+	 "df -h %s; mailmon counterutil -o diskusage", NULL, NULL},
+	{"mailmon_disk", NULL, "Partition %s is filling up.", "df -h %s; mailmon status", NULL, NULL},
 	{"mailmon_service_up", NULL,
 	 "Service %s does not answer its probe or its processes are missing.",
-	 "mailmon status; then mailmon probe with the url of [service.%s]", NULL},
+	 "mailmon status; then mailmon probe with the url of [service.%s]", NULL, NULL},
 	{"mailmon_service_response", NULL,
 	 "Service %s answers slowly: load, a slow directory (LDAP) or disk.",
-	 "mailmon status", NULL},
+	 "mailmon status", NULL, NULL},
 	{"mailmon_service_state", NULL,
 	 "The watcher restarted %s too often and gave up (flap limit); it stays\n"
 	 "down until someone looks.",
-	 "mailmon status; then mailmon config check and kill -HUP mailmond to retry", NULL},
+	 "mailmon status; then mailmon config check and kill -HUP mailmond to retry", NULL, NULL},
 	{"mailmon_certificate", NULL, "The TLS certificate of %s is about to expire.",
-	 "mailmon probe with the url of [service.%s] (shows the days left)", NULL},
+	 "mailmon probe with the url of [service.%s] (shows the days left)", NULL, NULL},
 	{"mailmon_log_lines", NULL,
 	 "Log source %s has stopped growing: the MTA stopped logging, the log\n"
 	 "moved, or mail stopped flowing.",
-	 "mailmon status; ls -l %s", NULL},
+	 "mailmon status; ls -l %s", NULL, NULL},
 	{"mailmon_errors", NULL, "mailmond itself had errors of kind %s (file descriptors,\n"
 	 "memory, or accepting connections).",
-	 "journalctl -u mailmond -n 50", NULL},
+	 "journalctl -u mailmond -n 50", NULL, NULL},
 	{"mailmon_cpu", NULL, "The CPUs are busy: load beyond capacity, or a looping process.",
-	 "top -b -n 1 | head -20", "mailmon_process_cpu_ratio"},
+	 "top -b -n 1 | head -20", "mailmon_process_cpu_ratio", NULL},
 	{"mailmon_process_cpu", NULL,
 	 "The processes of %s use this much CPU: heavy load on it, or a process\n"
 	 "stuck in a loop.",
-	 "mailmon status; top -b -n 1 | head -20", NULL},
+	 "mailmon status; top -b -n 1 | head -20", NULL, NULL},
 };
 
 static const struct hint default_hint = {
-	NULL, NULL, "The value of %s crossed its threshold.", "mailmon alarms", NULL};
+	NULL, NULL, "The value of %s crossed its threshold.", "mailmon alarms", NULL, NULL};
 
 static const struct hint *find_hint(const struct mm_alarm_event *ev)
 {
@@ -146,7 +150,8 @@ static void expand(const char *fmt, const char *inst, char *buf, size_t cap)
 }
 
 /* Up to three series of family fam with the largest values, as
- * "a.test 120, b.test 40", from the label that differs between them. */
+ * "a.test 120, b.test 40", named by their last label. In a family with a
+ * queue label only the deferred queue counts; zeros are left out. */
 static void top_series(const struct mm_registry *reg, const char *fam, char *buf, size_t cap)
 {
 	buf[0] = '\0';
@@ -154,9 +159,17 @@ static void top_series(const struct mm_registry *reg, const char *fam, char *buf
 	if (!m)
 		return;
 	size_t ns = mm_metric_nseries(m), nl = mm_metric_nlabels(m);
+	int qlabel = -1;
+	for (size_t i = 0; i < nl; i++)
+		if (strcmp(mm_metric_def(m)->labels[i], "queue") == 0)
+			qlabel = (int)i;
 	const struct mm_series *best[3] = {NULL, NULL, NULL};
 	for (size_t i = 0; i < ns; i++) {
 		const struct mm_series *s = mm_metric_series(m, i);
+		if (qlabel >= 0 && (!s->lv[qlabel] || strcmp(s->lv[qlabel], "deferred") != 0))
+			continue;
+		if (!(s->value > 0))
+			continue;
 		for (int k = 0; k < 3; k++) {
 			if (!best[k] || s->value > best[k]->value) {
 				for (int j = 2; j > k; j--)
@@ -186,12 +199,28 @@ void mm_alarm_hint(const struct mm_alarm_event *ev, const struct mm_registry *re
 	clean(ev->inst.instance, inst, sizeof inst);
 	expand(h->cause, inst, cause, ccap);
 	expand(h->command, inst, cmd, kcap);
-	if (h->context) {
+	const char *ctx[] = {h->context, h->context2};
+	for (int k = 0; k < 2; k++) {
+		if (!ctx[k])
+			continue;
 		char top[400];
-		top_series(reg, h->context, top, sizeof top);
+		top_series(reg, ctx[k], top, sizeof top);
 		if (top[0]) {
 			size_t len = strlen(cause);
-			snprintf(cause + len, ccap - len, "\nTop %s: %s", h->context + 8, top);
+			snprintf(cause + len, ccap - len, "\nTop %s: %s", ctx[k] + 8, top);
+		}
+	}
+	/* a partition: its lock state */
+	const struct mm_metric *lk = reg && strncmp(ev->def->sel.name, "mailmon_disk", 12) == 0
+					     ? mm_registry_find(reg, "mailmon_disk_locked")
+					     : NULL;
+	if (lk && mm_metric_nlabels(lk) == 1) {
+		const char *lv[] = {ev->inst.instance};
+		const struct mm_series *s = mm_metric_lookup(lk, lv);
+		if (s) {
+			size_t len = strlen(cause);
+			snprintf(cause + len, ccap - len, "\nPartition lock ([disk] lock_threshold): %s",
+				 s->value > 0 ? "LOCKED, deliveries held" : "not locked");
 		}
 	}
 }
@@ -272,8 +301,9 @@ static size_t fields(const struct mm_alarm_mail_ctx *ctx, const struct mm_alarm_
 #define F(nm, ...) (f[n].name = nm, snprintf(f[n].value, sizeof f[n].value, __VA_ARGS__), n++)
 	F("node", "%s", ctx->node);
 	F("alarm", "%s", d->name);
-	clean(in->instance, t, sizeof t);
-	F("instance", "%s", in->instance);
+	char inst[MM_ALARM_TEXT_MAX];
+	clean(in->instance, inst, sizeof inst);
+	F("instance", "%s", inst);
 	F("description", "%s", d->description);
 	mm_alarm_format_value(in->current, t, sizeof t);
 	F("value", "%s", t);
