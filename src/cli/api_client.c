@@ -3,15 +3,19 @@
  */
 #include "cli/api_client.h"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/config.h"
 #include "core/httpget.h"
 #include "core/parse.h"
 #include "core/xalloc.h"
+#include "probes/probe.h"
 
 json_t *mm_cli_api_get(struct mm_cli *cli, const char *api, const char *path, const char *prog,
 		       int *http)
@@ -34,7 +38,8 @@ json_t *mm_cli_api_get(struct mm_cli *cli, const char *api, const char *path, co
 		fprintf(stderr, "%s: %s\n", prog, err.msg);
 		goto out;
 	}
-	if (mm_http_get(host, port, path, 5000, 16 << 20, http, &body, &err) < 0) {
+	if (mm_http_get(host, port, path, mm_cli_api_headers(cli), 5000, 16 << 20, http, &body,
+			&err) < 0) {
 		fprintf(stderr, "%s: mailmond is not answering at %s: %s\n", prog, api, err.msg);
 		goto out;
 	}
@@ -45,6 +50,43 @@ out:
 	free(body);
 	mm_config_free(conf);
 	return doc;
+}
+
+const char *const *mm_cli_api_headers(struct mm_cli *cli)
+{
+	if (cli->auth_done)
+		return cli->auth_line ? cli->auth_headers : NULL;
+	cli->auth_done = 1;
+	if (!cli->config_explicit && access(cli->config_path, F_OK) != 0)
+		return NULL;
+	struct mm_diags diags = {0};
+	struct mm_config *conf = mm_config_load(cli->config_path, &diags);
+	mm_diags_free(&diags);
+	const char *file = conf ? mm_config_get(conf, "http", "auth_file") : NULL;
+	struct mm_probe_params cred;
+	memset(&cred, 0, sizeof cred);
+	struct mm_err err;
+	if (file && *file) {
+		if (mm_probe_read_credentials(file, &cred, &err) < 0) {
+			fprintf(stderr, "mailmon: http.auth_file: %s\n", err.msg);
+		} else if (cred.user[0]) {
+			char plain[2 * MM_PROBE_STR + 2];
+			int n = snprintf(plain, sizeof plain, "%s:%s", cred.user, cred.pass);
+			char *b64 = xmalloc(4 * ((size_t)n + 2) / 3 + 4);
+			EVP_EncodeBlock((unsigned char *)b64, (unsigned char *)plain, n);
+			cli->auth_line = xasprintf("Authorization: Basic %s", b64);
+			OPENSSL_cleanse(plain, sizeof plain);
+			OPENSSL_cleanse(b64, strlen(b64));
+			free(b64);
+		} else if (cred.pass[0]) {
+			cli->auth_line = xasprintf("Authorization: Bearer %s", cred.pass);
+		}
+	}
+	OPENSSL_cleanse(&cred, sizeof cred);
+	mm_config_free(conf);
+	cli->auth_headers[0] = cli->auth_line;
+	cli->auth_headers[1] = NULL;
+	return cli->auth_line ? cli->auth_headers : NULL;
 }
 
 char *mm_cli_query_escape(const char *value)

@@ -19,6 +19,12 @@ struct mm_cli;
 
 json_t *mm_cli_api_get(struct mm_cli *cli, const char *api, const char *path, const char *prog,
 		       int *http);
+/* The headers every request to mailmond carries: the Authorization line
+ * made from [http] auth_file of the CLI's config (token: Bearer; user and
+ * password: Basic), or NULL when none is set or readable. Read once;
+ * stays valid as long as cli. */
+const char *const *mm_cli_api_headers(struct mm_cli *cli);
+
 /* path with value appended %XX-escaped as a query parameter value. */
 char *mm_cli_query_escape(const char *value);
 

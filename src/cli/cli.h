@@ -17,6 +17,9 @@
 struct mm_cli {
 	const char *config_path; /* -c, $MAILMON_CONFIG, or the default */
 	int config_explicit;	 /* given by -c or the environment */
+	char *auth_line;	 /* api_client.c: "Authorization: ..." once read */
+	const char *auth_headers[2];
+	int auth_done;
 };
 
 struct mm_command {

@@ -21,6 +21,7 @@
 
 #include "alarm/notify.h"
 #include "alarm/silence_file.h"
+#include "cli/api_client.h"
 #include "cli/cli.h"
 #include "core/config.h"
 #include "core/httpget.h"
@@ -99,7 +100,7 @@ static json_t *fetch(struct mm_cli *cli, const char *api)
 	json_error_t jerr;
 	if (mm_parse_hostport(api, 0, host, sizeof host, &port, &err) < 0)
 		fprintf(stderr, "mailmon alarms: %s\n", err.msg);
-	else if (mm_http_get(host, port, "/api/alarms", 5000, 16 << 20, &status, &body, &err) < 0 ||
+	else if (mm_http_get(host, port, "/api/alarms", mm_cli_api_headers(cli), 5000, 16 << 20, &status, &body, &err) < 0 ||
 		 status != 200 || !(doc = json_loads(body, 0, &jerr)))
 		fprintf(stderr, "mailmon alarms: mailmond is not answering at %s%s%s\n", api,
 			body ? "" : ": ", body ? "" : err.msg);

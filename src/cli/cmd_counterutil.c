@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/api_client.h"
 #include "cli/cli.h"
 #include "core/config.h"
 #include "core/httpget.h"
@@ -255,7 +256,7 @@ int cmd_counterutil(struct mm_cli *cli, int argc, char **argv)
 		json_t *doc = NULL;
 		bool alarm = strcmp(obj, "alarm") == 0, disk = strcmp(obj, "diskusage") == 0;
 		const char *path = alarm ? "/api/alarms" : disk ? "/api/disk" : "/api/counterutil";
-		if (mm_http_get(host, port, path, 5000, 8 << 20, &status, &body, &err) < 0 ||
+		if (mm_http_get(host, port, path, mm_cli_api_headers(cli), 5000, 8 << 20, &status, &body, &err) < 0 ||
 		    status != 200 || !(doc = json_loads(body, 0, &jerr))) {
 			fprintf(stderr, "mailmon counterutil: mailmond is not answering at %s%s%s\n", api,
 				body ? "" : ": ", body ? "" : err.msg);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/api_client.h"
 #include "cli/cli.h"
 #include "core/config.h"
 #include "core/httpget.h"
@@ -86,13 +87,13 @@ static void print_status(json_t *doc)
 
 /* The services table from /api/services; returns how many are not up
  * (down, failed, restarting), or -1 when the daemon has no such endpoint. */
-static int print_services(const char *host, int port)
+static int print_services(const char *host, int port, const char *const *hdrs)
 {
 	int status;
 	char *body = NULL;
 	struct mm_err err;
 	json_error_t jerr;
-	if (mm_http_get(host, port, "/api/services", 5000, 8 << 20, &status, &body, &err) < 0 ||
+	if (mm_http_get(host, port, "/api/services", hdrs, 5000, 8 << 20, &status, &body, &err) < 0 ||
 	    status != 200) {
 		free(body);
 		return -1;
@@ -139,13 +140,13 @@ static int print_services(const char *host, int port)
 
 /* One line on the metric history (/api/v1/history/status), if kept:
  * state, size against its bound, and any recovery of a damaged file. */
-static void print_history(const char *host, int port)
+static void print_history(const char *host, int port, const char *const *hdrs)
 {
 	int status;
 	char *body = NULL;
 	struct mm_err err;
 	json_error_t jerr;
-	if (mm_http_get(host, port, "/api/v1/history/status", 5000, 1 << 20, &status, &body,
+	if (mm_http_get(host, port, "/api/v1/history/status", hdrs, 5000, 1 << 20, &status, &body,
 			&err) < 0 ||
 	    status != 200) {
 		free(body);
@@ -169,13 +170,13 @@ static void print_history(const char *host, int port)
 
 /* Log sources that are not being read (missing, or turned into a FIFO,
  * a directory or a device), from /api/logs. Returns how many. */
-static int print_log_problems(const char *host, int port)
+static int print_log_problems(const char *host, int port, const char *const *hdrs)
 {
 	int status, bad = 0;
 	char *body = NULL;
 	struct mm_err err;
 	json_error_t jerr;
-	if (mm_http_get(host, port, "/api/logs", 5000, 8 << 20, &status, &body, &err) < 0 ||
+	if (mm_http_get(host, port, "/api/logs", hdrs, 5000, 8 << 20, &status, &body, &err) < 0 ||
 	    status != 200) {
 		free(body);
 		return 0;
@@ -231,7 +232,7 @@ int cmd_status(struct mm_cli *cli, int argc, char **argv)
 		fprintf(stderr, "mailmon status: %s\n", err.msg);
 		goto out;
 	}
-	if (mm_http_get(host, port, "/api/status", 5000, 1 << 20, &status, &body, &err) < 0) {
+	if (mm_http_get(host, port, "/api/status", mm_cli_api_headers(cli), 5000, 1 << 20, &status, &body, &err) < 0) {
 		fprintf(stderr, "mailmon status: mailmond is not answering at %s: %s\n", api,
 			err.msg);
 		goto out;
@@ -245,9 +246,9 @@ int cmd_status(struct mm_cli *cli, int argc, char **argv)
 		fputs(body, stdout);
 	} else {
 		print_status(doc);
-		bad_services = print_services(host, port);
-		print_log_problems(host, port);
-		print_history(host, port);
+		bad_services = print_services(host, port, mm_cli_api_headers(cli));
+		print_log_problems(host, port, mm_cli_api_headers(cli));
+		print_history(host, port, mm_cli_api_headers(cli));
 	}
 	json_t *reload = json_object_get(doc, "reload");
 	rc = (json_integer_value(json_object_get(reload, "count")) > 0 &&

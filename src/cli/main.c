@@ -85,7 +85,9 @@ int main(int argc, char **argv)
 		if (strcmp(cmd->name, name) == 0) {
 			int first = optind;
 			optind = 0; /* glibc: re-initialise getopt for the subcommand */
-			return cmd->run(&cli, argc - first, argv + first);
+			int rc = cmd->run(&cli, argc - first, argv + first);
+			free(cli.auth_line);
+			return rc;
 		}
 	}
 	fprintf(stderr, "mailmon: unknown command \"%s\"; see mailmon --help\n", name);

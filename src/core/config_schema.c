@@ -60,6 +60,16 @@ static const struct mm_conf_key http_keys[] = {
 	 "Names the API may be reached by. A request whose Host header is\n"
 	 "neither an address literal nor one of these is refused (421), so a\n"
 	 "web page cannot reach the API through a rebound DNS name."},
+	{"http", "auth_file", MM_CT_PATH, NULL, 0, 0, NULL, false,
+	 "Credentials every request must carry: a file of mode 600 holding\n"
+	 "\"token = SECRET\" (Authorization: Bearer SECRET) or \"user = NAME\" and\n"
+	 "\"password = SECRET\" (basic auth). Required when listen is not a\n"
+	 "loopback address. mailmon's commands that read the daemon send it."},
+	{"http", "tls_cert", MM_CT_PATH, NULL, 0, 0, NULL, false,
+	 "PEM certificate (chain) to serve the API over TLS; with tls_key.\n"
+	 "Unset: plain HTTP."},
+	{"http", "tls_key", MM_CT_PATH, NULL, 0, 0, NULL, false,
+	 "PEM private key of tls_cert."},
 	{"http", "max_connections", MM_CT_INT, "256", 1, 65536, NULL, false,
 	 "Open client connections at most (and at most half the open-files\n"
 	 "limit); at the limit a new connection closes the oldest one."},

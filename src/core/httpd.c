@@ -32,6 +32,7 @@
 #include <stdarg.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -39,6 +40,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +60,7 @@ struct conn {
 	int64_t since_ms;	 /* start of the request being waited for */
 	bool nul;		 /* a NUL byte came in (evhttp's C strings hide it) */
 	uint64_t got;		 /* bytes received */
+	SSL *ssl;		 /* TLS: freed with the record */
 	bool hooked;		 /* close callback set on its evhttp_connection */
 	struct conn *prev, *next;
 };
@@ -79,6 +82,7 @@ struct mm_httpd {
 	int64_t timeout_ms;
 	char **hosts; /* NULL: any */
 	char *bearer, *basic64;
+	SSL_CTX *tls;
 	void (*note)(void *arg, int level, const char *msg);
 	void *note_arg;
 
@@ -145,6 +149,8 @@ static void conn_release(struct mm_httpd *h, struct conn *c)
 		h->tail = c->prev;
 	h->nconns--;
 	bufferevent_decref(c->bev);
+	if (c->ssl)
+		SSL_free(c->ssl); /* the bufferevent was made without CLOSE_ON_FREE */
 	free(c);
 }
 
@@ -247,12 +253,24 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 		h->evicted++;
 		conn_close(h, victim(h));
 	}
-	struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
-	if (!bev)
+	SSL *ssl = NULL;
+	struct bufferevent *bev;
+	if (h->tls) {
+		if (!(ssl = SSL_new(h->tls)))
+			return NULL;
+		bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, 0);
+	} else {
+		bev = bufferevent_socket_new(base, -1, 0);
+	}
+	if (!bev) {
+		if (ssl)
+			SSL_free(ssl);
 		return NULL; /* evhttp makes its own; that one goes uncounted */
+	}
 	bufferevent_incref(bev);
 	struct conn *c = xcalloc(1, sizeof *c);
 	c->bev = bev;
+	c->ssl = ssl;
 	c->since_ms = mm_mono_ms();
 	evbuffer_add_cb(bufferevent_get_input(bev), on_input, c);
 	c->prev = h->tail;
@@ -537,6 +555,9 @@ struct mm_httpd *mm_httpd_new(struct event_base *base, const struct mm_httpd_opt
 		h->basic64 = xmalloc(4 * ((n + 2) / 3) + 1);
 		EVP_EncodeBlock((unsigned char *)h->basic64, (const unsigned char *)o->basic, (int)n);
 	}
+	h->tls = o->tls;
+	if (h->tls)
+		SSL_CTX_up_ref(h->tls);
 	h->note = o->note;
 	h->note_arg = o->note_arg;
 	h->accept_rep.window_ms = 60000;
@@ -672,5 +693,7 @@ void mm_httpd_free(struct mm_httpd *h)
 		OPENSSL_cleanse(h->bearer, strlen(h->bearer));
 	free(h->bearer);
 	free(h->basic64);
+	if (h->tls)
+		SSL_CTX_free(h->tls);
 	free(h);
 }

@@ -50,6 +50,8 @@ struct mm_httpd_opts {
 				      literals (NULL-terminated); NULL: any */
 	const char *bearer;	   /* required "Authorization: Bearer X"; NULL: none */
 	const char *basic;	   /* or required basic "user:password"; NULL: none */
+	struct ssl_ctx_st *tls;	   /* serve TLS with this context (the httpd
+				      takes a reference); NULL: plain */
 	/* Told about resource problems and recoveries; level is a syslog
 	 * priority. May be NULL. */
 	void (*note)(void *arg, int level, const char *msg);

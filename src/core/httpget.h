@@ -12,7 +12,9 @@
 
 #include "core/err.h"
 
-int mm_http_get(const char *host, int port, const char *path, int timeout_ms,
-		size_t max_bytes, int *status, char **body, struct mm_err *err);
+/* headers: extra "Name: value" lines (NULL-terminated; NULL: none), such
+ * as the Authorization line from mm_api_auth_header(). */
+int mm_http_get(const char *host, int port, const char *path, const char *const *headers,
+		int timeout_ms, size_t max_bytes, int *status, char **body, struct mm_err *err);
 
 #endif

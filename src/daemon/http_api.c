@@ -18,10 +18,15 @@
  */
 #include "daemon/daemon.h"
 
+#include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <jansson.h>
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -32,6 +37,7 @@
 #include "core/parse.h"
 #include "core/utf8.h"
 #include "daemon/module.h"
+#include "probes/probe.h"
 
 static json_t *http_json(const struct mm_daemon *d)
 {
@@ -168,6 +174,68 @@ static int max_connections(const struct mm_daemon *d)
 	return want < 1 ? 1 : (int)want;
 }
 
+static bool is_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+/* [http] auth_file into opts: "token = X" is a bearer token, "user" and
+ * "password" basic auth. The secrets stay in *cred (cleansed by caller). */
+static int load_auth(struct mm_daemon *d, const char *listen, const char *host,
+		     struct mm_probe_params *cred, struct mm_httpd_opts *o, char *basic,
+		     size_t basiccap, struct mm_err *err)
+{
+	const char *file = mm_config_get(d->conf, "http", "auth_file");
+	if (!file || !*file) {
+		if (is_loopback(host))
+			return 0;
+		return mm_err_set(err,
+				  "http.listen = %s is not a loopback address: set http.auth_file (a "
+				  "mode-600 file with token = SECRET, or user and password) so that "
+				  "only who holds it can read the API, or listen on 127.0.0.1",
+				  listen);
+	}
+	struct mm_err cerr;
+	if (mm_probe_read_credentials(file, cred, &cerr) < 0)
+		return mm_err_set(err, "http.auth_file: %s", cerr.msg);
+	if (!cred->pass[0])
+		return mm_err_set(err, "http.auth_file: %s: no token or password in it", file);
+	if (cred->user[0]) {
+		snprintf(basic, basiccap, "%s:%s", cred->user, cred->pass);
+		o->basic = basic;
+	} else {
+		o->bearer = cred->pass;
+	}
+	return 0;
+}
+
+static SSL_CTX *load_tls(struct mm_daemon *d, struct mm_err *err)
+{
+	const char *cert = mm_config_get(d->conf, "http", "tls_cert");
+	const char *key = mm_config_get(d->conf, "http", "tls_key");
+	if ((!cert || !*cert) && (!key || !*key))
+		return NULL;
+	if (!cert || !*cert || !key || !*key) {
+		mm_err_set(err, "http.tls_cert and http.tls_key go together");
+		return NULL;
+	}
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	if (ctx && SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1 &&
+	    SSL_CTX_use_certificate_chain_file(ctx, cert) == 1 &&
+	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1 &&
+	    SSL_CTX_check_private_key(ctx) == 1)
+		return ctx;
+	char why[256];
+	ERR_error_string_n(ERR_get_error(), why, sizeof why);
+	mm_err_set(err, "http.tls_cert %s / tls_key %s: %s", cert, key, why);
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
 static int http_init(struct mm_daemon *d, struct mm_err *err)
 {
 	if (!mm_config_bool(d->conf, "http", "enable"))
@@ -179,8 +247,23 @@ static int http_init(struct mm_daemon *d, struct mm_err *err)
 		return -1;
 	if (!mm_is_numeric_ip(host))
 		return mm_err_set(err, "http.listen: %s: give a numeric address", listen);
+	struct mm_probe_params cred;
+	memset(&cred, 0, sizeof cred);
+	char basic[2 * MM_PROBE_STR + 2];
+	struct mm_httpd_opts o0 = {0};
+	if (load_auth(d, listen, host, &cred, &o0, basic, sizeof basic, err) < 0)
+		return -1;
+	struct mm_err terr = {{0}};
+	SSL_CTX *tls = load_tls(d, &terr);
+	if (!tls && terr.msg[0]) {
+		OPENSSL_cleanse(&cred, sizeof cred);
+		return mm_err_set(err, "%s", terr.msg);
+	}
 	char **hosts = mm_config_list(d->conf, "http", "hosts");
 	struct mm_httpd_opts o = {
+		.bearer = o0.bearer,
+		.basic = o0.basic,
+		.tls = tls,
 		.hosts = (const char *const *)hosts,
 		.max_conns = max_connections(d),
 		.request_timeout_ms = mm_config_duration_ms(d->conf, "http", "timeout"),
@@ -190,6 +273,10 @@ static int http_init(struct mm_daemon *d, struct mm_err *err)
 	};
 	d->httpd = mm_httpd_new(d->base, &o);
 	mm_config_list_free(hosts);
+	OPENSSL_cleanse(&cred, sizeof cred);
+	OPENSSL_cleanse(basic, sizeof basic);
+	if (tls)
+		SSL_CTX_free(tls); /* the httpd holds its own reference */
 	if (!d->httpd)
 		return mm_err_set(err, "http: cannot create the listener");
 	mm_http_route(d, "/api/status", on_status, d);

@@ -210,10 +210,10 @@ int mm_probe_read_credentials(const char *path, struct mm_probe_params *p, struc
 		char *dst = NULL;
 		if (strcmp(k, "user") == 0 || strcmp(k, "binddn") == 0)
 			dst = p->user;
-		else if (strcmp(k, "password") == 0)
+		else if (strcmp(k, "password") == 0 || strcmp(k, "token") == 0)
 			dst = p->pass;
 		if (!dst) {
-			rc = mm_err_set(err, "credentials %s:%d: unknown key \"%s\" (user, password)",
+			rc = mm_err_set(err, "credentials %s:%d: unknown key \"%s\" (user, password, token)",
 					path, lineno, k);
 			break;
 		}

@@ -381,17 +381,17 @@ static void test_blocking_get(void **state)
 	int status = 0;
 	char *body = NULL;
 	struct mm_err err;
-	assert_int_equal(mm_http_get("127.0.0.1", srv.port, "/echo", 2000, 1000, &status, &body,
+	assert_int_equal(mm_http_get("127.0.0.1", srv.port, "/echo", NULL, 2000, 1000, &status, &body,
 				     &err),
 			 0);
 	assert_int_equal(status, 200);
 	assert_string_equal(body, "GET|-|-|");
 	free(body);
-	assert_int_equal(mm_http_get("127.0.0.1", srv.port, "/big", 2000, 1000, &status, &body,
+	assert_int_equal(mm_http_get("127.0.0.1", srv.port, "/big", NULL, 2000, 1000, &status, &body,
 				     &err),
 			 -1);
 	assert_non_null(strstr(err.msg, "larger than 1000 bytes"));
-	assert_int_equal(mm_http_get("127.0.0.1", srv.port, "/hang", 200, 1000, &status, &body,
+	assert_int_equal(mm_http_get("127.0.0.1", srv.port, "/hang", NULL, 200, 1000, &status, &body,
 				     &err),
 			 -1);
 }
