@@ -14,7 +14,7 @@ static const struct mm_conf_key logs_keys[] = {
 	{"log", "sources", MM_CT_LIST, "/var/log/mail.log", 0, 0, NULL, true,
 	 "Comma-separated log sources: file paths, or \"journal\" for the\n"
 	 "systemd journal."},
-	{"log", "format", MM_CT_ENUM, "auto", 0, 0, "auto|postfix|msgsrv|dovecot", true,
+	{"log", "format", MM_CT_ENUM, "auto", 0, 0, "auto|postfix|msgsrv|dovecot|exim", true,
 	 "Log grammar; auto recognises each line's program."},
 	{"log", "start_at", MM_CT_ENUM, "end", 0, 0, "beginning|end", true,
 	 "Where a source with no saved position starts (first run, new source):\n"
