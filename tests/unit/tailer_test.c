@@ -519,6 +519,67 @@ static void test_missing_then_created(void **state)
 	mm_tailer_free(t);
 }
 
+static void write_lines(const char *path, const char *mode, int from, int to)
+{
+	FILE *fp = fopen(path, mode);
+	assert_non_null(fp);
+	for (int i = from; i < to; i++)
+		fprintf(fp, "L%d\n", i);
+	fclose(fp);
+}
+
+/* Rotated twice while stopped, the older rotation compressed (logrotate
+ * delaycompress): resumes in mail.log.2.gz at the saved offset, reads
+ * mail.log.1, then mail.log; and a stop in the middle of that catch-up
+ * resumes where it stopped: every line once, in order. */
+static void test_backlog_twice_rotated(void **state)
+{
+	struct fx *f = *state;
+	char p2[160], cmd[400];
+	snprintf(p2, sizeof p2, "%s.2", f->path);
+	write_lines(f->path, "w", 0, 100);
+	struct mm_tailer *t = tailer(f->path);
+	mm_tailer_poll(t, true, collect, &f->g);
+	assert_int_equal(f->g.n, 100);
+	got_clear(&f->g);
+	struct mm_filepos pos;
+	mm_tailer_position(t, &pos);
+	mm_tailer_free(t);
+
+	write_lines(f->path, "a", 100, 200); /* after the saved offset */
+	assert_int_equal(rename(f->path, f->path1), 0);
+	write_lines(f->path, "w", 200, 300);
+	assert_int_equal(rename(f->path1, p2), 0);
+	assert_int_equal(rename(f->path, f->path1), 0);
+	write_lines(f->path, "w", 300, 400);
+	snprintf(cmd, sizeof cmd, "gzip -n %s", p2);
+	assert_int_equal(system(cmd), 0);
+
+	/* a small read limit: stop after the first poll, mid catch-up */
+	struct mm_tailer_opts small = {.chunk = 4096, .read_limit = 64};
+	t = mm_tailer_new(f->path, &small);
+	mm_tailer_start(t, &pos);
+	assert_int_equal(mm_tailer_poll(t, true, collect, &f->g), 1);
+	size_t first = f->g.n;
+	assert_true(first > 0 && first < 100);
+	mm_tailer_position(t, &pos);
+	mm_tailer_free(t);
+
+	t = tailer(f->path);
+	mm_tailer_start(t, &pos);
+	for (int i = 0; i < 10 && mm_tailer_poll(t, true, collect, &f->g) == 1; i++)
+		;
+	mm_tailer_poll(t, true, collect, &f->g);
+	assert_int_equal(f->g.n, 300);
+	for (size_t i = 0; i < f->g.n; i++) {
+		char want[16];
+		snprintf(want, sizeof want, "L%zu", 100 + i);
+		assert_string_equal(f->g.line[i], want);
+	}
+	got_clear(&f->g);
+	mm_tailer_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -534,6 +595,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_start_at_end_partial, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_then_created, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backlog_twice_rotated, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
