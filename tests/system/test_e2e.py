@@ -70,11 +70,14 @@ def lmtp_delay(lab, qid):
     return float(m.group(1)) if m else None
 
 
-@pytest.mark.parametrize("fetch", ["imap", "pop3", "imaps"])
+@pytest.mark.parametrize("fetch", ["imap", "pop3", "imaps", "imap-noidle"])
 def test_every_stage(lab, tmp_path, fetch):
     extra = ["--ldap", "%s/ou=people,dc=lab,dc=test" % lab.ldap["uri"]]
     if fetch == "imaps":
         extra += ["--cafile", lab.paths["cert"]]
+    if fetch == "imap-noidle":
+        extra += ["--no-idle"]
+        fetch = "imap"
     rc, out = run_e2e(lab, tmp_path, "-w", "10", "-c", "20", "-t", "30", *extra,
                       fetch=fetch)
     assert rc == 0 and out["ok"] and out["delivered"] and not out["late"], out
@@ -101,6 +104,8 @@ def test_every_stage(lab, tmp_path, fetch):
     qid = queue_id(out)
     lab.wait_for(lambda: lmtp_delay(lab, qid) is not None, timeout=10)
     assert out["tag"] not in probe_messages(lab, "alice")
+    if "--no-idle" in extra:
+        assert out["idle"] is False, out
 
 
 def test_nagios_line(lab, tmp_path):
@@ -168,6 +173,7 @@ def test_late_delivery_counted_with_real_delay(lab, tmp_path):
     out = json.loads(stdout)
     assert proc.returncode == 2 and out["status"] == "CRITICAL", out
     assert out["ok"] and out["delivered"] and out["late"], out
+    assert out["idle"] is True, out  # Dovecot offers IDLE; the wait used it
     qid = queue_id(out)
     pf = lab.wait_for(lambda: lmtp_delay(lab, qid), timeout=10)
     got = out["delivery_ms"] / 1000.0
