@@ -85,6 +85,20 @@ static const struct hint hints[] = {
 	 "Deliveries on channel %s are being deferred.",
 	 "mailmon qshape --reasons -s deferred", "mailmon_queue_destination_messages",
 	 "mailmon_queue_reason_messages"},
+	{"mailmon_node_verdict", "stalled",
+	 "This node accepts mail but does not deliver it (the outage of seeds/001):\n"
+	 "the verdict's reasons name the cause (qmgr stopped or missing). The\n"
+	 "HAProxy agent answers drain while it lasts.",
+	 "mailmon status; mailmon qshape -s incoming active", NULL, NULL},
+	{"mailmon_node_verdict", NULL,
+	 "The node verdict is %s: mailmon status lists the reasons.", "mailmon status",
+	 "mailmon_flooded_destination_messages", NULL},
+	{"mailmon_flooded_destination", NULL,
+	 "Destination,class %s: one destination holds a large or fast-growing share\n"
+	 "of the queue and its deliveries fail for one reason.",
+	 "mailmon qm messages DEST (the destination named above); mailmon qshape --reasons -s "
+	 "deferred",
+	 "mailmon_flooded_destination_messages", "mailmon_queue_reason_messages"},
 	{"mailmon_disk_avail", NULL,
 	 "Partition %s is filling up; mail to a full partition is lost or\n"
 	 "deferred, and repairs need free space.",

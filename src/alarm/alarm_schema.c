@@ -75,6 +75,12 @@ static const struct mm_conf_section alarm_sections[] = {
 			       "that gave up, the time it waited (mailmon_e2e_last_seconds)."},
 	{"alarm.servicecpu", "CPU used by a service's processes, as a fraction of one core,\n"
 			     "sustained (5 of 5 samples)."},
+	{"alarm.nodeverdict", "The node verdict ([cluster]) is stalled, down or degraded: one\n"
+			      "instance per state, raised when the verdict enters it and cleared\n"
+			      "when it leaves (mailmon status shows the reasons)."},
+	{"alarm.floodeddestination", "A flooded destination ([cluster]): one instance per destination\n"
+				     "and delay-reason class (\"dead.test,refused\"); the value is its\n"
+				     "queued messages."},
 	{"alarm.*", "An alarm of your own: [alarm.NAME] with at least metric and threshold."},
 };
 
@@ -155,6 +161,10 @@ static const struct mm_conf_key alarm_keys[] = {
 		   0, "above", "1/1", "warning", "end-to-end delivery time in seconds"),
 	ALARM_KEYS("alarm.servicecpu", "mailmon_process_cpu_ratio", "1m", "0.9", 0, 0, "above",
 		   "5/5", "warning", "CPU of the service's processes (1 = one core)"),
+	ALARM_KEYS("alarm.nodeverdict", "mailmon_node_verdict{state=~\"stalled|down|degraded\"}",
+		   "10s", "0.5", 0, 1, "above", "1/1", "critical", "node verdict (1: in this state)"),
+	ALARM_KEYS("alarm.floodeddestination", "mailmon_flooded_destination_messages", "15s", "0", 0,
+		   0, "above", "1/1", "warning", "messages queued for a flooded destination"),
 	ALARM_KEYS("alarm.*", NULL, "1m", NULL, 0, 0, "above", "1/1", "warning", NULL),
 };
 

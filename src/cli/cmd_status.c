@@ -24,7 +24,9 @@ static void usage(FILE *out)
 	      "\n"
 	      "DESCRIPTION\n"
 	      "    Asks mailmond's API (from [http] listen in the config, or --api)\n"
-	      "    and prints its uptime, config, last reload (and each daemon module's\n"
+	      "    and prints the node verdict first (healthy, degraded, stalled or\n"
+	      "    down, with its reasons and since when; see [cluster]), then its\n"
+	      "    uptime, config, last reload (and each daemon module's\n"
 	      "    part in it: applied, refused with the reason, or keys that need a\n"
 	      "    restart) and periodic jobs, then each watched service\n"
 	      "    ([service.NAME]): its state (up, slow, down,\n"
@@ -39,8 +41,25 @@ static void usage(FILE *out)
 	      out);
 }
 
+/* The node verdict first, the way an operator reads it:
+ * "verdict: stalled (reason; reason) since 14:02:10". */
+static void print_verdict(json_t *doc)
+{
+	json_t *v = json_object_get(doc, "verdict");
+	const char *line = json_string_value(json_object_get(v, "line"));
+	if (!line)
+		return;
+	time_t since = (time_t)json_integer_value(json_object_get(v, "since"));
+	struct tm tm;
+	char when[32] = "";
+	if (since > 0 && localtime_r(&since, &tm))
+		strftime(when, sizeof when, " since %Y-%m-%d %H:%M:%S", &tm);
+	printf("verdict: %s%s\n", line, when);
+}
+
 static void print_status(json_t *doc)
 {
+	print_verdict(doc);
 	json_t *reload = json_object_get(doc, "reload");
 	json_int_t up = json_integer_value(json_object_get(doc, "uptime_ms")) / 1000;
 	printf("mailmond %s, pid %lld, up %lldd %02lld:%02lld:%02lld\n",

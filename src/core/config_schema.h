@@ -72,7 +72,8 @@ struct mm_conf_table {
 extern const struct mm_conf_table mm_conf_table_daemon, mm_conf_table_http, mm_conf_table_mta,
 	mm_conf_table_queue, mm_conf_table_logs, mm_conf_table_counters, mm_conf_table_alarm,
 	mm_conf_table_services, mm_conf_table_history, mm_conf_table_e2e, mm_conf_table_snmp,
-	mm_conf_table_disk, mm_conf_table_cpu;
+	mm_conf_table_disk, mm_conf_table_cpu,
+	mm_conf_table_cluster;
 extern const struct mm_conf_table *const mm_conf_tables[];
 extern const size_t mm_conf_ntables;
 

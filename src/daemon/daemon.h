@@ -41,6 +41,7 @@ struct mm_alarms;
 struct mm_snmp;
 struct mm_diskwatch;
 struct mm_cpuwatch;
+struct mm_cluster;
 struct evbuffer;
 
 #define MM_MAX_MODULES 16
@@ -103,6 +104,7 @@ struct mm_daemon {
 	struct mm_snmp *snmp;		 /* snmp.c: [snmp], the AgentX subagent */
 	struct mm_diskwatch *disk;	 /* diskwatch.c */
 	struct mm_cpuwatch *cpu;	 /* cpuwatch.c */
+	struct mm_cluster *cluster;	 /* cluster.c: node verdict, HAProxy agent */
 	int64_t last_beat_mono_ms, loop_lag_ms, loop_lag_max_ms;
 };
 

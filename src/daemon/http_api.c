@@ -92,6 +92,9 @@ static json_t *status_json(struct mm_daemon *d)
 	char host[256] = "";
 	if (gethostname(host, sizeof host - 1) == 0)
 		json_object_set_new(doc, "node", mm_json_text(host));
+	for (size_t i = 0; i < d->modules_started; i++)
+		if (mm_modules[i]->status)
+			mm_modules[i]->status(d, doc);
 	return doc;
 }
 

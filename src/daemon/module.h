@@ -43,6 +43,9 @@ struct mm_module {
 	 * proves a reload took effect (/api/status "in_effect"). Durations
 	 * in ms. */
 	void (*in_effect)(struct mm_daemon *d, json_t *out);
+	/* (may be NULL) adds the module's top-level keys to /api/status
+	 * (the cluster module's "verdict"). */
+	void (*status)(struct mm_daemon *d, json_t *out);
 	void (*free)(struct mm_daemon *d);
 };
 
@@ -63,5 +66,6 @@ extern const struct mm_module mm_module_www;
 extern const struct mm_module mm_module_alarms;
 extern const struct mm_module mm_module_snmp;
 extern const struct mm_module mm_module_history;
+extern const struct mm_module mm_module_cluster;
 
 #endif

@@ -1,7 +1,9 @@
 /*
  * modules: the daemon's module table (see module.h). Order matters: the
  * HTTP listener first (others add endpoints to it), logs before the queue
- * (the queue hands its stored gauges to the log pipeline).
+ * (the queue hands its stored gauges to the log pipeline), the cluster
+ * verdict after the publishers it reads and before the alarms that read
+ * its verdict.
  */
 #include "daemon/module.h"
 
@@ -16,6 +18,7 @@ const struct mm_module *const mm_modules[] = {
 	&mm_module_disk,
 	&mm_module_cpu,
 	&mm_module_www,
+	&mm_module_cluster, /* reads what the others publish */
 	&mm_module_alarms, /* reads every family the modules above registered */
 	&mm_module_snmp,    /* a reader of the registry, like the history */
 	&mm_module_history, /* last: it samples what the others publish */

@@ -407,6 +407,7 @@ enum {
 	F_DEST_OLDEST,
 	F_REASON,
 	F_REASON_RCPTS,
+	F_DEST_REASON,
 	F_SCANS,
 	F_SCAN_FAIL,
 	F_SCAN_SECONDS,
@@ -454,6 +455,11 @@ static const struct mm_metric_def defs[F_N] = {
 	[F_REASON_RCPTS] = {"mailmon_queue_reason_recipients",
 			    "Pending recipients per delay-reason class.", MM_METRIC_GAUGE,
 			    {"queue", "reason"}},
+	[F_DEST_REASON] = {"mailmon_queue_destination_reason_recipients",
+			   "Pending recipients per destination domain and delay-reason class "
+			   "(top N destinations plus \"other\"; classes with none are left out).",
+			   MM_METRIC_GAUGE, {"queue", "destination", "reason"}, .max_series = 8000,
+			   .fold_label = 2},
 	[F_SCANS] = {"mailmon_queue_scans_total", "Queue scans completed.", MM_METRIC_COUNTER},
 	[F_SCAN_FAIL] = {"mailmon_queue_scan_failures_total", "Queue scans that failed.",
 			 MM_METRIC_COUNTER},
@@ -505,6 +511,11 @@ static void collect(void *arg, struct mm_registry *r)
 				      dd->oldest == INT64_MAX || dd->oldest > now_s
 					      ? 0
 					      : (double)(now_s - dd->oldest));
+			for (unsigned c = 0; c < MM_RC_N; c++)
+				if (dd->rclass[c])
+					mm_metric_set(w->f[F_DEST_REASON],
+						      (const char *[]){dl[0], dl[1], mm_rclass_name(c)},
+						      (double)dd->rclass[c]);
 		}
 		for (unsigned c = 0; c < MM_RC_N; c++) {
 			const char *rl[] = {mm_queue_name(qi), mm_rclass_name(c)};

@@ -454,6 +454,8 @@ static json_t *in_effect_json(const struct mm_service_conf *c)
 	S("pidfile", c->has_procs && c->procs.pidfile[0] ? c->procs.pidfile : NULL);
 	S("process_name", c->has_procs && c->procs.name[0] ? c->procs.name : NULL);
 	S("process_cmdline", c->has_procs && c->procs.has_re ? c->procs.re_src : NULL);
+	S("parent_pidfile",
+	  c->has_procs && c->procs.parent_pidfile[0] ? c->procs.parent_pidfile : NULL);
 	I("process_min", c->proc_min);
 	I("process_max", c->proc_max);
 	S("restart", c->restart);
@@ -897,6 +899,7 @@ enum {
 	F_PROC_CPU,
 	F_PROC_RSS,
 	F_PROC_AGE,
+	F_PROC_STOPPED,
 	F_CONN,
 	F_CONN_MAX,
 	F_N
@@ -946,6 +949,10 @@ static const struct mm_metric_def defs[F_N] = {
 			"Age of the service's oldest worker process, in seconds (the seed's "
 			"MAX_LIFE_TIME check).",
 			MM_METRIC_GAUGE, {"service"}},
+	[F_PROC_STOPPED] = {"mailmon_process_stopped",
+			    "The service's processes in state T (stopped: kill -STOP, a "
+			    "debugger).",
+			    MM_METRIC_GAUGE, {"service"}},
 	[F_CONN] = {"mailmon_connections",
 		    "TCP connections to the probed ports, by TCP state (ESTABLISHED, "
 		    "SYN_RECV, ...).",
@@ -993,6 +1000,7 @@ static void collect(void *arg, struct mm_registry *r)
 				mm_metric_set(ss->f[F_PROC_CPU], sl, s->ps.cpu_pct / 100.0);
 			mm_metric_set(ss->f[F_PROC_RSS], sl, (double)s->ps.rss_bytes);
 			mm_metric_set(ss->f[F_PROC_AGE], sl, (double)s->ps.oldest_age_s);
+			mm_metric_set(ss->f[F_PROC_STOPPED], sl, (double)s->ps.stopped);
 		}
 	}
 	for (size_t i = 0; i < ss->conns.nports && ss->conns_ok; i++) {

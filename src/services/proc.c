@@ -43,6 +43,12 @@ void mm_proc_match_free(struct mm_proc_match *m)
 	m->has_re = false;
 }
 
+void mm_proc_match_parent(struct mm_proc_match *m, const char *parent_pidfile)
+{
+	mm_strlcpy(m->parent_pidfile, parent_pidfile ? parent_pidfile : "",
+		   sizeof m->parent_pidfile);
+}
+
 static ssize_t read_small(const char *path, char *buf, size_t cap)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -131,6 +137,14 @@ void mm_proc_scan(struct mm_proc_match *m, const char *root, int64_t mono_ms,
 			main_pid = -1;
 		}
 	}
+	pid_t parent = 0;
+	if (m->parent_pidfile[0]) {
+		struct mm_err err = {{0}};
+		if (mm_pidfile_read(m->parent_pidfile, &parent, &err) < 0 || parent <= 0) {
+			mm_strlcpy(out->detail, err.msg, sizeof out->detail);
+			parent = -1; /* no parent: nothing matches */
+		}
+	}
 	uint64_t ticks = 0;
 	uint64_t oldest_start = UINT64_MAX;
 	bool main_alive = false;
@@ -155,6 +169,7 @@ void mm_proc_scan(struct mm_proc_match *m, const char *root, int64_t mono_ms,
 		bool by_name = false;
 		if (!m->pidfile[0]) {
 			by_name = (!m->name[0] || strcmp(st.comm, m->name) == 0) &&
+				  (!parent || st.ppid == parent) &&
 				  (!m->has_re || cmdline_matches(root, pid, &m->re));
 		}
 		if (!is_main && !is_worker && !by_name)
@@ -165,6 +180,10 @@ void mm_proc_scan(struct mm_proc_match *m, const char *root, int64_t mono_ms,
 			out->workers++;
 		if (by_name)
 			out->count++;
+		if (st.state == 'T' || st.state == 't') {
+			if (!out->stopped++)
+				out->stopped_pid = pid;
+		}
 		ticks += st.utime + st.stime;
 		out->rss_bytes += st.rss_pages * (uint64_t)page;
 		/* Oldest worker; with a name match, the oldest match. */

@@ -6,7 +6,12 @@
  * on the command line. A zombie (state Z or X in /proc/PID/stat) is dead:
  * exited daemons stay visible for a moment until they are reaped.
  *
- * Per scan: the count of matching processes, their summed RSS, CPU% since
+ * A name match can be limited to the children of the pid in a parent
+ * pidfile (mm_proc_match_parent): Postfix's qmgr of one instance is the
+ * master's child named "qmgr", and every instance's qmgr has that name.
+ *
+ * Per scan: the count of matching processes, how many of them are
+ * stopped (state T or t: kill -STOP, a debugger), the first such pid, their summed RSS, CPU% since
  * the previous scan of the same match (utime+stime deltas), and the age
  * of the oldest worker (the seed's MAX_LIFE_TIME concern).
  *
@@ -30,6 +35,7 @@ struct mm_proc_match {
 	bool has_re;
 	regex_t re;
 	char re_src[256]; /* the regex as configured, for status */
+	char parent_pidfile[512]; /* name matches: only this pid's children */
 	/* previous scan, for CPU% */
 	uint64_t prev_ticks;
 	int64_t prev_mono_ms;
@@ -43,6 +49,8 @@ struct mm_proc_stats {
 	double cpu_pct;		 /* of one core, since the previous scan; -1 first time */
 	int64_t oldest_age_s;	 /* oldest worker (pidfile) or match (name) */
 	pid_t oldest_pid;
+	int stopped;		 /* matches in state T or t */
+	pid_t stopped_pid;	 /* one of them */
 	char detail[600];	 /* "pid 123 from X is not running" */
 	bool exhausted;		 /* the scan itself failed for lack of fds or
 				    memory: count and detail mean nothing */
@@ -53,6 +61,9 @@ struct mm_proc_stats {
 int mm_proc_match_init(struct mm_proc_match *m, const char *pidfile, const char *name,
 		       const char *cmdline_re, struct mm_err *err);
 void mm_proc_match_free(struct mm_proc_match *m);
+/* Limits name/cmdline matches to children of the pid in parent_pidfile
+ * (NULL or "": no limit). Without a readable parent nothing matches. */
+void mm_proc_match_parent(struct mm_proc_match *m, const char *parent_pidfile);
 /* Scans proc_root ("/proc", or a test tree). Never fails: what cannot be
  * read is skipped, except when reading failed for lack of fds or memory
  * on our side: then out->exhausted is set, so a process is never taken

@@ -71,6 +71,7 @@ static int load(const struct mm_config *conf, const char *name, struct mm_servic
 	if ((pidfile && *pidfile) || (pname && *pname) || (pre && *pre)) {
 		if (mm_proc_match_init(&sc->procs, pidfile, pname, pre, &e2) < 0)
 			return mm_err_set(err, "service.%s: %s", name, e2.msg);
+		mm_proc_match_parent(&sc->procs, mm_config_get(conf, sec, "parent_pidfile"));
 		sc->has_procs = true;
 	}
 	if (!sc->has_probe && !sc->has_procs)

@@ -49,6 +49,10 @@ static const struct mm_conf_key services_keys[] = {
 	 "Process check: the pid in this file must be running."},
 	{"service.*", "process_name", MM_CT_STRING, NULL, 0, 0, NULL, true,
 	 "Process check: processes whose name (/proc/PID/comm) is this."},
+	{"service.*", "parent_pidfile", MM_CT_PATH, NULL, 0, 0, NULL, true,
+	 "Process check by name: only children of the pid in this file\n"
+	 "(Postfix qmgr of one instance: process_name = qmgr with the\n"
+	 "instance's master.pid here)."},
 	{"service.*", "process_cmdline", MM_CT_STRING, NULL, 0, 0, NULL, true,
 	 "Process check: an extended regex the command line must match."},
 	{"service.*", "process_min", MM_CT_INT, "1", 0, 100000, NULL, true,

@@ -88,6 +88,7 @@ def service_values(lab, tmp):
         "pidfile": (None, pidfile, pidfile),
         "process_name": (None, "master", "master"),
         "process_cmdline": (None, "^/usr/lib/postfix", "^/usr/lib/postfix"),
+        "parent_pidfile": (None, pidfile, pidfile),
         "process_min": ("1", "0", 0),
         "process_max": ("0", "5", 5),
         "restart": (None, "/bin/true", "/bin/true"),
@@ -145,6 +146,20 @@ def module_values(lab, tmp, maillog2):
         "log.poll_interval": ("1s", "2s", 2000),
         "log.position_save_interval": ("1s", "3s", 3000),
         "history.max_size": ("2G", "1G", 1 << 30),
+        "cluster.interval": ("5s", "3s", 3000),
+        "cluster.stall_window": ("45s", "30s", 30000),
+        "cluster.fail_ratio": (None, "0.25", 0.25),
+        "cluster.min_attempts": ("10", "20", 20),
+        "cluster.flood_min_messages": ("100", "50", 50),
+        "cluster.flood_share": (None, "0.5", 0.5),
+        "cluster.flood_dominant": (None, "0.75", 0.75),
+        "cluster.master_service": ("smtp", "s", "s"),
+        "cluster.smtpd_service": ("smtp", "s", "s"),
+        "cluster.qmgr_service": ("qmgr", "q", "q"),
+        "cluster.agent_low_backlog": ("100", "200", 200),
+        "cluster.agent_full_backlog": ("5000", "4000", 4000),
+        "cluster.agent_min_weight": ("10", "20", 20),
+        "cluster.agent_instances": (None, "a, b", "a, b"),
     }
 
 
@@ -220,6 +235,7 @@ def test_every_reloadable_key_takes_effect(lab, tmp_path):
         # the log level lets debug lines through.
         jobs = {j["name"]: j for j in st["jobs"]}
         assert jobs["queue"]["period_ms"] == 2000 and jobs["logwatch"]["period_ms"] == 2000
+        assert jobs["cluster verdict"]["period_ms"] == 3000
         srcs = d.get(api, "/api/logs")["sources"]
         assert [x["name"] for x in srcs] == [lab.paths["maillog"], str(maillog2)]
     finally:

@@ -326,7 +326,11 @@ static void test_defaults_builtin(void **state)
 	struct mm_config *conf = mm_config_defaults();
 	struct mm_alarm_defs defs;
 	assert_int_equal(mm_alarm_defs_load(conf, &defs, &d), 0);
-	assert_int_equal(defs.n, 15); /* the built-ins, deliverytime and servicecpu included */
+	assert_int_equal(defs.n, 17);
+	const struct mm_alarm_def *nv = mm_alarm_defs_find(&defs, "nodeverdict");
+	assert_non_null(nv);
+	assert_int_equal(nv->statinterval_ms, 10000);
+	assert_non_null(mm_alarm_defs_find(&defs, "floodeddestination"));
 	const struct mm_alarm_def *da = mm_alarm_defs_find(&defs, "diskavail");
 	assert_non_null(da);
 	assert_int_equal(da->direction, -1);

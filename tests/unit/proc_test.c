@@ -29,6 +29,7 @@ static const struct fake procs[] = {
 	{102, 100, "smtpd", "smtpd -n smtp -t inet", 'S', 2, 0, 1500, 60},
 	{103, 100, "smtpd", "smtpd -n smtp -t inet", 'Z', 0, 0, 1600, 0},
 	{200, 1, "master", "/usr/lib/postfix/sbin/master -c /etc/postfix-out", 'S', 1, 1, 3000, 10},
+	{201, 200, "qmgr", "qmgr -l -t unix -u", 'T', 1, 1, 3500, 7},
 	{300, 1, "we(ird) name", "x", 'R', 0, 0, 4000, 1},
 };
 
@@ -95,7 +96,7 @@ static void test_by_name(void **state)
 		{"master", NULL, 2, 110, 100},
 		{"master", "-c /etc/postfix-out", 1, 10, 200},
 		{"smtpd", NULL, 1, 60, 102}, /* the zombie 103 does not count */
-		{"qmgr", NULL, 1, 50, 101},
+		{"qmgr", NULL, 2, 57, 101},
 		{"we(ird) name", NULL, 1, 1, 300},
 		{"nothing", NULL, 0, 0, 0},
 		{NULL, "postfix-out", 1, 10, 200},
@@ -110,6 +111,35 @@ static void test_by_name(void **state)
 		assert_true(st.cpu_pct < 0); /* first scan: no CPU% yet */
 		mm_proc_match_free(&m);
 	}
+}
+
+/* One instance's qmgr: children of its master named qmgr; the stopped
+ * one (kill -STOP) is counted as stopped. */
+static void test_parent_and_stopped(void **state)
+{
+	char pidfile[256];
+	snprintf(pidfile, sizeof pidfile, "%s/out.pid", root);
+	put(pidfile, "200\n", 4);
+	struct mm_proc_match m;
+	struct mm_err err;
+	struct mm_proc_stats st;
+	assert_int_equal(mm_proc_match_init(&m, NULL, "qmgr", NULL, &err), 0);
+	mm_proc_match_parent(&m, pidfile);
+	mm_proc_scan(&m, root, 1000, &st);
+	assert_int_equal(st.count, 1);
+	assert_int_equal(st.stopped, 1);
+	assert_int_equal(st.stopped_pid, 201);
+	put(pidfile, "100\n", 4);
+	mm_proc_scan(&m, root, 2000, &st);
+	assert_int_equal(st.count, 1);
+	assert_int_equal(st.stopped, 0);
+	assert_int_equal(st.oldest_pid, 101);
+	/* No parent pidfile: nothing matches, and the detail says why. */
+	mm_proc_match_parent(&m, "/nonexistent/x.pid");
+	mm_proc_scan(&m, root, 3000, &st);
+	assert_int_equal(st.count, 0);
+	assert_true(st.detail[0] != '\0');
+	mm_proc_match_free(&m);
 }
 
 static void test_by_pidfile(void **state)
@@ -145,6 +175,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_by_name),
 		cmocka_unit_test(test_by_pidfile),
+		cmocka_unit_test(test_parent_and_stopped),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,61 @@
+/*
+ * cluster_schema: the config rows of the node verdict and the HAProxy
+ * agent ([cluster]); see core/config_schema.h for the row format.
+ */
+#include "core/config_schema.h"
+
+static const struct mm_conf_section cluster_sections[] = {
+	{"cluster", "This node in a cluster behind a load balancer: the node verdict\n"
+		    "(healthy, degraded, stalled, down; /api/status \"verdict\"), the\n"
+		    "flooded-destination detector, and an HAProxy agent-check responder\n"
+		    "that drains a stalled node (docs/cluster.md)."},
+};
+
+static const struct mm_conf_key cluster_keys[] = {
+	{"cluster", "enable", MM_CT_BOOL, "yes", 0, 0, NULL, false,
+	 "Compute the node verdict."},
+	{"cluster", "interval", MM_CT_DURATION, "5s", 1000, 600000, NULL, true,
+	 "How often the verdict is recomputed from the metric registry."},
+	{"cluster", "stall_window", MM_CT_DURATION, "45s", 10000, 3600000, NULL, true,
+	 "A node that accepts mail but makes no delivery attempt for this\n"
+	 "long, while incoming+active does not shrink, is stalled. At most\n"
+	 "240 intervals."},
+	{"cluster", "fail_ratio", MM_CT_NUMBER, "0.5", 0, 1, NULL, true,
+	 "Share of the delivery attempts in the window that were deferred\n"
+	 "at which the node is degraded."},
+	{"cluster", "min_attempts", MM_CT_INT, "10", 1, 1000000, NULL, true,
+	 "Fewer attempts than this in the window never make it degraded."},
+	{"cluster", "flood_min_messages", MM_CT_INT, "100", 1, 100000000, NULL, true,
+	 "A flooded destination holds at least this many queued messages."},
+	{"cluster", "flood_share", MM_CT_NUMBER, "0.3", 0, 1, NULL, true,
+	 "... and this share of the queue, or grew fastest in the window."},
+	{"cluster", "flood_dominant", MM_CT_NUMBER, "0.6", 0, 1, NULL, true,
+	 "... and this share of its recipients with a known delay reason\n"
+	 "have one class (refused, timeout, 4xx, tls, dns)."},
+	{"cluster", "master_service", MM_CT_STRING, "smtp", 0, 0, NULL, true,
+	 "The [service.NAME] whose process check watches the MTA master\n"
+	 "(pidfile); no process: the node is down. Empty: not watched."},
+	{"cluster", "smtpd_service", MM_CT_STRING, "smtp", 0, 0, NULL, true,
+	 "The [service.NAME] that probes smtpd; failing: the node is down."},
+	{"cluster", "qmgr_service", MM_CT_STRING, "qmgr", 0, 0, NULL, true,
+	 "The [service.NAME] that watches the queue manager (process_name =\n"
+	 "qmgr, parent_pidfile = the master's pid file): named as the cause\n"
+	 "of a stall when it is missing or stopped."},
+	{"cluster", "agent_listen", MM_CT_HOSTPORT, NULL, 0, 0, NULL, false,
+	 "HAProxy agent-check responder on this numeric address:port; unset:\n"
+	 "off. It answers \"up ready N%\", \"drain #reason\" or \"down #reason\"\n"
+	 "from the last verdict, and never waits for a scan."},
+	{"cluster", "agent_low_backlog", MM_CT_INT, "100", 0, 100000000, NULL, true,
+	 "Up to this many queued messages the agent's weight is 100%."},
+	{"cluster", "agent_full_backlog", MM_CT_INT, "5000", 1, 100000000, NULL, true,
+	 "At this backlog the weight has fallen to agent_min_weight."},
+	{"cluster", "agent_min_weight", MM_CT_INT, "10", 1, 100, NULL, true,
+	 "The lowest weight (percent) a healthy node announces."},
+	{"cluster", "agent_instances", MM_CT_LIST, NULL, 0, 0, NULL, true,
+	 "Names HAProxy may send with agent-send (one agent for several\n"
+	 "Postfix instances on a host); each is answered with this node's\n"
+	 "verdict. Another name is answered \"down #unknown instance\"."},
+};
+
+const struct mm_conf_table mm_conf_table_cluster =
+	MM_CONF_TABLE("cluster", cluster_sections, cluster_keys);

@@ -1,0 +1,53 @@
+/*
+ * flood: the flooded destination of seeds/001 ("a flood of emails
+ * destined to an external mail server that was not accepting
+ * connections, which in turn backed up our mail queues").
+ *
+ *   mm_flood_detect(conf, then, now, out)
+ *
+ * A destination is flooded when it holds at least conf.min_messages
+ * queued messages and either its share of the queue (incoming + active
+ * + deferred) is at least conf.share, or its backlog grew fastest of
+ * all destinations between the two samples (and grew); and its pending
+ * recipients with a known delay reason have one dominant class (at least
+ * conf.dominant of them): refused, timeout, 4xx, tls, dns or suspended.
+ * "suspended" (Postfix marked the destination dead) is folded into the
+ * class of the rest when one dominates, since it follows another cause.
+ * Messages being delivered (reason none) do not vote; a backlog with no
+ * known reason yet is not flagged.
+ *
+ * Output: up to MM_FLOOD_MAX destinations, largest first, each with its
+ * count, share, growth per minute and class.
+ */
+#ifndef MAILMON_CLUSTER_FLOOD_H
+#define MAILMON_CLUSTER_FLOOD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct mm_vsample;
+
+#define MM_FLOOD_MAX 4
+
+struct mm_flood_conf {
+	uint64_t min_messages;
+	double share;	 /* 0..1 */
+	double dominant; /* 0..1 */
+};
+
+struct mm_flood {
+	char dest[128];
+	double msgs, share, growth_per_min;
+	const char *rclass; /* static name: "refused", "timeout", ... */
+};
+
+struct mm_floods {
+	size_t n;
+	struct mm_flood v[MM_FLOOD_MAX];
+};
+
+/* then may be NULL (no growth known). */
+void mm_flood_detect(const struct mm_flood_conf *conf, const struct mm_vsample *then,
+		     const struct mm_vsample *now, struct mm_floods *out);
+
+#endif

@@ -1,0 +1,253 @@
+/* verdict: see verdict.h. */
+#include "cluster/verdict.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/strutil.h"
+#include "mta/reason_class.h"
+
+static const char *const state_names[MM_V_N] = {"healthy", "degraded", "stalled", "down"};
+
+const char *mm_vstate_name(enum mm_vstate s)
+{
+	return (unsigned)s < MM_V_N ? state_names[s] : "?";
+}
+
+void mm_verdict_init(struct mm_verdict_engine *v, const struct mm_verdict_conf *conf)
+{
+	memset(v, 0, sizeof *v);
+	v->conf = *conf;
+}
+
+static const struct mm_vsample *at(const struct mm_verdict_engine *v, size_t i)
+{
+	return &v->ring[(v->head + i) % MM_VERDICT_RING];
+}
+
+void mm_verdict_push(struct mm_verdict_engine *v, const struct mm_vsample *s)
+{
+	if (v->n > 0 && s->t_ms < at(v, v->n - 1)->t_ms)
+		return;
+	if (v->n == MM_VERDICT_RING) {
+		v->head = (v->head + 1) % MM_VERDICT_RING;
+		v->n--;
+	}
+	v->ring[(v->head + v->n) % MM_VERDICT_RING] = *s;
+	v->n++;
+}
+
+static void reason(struct mm_verdict *out, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void reason(struct mm_verdict *out, const char *fmt, ...)
+{
+	if (out->nreasons == MM_VERDICT_REASONS)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(out->reasons[out->nreasons++], MM_VERDICT_REASON_MAX, fmt, ap);
+	va_end(ap);
+}
+
+/* Growth of a counter from a to b; a restart (b < a) counts from zero. */
+static double delta(double a, double b)
+{
+	return b >= a ? b - a : b;
+}
+
+/* 12345 -> "12,345" (the way the seed's operators write counts). */
+static const char *count(double x, char *buf, size_t cap)
+{
+	char raw[32];
+	snprintf(raw, sizeof raw, "%.0f", x < 0 ? 0 : x);
+	size_t n = strlen(raw), o = 0;
+	for (size_t i = 0; i < n && o + 2 < cap; i++) {
+		if (i > 0 && (n - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = raw[i];
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+static const char *dur(int64_t ms, char *buf, size_t cap)
+{
+	int64_t s = ms / 1000;
+	if (s < 120)
+		snprintf(buf, cap, "%lld s", (long long)s);
+	else if (s < 7200)
+		snprintf(buf, cap, "%lld min", (long long)(s / 60));
+	else
+		snprintf(buf, cap, "%lld h", (long long)(s / 3600));
+	return buf;
+}
+
+/* The sample the window starts at: the newest one at least a window
+ * older than the newest, else the oldest (then *full is false). */
+static const struct mm_vsample *window_start(const struct mm_verdict_engine *v, bool *full)
+{
+	const struct mm_vsample *now = at(v, v->n - 1);
+	*full = false;
+	for (size_t i = v->n; i-- > 0;) {
+		if (now->t_ms - at(v, i)->t_ms >= v->conf.window_ms) {
+			*full = true;
+			return at(v, i);
+		}
+	}
+	return at(v, 0);
+}
+
+static bool check_down(const struct mm_vsample *now, struct mm_verdict *out)
+{
+	if (now->master == 0)
+		reason(out, "the MTA master process is not running");
+	if (now->smtpd_up == 0)
+		reason(out, "smtpd fails its probe");
+	return out->nreasons > 0;
+}
+
+static void stall_cause(const struct mm_verdict_engine *v, const struct mm_vsample *then,
+			const struct mm_vsample *now, struct mm_verdict *out)
+{
+	char b[32];
+	if (now->qmgr_stopped > 0)
+		reason(out, "qmgr is stopped (process state T)");
+	else if (now->qmgr == 0)
+		reason(out, "qmgr is not running");
+	else if (now->qmgr_lines >= 0 && then->qmgr_lines >= 0 &&
+		 delta(then->qmgr_lines, now->qmgr_lines) == 0)
+		reason(out, "qmgr wrote no log line in %s", dur(v->conf.window_ms, b, sizeof b));
+	else if (now->qmgr > 0)
+		reason(out, "qmgr is running; no visible cause");
+}
+
+static bool check_stall(const struct mm_verdict_engine *v, const struct mm_vsample *then,
+			const struct mm_vsample *now, bool full, struct mm_verdict *out)
+{
+	if (!full || !now->have_queue)
+		return false;
+	double ia_then = then->qmsgs[MM_VQ_INCOMING] + then->qmsgs[MM_VQ_ACTIVE];
+	double ia_now = now->qmsgs[MM_VQ_INCOMING] + now->qmsgs[MM_VQ_ACTIVE];
+	double oldest = now->qoldest[MM_VQ_INCOMING] > now->qoldest[MM_VQ_ACTIVE]
+				? now->qoldest[MM_VQ_INCOMING]
+				: now->qoldest[MM_VQ_ACTIVE];
+	double win_s = (double)v->conf.window_ms / 1000.0;
+	bool attempts = now->have_logs ? out->attempts > 0 : false;
+	bool accepting = out->inflow > 0;
+	bool waiting = ia_now > 0 && oldest >= win_s;
+	if (attempts || ia_now <= 0 || ia_now < ia_then)
+		return false;
+	/* A lone arrival just before an evaluation is not a stall: the
+	 * oldest waiting message must have aged half a window. */
+	if (!(accepting && oldest >= win_s / 2) && !waiting)
+		return false;
+	char b1[32], b2[32], b3[32], b4[32];
+	if (accepting)
+		reason(out, "accepting mail (%s in %s) but no delivery attempt",
+		       count(out->inflow, b1, sizeof b1), dur(v->conf.window_ms, b2, sizeof b2));
+	else
+		reason(out, "no delivery attempt in %s", dur(v->conf.window_ms, b2, sizeof b2));
+	reason(out, "incoming+active %s -> %s, oldest waiting %s", count(ia_then, b1, sizeof b1),
+	       count(ia_now, b3, sizeof b3), dur((int64_t)(oldest * 1000), b4, sizeof b4));
+	if (!now->have_logs)
+		reason(out, "no log data: judged from the queue alone");
+	stall_cause(v, then, now, out);
+	return true;
+}
+
+static bool check_degraded(const struct mm_verdict_engine *v, const struct mm_vsample *then,
+			   const struct mm_vsample *now, struct mm_verdict *out)
+{
+	char b1[32], b2[32], b3[32];
+	size_t before = out->nreasons;
+	for (size_t i = 0; i < out->floods.n; i++) {
+		const struct mm_flood *f = &out->floods.v[i];
+		reason(out, "flooded destination %s: %s messages (%.0f%% of the queue), %s, %+.0f/min",
+		       f->dest, count(f->msgs, b1, sizeof b1), f->share * 100, f->rclass,
+		       f->growth_per_min);
+	}
+	if (out->attempts >= (double)v->conf.min_attempts && out->attempts > 0 &&
+	    out->failed / out->attempts >= v->conf.fail_ratio) {
+		reason(out, "%s of %s delivery attempts deferred in %s",
+		       count(out->failed, b1, sizeof b1), count(out->attempts, b2, sizeof b2),
+		       dur(now->t_ms - then->t_ms, b3, sizeof b3));
+		/* Name the failing destinations not named as floods yet. */
+		size_t named = 0;
+		for (size_t i = 0; i < now->ndests && named < 3; i++) {
+			const struct mm_vdest *d = &now->dests[i];
+			bool flood = false;
+			for (size_t k = 0; k < out->floods.n; k++)
+				flood |= strcmp(out->floods.v[k].dest, d->name) == 0;
+			if (flood || d->deferred <= 0)
+				continue;
+			unsigned best = MM_RC_OTHER;
+			for (unsigned c = 1; c < MM_RC_N; c++)
+				if (d->rc[c] > d->rc[best])
+					best = c;
+			reason(out, "deferred to %s: %s (%s)", d->name,
+			       count(d->deferred, b1, sizeof b1), mm_rclass_name(best));
+			named++;
+		}
+	}
+	return out->nreasons > before;
+}
+
+void mm_verdict_eval(struct mm_verdict_engine *v, struct mm_verdict *out)
+{
+	memset(out, 0, sizeof *out);
+	if (v->n == 0) {
+		out->state = MM_V_HEALTHY;
+		out->warming_up = true;
+		reason(out, "no sample yet");
+		return;
+	}
+	bool full;
+	const struct mm_vsample *now = at(v, v->n - 1), *then = window_start(v, &full);
+	out->inflow = delta(then->inflow, now->inflow);
+	double deferred = delta(then->deferred, now->deferred);
+	out->attempts = delta(then->delivered, now->delivered) + deferred +
+			delta(then->bounced, now->bounced);
+	out->failed = deferred;
+	out->backlog = now->qmsgs[MM_VQ_INCOMING] + now->qmsgs[MM_VQ_ACTIVE] +
+		       now->qmsgs[MM_VQ_DEFERRED];
+	out->warming_up = !full;
+	mm_flood_detect(&v->conf.flood, then == now ? NULL : then, now, &out->floods);
+
+	enum mm_vstate st;
+	if (check_down(now, out))
+		st = MM_V_DOWN;
+	else if (check_stall(v, then, now, full, out))
+		st = MM_V_STALLED;
+	else if (check_degraded(v, then, now, out))
+		st = MM_V_DEGRADED;
+	else {
+		st = MM_V_HEALTHY;
+		char b1[32], b2[32];
+		if (out->attempts > 0)
+			reason(out, "delivering: %s attempts in %s", count(out->attempts, b1, sizeof b1),
+			       dur(now->t_ms - then->t_ms, b2, sizeof b2));
+		else if (out->backlog > 0)
+			reason(out, "%s messages queued, none due", count(out->backlog, b1, sizeof b1));
+		else
+			reason(out, "idle: nothing queued");
+		if (!full)
+			reason(out, "warming up: less than one stall window of samples");
+	}
+	if (!v->have_state || st != v->state) {
+		v->state = st;
+		v->since_ms = now->t_ms;
+		v->have_state = true;
+	}
+	out->state = st;
+	out->since_ms = v->since_ms;
+}
+
+void mm_verdict_line(const struct mm_verdict *out, char *buf, size_t cap)
+{
+	size_t n = (size_t)snprintf(buf, cap, "%s", mm_vstate_name(out->state));
+	for (size_t i = 0; i < out->nreasons && n + 4 < cap; i++)
+		n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? "; " : " (", out->reasons[i]);
+	if (out->nreasons && n + 2 < cap)
+		snprintf(buf + n, cap - n, ")");
+}

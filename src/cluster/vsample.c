@@ -1,0 +1,133 @@
+/* vsample: see vsample.h. */
+#include "cluster/vsample.h"
+
+#include <string.h>
+
+#include "core/strutil.h"
+#include "metrics/registry.h"
+#include "mta/reason_class.h"
+
+static const char *const qnames[MM_VQ_N] = {"incoming", "active", "deferred"};
+
+void mm_vsample_clear(struct mm_vsample *s, int64_t wall_ms)
+{
+	memset(s, 0, sizeof *s);
+	s->t_ms = wall_ms;
+	s->master = s->qmgr = s->qmgr_stopped = s->smtpd_up = -1;
+	s->qmgr_lines = -1;
+}
+
+struct mm_vdest *mm_vsample_dest(struct mm_vsample *s, const char *name)
+{
+	for (size_t i = 0; i < s->ndests; i++)
+		if (strcmp(s->dests[i].name, name) == 0)
+			return &s->dests[i];
+	if (s->ndests == MM_VDEST_MAX)
+		return NULL;
+	struct mm_vdest *d = &s->dests[s->ndests++];
+	memset(d, 0, sizeof *d);
+	mm_strlcpy(d->name, name, sizeof d->name);
+	return d;
+}
+
+static int qindex(const char *q)
+{
+	for (int i = 0; i < MM_VQ_N; i++)
+		if (strcmp(q, qnames[i]) == 0)
+			return i;
+	return -1;
+}
+
+static int rindex_of(const char *r)
+{
+	for (unsigned c = 0; c < MM_RC_N; c++)
+		if (strcmp(r, mm_rclass_name(c)) == 0)
+			return (int)c;
+	return -1;
+}
+
+/* Sum of a counter family over every series; false when absent. */
+static bool sum_family(const struct mm_registry *reg, const char *name, double *out)
+{
+	const struct mm_metric *m = mm_registry_find(reg, name);
+	if (!m)
+		return false;
+	double sum = 0;
+	for (size_t i = 0; i < mm_metric_nseries(m); i++)
+		sum += mm_metric_series(m, i)->value;
+	*out = sum;
+	return true;
+}
+
+/* Value of a one-label family's series lv, or -1. */
+static int one(const struct mm_registry *reg, const char *family, const char *lv)
+{
+	if (!lv || !*lv)
+		return -1;
+	const struct mm_metric *m = mm_registry_find(reg, family);
+	if (!m)
+		return -1;
+	const struct mm_series *s = mm_metric_lookup(m, (const char *[]){lv});
+	return s ? (int)s->value : -1;
+}
+
+static void take_queue(const struct mm_registry *reg, struct mm_vsample *out)
+{
+	const struct mm_metric *m = mm_registry_find(reg, "mailmon_queue_messages");
+	if (m && mm_metric_nseries(m) > 0) {
+		out->have_queue = true;
+		for (int q = 0; q < MM_VQ_N; q++) {
+			const struct mm_series *s = mm_metric_lookup(m, (const char *[]){qnames[q]});
+			out->qmsgs[q] = s ? s->value : 0;
+		}
+	}
+	m = mm_registry_find(reg, "mailmon_queue_oldest_age_seconds");
+	for (int q = 0; m && q < MM_VQ_N; q++) {
+		const struct mm_series *s = mm_metric_lookup(m, (const char *[]){qnames[q]});
+		out->qoldest[q] = s ? s->value : 0;
+	}
+	m = mm_registry_find(reg, "mailmon_queue_destination_messages");
+	for (size_t i = 0; m && i < mm_metric_nseries(m); i++) {
+		const struct mm_series *s = mm_metric_series(m, i);
+		int q = qindex(s->lv[0]);
+		if (q < 0 || strcmp(s->lv[1], "other") == 0)
+			continue;
+		struct mm_vdest *d = mm_vsample_dest(out, s->lv[1]);
+		if (!d)
+			continue;
+		d->msgs += s->value;
+		if (q == MM_VQ_DEFERRED)
+			d->deferred += s->value;
+	}
+	m = mm_registry_find(reg, "mailmon_queue_destination_reason_recipients");
+	for (size_t i = 0; m && i < mm_metric_nseries(m); i++) {
+		const struct mm_series *s = mm_metric_series(m, i);
+		int q = qindex(s->lv[0]), c = rindex_of(s->lv[2]);
+		if (q < 0 || c < 0 || strcmp(s->lv[1], "other") == 0)
+			continue;
+		struct mm_vdest *d = mm_vsample_dest(out, s->lv[1]);
+		if (d)
+			d->rc[c] += s->value;
+	}
+}
+
+void mm_vsample_take(const struct mm_registry *reg, const struct mm_vsample_names *names,
+		     int64_t wall_ms, struct mm_vsample *out)
+{
+	mm_vsample_clear(out, wall_ms);
+	take_queue(reg, out);
+	bool a = sum_family(reg, "mailmon_messages_submitted_total", &out->inflow);
+	bool b = sum_family(reg, "mailmon_messages_delivered_total", &out->delivered);
+	bool c = sum_family(reg, "mailmon_messages_deferred_total", &out->deferred);
+	bool e = sum_family(reg, "mailmon_messages_bounced_total", &out->bounced);
+	out->have_logs = a || b || c || e;
+	const struct mm_metric *m = mm_registry_find(reg, "mailmon_log_program_lines_total");
+	if (m) {
+		const struct mm_series *s = mm_metric_lookup(m, (const char *[]){"qmgr"});
+		out->qmgr_lines = s ? s->value : 0;
+	}
+	out->master = one(reg, "mailmon_process_count", names->master);
+	out->qmgr = one(reg, "mailmon_process_count", names->qmgr);
+	out->qmgr_stopped = one(reg, "mailmon_process_stopped", names->qmgr);
+	out->smtpd_up = one(reg, "mailmon_service_up", names->smtpd);
+}

@@ -1,0 +1,72 @@
+/*
+ * vsample: one sample of what the node verdict and the flood detector
+ * read, taken from the metric registry (the only source: no module's
+ * structs are reached).
+ *
+ *   mm_vsample_take(reg, names, wall_ms, out)
+ *
+ * Families read (each optional; what is absent reads as unknown):
+ *   mailmon_queue_messages{queue}, mailmon_queue_oldest_age_seconds{queue}
+ *   mailmon_queue_destination_messages{queue,destination}
+ *   mailmon_queue_destination_reason_recipients{queue,destination,reason}
+ *   mailmon_messages_submitted_total{channel}     inflow (smtpd, pickup)
+ *   mailmon_messages_delivered_total{channel}, _deferred_total, _bounced_total
+ *   mailmon_log_program_lines_total{program}      qmgr logging
+ *   mailmon_process_count{service}, mailmon_process_stopped{service}
+ *   mailmon_service_up{service}
+ * names gives the [service.NAME] sections that watch the master, qmgr
+ * and smtpd (empty: not watched).
+ *
+ * Ownership: the sample is plain data with fixed arrays; destination
+ * names are copied (cut to MM_VDEST_NAME_MAX).
+ */
+#ifndef MAILMON_CLUSTER_VSAMPLE_H
+#define MAILMON_CLUSTER_VSAMPLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mta/mta.h"
+
+struct mm_registry;
+
+enum { MM_VQ_INCOMING, MM_VQ_ACTIVE, MM_VQ_DEFERRED, MM_VQ_N };
+
+#define MM_VDEST_MAX 16
+#define MM_VDEST_NAME_MAX 128
+
+/* One destination summed over incoming, active and deferred. */
+struct mm_vdest {
+	char name[MM_VDEST_NAME_MAX];
+	double msgs, deferred;
+	double rc[MM_RC_N]; /* pending recipients per delay-reason class */
+};
+
+struct mm_vsample {
+	int64_t t_ms; /* wall ms */
+	bool have_queue;
+	double qmsgs[MM_VQ_N], qoldest[MM_VQ_N];
+	bool have_logs;
+	double inflow;			    /* counter: messages submitted */
+	double delivered, deferred, bounced; /* counters */
+	double qmgr_lines;		    /* counter; -1 unknown */
+	int master, qmgr, qmgr_stopped;	    /* process counts; -1 unknown */
+	int smtpd_up;			    /* -1 unknown, 0 failing, 1 up */
+	size_t ndests;
+	struct mm_vdest dests[MM_VDEST_MAX];
+};
+
+struct mm_vsample_names {
+	const char *master, *qmgr, *smtpd; /* service names; "" or NULL: none */
+};
+
+/* A sample with everything unknown. */
+void mm_vsample_clear(struct mm_vsample *s, int64_t wall_ms);
+/* Reads the families above; reg must have been collected. */
+void mm_vsample_take(const struct mm_registry *reg, const struct mm_vsample_names *names,
+		     int64_t wall_ms, struct mm_vsample *out);
+/* The destination of that name, added when absent (NULL when full). */
+struct mm_vdest *mm_vsample_dest(struct mm_vsample *s, const char *name);
+
+#endif

@@ -1,0 +1,462 @@
+/*
+ * cluster: the "cluster" module: the node verdict (cluster/verdict.h)
+ * recomputed every [cluster] interval from the metric registry, and the
+ * HAProxy agent-check responder ([cluster] agent_listen).
+ *
+ * Reads only the registry: each run collects it, takes a sample
+ * (cluster/vsample.h), and evaluates. A change of verdict is logged.
+ * Publishes:
+ *   mailmon_node_verdict{state}                 state set
+ *   mailmon_node_verdict_since_timestamp_seconds
+ *   mailmon_flooded_destination_messages{destination,reason}
+ *   mailmon_agent_weight_percent                what the agent announces
+ * /api/status gets "verdict": {state, reasons, since, line}; /api/cluster
+ * the verdict with its figures and the flooded destinations.
+ *
+ * The agent: a connection is answered from the last verdict, never from
+ * a fresh scan. It waits at most AGENT_WAIT_MS for an agent-send line
+ * (at most MM_AGENT_LINE_MAX bytes), answers one line, and closes. At
+ * most AGENT_MAX_CONNS connections are open; more are answered at once.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cluster/agent.h"
+#include "cluster/verdict.h"
+#include "cluster/vsample.h"
+#include "core/clock.h"
+#include "core/parse.h"
+#include "core/strutil.h"
+#include "core/xalloc.h"
+#include "daemon/daemon.h"
+#include "daemon/module.h"
+#include "metrics/registry.h"
+
+#define AGENT_WAIT_MS 100
+#define AGENT_MAX_CONNS 64
+#define RING_INTERVALS 240 /* stall_window may span at most this many runs */
+
+enum { F_VERDICT, F_SINCE, F_FLOOD, F_WEIGHT, F_N };
+
+static const char *const vstates[] = {"healthy", "degraded", "stalled", "down"};
+
+static const struct mm_metric_def defs[F_N] = {
+	[F_VERDICT] = {"mailmon_node_verdict",
+		       "The node verdict: 1 for the current state (healthy, degraded, stalled, "
+		       "down).",
+		       MM_METRIC_STATESET, {"state"}, .states = vstates, .nstates = 4},
+	[F_SINCE] = {"mailmon_node_verdict_since_timestamp_seconds",
+		     "When the node verdict last changed, seconds since the epoch.",
+		     MM_METRIC_GAUGE},
+	[F_FLOOD] = {"mailmon_flooded_destination_messages",
+		     "Queued messages of a flooded destination (one dominant delay-reason "
+		     "class, a large or fast-growing share of the queue).",
+		     MM_METRIC_GAUGE, {"destination", "reason"}, .max_series = 16, .fold_label = 1},
+	[F_WEIGHT] = {"mailmon_agent_weight_percent",
+		      "The weight the HAProxy agent announces while the node is up.",
+		      MM_METRIC_GAUGE},
+};
+
+struct agent_conn {
+	struct agent_conn *prev, *next; /* the open ones, for free */
+	struct mm_cluster *c;
+	struct event *ev;
+	evutil_socket_t fd;
+};
+
+struct mm_cluster {
+	struct mm_daemon *d;
+	struct mm_metric *f[F_N];
+	struct mm_verdict_engine *eng;
+	struct mm_verdict last;
+	bool have_last;
+	/* in effect (reloadable) */
+	int64_t interval_ms;
+	char master[64], smtpd[64], qmgr[64];
+	struct mm_agent_conf agent;
+	char *instances; /* [cluster] agent_instances as held, or NULL */
+	/* agent */
+	struct evconnlistener *listener;
+	char agent_bound[128];
+	size_t nconns;
+	struct agent_conn *conns;
+	uint64_t answered;
+};
+
+static double num(const struct mm_config *conf, const char *key)
+{
+	const char *v = mm_config_get(conf, "cluster", key);
+	return v ? strtod(v, NULL) : 0;
+}
+
+static void conf_from(const struct mm_config *conf, struct mm_verdict_conf *vc)
+{
+	vc->window_ms = mm_config_duration_ms(conf, "cluster", "stall_window");
+	vc->fail_ratio = num(conf, "fail_ratio");
+	vc->min_attempts = (uint64_t)mm_config_int(conf, "cluster", "min_attempts");
+	vc->flood.min_messages = (uint64_t)mm_config_int(conf, "cluster", "flood_min_messages");
+	vc->flood.share = num(conf, "flood_share");
+	vc->flood.dominant = num(conf, "flood_dominant");
+}
+
+static void take_conf(struct mm_cluster *c)
+{
+	const struct mm_config *conf = c->d->conf;
+	struct mm_verdict_conf vc;
+	conf_from(conf, &vc);
+	c->eng->conf = vc; /* keeps the samples: a new window reads the same ring */
+	c->interval_ms = mm_config_duration_ms(conf, "cluster", "interval");
+	mm_strlcpy(c->master, mm_config_get(conf, "cluster", "master_service"), sizeof c->master);
+	mm_strlcpy(c->smtpd, mm_config_get(conf, "cluster", "smtpd_service"), sizeof c->smtpd);
+	mm_strlcpy(c->qmgr, mm_config_get(conf, "cluster", "qmgr_service"), sizeof c->qmgr);
+	c->agent.low_backlog = (double)mm_config_int(conf, "cluster", "agent_low_backlog");
+	c->agent.full_backlog = (double)mm_config_int(conf, "cluster", "agent_full_backlog");
+	c->agent.min_weight = (int)mm_config_int(conf, "cluster", "agent_min_weight");
+	free(c->instances);
+	const char *inst = mm_config_get(conf, "cluster", "agent_instances");
+	c->instances = inst && *inst ? xstrdup(inst) : NULL;
+}
+
+/* Is name one of the comma-separated list's items (spaces trimmed)? */
+static bool list_has(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = list; p && *p;) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		const char *e = p;
+		while (*e && *e != ',')
+			e++;
+		const char *t = e;
+		while (t > p && t[-1] == ' ')
+			t--;
+		if ((size_t)(t - p) == n && n && strncmp(p, name, n) == 0)
+			return true;
+		p = e;
+	}
+	return false;
+}
+
+/* ---- the verdict ---- */
+
+static void run(void *arg, int64_t now_ms)
+{
+	struct mm_cluster *c = arg;
+	mm_daemon_collect(c->d);
+	struct mm_vsample *s = xmalloc(sizeof *s);
+	struct mm_vsample_names names = {c->master, c->qmgr, c->smtpd};
+	mm_vsample_take(c->d->metrics, &names, mm_wall_ms(), s);
+	mm_verdict_push(c->eng, s);
+	free(s);
+	struct mm_verdict v;
+	mm_verdict_eval(c->eng, &v);
+	if (!c->have_last || v.state != c->last.state) {
+		char line[1024];
+		mm_verdict_line(&v, line, sizeof line);
+		if (v.state == MM_V_HEALTHY)
+			mm_log_notice(&c->d->log, "node verdict: %s", line);
+		else
+			mm_log_warn(&c->d->log, "node verdict: %s", line);
+	}
+	c->last = v;
+	c->have_last = true;
+}
+
+static void collect(void *arg, struct mm_registry *r)
+{
+	struct mm_cluster *c = arg;
+	if (!c->have_last)
+		return;
+	mm_metric_set_state(c->f[F_VERDICT], NULL, mm_vstate_name(c->last.state));
+	mm_metric_set(c->f[F_SINCE], NULL, (double)c->last.since_ms / 1000.0);
+	for (size_t i = 0; i < c->last.floods.n; i++) {
+		const struct mm_flood *f = &c->last.floods.v[i];
+		mm_metric_set(c->f[F_FLOOD], (const char *[]){f->dest, f->rclass}, f->msgs);
+	}
+	mm_metric_set(c->f[F_WEIGHT], NULL, mm_agent_weight(&c->agent, c->last.backlog));
+}
+
+static json_t *verdict_json(const struct mm_cluster *c)
+{
+	const struct mm_verdict *v = &c->last;
+	json_t *reasons = json_array();
+	for (size_t i = 0; i < v->nreasons; i++)
+		json_array_append_new(reasons, json_string(v->reasons[i]));
+	char line[1024];
+	mm_verdict_line(v, line, sizeof line);
+	return json_pack("{s:s, s:o, s:I, s:s, s:b}", "state", mm_vstate_name(v->state), "reasons",
+			 reasons, "since", (json_int_t)(v->since_ms / 1000), "line", line,
+			 "warming_up", v->warming_up);
+}
+
+static void status(struct mm_daemon *d, json_t *out)
+{
+	struct mm_cluster *c = d->cluster;
+	if (c && c->have_last)
+		json_object_set_new(out, "verdict", verdict_json(c));
+}
+
+static void on_api_cluster(struct evhttp_request *req, void *arg)
+{
+	struct mm_cluster *c = arg;
+	json_t *doc = json_object();
+	if (c->have_last) {
+		const struct mm_verdict *v = &c->last;
+		json_t *fl = json_array();
+		for (size_t i = 0; i < v->floods.n; i++) {
+			const struct mm_flood *f = &v->floods.v[i];
+			json_array_append_new(
+				fl, json_pack("{s:s, s:f, s:f, s:f, s:s}", "destination", f->dest,
+					      "messages", f->msgs, "share", f->share,
+					      "growth_per_min", f->growth_per_min, "reason", f->rclass));
+		}
+		json_t *w = json_pack("{s:f, s:f, s:f, s:f, s:I}", "inflow", v->inflow, "attempts",
+				      v->attempts, "deferred", v->failed, "backlog", v->backlog,
+				      "window_ms", (json_int_t)c->eng->conf.window_ms);
+		json_object_set_new(doc, "verdict", verdict_json(c));
+		json_object_set_new(doc, "window", w);
+		json_object_set_new(doc, "floods", fl);
+	} else {
+		json_object_set_new(doc, "verdict", json_null());
+	}
+	char ans[MM_AGENT_LINE_MAX] = "";
+	if (c->have_last)
+		mm_agent_answer(&c->agent, &c->last, ans, sizeof ans);
+	json_object_set_new(doc, "agent",
+			    json_pack("{s:s?, s:s, s:I}", "listen",
+				      c->agent_bound[0] ? c->agent_bound : NULL, "answer", ans,
+				      "answered", (json_int_t)c->answered));
+	mm_http_reply_json(req, 200, doc);
+}
+
+/* ---- the agent ---- */
+
+static void agent_reply(struct agent_conn *ac, const char *req, size_t len)
+{
+	struct mm_cluster *c = ac->c;
+	char name[64], ans[MM_AGENT_LINE_MAX];
+	mm_agent_request(req, len, name, sizeof name);
+	bool asked = len > 0 && req[0] != '\r' && req[0] != '\n';
+	size_t n;
+	if (asked && (!name[0] || !c->instances || !list_has(c->instances, name))) {
+		n = (size_t)snprintf(ans, sizeof ans, "down #unknown instance %s\n",
+				     name[0] ? name : "(unreadable name)");
+	} else if (!c->have_last) {
+		/* Before the first verdict: no opinion that would move traffic. */
+		n = (size_t)snprintf(ans, sizeof ans, "up\n");
+	} else {
+		n = mm_agent_answer(&c->agent, &c->last, ans, sizeof ans);
+	}
+	/* A few bytes into an empty socket buffer: never blocks. */
+	ssize_t w = send(ac->fd, ans, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)w;
+	c->answered++;
+}
+
+static void agent_conn_free(struct agent_conn *ac)
+{
+	if (ac->ev)
+		event_free(ac->ev);
+	evutil_closesocket(ac->fd);
+	struct mm_cluster *c = ac->c;
+	if (ac->prev)
+		ac->prev->next = ac->next;
+	else
+		c->conns = ac->next;
+	if (ac->next)
+		ac->next->prev = ac->prev;
+	c->nconns--;
+	free(ac);
+}
+
+static void on_agent_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent_conn *ac = arg;
+	char buf[MM_AGENT_LINE_MAX];
+	ssize_t n = 0;
+	if (what & EV_READ) {
+		n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return; /* spurious; the timeout still runs */
+		if (n < 0)
+			n = 0;
+	}
+	agent_reply(ac, buf, (size_t)n);
+	agent_conn_free(ac);
+}
+
+static void on_agent_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+			    int socklen, void *arg)
+{
+	struct mm_cluster *c = arg;
+	struct agent_conn *ac = xcalloc(1, sizeof *ac);
+	ac->c = c;
+	ac->fd = fd;
+	ac->next = c->conns;
+	if (c->conns)
+		c->conns->prev = ac;
+	c->conns = ac;
+	c->nconns++;
+	if (c->nconns > AGENT_MAX_CONNS) {
+		agent_reply(ac, "", 0);
+		agent_conn_free(ac);
+		return;
+	}
+	ac->ev = event_new(c->d->base, fd, EV_READ, on_agent_read, ac);
+	struct timeval tv = {0, AGENT_WAIT_MS * 1000};
+	event_add(ac->ev, &tv);
+}
+
+static int agent_open(struct mm_cluster *c, struct mm_err *err)
+{
+	const char *listen = mm_config_get(c->d->conf, "cluster", "agent_listen");
+	if (!listen || !*listen)
+		return 0;
+	char host[128];
+	int port;
+	if (mm_parse_hostport(listen, 0, host, sizeof host, &port, err) < 0)
+		return -1;
+	if (!mm_is_numeric_ip(host))
+		return mm_err_set(err, "cluster.agent_listen: %s: give a numeric address", listen);
+	struct sockaddr_storage ss;
+	int sslen = sizeof ss;
+	char spec[160];
+	snprintf(spec, sizeof spec, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+	if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss, &sslen) < 0)
+		return mm_err_set(err, "cluster.agent_listen: %s: not an address", listen);
+	c->listener = evconnlistener_new_bind(c->d->base, on_agent_accept, c,
+					      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+						      LEV_OPT_CLOSE_ON_EXEC,
+					      64, (struct sockaddr *)&ss, sslen);
+	if (!c->listener)
+		return mm_err_set(err, "cluster.agent_listen: cannot listen on %s: %s", listen,
+				  strerror(errno));
+	mm_strlcpy(c->agent_bound, listen, sizeof c->agent_bound);
+	return 0;
+}
+
+/* ---- the module ---- */
+
+static int check_window(const struct mm_config *conf, struct mm_err *err)
+{
+	int64_t iv = mm_config_duration_ms(conf, "cluster", "interval");
+	int64_t win = mm_config_duration_ms(conf, "cluster", "stall_window");
+	if (win > iv * RING_INTERVALS || RING_INTERVALS > MM_VERDICT_RING)
+		return mm_err_set(err,
+				  "cluster.stall_window: %lld s spans more than %d intervals of "
+				  "%lld ms; raise [cluster] interval",
+				  (long long)(win / 1000), RING_INTERVALS, (long long)iv);
+	return 0;
+}
+
+static int cluster_check(struct mm_daemon *d, const struct mm_config *next, struct mm_err *err)
+{
+	return check_window(next, err);
+}
+
+static void cluster_apply(struct mm_daemon *d, const struct mm_config *old)
+{
+	struct mm_cluster *c = d->cluster;
+	if (!c)
+		return;
+	take_conf(c);
+	mm_schedule_set_period(&d->sched, "cluster verdict", c->interval_ms);
+}
+
+static void cluster_in_effect(struct mm_daemon *d, json_t *out)
+{
+	struct mm_cluster *c = d->cluster;
+	if (!c)
+		return;
+	const struct mm_verdict_conf *vc = &c->eng->conf;
+#define I(k, v) json_object_set_new(out, "cluster." k, json_integer((json_int_t)(v)))
+#define R(k, v) json_object_set_new(out, "cluster." k, json_real(v))
+#define S(k, v) json_object_set_new(out, "cluster." k, (v) ? json_string(v) : json_null())
+	I("interval", c->interval_ms);
+	I("stall_window", vc->window_ms);
+	R("fail_ratio", vc->fail_ratio);
+	I("min_attempts", vc->min_attempts);
+	I("flood_min_messages", vc->flood.min_messages);
+	R("flood_share", vc->flood.share);
+	R("flood_dominant", vc->flood.dominant);
+	S("master_service", c->master);
+	S("smtpd_service", c->smtpd);
+	S("qmgr_service", c->qmgr);
+	I("agent_low_backlog", c->agent.low_backlog);
+	I("agent_full_backlog", c->agent.full_backlog);
+	I("agent_min_weight", c->agent.min_weight);
+	S("agent_instances", c->instances);
+#undef I
+#undef R
+#undef S
+}
+
+static void cluster_free(struct mm_daemon *d);
+
+static int cluster_init(struct mm_daemon *d, struct mm_err *err)
+{
+	if (!mm_config_bool(d->conf, "cluster", "enable"))
+		return 0;
+	if (check_window(d->conf, err) < 0)
+		return -1;
+	struct mm_cluster *c = xcalloc(1, sizeof *c);
+	c->d = d;
+	d->cluster = c;
+	c->eng = xmalloc(sizeof *c->eng);
+	struct mm_verdict_conf vc;
+	conf_from(d->conf, &vc);
+	mm_verdict_init(c->eng, &vc);
+	take_conf(c);
+	if (mm_registry_add_all(d->metrics, defs, F_N, c->f, err) < 0)
+		return -1;
+	mm_registry_add_collector(d->metrics, collect, c);
+	if (agent_open(c, err) < 0)
+		return -1;
+	mm_http_route(d, "/api/v1/cluster", on_api_cluster, c);
+	/* The first run after one interval: the other modules' first scans
+	 * and probes are under way by then. */
+	mm_schedule_add(&d->sched, "cluster verdict", c->interval_ms, c->interval_ms, mm_mono_ms(),
+			run, c);
+	return 0;
+}
+
+static void cluster_free(struct mm_daemon *d)
+{
+	struct mm_cluster *c = d->cluster;
+	if (!c)
+		return;
+	mm_registry_remove_collector(d->metrics, c);
+	mm_http_unroute(d, "/api/v1/cluster");
+	if (c->listener)
+		evconnlistener_free(c->listener);
+	while (c->conns)
+		agent_conn_free(c->conns);
+	for (size_t i = 0; i < d->sched.n; i++)
+		if (strcmp(d->sched.jobs[i].name, "cluster verdict") == 0)
+			d->sched.jobs[i].fn = NULL;
+	free(c->instances);
+	free(c->eng);
+	free(c);
+	d->cluster = NULL;
+}
+
+const struct mm_module mm_module_cluster = {
+	.name = "cluster",
+	.conf = {&mm_conf_table_cluster},
+	.init = cluster_init,
+	.check = cluster_check,
+	.apply = cluster_apply,
+	.in_effect = cluster_in_effect,
+	.status = status,
+	.free = cluster_free,
+};

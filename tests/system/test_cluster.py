@@ -1,0 +1,286 @@
+"""The cluster outage of seeds/001, replayed on real components.
+
+Three real Postfix nodes on loopback behind a real HAProxy (TCP mode,
+agent-check to each node's mailmond), relaying to a loopback sink that
+records every Message-ID (smtp_record.py).  Each node runs its own
+mailmond with [cluster] agent_listen.
+
+- Stall: node 2's qmgr is stopped (kill -STOP) while traffic flows.  Its
+  verdict must become stalled naming qmgr within 60 s, HAProxy must show
+  it DRAIN (read from its stats socket) within 65 s, nodes 1 and 3 stay
+  healthy; after kill -CONT the backlog is delivered, the agent answers
+  ready again, and every Message-ID sent reached the sink.
+- Refused flood: 2,000 messages to a destination that refuses
+  connections, while normal traffic flows: within 120 s the alarm
+  floodeddestination names the destination with class refused, and the
+  node is degraded, never stalled.
+
+The test's stall window is 20 s (default 45 s) to keep CI time short.
+"""
+import os
+import signal
+import smtplib
+import threading
+import time
+
+import pytest
+
+import mailmonlab
+import mmbin
+from smtp_record import RecordingSink
+
+NODES = 3
+WINDOW_S = 20
+
+
+def qmgr_pid(lab):
+    """The qmgr child of this lab's master (every instance's is named qmgr)."""
+    master = mailmonlab.pid_from_file(
+        os.path.join(lab.paths["queue_dir"], "pid", "master.pid"))
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                st = f.read()
+            with open("/proc/%s/comm" % name) as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        fields = st.rsplit(")", 1)[1].split()
+        if comm == "qmgr" and int(fields[1]) == master and fields[0] not in "ZX":
+            return int(name)
+    raise AssertionError("no qmgr under master %s" % master)
+
+
+def haproxy_status(hap):
+    """{server name: status} from HAProxy's `show stat` (UP, DRAIN, DOWN...)."""
+    out = hap.haproxy_cmd("show stat")
+    lines = out.strip().splitlines()
+    head = lines[0].lstrip("# ").split(",")
+    i_sv, i_st = head.index("svname"), head.index("status")
+    res = {}
+    for line in lines[1:]:
+        f = line.split(",")
+        if len(f) > i_st and f[i_sv] not in ("FRONTEND", "BACKEND"):
+            res[f[i_sv]] = f[i_st]
+    return res
+
+
+class Traffic:
+    """Normal mail through HAProxy, one connection per message so the
+    balancer spreads it; remembers each Message-ID and when it was sent."""
+
+    def __init__(self, port, rate=5.0, domain="rec.test", tag="n"):
+        self.port, self.rate, self.domain, self.tag = port, rate, domain, tag
+        self.sent, self.errors = {}, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        i = 0
+        while not self._stop.is_set():
+            mid = "<%s%d.%d@client.lab.test>" % (self.tag, i, os.getpid())
+            msg = ("From: a@client.lab.test\r\nTo: u@%s\r\nSubject: normal %d\r\n"
+                   "Message-ID: %s\r\n\r\nnormal mail\r\n" % (self.domain, i, mid))
+            try:
+                with smtplib.SMTP("127.0.0.1", self.port, timeout=30,
+                                  local_hostname=mailmonlab.CLIENT_HELO) as s:
+                    s.sendmail("a@client.lab.test", ["u%d@%s" % (i, self.domain)], msg)
+                self.sent[mid] = time.time()
+            except (smtplib.SMTPException, OSError) as e:
+                self.errors.append(repr(e))
+            i += 1
+            self._stop.wait(1.0 / self.rate)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(60)
+
+
+def flood(port, n, domain, threads=4):
+    """n messages to domain through one node's smtpd, threads sessions."""
+    def worker(k):
+        with smtplib.SMTP("127.0.0.1", port, timeout=60,
+                          local_hostname=mailmonlab.CLIENT_HELO) as s:
+            for i in range(k, n, threads):
+                s.sendmail("a@client.lab.test", ["f%d@%s" % (i, domain)],
+                           "Subject: flood\r\nMessage-ID: <f%d@client.lab.test>\r\n\r\nx\r\n"
+                           % i)
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+
+
+def node_config(path, lab, http_port, agent_port, state):
+    q = lab.paths["queue_dir"]
+    master_pid = os.path.join(q, "pid", "master.pid")
+    path.write_text("""\
+[daemon]
+state_directory = {state}
+run_directory = {state}
+pidfile = {state}/mailmond.pid
+[http]
+listen = 127.0.0.1:{http}
+[mta]
+type = postfix
+config_directory = {conf}
+queue_directory = {q}
+[queue]
+scan_interval = 2s
+[log]
+sources = {maillog}
+[history]
+enable = no
+[alarm]
+mail = no
+[service.smtp]
+url = smtp://127.0.0.1:{smtpd}
+interval = 2s
+pidfile = {master_pid}
+[service.qmgr]
+process_name = qmgr
+parent_pidfile = {master_pid}
+interval = 2s
+[cluster]
+interval = 2s
+stall_window = {window}s
+agent_listen = 127.0.0.1:{agent}
+""".format(state=state, http=http_port, conf=lab.paths["postfix_config_dir"], q=q,
+           maillog=lab.paths["maillog"], smtpd=lab.ports["smtpd"], master_pid=master_pid,
+           window=WINDOW_S, agent=agent_port))
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cluster")
+    sink = RecordingSink().start()
+    labs, daemons = [], []
+    hap = None
+    try:
+        tmap = tmp / "transport"
+        tmap.write_text("rec.test smtp:[127.0.0.1]:%d\n" % sink.port)
+        for i in range(NODES):
+            lab = mailmonlab.Lab(components=("postfix",),
+                                 syslog_name="postfix-node%d" % (i + 1))
+            labs.append(lab)
+            lab.start()
+            # Our route first, then the lab's (dead.test, slow.test, ...).
+            lab.postconf({"transport_maps": "texthash:%s, texthash:%s"
+                          % (tmap, lab.paths["transport"])})
+        nodes = []
+        for i, lab in enumerate(labs):
+            state = tmp / ("node%d" % (i + 1))
+            state.mkdir()
+            http, agent = mmbin.free_port(), mmbin.free_port()
+            conf = tmp / ("node%d.conf" % (i + 1))
+            node_config(conf, lab, http, agent, state)
+            d = mmbin.Daemon(str(conf), str(tmp / ("mailmond%d.log" % (i + 1))))
+            daemons.append(d)
+            d.start(api="127.0.0.1:%d" % http)
+            nodes.append({"lab": lab, "api": "127.0.0.1:%d" % http, "agent": agent,
+                          "daemon": d, "name": "node%d" % (i + 1)})
+        hap = mailmonlab.Lab(components=("haproxy",), haproxy_servers=[
+            {"name": n["name"], "port": n["lab"].ports["smtpd"], "agent_port": n["agent"]}
+            for n in nodes])
+        hap.start()
+        yield {"nodes": nodes, "hap": hap, "sink": sink, "tmp": tmp}
+    finally:
+        if hap:
+            hap.stop()
+        for d in daemons:
+            d.stop()
+        for lab in labs:
+            lab.stop()
+        sink.stop()
+
+
+def verdict(node):
+    return mmbin.Daemon.get(node["api"], "/api/status").get("verdict") or {}
+
+
+def wait_all(cluster, pred, timeout, what):
+    return mailmonlab.Lab.wait_for(pred, timeout=timeout, interval=1.0, what=what)
+
+
+def test_stall_drain_and_recover(cluster):
+    nodes, hap, sink = cluster["nodes"], cluster["hap"], cluster["sink"]
+    # Everyone healthy and UP, past the first stall window.
+    wait_all(cluster, lambda: all(haproxy_status(hap).get(n["name"]) == "UP" for n in nodes),
+             30, "all nodes UP in HAProxy")
+    traffic = Traffic(hap.ports["haproxy"]).start()
+    try:
+        wait_all(cluster, lambda: all(
+            verdict(n).get("state") == "healthy" and not verdict(n).get("warming_up")
+            for n in nodes), WINDOW_S + 30, "three healthy verdicts")
+        node2 = nodes[1]
+        qpid = qmgr_pid(node2["lab"])
+        os.kill(qpid, signal.SIGSTOP)
+        t0 = time.time()
+        stalled_at = drained_at = None
+        others = []
+        try:
+            while time.time() - t0 < 70 and not (stalled_at and drained_at):
+                v = verdict(node2)
+                if v.get("state") == "stalled" and stalled_at is None:
+                    stalled_at = time.time() - t0
+                    stalled = v
+                if haproxy_status(hap).get("node2", "").startswith("DRAIN") and drained_at is None:
+                    drained_at = time.time() - t0
+                others += [(n["name"], verdict(n)) for n in (nodes[0], nodes[2])]
+                time.sleep(1)
+            print("stalled after %s s, DRAIN after %s s" % (stalled_at, drained_at))
+            assert stalled_at is not None and stalled_at <= 60, verdict(node2)
+            assert any("qmgr is stopped" in r for r in stalled["reasons"]), stalled
+            assert drained_at is not None and drained_at <= 65, haproxy_status(hap)
+            bad = [(n, v.get("line")) for n, v in others if v.get("state") != "healthy"]
+            assert not bad, bad
+        finally:
+            os.kill(qpid, signal.SIGCONT)
+        # Recovery: ready again in HAProxy, verdict healthy.
+        wait_all(cluster, lambda: verdict(node2).get("state") == "healthy", 60,
+                 "node2 healthy after SIGCONT")
+        wait_all(cluster, lambda: haproxy_status(hap).get("node2") == "UP", 30,
+                 "node2 UP in HAProxy (agent answered ready)")
+    finally:
+        traffic.stop()
+    assert len(traffic.sent) > 100, traffic.errors[:5]
+    wait_all(cluster, lambda: set(traffic.sent) <= set(sink.ids), 120,
+             "every sent Message-ID at the sink")
+    assert sink.duplicates == 0
+
+
+def test_refused_flood_alarm_degraded(cluster):
+    nodes, hap = cluster["nodes"], cluster["hap"]
+    node1 = nodes[0]
+    traffic = Traffic(hap.ports["haproxy"], tag="r").start()
+    states = []
+    try:
+        t0 = time.time()
+        flood(node1["lab"].ports["smtpd"], 2000, "dead.test")
+        print("2,000 messages queued in %.1f s" % (time.time() - t0))
+
+        def alarm():
+            states.append(verdict(node1).get("state"))
+            doc = mmbin.Daemon.get(node1["api"], "/api/alarms")
+            for a in doc.get("alarms", doc.get("instances", [])):
+                if (a.get("alarm", a.get("name")) == "floodeddestination"
+                        and a.get("instance") == "dead.test,refused"
+                        and a.get("state") == "firing"):
+                    return a
+            return None
+        a = wait_all(cluster, alarm, 120 - (time.time() - t0), "floodeddestination alarm")
+        print("alarm after %.1f s: %s" % (time.time() - t0, a))
+        assert a["value"] >= 1000
+        v = verdict(node1)
+        assert v["state"] == "degraded", v
+        assert any("dead.test" in r and "refused" in r for r in v["reasons"]), v
+        assert "stalled" not in states, states
+    finally:
+        traffic.stop()
