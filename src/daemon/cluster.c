@@ -10,8 +10,10 @@
  *   mailmon_node_verdict_since_timestamp_seconds
  *   mailmon_flooded_destination_messages{destination,reason}
  *   mailmon_agent_weight_percent                what the agent announces
- * /api/status gets "verdict": {state, reasons, since, line}; /api/cluster
- * the verdict with its figures and the flooded destinations.
+ * /api/v1/status gets "verdict": {state, reasons, since, line, warming_up}
+ * (null before the first run or with [cluster] enable = no);
+ * /api/v1/cluster the verdict with its figures, the flooded destinations
+ * and the agent's current answer.
  *
  * The agent: a connection is answered from the last verdict, never from
  * a fresh scan. It waits at most AGENT_WAIT_MS for an agent-send line
@@ -186,13 +188,20 @@ static void collect(void *arg, struct mm_registry *r)
 	mm_metric_set(c->f[F_WEIGHT], NULL, mm_agent_weight(&c->agent, c->last.backlog));
 }
 
+/* The verdict as /api/v1/status and /api/v1/cluster show it; before the
+ * first run (one [cluster] interval after start) state "unknown". */
 static json_t *verdict_json(const struct mm_cluster *c)
 {
 	const struct mm_verdict *v = &c->last;
 	json_t *reasons = json_array();
+	char line[1024] = "unknown (no verdict yet)";
+	if (!c->have_last) {
+		json_array_append_new(reasons, json_string("no verdict yet"));
+		return json_pack("{s:s, s:o, s:I, s:s, s:b}", "state", "unknown", "reasons", reasons,
+				 "since", (json_int_t)0, "line", line, "warming_up", 1);
+	}
 	for (size_t i = 0; i < v->nreasons; i++)
 		json_array_append_new(reasons, json_string(v->reasons[i]));
-	char line[1024];
 	mm_verdict_line(v, line, sizeof line);
 	return json_pack("{s:s, s:o, s:I, s:s, s:b}", "state", mm_vstate_name(v->state), "reasons",
 			 reasons, "since", (json_int_t)(v->since_ms / 1000), "line", line,
@@ -202,41 +211,33 @@ static json_t *verdict_json(const struct mm_cluster *c)
 static void status(struct mm_daemon *d, json_t *out)
 {
 	struct mm_cluster *c = d->cluster;
-	if (c && c->have_last)
-		json_object_set_new(out, "verdict", verdict_json(c));
+	json_object_set_new(out, "verdict", c ? verdict_json(c) : json_null());
 }
 
 static void on_api_cluster(struct evhttp_request *req, void *arg)
 {
 	struct mm_cluster *c = arg;
-	json_t *doc = json_object();
-	if (c->have_last) {
-		const struct mm_verdict *v = &c->last;
-		json_t *fl = json_array();
-		for (size_t i = 0; i < v->floods.n; i++) {
-			const struct mm_flood *f = &v->floods.v[i];
-			json_array_append_new(
-				fl, json_pack("{s:s, s:f, s:f, s:f, s:s}", "destination", f->dest,
-					      "messages", f->msgs, "share", f->share,
-					      "growth_per_min", f->growth_per_min, "reason", f->rclass));
-		}
-		json_t *w = json_pack("{s:f, s:f, s:f, s:f, s:I}", "inflow", v->inflow, "attempts",
-				      v->attempts, "deferred", v->failed, "backlog", v->backlog,
-				      "window_ms", (json_int_t)c->eng->conf.window_ms);
-		json_object_set_new(doc, "verdict", verdict_json(c));
-		json_object_set_new(doc, "window", w);
-		json_object_set_new(doc, "floods", fl);
-	} else {
-		json_object_set_new(doc, "verdict", json_null());
+	const struct mm_verdict *v = &c->last; /* zeroed before the first run */
+	json_t *fl = json_array();
+	for (size_t i = 0; c->have_last && i < v->floods.n; i++) {
+		const struct mm_flood *f = &v->floods.v[i];
+		json_array_append_new(fl, json_pack("{s:s, s:f, s:f, s:f, s:s}", "destination", f->dest,
+						    "messages", f->msgs, "share", f->share,
+						    "growth_per_min", f->growth_per_min, "reason",
+						    f->rclass));
 	}
-	char ans[MM_AGENT_LINE_MAX] = "";
+	json_t *w = json_pack("{s:f, s:f, s:f, s:f, s:I}", "inflow", v->inflow, "attempts",
+			      v->attempts, "deferred", v->failed, "backlog", v->backlog, "window_ms",
+			      (json_int_t)c->eng->conf.window_ms);
+	char ans[MM_AGENT_LINE_MAX] = "up\n";
 	if (c->have_last)
 		mm_agent_answer(&c->agent, &c->last, ans, sizeof ans);
-	json_object_set_new(doc, "agent",
-			    json_pack("{s:s?, s:s, s:I}", "listen",
-				      c->agent_bound[0] ? c->agent_bound : NULL, "answer", ans,
-				      "answered", (json_int_t)c->answered));
-	mm_http_reply_json(req, 200, doc);
+	json_t *agent = json_pack("{s:s?, s:s, s:I}", "listen",
+				  c->agent_bound[0] ? c->agent_bound : NULL, "answer", ans,
+				  "answered", (json_int_t)c->answered);
+	mm_http_reply_json(req, 200,
+			   json_pack("{s:o, s:o, s:o, s:o}", "verdict", verdict_json(c), "window", w,
+				     "floods", fl, "agent", agent));
 }
 
 /* ---- the agent ---- */
@@ -422,7 +423,7 @@ static int cluster_init(struct mm_daemon *d, struct mm_err *err)
 	mm_registry_add_collector(d->metrics, collect, c);
 	if (agent_open(c, err) < 0)
 		return -1;
-	mm_http_route(d, "/api/v1/cluster", on_api_cluster, c);
+	mm_http_route(d, "/api/cluster", on_api_cluster, c);
 	/* The first run after one interval: the other modules' first scans
 	 * and probes are under way by then. */
 	mm_schedule_add(&d->sched, "cluster verdict", c->interval_ms, c->interval_ms, mm_mono_ms(),
@@ -436,7 +437,7 @@ static void cluster_free(struct mm_daemon *d)
 	if (!c)
 		return;
 	mm_registry_remove_collector(d->metrics, c);
-	mm_http_unroute(d, "/api/v1/cluster");
+	mm_http_unroute(d, "/api/cluster");
 	if (c->listener)
 		evconnlistener_free(c->listener);
 	while (c->conns)
