@@ -1,0 +1,83 @@
+/*
+ * psmsg: the messages between mailmond (unprivileged) and its privileged
+ * helper, after OpenSMTPD's mproc: typed, length-checked, fixed layouts.
+ *
+ * Wire form: an 8-byte header (type u16, reserved u16 = 0, length u32 of
+ * the payload, all little-endian) and the payload. Each type has one
+ * layout (below); a message whose length is not exactly its type's, whose
+ * reserved bits are set, whose text fields are not NUL-padded clean text,
+ * or whose type is unknown is refused as a whole: the helper then closes
+ * the channel (a confused or hostile peer gets no second try).
+ *
+ * The helper never runs what it is sent: MM_PS_RUN names a command by its
+ * index in the helper's own, root-owned config (restart or lock command
+ * of a section it loaded itself), and MM_PS_QUEUE_OPEN a queue file by
+ * queue name and file name, checked against the helper's queue directory.
+ *
+ *   mm_ps_encode(msg, buf, cap)   the wire bytes of msg; -1 if cap is short
+ *   mm_ps_decode(buf, n, msg, &used, err)
+ *                                 1 with a whole valid message (used bytes
+ *                                 consumed), 0 when more bytes are needed,
+ *                                 -1 with err when the bytes are invalid
+ *
+ * No allocation; nothing is kept. Descriptors (a bound socket, an open
+ * queue file) travel beside a reply as SCM_RIGHTS, never in the payload.
+ */
+#ifndef MAILMON_PRIVSEP_PSMSG_H
+#define MAILMON_PRIVSEP_PSMSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+#define MM_PS_HDR 8
+#define MM_PS_TEXT 256	/* command output excerpt, error texts */
+#define MM_PS_NAME 64	/* section, queue and file names */
+
+enum mm_ps_type {
+	MM_PS_RUN = 1,	      /* run command `index` of section `name` */
+	MM_PS_RUN_DONE,	      /* its exit status, run time and output excerpt */
+	MM_PS_BIND,	      /* bind a listening TCP socket (privileged port) */
+	MM_PS_BIND_DONE,      /* errno (0: the socket comes as SCM_RIGHTS) */
+	MM_PS_QUEUE_OPEN,     /* open queue file `file` in queue `queue` */
+	MM_PS_QUEUE_DONE,     /* errno (0: the fd comes as SCM_RIGHTS) */
+	MM_PS__COUNT
+};
+
+struct mm_ps_msg {
+	enum mm_ps_type type;
+	union {
+		struct {
+			uint32_t id;		/* the caller's, echoed */
+			uint32_t index;		/* 0: restart, 1: stop, 2: lock, 3: unlock */
+			char name[MM_PS_NAME];	/* config section: "service.imap" */
+		} run;
+		struct {
+			uint32_t id;
+			int32_t status;		/* wait status, or -errno */
+			uint32_t ms;
+			char text[MM_PS_TEXT];
+		} run_done;
+		struct {
+			uint16_t port;
+			uint8_t family;		/* 4 or 6 */
+			uint8_t addr[16];	/* network order; v4 in the first 4 */
+		} bind;
+		struct {
+			int32_t err;		/* 0 or an errno */
+		} done;
+		struct {
+			char queue[MM_PS_NAME]; /* "deferred" */
+			char file[MM_PS_NAME];	/* "A/1B2C3D4E5F" */
+		} queue_open;
+	} u;
+};
+
+int mm_ps_encode(const struct mm_ps_msg *msg, uint8_t *buf, size_t cap);
+int mm_ps_decode(const uint8_t *buf, size_t n, struct mm_ps_msg *msg, size_t *used,
+		 struct mm_err *err);
+/* The payload length of a type (0 for an unknown type). */
+size_t mm_ps_payload_len(enum mm_ps_type type);
+
+#endif

@@ -1,0 +1,123 @@
+/* psmsg_test: the privsep messages round-trip, and every kind of bad
+ * header or field is refused (table driven). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "privsep/psmsg.h"
+
+static void roundtrip(const struct mm_ps_msg *m)
+{
+	uint8_t buf[512];
+	int n = mm_ps_encode(m, buf, sizeof buf);
+	assert_true(n > MM_PS_HDR);
+	struct mm_ps_msg got;
+	size_t used = 0;
+	struct mm_err err;
+	/* a partial message is "need more", never an error */
+	for (int k = 0; k < n; k++)
+		assert_int_equal(mm_ps_decode(buf, (size_t)k, &got, &used, &err), 0);
+	assert_int_equal(mm_ps_decode(buf, (size_t)n, &got, &used, &err), 1);
+	assert_int_equal(used, (size_t)n);
+	uint8_t again[512];
+	assert_int_equal(mm_ps_encode(&got, again, sizeof again), n);
+	assert_memory_equal(buf, again, (size_t)n);
+}
+
+static void test_roundtrip(void **state)
+{
+	struct mm_ps_msg m = {.type = MM_PS_RUN};
+	m.u.run.id = 7;
+	m.u.run.index = 0;
+	strcpy(m.u.run.name, "service.imap");
+	roundtrip(&m);
+	m = (struct mm_ps_msg){.type = MM_PS_RUN_DONE};
+	m.u.run_done.status = -2;
+	m.u.run_done.ms = 1234;
+	strcpy(m.u.run_done.text, "postfix/postfix-script: starting the Postfix mail system");
+	roundtrip(&m);
+	m = (struct mm_ps_msg){.type = MM_PS_BIND};
+	m.u.bind.family = 4;
+	m.u.bind.port = 443;
+	memcpy(m.u.bind.addr, "\x7f\0\0\1", 4);
+	roundtrip(&m);
+	m = (struct mm_ps_msg){.type = MM_PS_QUEUE_OPEN};
+	strcpy(m.u.queue_open.queue, "deferred");
+	strcpy(m.u.queue_open.file, "A/1B2C3D4E5F");
+	roundtrip(&m);
+	m = (struct mm_ps_msg){.type = MM_PS_QUEUE_DONE};
+	m.u.done.err = 2;
+	roundtrip(&m);
+}
+
+static const struct {
+	const char *why;
+	size_t off;   /* byte to change in a valid MM_PS_QUEUE_OPEN (0: header) */
+	const char *bytes;
+	size_t n;
+} bad[] = {
+	{"unknown type", 0, "\x63\x00", 2},
+	{"type zero", 0, "\x00\x00", 2},
+	{"reserved bits", 2, "\x01", 1},
+	{"short length", 4, "\x7f\x00\x00\x00", 4},
+	{"long length", 4, "\x81\x00\x00\x00", 4},
+	{"huge length", 4, "\xff\xff\xff\xff", 4},
+	{"queue name with a slash", MM_PS_HDR + 3, "/", 1},
+	{"queue name with a control byte", MM_PS_HDR + 1, "\n", 1},
+	{"queue name not terminated", MM_PS_HDR,
+	 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", MM_PS_NAME},
+	{"garbage after the NUL", MM_PS_HDR + 20, "x", 1},
+	{"absolute file", MM_PS_HDR + MM_PS_NAME, "/", 1},
+	{"file going up", MM_PS_HDR + MM_PS_NAME, "..", 2},
+	{"file with 8-bit byte", MM_PS_HDR + MM_PS_NAME + 2, "\xc3", 1},
+	{"empty file", MM_PS_HDR + MM_PS_NAME, "\0", 1},
+};
+
+static void test_bad(void **state)
+{
+	struct mm_ps_msg m = {.type = MM_PS_QUEUE_OPEN};
+	strcpy(m.u.queue_open.queue, "deferred");
+	strcpy(m.u.queue_open.file, "A/1B2C3D4E5F");
+	uint8_t good[256];
+	int n = mm_ps_encode(&m, good, sizeof good);
+	assert_true(n > 0);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		uint8_t buf[256];
+		memcpy(buf, good, (size_t)n);
+		memcpy(buf + bad[i].off, bad[i].bytes, bad[i].n);
+		struct mm_ps_msg got;
+		size_t used = 0;
+		struct mm_err err;
+		int rc = mm_ps_decode(buf, (size_t)n, &got, &used, &err);
+		if (rc != -1)
+			fail_msg("%s: decoded with rc %d", bad[i].why, rc);
+	}
+	/* run: an index past the helper's four commands */
+	m = (struct mm_ps_msg){.type = MM_PS_RUN};
+	m.u.run.index = 4;
+	strcpy(m.u.run.name, "service.imap");
+	n = mm_ps_encode(&m, good, sizeof good);
+	struct mm_ps_msg got;
+	size_t used;
+	struct mm_err err;
+	assert_int_equal(mm_ps_decode(good, (size_t)n, &got, &used, &err), -1);
+	/* bind: an IPv4 address with bytes past the fourth */
+	m = (struct mm_ps_msg){.type = MM_PS_BIND};
+	m.u.bind.family = 4;
+	m.u.bind.port = 25;
+	m.u.bind.addr[9] = 1;
+	n = mm_ps_encode(&m, good, sizeof good);
+	assert_int_equal(mm_ps_decode(good, (size_t)n, &got, &used, &err), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_bad),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
