@@ -219,7 +219,7 @@ static bool stamp_3339(struct sc *c, int64_t *ms)
 	bool colon = sc_left(c) >= 6 && c->p[3] == ':';
 	bool bare = !colon && sc_left(c) >= 5 && is_digit(c->p[3]) && is_digit(c->p[4]) &&
 		    (sc_left(c) == 5 || c->p[5] == ' ');
-	if ((c->p[0] == '+' || c->p[0] == '-') && (colon || bare)) {
+	if ((colon || bare) && (c->p[0] == '+' || c->p[0] == '-')) {
 		int oh = two(c->p + 1), om = two(c->p + (colon ? 4 : 3));
 		if (oh < 0 || om < 0)
 			return false;
