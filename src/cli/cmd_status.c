@@ -68,6 +68,15 @@ static void print_status(json_t *doc)
 	       (long long)(up / 3600) % 24, (long long)(up / 60) % 60, (long long)up % 60);
 	const char *conf = json_string_value(json_object_get(doc, "config"));
 	printf("config:  %s\n", conf ? conf : "(built-in defaults)");
+	json_t *priv = json_object_get(doc, "privileges");
+	json_t *p0 = json_array_get(json_object_get(priv, "processes"), 0);
+	const char *user = json_string_value(json_object_get(p0, "user"));
+	if (p0)
+		printf("privileges: pid %lld runs as uid %lld (%s): %s; %s\n",
+		       (long long)json_integer_value(json_object_get(doc, "pid")),
+		       (long long)json_integer_value(json_object_get(p0, "euid")),
+		       user ? user : "?", json_string_value(json_object_get(p0, "role")),
+		       json_string_value(json_object_get(priv, "note")));
 	if (json_integer_value(json_object_get(reload, "count")) > 0)
 		printf("reload:  %s (%s; %lld reloads, %lld failed)\n",
 		       json_is_true(json_object_get(reload, "ok")) ? "ok" : "FAILED",

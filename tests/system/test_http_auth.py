@@ -161,3 +161,13 @@ def test_tls(tmp_path):
         assert d.proc.poll() is None
     finally:
         d.stop()
+
+
+def test_status_shows_who_holds_which_privilege(bearer):
+    code, _, body = request(bearer.port, {"Authorization": "Bearer s3cret-T0ken"})
+    priv = json.loads(body)["privileges"]
+    proc = priv["processes"][0]
+    assert proc["euid"] == os.geteuid() and "HTTP" in proc["role"], priv
+    assert priv["separated"] is False
+    r = mmbin.mailmon("status", config=str(bearer.conf))
+    assert f"runs as uid {os.geteuid()}" in r.stdout, r.stdout
