@@ -18,6 +18,7 @@ mailmond with [cluster] agent_listen.
 The test's stall window is 20 s (default 45 s) to keep CI time short.
 """
 import os
+import re
 import signal
 import smtplib
 import threading
@@ -282,5 +283,17 @@ def test_refused_flood_alarm_degraded(cluster):
         assert v["state"] == "degraded", v
         assert any("dead.test" in r and "refused" in r for r in v["reasons"]), v
         assert "stalled" not in states, states
+
+        # mailmon status: the verdict first, then the queues in words; the
+        # deferred backlog against postqueue's own count.
+        def status_matches():
+            out = mmbin.mailmon("status", "--api", node1["api"]).stdout
+            m = re.search(r"deferred: backlog of ([0-9,]+) messages, (draining at|not draining)",
+                          out)
+            pq = [x for x in node1["lab"].postqueue_json() if x["queue_name"] == "deferred"]
+            return out if (out.startswith("verdict: degraded (")
+                           and m and int(m.group(1).replace(",", "")) == len(pq)) else None
+        out = wait_all(cluster, status_matches, 30, "mailmon status matching postqueue -j")
+        print(out.splitlines()[0][:200])
     finally:
         traffic.stop()
