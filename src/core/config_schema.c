@@ -36,6 +36,11 @@ static const struct mm_conf_key daemon_keys[] = {
 	 "(facility daemon) or, with -f, standard error. SIGUSR1 reopens it.\n"
 	 "The package rotates /var/log/mailmon/*.log (/etc/logrotate.d/mailmon),\n"
 	 "so /var/log/mailmon/mailmond.log is a good choice."},
+	{"daemon", "user", MM_CT_STRING, NULL, 0, 0, NULL, false,
+	 "Privilege separation: started as root, mailmond drops to this user\n"
+	 "once its port is bound and its files are made, and a small helper\n"
+	 "keeps root only to run the services' restart, start and stop\n"
+	 "commands from this (root-owned) file. Unset: one process."},
 	{"daemon", "heartbeat", MM_CT_DURATION, "1s", 100, 60000, NULL, false,
 	 "Period of the internal clock that drives every periodic check."},
 };

@@ -7,6 +7,7 @@
  * watchdog keep-alive; without systemd those calls do nothing.
  */
 #include "daemon/daemon.h"
+#include "daemon/privsep.h"
 
 #include <event2/event.h>
 #include <signal.h>
@@ -146,6 +147,7 @@ int mm_daemon_run(struct mm_daemon *d)
 
 void mm_daemon_free(struct mm_daemon *d)
 {
+	mm_privsep_free(d);
 	/* Reverse order: a module may still use what an earlier one made
 	 * (the HTTP listener, the log pipeline) until it is freed. */
 	for (size_t i = d->modules_started; i-- > 0;)

@@ -97,6 +97,7 @@ struct mm_daemon {
 	struct mm_module_status mod[MM_MAX_MODULES]; /* per mm_modules[] row */
 	size_t modules_started;		 /* rows whose init ran */
 	struct mm_self *self;		 /* self.c */
+	struct mm_privsep *privsep;	 /* privsep.c; NULL: not separated */
 	struct mm_www *www;		 /* www.c: the dashboard's files */
 	struct mm_history *history;	 /* history.c: [history], /api/v1/history */
 	struct mm_alarms *alarms;	 /* alarms.c */

@@ -23,7 +23,6 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <jansson.h>
-#include <pwd.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -38,6 +37,7 @@
 #include "core/parse.h"
 #include "core/utf8.h"
 #include "daemon/module.h"
+#include "daemon/privsep.h"
 #include "probes/probe.h"
 
 static json_t *http_json(const struct mm_daemon *d)
@@ -50,23 +50,6 @@ static json_t *http_json(const struct mm_daemon *d)
 			 (json_int_t)st.expired, "rejected", (json_int_t)st.rejected,
 			 "unauthorized", (json_int_t)st.unauthorized, "accept_errors",
 			 (json_int_t)st.accept_errors);
-}
-
-/* Who holds which privilege, so an operator can see it (issue 10). There
- * is one process today: it parses logs, serves HTTP, probes peers and
- * runs restart commands with the same credentials. */
-static json_t *privileges_json(void)
-{
-	uid_t uid = getuid(), euid = geteuid();
-	struct passwd *pw = getpwuid(euid);
-	json_t *proc = json_pack("{s:s, s:i, s:i, s:o}", "role",
-				 "logs, HTTP, probes, queue scan, restart and lock commands",
-				 "uid", (int)uid, "euid", (int)euid, "user",
-				 mm_json_text(pw ? pw->pw_name : NULL));
-	return json_pack("{s:b, s:[o], s:s}", "separated", 0, "processes", proc, "note",
-			 euid == 0 ? "not separated yet: the process that serves HTTP runs as root"
-				   : "not separated: one unprivileged process (restart commands, "
-				     "direct queue reads and privileged ports need root)");
 }
 
 static json_t *status_json(struct mm_daemon *d)
@@ -105,7 +88,7 @@ static json_t *status_json(struct mm_daemon *d)
 				"reload", reload, "jobs", jobs);
 	if (d->httpd)
 		json_object_set_new(doc, "http", http_json(d));
-	json_object_set_new(doc, "privileges", privileges_json());
+	json_object_set_new(doc, "privileges", mm_privsep_json(d));
 	/* The node's own name (uname, no lookup), for the dashboard and the
 	 * cluster view. */
 	char host[256] = "";

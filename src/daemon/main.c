@@ -15,6 +15,7 @@
 #include "core/pidfile.h"
 #include "core/xalloc.h"
 #include "daemon/daemon.h"
+#include "daemon/privsep.h"
 #include "probes/e2e_conf.h"
 #include "services/service_check.h"
 
@@ -199,7 +200,7 @@ int main(int argc, char **argv)
 		d.pidfile = xstrdup(pidfile);
 	}
 	int rc = 1;
-	if (mm_daemon_init(&d, &err) < 0)
+	if (mm_daemon_init(&d, &err) < 0 || mm_privsep_start(&d, &err) < 0)
 		mm_log_err(&d.log, "cannot start: %s", err.msg);
 	else
 		rc = mm_daemon_run(&d);

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "core/childproc.h"
+#include "daemon/privsep.h"
 #include "core/clock.h"
 #include "core/cmdline.h"
 #include "core/parse.h"
@@ -59,6 +60,7 @@ struct svc {
 	struct mm_probe *probe;
 	bool probe_verifying;
 	struct mm_child *cmd;
+	uint32_t ps_cmd; /* a command asked of the privileged helper (privsep.c) */
 	bool start_after_stop; /* "stop" is running; "start" follows */
 	bool stop_done;	       /* this restart already ran stop */
 	struct event *ev_verify;
@@ -139,6 +141,7 @@ static void on_cmd_done(const struct mm_child_result *res, void *arg)
 {
 	struct svc *s = arg;
 	s->cmd = NULL;
+	s->ps_cmd = 0;
 	char d[256];
 	mm_child_describe(res, d, sizeof d);
 	bool ok = !res->timed_out && !res->signal && res->exit_code == 0;
@@ -171,6 +174,22 @@ static void run_command(struct svc *s)
 	}
 	s->stop_done = true;
 	struct mm_err err;
+	if (s->owner->d->privsep) {
+		/* Separated: the helper runs the same line, from its own read
+		 * of the root-owned config; only the service and kind go over. */
+		enum mm_ps_cmd kind = line == s->sc.restart ? MM_PS_CMD_RESTART
+				      : line == s->sc.stop  ? MM_PS_CMD_STOP
+							    : MM_PS_CMD_START;
+		s->ps_cmd = mm_privsep_run(s->owner->d, s->sc.name, kind, on_cmd_done, s);
+		if (!s->ps_cmd) {
+			s->start_after_stop = false;
+			mm_watch_command_done(&s->w, mm_wall_ms(), false,
+					      "the privileged helper is not available");
+			struct timeval tv = {0, 0};
+			event_add(s->ev_verify, &tv);
+		}
+		return;
+	}
 	char **argv = mm_cmdline_argv(line, s->sc.shell, &err);
 	struct mm_child_params cp = {.argv = argv, .timeout_ms = s->sc.command_timeout_ms};
 	s->cmd = argv ? mm_child_start(s->owner->d->base, &cp, on_cmd_done, s, &err) : NULL;
@@ -196,7 +215,8 @@ static void do_restart(struct svc *s, const char *why)
 		 s->sc.name);
 	for (size_t i = 0; i < ss->n; i++) {
 		struct svc *o = ss->v[i];
-		if (o == s || o->removed || !o->sc.group || strcmp(o->sc.group, s->sc.group) != 0 || o->cmd)
+		if (o == s || o->removed || !o->sc.group || strcmp(o->sc.group, s->sc.group) != 0 || o->cmd ||
+		    o->ps_cmd)
 			continue;
 		if (o->probe) {
 			mm_probe_cancel(o->probe);
@@ -330,7 +350,7 @@ static void cycle(void *arg, int64_t now_ms)
 	/* One cycle at a time per service: a probe still running (its
 	 * timeout is longer than the interval), a restart or its
 	 * verification under way. Other services are not affected. */
-	if (s->probe || s->cmd || s->w.state == MM_WS_VERIFYING) {
+	if (s->probe || s->cmd || s->ps_cmd || s->w.state == MM_WS_VERIFYING) {
 		s->skipped++;
 		return;
 	}
@@ -1092,6 +1112,7 @@ static void services_free(struct mm_daemon *d)
 		struct svc *s = ss->v[i];
 		mm_probe_cancel(s->probe);
 		mm_child_cancel(s->cmd);
+		mm_privsep_cancel(d, s->ps_cmd);
 		if (s->ev_verify)
 			event_free(s->ev_verify);
 		mm_service_conf_free(&s->sc);
