@@ -162,8 +162,16 @@ static void plan(int64_t from, int64_t to, int64_t now, int64_t *step, int *tier
 			break;
 		}
 	int64_t res = mm_hist_tiers[cover].res_s;
-	if (*step <= 0)
+	if (*step <= 0) {
+		/* about 500 points, on the coarsest resolution that fits: a
+		 * 30-day view reads hours, not 43,200 minutes */
 		*step = (to - from) / 500 + 1;
+		for (int i = MM_HIST_TIERS - 1; i > cover; i--)
+			if (*step >= mm_hist_tiers[i].res_s) {
+				res = mm_hist_tiers[i].res_s;
+				break;
+			}
+	}
 	if (*step < res)
 		*step = res;
 	*step = (*step + res - 1) / res * res;

@@ -118,6 +118,13 @@ static void test_downsampling_exact(void **state)
 	assert_int_equal(r.step, 60);
 	check_buckets(&r, N, 60);
 	mm_hist_result_free(&r);
+	/* no step over 30 days: about 500 points read from the hour tier */
+	assert_int_equal(mm_hist_query(h, &sel, T0, T0 + 30 * 86400, 0, T0 + 30 * 86400, &r, &e),
+			 0);
+	assert_int_equal(r.tier, 2);
+	assert_int_equal(r.step, 7200);
+	assert_int_equal(r.series[0].npts, 2); /* 3 h of data in 2 h buckets */
+	mm_hist_result_free(&r);
 	mm_selector_free(&sel);
 	mm_hist_close(h);
 }
