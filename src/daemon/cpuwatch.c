@@ -6,6 +6,7 @@
  *
  * Ownership: struct mm_cpuwatch lives in d->cpu.
  */
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -115,10 +116,19 @@ static void cpu_free(struct mm_daemon *d)
 	d->cpu = NULL;
 }
 
+static void cpu_in_effect(struct mm_daemon *d, json_t *out)
+{
+	for (size_t i = 0; i < d->sched.n; i++)
+		if (strcmp(d->sched.jobs[i].name, "cpu") == 0)
+			json_object_set_new(out, "cpu.interval",
+					    json_integer((json_int_t)d->sched.jobs[i].period_ms));
+}
+
 const struct mm_module mm_module_cpu = {
 	.name = "cpu",
 	.conf = {&mm_conf_table_cpu},
 	.init = cpu_init,
 	.apply = cpu_apply,
+	.in_effect = cpu_in_effect,
 	.free = cpu_free,
 };

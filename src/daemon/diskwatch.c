@@ -90,14 +90,59 @@ struct dpath {
 	struct mm_diskwatch *w;
 };
 
+/* The [disk] settings the module runs on, taken at start and reload. */
+struct disk_settings {
+	bool enable, shell;
+	char *paths; /* as configured ("" when unset) */
+	int64_t interval_min, interval_max, command_timeout;
+	double near, threshold, hysteresis;
+	char *lock_command, *unlock_command; /* NULL when unset */
+};
+
 struct mm_diskwatch {
 	struct mm_daemon *d;
 	struct dpath *p;
 	size_t n;
 	struct mm_metric *f[F_N];
 	char *locks_path;
-	bool enable;
+	struct disk_settings s;
 };
+
+static char *dup_or_null(const char *v)
+{
+	return v && *v ? xstrdup(v) : NULL;
+}
+
+static double number(const struct mm_config *c, const char *key)
+{
+	const char *v = mm_config_get(c, "disk", key);
+	return v ? strtod(v, NULL) : 0; /* validated by the schema */
+}
+
+static void settings_free(struct disk_settings *s)
+{
+	free(s->paths);
+	free(s->lock_command);
+	free(s->unlock_command);
+	memset(s, 0, sizeof *s);
+}
+
+static void settings_load(struct disk_settings *s, const struct mm_config *c)
+{
+	settings_free(s);
+	s->enable = mm_config_bool(c, "disk", "enable");
+	s->shell = mm_config_bool(c, "disk", "shell");
+	const char *p = mm_config_get(c, "disk", "paths");
+	s->paths = xstrdup(p ? p : "");
+	s->interval_min = mm_config_duration_ms(c, "disk", "interval_min");
+	s->interval_max = mm_config_duration_ms(c, "disk", "interval_max");
+	s->command_timeout = mm_config_duration_ms(c, "disk", "command_timeout");
+	s->near = number(c, "near_percent");
+	s->threshold = number(c, "lock_threshold");
+	s->hysteresis = number(c, "lock_hysteresis");
+	s->lock_command = dup_or_null(mm_config_get(c, "disk", "lock_command"));
+	s->unlock_command = dup_or_null(mm_config_get(c, "disk", "unlock_command"));
+}
 
 /* ---- lock state file: "locked PATH" lines, PATH %XX-escaped ---- */
 
@@ -144,6 +189,7 @@ static void load_locks(struct mm_diskwatch *w)
 struct action {
 	struct dpath *p;
 	int lock; /* 1 lock, 0 unlock */
+	char *line;
 	char **argv;
 	char **envp;
 };
@@ -169,24 +215,26 @@ static void action_done(const struct mm_child_result *res, void *arg)
 				       "check)", a->lock ? "lock" : "unlock", p->path, what);
 	}
 	free(a->argv);
+	free(a->line);
 	mm_envp_free(a->envp);
 	free(a);
 }
 
 static void run_action(struct mm_diskwatch *w, struct dpath *p, int lock)
 {
-	const struct mm_config *c = w->d->conf;
-	const char *line = mm_config_get(c, "disk", lock ? "lock_command" : "unlock_command");
-	if (!line || !*line)
+	const char *line = lock ? w->s.lock_command : w->s.unlock_command;
+	if (!line)
 		return;
 	struct mm_err err = {{0}};
 	struct action *a = xcalloc(1, sizeof *a);
 	a->p = p;
 	a->lock = lock;
-	a->argv = mm_cmdline_argv(line, mm_config_bool(c, "disk", "shell"), &err);
+	a->line = xstrdup(line); /* the shell form points into it */
+	a->argv = mm_cmdline_argv(a->line, w->s.shell, &err);
 	if (!a->argv) {
 		mm_log_err(&w->d->log, "disk: [disk] %s_command: %s", lock ? "lock" : "unlock",
 			   err.msg);
+		free(a->line);
 		free(a);
 		return;
 	}
@@ -196,7 +244,7 @@ static void run_action(struct mm_diskwatch *w, struct dpath *p, int lock)
 	struct mm_child_params prm = {
 		.argv = a->argv,
 		.envp = a->envp,
-		.timeout_ms = mm_config_duration_ms(c, "disk", "command_timeout"),
+		.timeout_ms = w->s.command_timeout,
 		.max_output = 64 << 10,
 		.keep_stderr = true,
 	};
@@ -206,6 +254,7 @@ static void run_action(struct mm_diskwatch *w, struct dpath *p, int lock)
 		mm_log_err(&w->d->log, "disk: %s command for %s: %s", lock ? "lock" : "unlock",
 			   p->path, err.msg);
 		free(a->argv);
+		free(a->line);
 		mm_envp_free(a->envp);
 		free(a);
 	}
@@ -215,25 +264,19 @@ static void run_action(struct mm_diskwatch *w, struct dpath *p, int lock)
 
 static void measured(struct mm_diskwatch *w, struct dpath *p, int64_t now)
 {
-	const struct mm_config *c = w->d->conf;
+	const struct disk_settings *s = &w->s;
 	if (p->st.err) {
 		mm_log_warn(&w->d->log, "disk: statvfs %s: %s", p->path, strerror(p->st.err));
 		p->have = false;
-		p->next_ms = now + mm_config_duration_ms(c, "disk", "interval_min");
+		p->next_ms = now + s->interval_min;
 		return;
 	}
 	p->have = true;
 	p->last_stat = now / 1000;
-	double thr = 0, hyst = 0;
-	const char *t = mm_config_get(c, "disk", "lock_threshold");
-	const char *h = mm_config_get(c, "disk", "lock_hysteresis");
-	thr = t ? strtod(t, NULL) : 0;
-	hyst = h ? strtod(h, NULL) : 0;
-	const char *nr = mm_config_get(c, "disk", "near_percent");
-	double near = thr > 0 ? thr : (nr ? strtod(nr, NULL) : 90);
-	p->interval_ms = mm_disk_interval(p->st.used_percent, near,
-					  mm_config_duration_ms(c, "disk", "interval_min"),
-					  mm_config_duration_ms(c, "disk", "interval_max"));
+	double thr = s->threshold, hyst = s->hysteresis;
+	double near = thr > 0 ? thr : s->near;
+	p->interval_ms = mm_disk_interval(p->st.used_percent, near, s->interval_min,
+					  s->interval_max);
 	p->next_ms = now + p->interval_ms;
 	if (thr > 0 && !p->busy) {
 		enum mm_disk_lock_action act = mm_disk_lock_decide(p->locked, p->st.used_percent,
@@ -359,9 +402,8 @@ static void add_list(struct mm_diskwatch *w, const char *list, bool dirs_of)
 static void setup_paths(struct mm_diskwatch *w)
 {
 	const struct mm_config *c = w->d->conf;
-	const char *paths = mm_config_get(c, "disk", "paths");
-	if (paths && *paths) {
-		add_list(w, paths, false);
+	if (w->s.paths[0]) {
+		add_list(w, w->s.paths, false);
 		return;
 	}
 	add_path(w, mm_config_get(c, "daemon", "state_directory"));
@@ -390,8 +432,8 @@ static int disk_init(struct mm_daemon *d, struct mm_err *err)
 								  "state_directory"));
 	if (mm_registry_add_all(d->metrics, defs, F_N, w->f, err) < 0)
 		return -1;
-	w->enable = mm_config_bool(d->conf, "disk", "enable");
-	if (w->enable)
+	settings_load(&w->s, d->conf);
+	if (w->s.enable)
 		setup_paths(w);
 	load_locks(w);
 	mm_registry_add_collector(d->metrics, collect, w);
@@ -411,8 +453,8 @@ static void disk_apply(struct mm_daemon *d, const struct mm_config *old)
 	size_t oldn = w->n;
 	w->p = NULL;
 	w->n = 0;
-	w->enable = mm_config_bool(d->conf, "disk", "enable");
-	if (w->enable)
+	settings_load(&w->s, d->conf);
+	if (w->s.enable)
 		setup_paths(w);
 	for (size_t i = 0; i < w->n; i++)
 		for (size_t j = 0; j < oldn; j++)
@@ -440,9 +482,31 @@ static void disk_free(struct mm_daemon *d)
 		mm_http_unroute(d, "/api/disk");
 	mm_registry_remove_collector(d->metrics, w);
 	free_paths(w);
+	settings_free(&w->s);
 	free(w->locks_path);
 	free(w);
 	d->disk = NULL;
+}
+
+static void disk_in_effect(struct mm_daemon *d, json_t *out)
+{
+	const struct mm_diskwatch *w = d->disk;
+	if (!w)
+		return;
+	const struct disk_settings *s = &w->s;
+	json_object_set_new(out, "disk.enable", json_string(s->enable ? "yes" : "no"));
+	json_object_set_new(out, "disk.shell", json_string(s->shell ? "yes" : "no"));
+	json_object_set_new(out, "disk.paths", json_string(s->paths));
+	json_object_set_new(out, "disk.interval_min", json_integer(s->interval_min));
+	json_object_set_new(out, "disk.interval_max", json_integer(s->interval_max));
+	json_object_set_new(out, "disk.command_timeout", json_integer(s->command_timeout));
+	json_object_set_new(out, "disk.near_percent", json_real(s->near));
+	json_object_set_new(out, "disk.lock_threshold", json_real(s->threshold));
+	json_object_set_new(out, "disk.lock_hysteresis", json_real(s->hysteresis));
+	json_object_set_new(out, "disk.lock_command",
+			    s->lock_command ? json_string(s->lock_command) : json_null());
+	json_object_set_new(out, "disk.unlock_command",
+			    s->unlock_command ? json_string(s->unlock_command) : json_null());
 }
 
 const struct mm_module mm_module_disk = {
@@ -450,5 +514,6 @@ const struct mm_module mm_module_disk = {
 	.conf = {&mm_conf_table_disk},
 	.init = disk_init,
 	.apply = disk_apply,
+	.in_effect = disk_in_effect,
 	.free = disk_free,
 };

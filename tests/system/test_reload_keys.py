@@ -160,6 +160,18 @@ def module_values(lab, tmp, maillog2):
         "cluster.agent_full_backlog": ("5000", "4000", 4000),
         "cluster.agent_min_weight": ("10", "20", 20),
         "cluster.agent_instances": (None, "a, b", "a, b"),
+        "disk.enable": ("no", "yes", "yes"),
+        "disk.paths": (str(tmp), "%s, %s" % (tmp, jdir), "%s, %s" % (tmp, jdir)),
+        "disk.interval_min": ("1m", "2m", 120000),
+        "disk.interval_max": ("100m", "50m", 3000000),
+        "disk.near_percent": ("90", "80", 80),
+        "disk.lock_threshold": ("0", "97", 97),
+        "disk.lock_hysteresis": ("5", "3", 3),
+        "disk.lock_command": (None, "/bin/true lock", "/bin/true lock"),
+        "disk.unlock_command": (None, "/bin/true unlock", "/bin/true unlock"),
+        "disk.shell": ("no", "yes", "yes"),
+        "disk.command_timeout": ("60s", "20s", 20000),
+        "cpu.interval": ("10s", "5s", 5000),
     }
 
 
