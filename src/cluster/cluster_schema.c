@@ -55,6 +55,9 @@ static const struct mm_conf_key cluster_keys[] = {
 	 "Names HAProxy may send with agent-send (one agent for several\n"
 	 "Postfix instances on a host); each is answered with this node's\n"
 	 "verdict. Another name is answered \"down #unknown instance\"."},
+	{"cluster", "nodes", MM_CT_LIST, NULL, 0, 0, NULL, false,
+	 "The mailmond APIs (HOST:PORT, numeric) `mailmon cluster` shows when\n"
+	 "given no URL. Read by the command line only."},
 };
 
 const struct mm_conf_table mm_conf_table_cluster =

@@ -17,6 +17,7 @@ mailmond with [cluster] agent_listen.
 
 The test's stall window is 20 s (default 45 s) to keep CI time short.
 """
+import json
 import os
 import re
 import signal
@@ -242,6 +243,20 @@ def test_stall_drain_and_recover(cluster):
             assert drained_at is not None and drained_at <= 65, haproxy_status(hap)
             bad = [(n, v.get("line")) for n, v in others if v.get("state") != "healthy"]
             assert not bad, bad
+            # mailmon cluster: the three nodes side by side, fetched at
+            # once; node 2 holds the backlog, as postqueue -j counts it.
+            urls = ["http://" + n["api"] for n in nodes]
+            r = mmbin.mailmon("cluster", "--json", *urls)
+            view = json.loads(r.stdout)
+            assert r.returncode == 1, r.stderr  # one node is not healthy
+            states = [x["state"] for x in view["nodes"]]
+            assert states == ["healthy", "stalled", "healthy"], view
+            counts = [len(n["lab"].postqueue_json()) for n in nodes]
+            assert counts[1] == max(counts) and counts[1] > 0, counts
+            assert view["backlog_holder"] == urls[1], (view, counts)
+            r = mmbin.mailmon("cluster", *urls)
+            assert "backlog: %s holds" % urls[1] in r.stdout, r.stdout
+            print(r.stdout)
         finally:
             os.kill(qpid, signal.SIGCONT)
         # Recovery: ready again in HAProxy, verdict healthy.
