@@ -201,6 +201,45 @@ static void print_drain(const char *host, int port, const char *const *hdrs)
 	json_decref(q);
 }
 
+/* The watched partitions (/api/v1/disk): use and the partition lock.
+ * Returns how many are locked. */
+static int print_disks(const char *host, int port, const char *const *hdrs)
+{
+	int status, locked = 0;
+	char *body = NULL;
+	struct mm_err err;
+	json_error_t jerr;
+	if (mm_http_get(host, port, "/api/v1/disk", hdrs, 5000, 1 << 20, &status, &body, &err) < 0 ||
+	    status != 200) {
+		free(body);
+		return 0;
+	}
+	json_t *doc = json_loads(body, 0, &jerr);
+	free(body);
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(doc, "diskusage"), i, p)
+	{
+		json_t *pct = json_object_get(p, "percentAvail");
+		bool lk = json_is_true(json_object_get(p, "locked"));
+		locked += lk;
+		char use[64];
+		if (json_is_number(pct))
+			snprintf(use, sizeof use, "%.1f%% available", json_number_value(pct));
+		else
+			snprintf(use, sizeof use, "not measured yet");
+		json_int_t to = json_integer_value(json_object_get(p, "statTimeouts"));
+		printf("%s%s: %s%s", i == 0 ? "\ndisks:   " : "         ",
+		       json_string_value(json_object_get(p, "mailPartitionPath")), use,
+		       lk ? ", LOCKED (deliveries held by [disk] lock_command)" : "");
+		if (to)
+			printf(", %lld stat timeouts", (long long)to);
+		putchar('\n');
+	}
+	json_decref(doc);
+	return locked;
+}
+
 /* One line on the metric history (/api/v1/history/status), if kept:
  * state, size against its bound, and any recovery of a damaged file. */
 static void print_history(const char *host, int port, const char *const *hdrs)
@@ -312,6 +351,7 @@ int cmd_status(struct mm_cli *cli, int argc, char **argv)
 		print_drain(host, port, mm_cli_api_headers(cli));
 		bad_services = print_services(host, port, mm_cli_api_headers(cli));
 		print_log_problems(host, port, mm_cli_api_headers(cli));
+		print_disks(host, port, mm_cli_api_headers(cli));
 		print_history(host, port, mm_cli_api_headers(cli));
 	}
 	json_t *reload = json_object_get(doc, "reload");

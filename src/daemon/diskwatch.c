@@ -406,6 +406,9 @@ static void setup_paths(struct mm_diskwatch *w)
 		add_list(w, w->s.paths, false);
 		return;
 	}
+	const char *q = mm_config_get(c, "mta", "queue_directory");
+	if (q && *q)
+		add_path(w, q);
 	add_path(w, mm_config_get(c, "daemon", "state_directory"));
 	const char *src = mm_config_get(c, "log", "sources");
 	if (src)

@@ -23,8 +23,8 @@ static const struct mm_conf_key disk_keys[] = {
 	{"disk", "enable", MM_CT_BOOL, "yes", 0, 0, NULL, true, "Run the disk monitor."},
 	{"disk", "paths", MM_CT_LIST, NULL, 0, 0, NULL, true,
 	 "Directories whose partitions are watched (queue, mail store, logs).\n"
-	 "Unset: [daemon] state_directory and the directories of the [log]\n"
-	 "sources files."},
+	 "Unset: [mta] queue_directory when set, [daemon] state_directory and\n"
+	 "the directories of the [log] sources files."},
 	{"disk", "interval_min", MM_CT_DURATION, "1m", 1000, 86400000, NULL, true,
 	 "Check interval at or past near_percent used."},
 	{"disk", "interval_max", MM_CT_DURATION, "100m", 1000, 86400000, NULL, true,

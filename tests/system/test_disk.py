@@ -112,6 +112,8 @@ def test_partition_lock_and_unlock_once_each(tmp_path, small_fs):
         with urllib.request.urlopen("http://%s/metrics" % api, timeout=5) as r:
             text = r.read().decode()
         assert re.search(r'^mailmon_disk_locked\{path="%s"\} 1$' % re.escape(path), text, re.M)
+        st_out = mmbin.mailmon("-c", str(conf), "status").stdout
+        assert re.search(r"%s: [0-9.]+%% available, LOCKED" % re.escape(path), st_out), st_out
         assert re.search(r'^mailmon_disk_lock_actions_total\{path="%s",action="lock",'
                          r'result="ok"\} 1$' % re.escape(path), text, re.M)
         if small_fs is not None:
@@ -130,5 +132,7 @@ def test_partition_lock_and_unlock_once_each(tmp_path, small_fs):
         time.sleep(3)
         assert actions(tmp_path) == ["lock " + path, "unlock " + path]
         assert (tmp_path / "state" / "disk-locks").read_text() == "mailmon-disk-locks 1\n"
+        st_out = mmbin.mailmon("-c", str(conf), "status").stdout
+        assert path + ":" in st_out and "LOCKED" not in st_out, st_out
     finally:
         d.stop()
