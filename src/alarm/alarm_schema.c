@@ -67,6 +67,9 @@ static const struct mm_conf_section alarm_sections[] = {
 	{"alarm.selferrors", "mailmond's own errors (mailmon_errors_total by kind: checks that\n"
 			     "could not run for lack of resources, failed accepts) in the last\n"
 			     "statinterval."},
+	{"alarm.historyrecovered", "The metric history database was damaged or replaced: mailmond\n"
+				   "moved it aside and created a new one (mailmon status says where)."},
+	{"alarm.historydown", "The metric history database cannot be written (history up: 1, down: 0)."},
 	{"alarm.disklocked", "A partition is locked by [disk] lock_command (it passed lock_threshold)."},
 	{"alarm.diskstat", "statvfs of a watched partition timed out (a hung mount?)."},
 	{"alarm.cpu", "System CPU busy, as a ratio of all CPUs, sustained (5 of 5 samples)."},
@@ -151,6 +154,10 @@ static const struct mm_conf_key alarm_keys[] = {
 		   "above", "1/1", "warning", "seconds since the log source last grew"),
 	ALARM_KEYS("alarm.selferrors", "delta(mailmon_errors_total)", "5m", "0", 0, 0, "above", "1/1",
 		   "warning", "mailmond errors in the last interval"),
+	ALARM_KEYS("alarm.historyrecovered", "delta(mailmon_history_recoveries_total)", "1m", "0", 0,
+		   0, "above", "1/1", "warning", "history databases recreated in the last interval"),
+	ALARM_KEYS("alarm.historydown", "mailmon_history_up", "1m", "1", 0, 1, "below", "1/1",
+		   "warning", "history database writable (1 yes, 0 no)"),
 	ALARM_KEYS("alarm.disklocked", "mailmon_disk_locked", "1m", "0", 0, 0, "above", "1/1",
 		   "critical", "partition locked (1 locked, 0 open)"),
 	ALARM_KEYS("alarm.diskstat", "delta(mailmon_disk_stat_timeouts_total)", "5m", "0", 0, 0,

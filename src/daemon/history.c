@@ -205,6 +205,11 @@ static void on_status(struct evhttp_request *req, void *arg)
 
 static int history_init(struct mm_daemon *d, struct mm_err *err)
 {
+	/* The families exist even when the history is off, without series:
+	 * the built-in alarms name them. */
+	struct mm_metric *f[F_N];
+	if (mm_registry_add_all(d->metrics, defs, F_N, f, err) < 0)
+		return -1;
 	if (!mm_config_bool(d->conf, "history", "enable"))
 		return 0;
 	const char *file = mm_config_get(d->conf, "history", "file");
@@ -223,8 +228,7 @@ static int history_init(struct mm_daemon *d, struct mm_err *err)
 		return -1;
 	}
 	d->history = h;
-	if (mm_registry_add_all(d->metrics, defs, F_N, h->f, err) < 0)
-		return -1;
+	memcpy(h->f, f, sizeof h->f);
 	mm_registry_add_collector(d->metrics, collect, h);
 	mm_schedule_add(&d->sched, "history", SAMPLE_MS, SAMPLE_MS, mm_mono_ms(), on_sample, h);
 	mm_http_route(d, "/api/v1/history", on_history, h);

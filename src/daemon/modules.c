@@ -19,8 +19,8 @@ const struct mm_module *const mm_modules[] = {
 	&mm_module_cpu,
 	&mm_module_www,
 	&mm_module_cluster, /* reads what the others publish */
-	&mm_module_alarms, /* reads every family the modules above registered */
+	&mm_module_history, /* samples what the others publish (from a timer) */
 	&mm_module_snmp,    /* a reader of the registry, like the history */
-	&mm_module_history, /* last: it samples what the others publish */
+	&mm_module_alarms, /* reads every family the modules above registered */
 };
 const size_t mm_nmodules = sizeof mm_modules / sizeof mm_modules[0];

@@ -8,8 +8,8 @@ The figures are counted independently (Postfix's maillog and
 same values in their newest 10 s samples. Then the database file is
 overwritten with junk while mailmond runs: without a restart, the next
 write moves it aside, creates a new one, reports it in
-/api/v1/history/status, `mailmon status` and
-mailmon_history_recoveries_total, and new
+/api/v1/history/status, `mailmon status`, the built-in alarm
+historyrecovered and mailmon_history_recoveries_total, and new
 samples are stored again.
 """
 import json
@@ -57,7 +57,8 @@ def newest(doc):
 def node(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("history")
     with mailmonlab.Lab(components=("postfix",)) as lab:
-        daemon, api, state = traffic.start_mailmond(lab, tmp)
+        daemon, api, state = traffic.start_mailmond(
+            lab, tmp, "[alarm.historyrecovered]\nstatinterval = 2s\n")
         conf = tmp / "mailmon.conf"
         try:
             traffic.send_and_settle(lab, N_SINK, N_DEAD)
@@ -143,6 +144,12 @@ def test_corrupt_database_recovered_without_restart(node):
         text = r.read().decode()
     assert re.search(r"^mailmon_history_recoveries_total 1$", text, re.M), text
     assert re.search(r"^mailmon_history_up 1$", text, re.M)
+    # the built-in alarm was raised for it
+    def alarm_set():
+        a = [x for x in get_json(api, "/api/v1/alarms")[1]["alarms"]
+             if x["alarm"] == "historyrecovered" and x["timelastset"] >= broke]
+        return a
+    node["lab"].wait_for(alarm_set, timeout=20, interval=1, what="alarm.historyrecovered")
     r = mmbin.mailmon("status", "--api", api)
     assert "DAMAGED FILE RECREATED 1 time(s), last moved to " + st["last_moved_to"] in r.stdout, \
         r.stdout
