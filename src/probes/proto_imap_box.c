@@ -5,7 +5,9 @@
  *   CAPABILITY (IDLE, UIDPLUS after login)
  *   loop: UID SEARCH UID n:* HEADER X-Mailmon-Probe "mailmon-e2e"   (stage search)
  *         UID FETCH the new ones (INTERNALDATE + that header)      (stage scan)
- *         ours not there: IDLE until EXISTS or poll_ms passed      (stage wait)
+ *         ours not there: search again at once if the reply said EXISTS
+ *         (the server's view grew after the command), else IDLE until
+ *         EXISTS or poll_ms passed, or wait poll_ms     (stage wait)
  *                         or, without IDLE, SEARCH every poll_ms
  *   UID FETCH ours (BODY.PEEK[])                                   (stage fetch)
  *   UID STORE ours + claimed + stale +FLAGS.SILENT (\Deleted)      (stage delete)
@@ -195,6 +197,13 @@ void mm_imap_box_reply(struct mm_probe *p)
 		b->nscan = mm_imap_search_uids(p->reply, p->reply_len, b->seen_max, b->scan,
 					       BOX_MAX_IDS);
 		if (b->nscan == 0) {
+			/* The server tells of new mail after the command that saw
+			 * the old view ("* N EXISTS" in this reply): look again at
+			 * once rather than a poll interval later. */
+			if (mm_reply_has_word(p->reply, p->reply_len, "EXISTS")) {
+				search(p);
+				return;
+			}
 			wait_more(p);
 			return;
 		}
@@ -216,6 +225,8 @@ void mm_imap_box_reply(struct mm_probe *p)
 			return;
 		if (b->own)
 			fetch_own(p);
+		else if (mm_reply_has_word(p->reply, p->reply_len, "EXISTS"))
+			search(p);
 		else
 			wait_more(p);
 		return;
