@@ -31,6 +31,7 @@ void mm_alarm_engine_free(struct mm_alarm_engine *e)
 		mm_registry_remove_collector(e->reg, e);
 	free(e->next_ms);
 	free(e->inst);
+	mm_nameidx_free(&e->idx);
 	free(e->sil);
 	free(e->ev);
 	free(e);
@@ -47,8 +48,10 @@ void mm_alarm_set_defs(struct mm_alarm_engine *e, const struct mm_alarm_defs *de
 		if (d && d->enable)
 			e->inst[j++] = e->inst[i];
 	}
-	if (j != e->ninst)
+	if (j != e->ninst) {
 		e->dirty = true;
+		e->idx_valid = false;
+	}
 	e->ninst = j;
 }
 
@@ -72,24 +75,58 @@ int mm_alarm_publish(struct mm_alarm_engine *e, struct mm_registry *r, struct mm
 	return 0;
 }
 
+/* The index key of (alarm, instance): both names, joined by a unit
+ * separator (neither holds one: the alarm name is a config word, and
+ * instance_name() replaces control bytes). */
+static void make_key(char *out, size_t cap, const char *alarm, const char *instance)
+{
+	snprintf(out, cap, "%s\x1f%s", alarm, instance);
+}
+
+static const char *row_key(const void *rows, size_t i)
+{
+	return ((const struct mm_alarm_inst *)rows)[i].key;
+}
+
+static void reindex(struct mm_alarm_engine *e)
+{
+	mm_nameidx_free(&e->idx);
+	for (size_t i = 0; i < e->ninst; i++) {
+		mm_nameidx_reserve(&e->idx, i + 1, 64, row_key, e->inst);
+		*mm_nameidx_slot(&e->idx, e->inst[i].key, row_key, e->inst) = i + 1;
+	}
+	e->idx_valid = true;
+}
+
 struct mm_alarm_inst *mm_alarm_find(struct mm_alarm_engine *e, const char *alarm,
 				    const char *instance)
 {
-	for (size_t i = 0; i < e->ninst; i++)
-		if (strcmp(e->inst[i].alarm, alarm) == 0 &&
-		    strcmp(e->inst[i].instance, instance) == 0)
-			return &e->inst[i];
-	return NULL;
+	char key[sizeof e->inst->key];
+	make_key(key, sizeof key, alarm, instance);
+	if (!e->idx_valid)
+		reindex(e);
+	if (e->ninst == 0)
+		return NULL;
+	size_t *slot = mm_nameidx_slot(&e->idx, key, row_key, e->inst);
+	return *slot ? &e->inst[*slot - 1] : NULL;
 }
 
 struct mm_alarm_inst *mm_alarm_add(struct mm_alarm_engine *e, const char *alarm,
 				   const char *instance)
 {
+	if (!e->idx_valid)
+		reindex(e);
 	e->inst = xgrow(e->inst, &e->instcap, e->ninst + 1, sizeof *e->inst);
-	struct mm_alarm_inst *in = &e->inst[e->ninst++];
+	struct mm_alarm_inst *in = &e->inst[e->ninst];
 	memset(in, 0, sizeof *in);
 	snprintf(in->alarm, sizeof in->alarm, "%s", alarm);
 	snprintf(in->instance, sizeof in->instance, "%s", instance);
+	make_key(in->key, sizeof in->key, in->alarm, in->instance);
+	e->ninst++;
+	mm_nameidx_reserve(&e->idx, e->ninst, 64, row_key, e->inst);
+	size_t *slot = mm_nameidx_slot(&e->idx, in->key, row_key, e->inst);
+	if (*slot == 0)
+		*slot = e->ninst;
 	e->dirty = true;
 	return in;
 }
@@ -181,6 +218,9 @@ static void instance_name(const struct mm_alarm_def *d, const struct mm_metric *
 	}
 	if (!out[0])
 		snprintf(out, cap, "%s", d->name);
+	for (char *c = out; *c; c++) /* control bytes (the key separator too) */
+		if ((unsigned char)*c < 0x20)
+			*c = '?';
 }
 
 static unsigned popcount64(uint64_t x)
@@ -339,6 +379,8 @@ static void eval_def(struct mm_alarm_engine *e, const struct mm_alarm_def *d,
 		}
 		e->inst[j++] = *in;
 	}
+	if (j != e->ninst)
+		e->idx_valid = false;
 	e->ninst = j;
 }
 

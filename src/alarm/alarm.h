@@ -40,6 +40,7 @@
 
 #include "alarm/alarm_def.h"
 #include "core/err.h"
+#include "core/nameidx.h"
 #include "metrics/registry.h"
 
 #define MM_ALARM_GONE_MIN_MS 60000
@@ -49,6 +50,7 @@ enum mm_alarm_kind { MM_ALARM_RAISE, MM_ALARM_REPEAT, MM_ALARM_CLEAR };
 struct mm_alarm_inst {
 	char alarm[MM_ALARM_NAME_MAX];
 	char instance[MM_ALARM_TEXT_MAX];
+	char key[MM_ALARM_NAME_MAX + MM_ALARM_TEXT_MAX + 1]; /* alarm \x1f instance */
 	/* the seed's alarm counter object */
 	uint64_t countoverthreshold, countwarningsent;
 	double current, high, low;
@@ -86,6 +88,8 @@ struct mm_alarm_engine {
 	int64_t *next_ms; /* per def: when it is next sampled */
 	struct mm_alarm_inst *inst;
 	size_t ninst, instcap;
+	struct mm_nameidx idx; /* key -> inst row; rebuilt after removals */
+	bool idx_valid;
 	struct mm_alarm_silence *sil;
 	size_t nsil, silcap;
 	struct mm_alarm_event *ev;

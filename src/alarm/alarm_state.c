@@ -219,8 +219,9 @@ static int parse_line(struct mm_alarm_engine *e, char *line, int *version)
 	struct mm_alarm_inst *in = mm_alarm_find(e, alarm, inst);
 	if (!in)
 		in = mm_alarm_add(e, alarm, inst);
-	snprintf(tmp.alarm, sizeof tmp.alarm, "%s", alarm);
-	snprintf(tmp.instance, sizeof tmp.instance, "%s", inst);
+	memcpy(tmp.alarm, in->alarm, sizeof tmp.alarm);
+	memcpy(tmp.instance, in->instance, sizeof tmp.instance);
+	memcpy(tmp.key, in->key, sizeof tmp.key);
 	*in = tmp;
 	return 0;
 }
@@ -260,6 +261,7 @@ int mm_alarm_state_parse(struct mm_alarm_engine *e, const char *text, size_t len
 	if (rc < 0) { /* all or nothing: a damaged file adds no half-read state */
 		e->ninst = ninst;
 		e->nsil = nsil;
+		e->idx_valid = false;
 	}
 	e->dirty = false;
 	return rc;

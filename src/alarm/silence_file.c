@@ -42,6 +42,7 @@ int mm_silence_file_add(const char *path, const char *alarm, const char *instanc
 				e->sil[j++] = e->sil[i];
 		e->nsil = j;
 		e->ninst = 0;
+		e->idx_valid = false;
 		struct mm_strbuf b;
 		mm_strbuf_init(&b, MAX_FILE);
 		mm_alarm_state_format(e, &b);

@@ -51,10 +51,8 @@ struct mm_alarms {
 	struct mm_alarm_engine *engine;
 	struct mm_notifier *notifier;
 	struct mm_probe_env *penv;
-	char *state_path, *silence_path, *outbox_dir, *status_path;
+	char *state_path, *silence_path, *outbox_dir;
 	int64_t silence_mtime_ns;
-	uint64_t status_delivered, status_failures;
-	size_t status_backlog;
 	int64_t am_refresh_ms; /* next Alertmanager refresh (Unix ms) */
 };
 
@@ -76,28 +74,6 @@ static void read_silences(struct mm_alarms *a)
 	a->silence_mtime_ns = mt;
 	struct mm_err err = {{0}};
 	if (mm_silence_file_apply(a->silence_path, a->engine, &err) < 0)
-		mm_log_warn(&a->d->log, "alarm: %s", err.msg);
-}
-
-/* The outbox counters for `mailmon alarms`, written when they change. */
-static void write_status(struct mm_alarms *a)
-{
-	const struct mm_outbox *ob = mm_notifier_outbox(a->notifier);
-	size_t backlog = mm_outbox_backlog(ob, NULL);
-	if (backlog == a->status_backlog && ob->delivered == a->status_delivered &&
-	    ob->failures == a->status_failures)
-		return;
-	a->status_backlog = backlog;
-	a->status_delivered = ob->delivered;
-	a->status_failures = ob->failures;
-	char buf[512];
-	int n = snprintf(buf, sizeof buf,
-			 "queued %zu\ndelivered %" PRIu64 "\nfailures %" PRIu64
-			 "\nlast_error_time %" PRId64 "\nlast_error %s\n",
-			 backlog, ob->delivered, ob->failures, ob->last_error_ms / 1000,
-			 ob->last_error);
-	struct mm_err err = {{0}};
-	if (mm_file_write_atomic(a->status_path, buf, (size_t)n, 0600, &err) < 0)
 		mm_log_warn(&a->d->log, "alarm: %s", err.msg);
 }
 
@@ -129,7 +105,6 @@ static void on_tick(void *arg, int64_t now_mono)
 			mm_notifier_events(a->notifier, ev, n, a->d->metrics, now);
 	}
 	save(a);
-	write_status(a);
 	if (now >= a->am_refresh_ms) {
 		a->am_refresh_ms = now + MM_NOTIFY_AM_REFRESH_MS;
 		mm_notifier_am_refresh(a->notifier, a->engine, &a->defs, a->d->metrics, now);
@@ -241,7 +216,6 @@ static int alarms_init(struct mm_daemon *d, struct mm_err *err)
 	a->state_path = xasprintf("%s/alarm-state", dir);
 	a->silence_path = xasprintf("%s/alarm-silences", dir);
 	a->outbox_dir = xasprintf("%s/alarm-outbox", dir);
-	a->status_path = xasprintf("%s/alarm-outbox/status", dir);
 	struct mm_notify_conf nc;
 	if (load(d, d->conf, &a->defs, &nc, err) < 0)
 		return -1;
@@ -269,7 +243,6 @@ static int alarms_init(struct mm_daemon *d, struct mm_err *err)
 	size_t queued = mm_outbox_backlog(mm_notifier_outbox(a->notifier), NULL);
 	if (queued)
 		mm_log_notice(&d->log, "alarm: %zu queued notices from before the restart", queued);
-	a->status_backlog = (size_t)-1;
 	read_silences(a);
 	if (d->httpd)
 		mm_http_route(d, "/api/alarms", on_api, a);
@@ -327,7 +300,6 @@ static void alarms_free(struct mm_daemon *d)
 	free(a->state_path);
 	free(a->silence_path);
 	free(a->outbox_dir);
-	free(a->status_path);
 	free(a);
 	d->alarms = NULL;
 }
