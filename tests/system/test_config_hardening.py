@@ -53,6 +53,11 @@ def test_foreign_owned_config_is_refused(tmp_path):
     assert f"{conf}: owned by uid {nobody}" in r.stderr and "mode 0644" in r.stderr, r.stderr
 
 
+def test_dev_null_is_an_empty_config():
+    r = mmbin.mailmon("-c", "/dev/null", "config", "get", "http.listen")
+    assert r.returncode == 0 and "127.0.0.1:9925" in r.stdout, (r.stdout, r.stderr)
+
+
 def test_fifo_config_does_not_hang(tmp_path):
     fifo = tmp_path / "mailmon.conf"
     os.mkfifo(fifo)
