@@ -99,6 +99,7 @@ int mm_notify_conf_load(const struct mm_config *conf, struct mm_notify_conf *out
 	const char *tpl = mm_config_get(conf, s, "noticetemplate");
 	if (tpl && *tpl) {
 		size_t len;
+		snprintf(out->template_path, sizeof out->template_path, "%s", tpl);
 		out->template_text = mm_file_read_capped(tpl, TEMPLATE_MAX, &len, NULL, err);
 		if (!out->template_text) {
 			mm_notify_conf_free(out);
@@ -119,6 +120,7 @@ int mm_notify_conf_load(const struct mm_config *conf, struct mm_notify_conf *out
 	}
 	const char *ex = mm_config_get(conf, s, "exec");
 	if (ex && *ex) {
+		snprintf(out->exec_line, sizeof out->exec_line, "%s", ex);
 		out->exec_argv = mm_cmdline_split(ex, err);
 		if (!out->exec_argv) {
 			mm_notify_conf_free(out);
@@ -182,6 +184,11 @@ void mm_notifier_set_log(struct mm_notifier *n, mm_notify_log_fn *fn, void *arg)
 const struct mm_outbox *mm_notifier_outbox(const struct mm_notifier *n)
 {
 	return n->ob;
+}
+
+const struct mm_notify_conf *mm_notifier_conf(const struct mm_notifier *n)
+{
+	return &n->conf;
 }
 
 static void pump(struct mm_notifier *n);

@@ -59,6 +59,8 @@ struct mm_notify_conf {
 	int am_port;
 	int64_t am_timeout_ms;
 	char **exec_argv; /* NULL when unset */
+	char exec_line[512];	  /* as configured, for /api/status */
+	char template_path[512];  /* "" when unset */
 	int64_t exec_timeout_ms;
 };
 
@@ -81,6 +83,8 @@ void mm_notifier_events(struct mm_notifier *n, const struct mm_alarm_event *evs,
 			const struct mm_registry *reg, int64_t now_ms);
 void mm_notifier_flush(struct mm_notifier *n, int64_t now_ms);
 const struct mm_outbox *mm_notifier_outbox(const struct mm_notifier *n);
+/* The settings in use (after mm_notifier_set_conf). */
+const struct mm_notify_conf *mm_notifier_conf(const struct mm_notifier *n);
 /* Alertmanager forgets an alert it has not heard of for a while: every
  * raised, notified, unsilenced instance is posted again with endsAt
  * MM_NOTIFY_AM_HOLD_S ahead (call it every minute or so). */

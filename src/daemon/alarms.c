@@ -304,11 +304,58 @@ static void alarms_free(struct mm_daemon *d)
 	d->alarms = NULL;
 }
 
+/* [alarm] and every [alarm.NAME] as the engine and the notifier hold
+ * them: "alarm.KEY" and "alarm.NAME.KEY"; durations in ms. */
+static void alarms_in_effect(struct mm_daemon *d, json_t *out)
+{
+	struct mm_alarms *a = d->alarms;
+	if (!a || !a->notifier)
+		return;
+	const struct mm_notify_conf *c = mm_notifier_conf(a->notifier);
+	json_object_set_new(out, "alarm.mail", json_string(c->mail ? "yes" : "no"));
+	json_object_set_new(out, "alarm.noticehost", json_string(c->host));
+	json_object_set_new(out, "alarm.noticeport", json_integer(c->port));
+	json_object_set_new(out, "alarm.noticesender", json_string(c->from));
+	json_object_set_new(out, "alarm.noticercpt", json_string(c->to));
+	json_object_set_new(out, "alarm.noticetimeout", json_integer(c->timeout_ms));
+	json_object_set_new(out, "alarm.noticetemplate",
+			    c->template_path[0] ? json_string(c->template_path) : json_null());
+	json_object_set_new(out, "alarm.node", json_string(c->node));
+	json_object_set_new(out, "alarm.digest_window", json_integer(c->digest_window_ms));
+	json_object_set_new(out, "alarm.digest_min", json_integer(c->digest_min));
+	json_object_set_new(out, "alarm.retry_min", json_integer(c->retry_min_ms));
+	json_object_set_new(out, "alarm.retry_max", json_integer(c->retry_max_ms));
+	json_object_set_new(out, "alarm.alertmanager_url",
+			    c->am_url[0] ? json_string(c->am_url) : json_null());
+	json_object_set_new(out, "alarm.alertmanager_timeout", json_integer(c->am_timeout_ms));
+	json_object_set_new(out, "alarm.exec", c->exec_line[0] ? json_string(c->exec_line)
+							      : json_null());
+	json_object_set_new(out, "alarm.exec_timeout", json_integer(c->exec_timeout_ms));
+	for (size_t i = 0; i < a->defs.n; i++) {
+		const struct mm_alarm_def *df = &a->defs.v[i];
+		char k[MM_ALARM_NAME_MAX + 40], cy[32];
+#define KEY(key_) (snprintf(k, sizeof k, "alarm.%s.%s", df->name, key_), k)
+		json_object_set_new(out, KEY("enable"), json_string(df->enable ? "yes" : "no"));
+		json_object_set_new(out, KEY("metric"), json_string(df->metric));
+		json_object_set_new(out, KEY("statinterval"), json_integer(df->statinterval_ms));
+		json_object_set_new(out, KEY("threshold"), json_real(df->threshold));
+		json_object_set_new(out, KEY("thresholddirection"),
+				    json_string(df->direction > 0 ? "above" : "below"));
+		snprintf(cy, sizeof cy, "%d/%d", df->cycles_n, df->cycles_m);
+		json_object_set_new(out, KEY("cycles"), json_string(cy));
+		json_object_set_new(out, KEY("severity"), json_string(df->severity));
+		json_object_set_new(out, KEY("warninginterval"), json_integer(df->warninginterval_ms));
+		json_object_set_new(out, KEY("description"), json_string(df->description));
+#undef KEY
+	}
+}
+
 const struct mm_module mm_module_alarms = {
 	.name = "alarms",
 	.conf = {&mm_conf_table_alarm},
 	.init = alarms_init,
 	.check = alarms_check,
 	.apply = alarms_apply,
+	.in_effect = alarms_in_effect,
 	.free = alarms_free,
 };

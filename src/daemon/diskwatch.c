@@ -95,6 +95,7 @@ struct disk_settings {
 	bool enable, shell;
 	char *paths; /* as configured ("" when unset) */
 	int64_t interval_min, interval_max, command_timeout;
+	int64_t stat_timeout; /* [alarm] diskstattimeout */
 	double near, threshold, hysteresis;
 	char *lock_command, *unlock_command; /* NULL when unset */
 };
@@ -137,6 +138,7 @@ static void settings_load(struct disk_settings *s, const struct mm_config *c)
 	s->interval_min = mm_config_duration_ms(c, "disk", "interval_min");
 	s->interval_max = mm_config_duration_ms(c, "disk", "interval_max");
 	s->command_timeout = mm_config_duration_ms(c, "disk", "command_timeout");
+	s->stat_timeout = mm_config_duration_ms(c, "alarm", "diskstattimeout");
 	s->near = number(c, "near_percent");
 	s->threshold = number(c, "lock_threshold");
 	s->hysteresis = number(c, "lock_hysteresis");
@@ -291,7 +293,7 @@ static void on_tick(void *arg, int64_t now_mono)
 	(void)now_mono;
 	struct mm_diskwatch *w = arg;
 	int64_t now = mm_wall_ms();
-	int64_t timeout = mm_config_duration_ms(w->d->conf, "alarm", "diskstattimeout");
+	int64_t timeout = w->s.stat_timeout;
 	for (size_t i = 0; i < w->n; i++) {
 		struct dpath *p = &w->p[i];
 		if (p->job) {
@@ -503,6 +505,7 @@ static void disk_in_effect(struct mm_daemon *d, json_t *out)
 	json_object_set_new(out, "disk.interval_min", json_integer(s->interval_min));
 	json_object_set_new(out, "disk.interval_max", json_integer(s->interval_max));
 	json_object_set_new(out, "disk.command_timeout", json_integer(s->command_timeout));
+	json_object_set_new(out, "alarm.diskstattimeout", json_integer(s->stat_timeout));
 	json_object_set_new(out, "disk.near_percent", json_real(s->near));
 	json_object_set_new(out, "disk.lock_threshold", json_real(s->threshold));
 	json_object_set_new(out, "disk.lock_hysteresis", json_real(s->hysteresis));

@@ -27,14 +27,58 @@ import mailmonlab  # noqa: E402
 # Sections whose reload proofs live in the module that reads them and are
 # not yet wired into mailmond's module table; listed so that the gap is
 # visible, not silent.
-NOT_IN_DAEMON_YET = ("alarm",)
+NOT_IN_DAEMON_YET = ()
+
+# The keys of one [alarm.NAME] (alarm_schema.c); the template's rows show
+# up as "alarm.KEY" and are proven through a user alarm [alarm.mine].
+ALARM_DEF_KEYS = ("enable", "metric", "statinterval", "threshold", "thresholddirection",
+                  "cycles", "severity", "warninginterval", "description")
+
+
+def alarm_values(tmp, keys):
+    """[alarm] and [alarm.NAME] keys -> (A, B, in_effect for B)."""
+    tpl = tmp / "notice.tpl"
+    tpl.write_text("${alarm} ${value}\n")
+    v = {
+        "alarm.mail": ("yes", "no", "no"),
+        "alarm.noticehost": ("127.0.0.1", "127.0.0.2", "127.0.0.2"),
+        "alarm.noticeport": ("25", "2525", 2525),
+        "alarm.noticesender": ("a@lab.test", "b@lab.test", "b@lab.test"),
+        "alarm.noticercpt": ("pm@lab.test", "ops@lab.test", "ops@lab.test"),
+        "alarm.noticetimeout": ("30s", "20s", 20000),
+        "alarm.noticetemplate": (None, str(tpl), str(tpl)),
+        "alarm.node": ("node-a", "node-b", "node-b"),
+        "alarm.digest_window": ("10s", "5s", 5000),
+        "alarm.digest_min": ("3", "7", 7),
+        "alarm.retry_min": ("30s", "10s", 10000),
+        "alarm.retry_max": ("30m", "20m", 1200000),
+        "alarm.alertmanager_url": (None, "http://127.0.0.1:9", "http://127.0.0.1:9"),
+        "alarm.alertmanager_timeout": ("10s", "3s", 3000),
+        "alarm.exec": (None, "/bin/true", "/bin/true"),
+        "alarm.exec_timeout": ("30s", "15s", 15000),
+        "alarm.diskstattimeout": ("10s", "4s", 4000),
+    }
+    names = sorted({k.split(".")[1] for k in keys if k.count(".") == 2 and
+                    k.startswith("alarm.")} | {"mine"})
+    for n in names:
+        v["alarm.%s.enable" % n] = ("yes", "no", "no")
+        v["alarm.%s.metric" % n] = ("mailmon_errors_total", "mailmon_service_up",
+                                     "mailmon_service_up")
+        v["alarm.%s.statinterval" % n] = ("1m", "2m", 120000)
+        v["alarm.%s.threshold" % n] = ("0", "1", 1)  # within every range
+        v["alarm.%s.thresholddirection" % n] = ("above", "-1", "below")
+        v["alarm.%s.cycles" % n] = ("1/1", "2/3", "2/3")
+        v["alarm.%s.severity" % n] = ("warning", "critical", "critical")
+        v["alarm.%s.warninginterval" % n] = ("24h", "12h", 43200000)
+        v["alarm.%s.description" % n] = ("a %s" % n, "b %s" % n, "b %s" % n)
+    return v
 
 
 def reloadable_keys():
     text = mmbin.mailmon("config", "defaults", check=True).stdout
     keys, section, restart = [], None, False
     for line in text.splitlines():
-        m = re.match(r"^\[(.+)\]$", line)
+        m = re.match(r"^#?\[(.+)\]$", line)  # "#[service.*]": a template
         if m:
             section = m.group(1)
             continue
@@ -201,9 +245,12 @@ def test_every_reloadable_key_takes_effect(lab, tmp_path):
     svc = service_values(lab, tmp_path)
 
     keys = reloadable_keys()
+    values.update(alarm_values(tmp_path, keys))
     missing = [k for k in keys if k not in values and
                not (k.startswith("service.") and k.split(".", 1)[1] in svc) and
-               not k.startswith(NOT_IN_DAEMON_YET)]
+               not (k.startswith("alarm.") and k.split(".", 1)[1] in ALARM_DEF_KEYS and
+                    "alarm.mine." + k.split(".", 1)[1] in values) and
+               not (NOT_IN_DAEMON_YET and k.startswith(NOT_IN_DAEMON_YET))]
     assert not missing, "reloadable keys without a reload proof in this test: %s" % missing
 
     port = mmbin.free_port()
