@@ -148,6 +148,12 @@ static struct qparams *qparams_from(const struct mm_config *conf)
 	qp->p.queue_directory = own(qp, qp->p.queue_directory);
 	qp->p.command_directory = own(qp, qp->p.command_directory);
 	qp->p.mode = own(qp, qp->p.mode);
+	/* Separated ([daemon] user), mailmond reads the queue after dropping
+	 * root, and Postfix's queue directories are postfix-only: auto means
+	 * postqueue then, which any user may run. */
+	const char *user = mm_config_get(conf, "daemon", "user");
+	if (user && *user && (!qp->p.mode || strcmp(qp->p.mode, "auto") == 0))
+		qp->p.mode = "postqueue";
 	qp->sig = xasprintf("%s|%s|%s|%s|%s|%lld|%llu|%lld", mm_config_get(conf, "mta", "config_directory"),
 			    mm_config_get(conf, "mta", "queue_directory") ? mm_config_get(conf, "mta", "queue_directory") : "",
 			    qp->p.command_directory ? qp->p.command_directory : "",

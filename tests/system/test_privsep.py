@@ -101,3 +101,37 @@ def test_helper_refuses_without_a_config_user(tmp_path):
     d.start()
     assert d.proc.wait(10) == 1
     assert "daemon.user = no-such-user-xyz: no such user" in d.log(), d.log()
+
+
+def test_separated_queue_scan_uses_postqueue(lab, mailmon_user):
+    """After the drop the Postfix queue directories are out of reach, so
+    mode auto scans with postqueue, which any user may run."""
+    top = tempfile.mkdtemp(prefix="mm-privsep-")
+    try:
+        os.chmod(top, 0o711)
+        state = os.path.join(top, "state")
+        os.mkdir(state)
+        port = mmbin.free_port()
+        conf = os.path.join(top, "mailmon.conf")
+        with open(conf, "w") as f:
+            f.write(f"[daemon]\nuser = mailmon\nstate_directory = {state}\n"
+                    f"run_directory = {state}\n[http]\nlisten = {LO}:{port}\n"
+                    f"[mta]\nconfig_directory = {lab.paths['postfix_config_dir']}\n"
+                    "[queue]\nscan_interval = 1s\n[log]\nsources =\n")
+        d = mmbin.Daemon(conf, os.path.join(top, "mailmond.log"))
+        api = f"{LO}:{port}"
+        d.start(api=api)
+        try:
+            deadline = time.time() + 20
+            while True:
+                q = d.get(api, "/api/queue")
+                if q.get("scans", 0) >= 1 and q.get("queues") is not None:
+                    break
+                assert time.time() < deadline, (q, d.log()[-2000:])
+                time.sleep(0.2)
+            assert q["mode"] == "postqueue", q
+            assert not q.get("error"), q
+        finally:
+            d.stop()
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
