@@ -33,7 +33,10 @@ async function api(path) {
   const headers = {};
   const t = token();
   if (t) headers["Authorization"] = "Bearer " + t;
-  const r = await fetch(path, { headers, cache: "no-store" });
+  /* location.origin, not a relative URL: a page opened as
+   * http://user:password@host/ has a base URL with credentials, which
+   * fetch() refuses; the browser still sends the basic auth it holds. */
+  const r = await fetch(location.origin + path, { headers, cache: "no-store" });
   if (r.status === 404) return null;
   if (!r.ok) throw new Error(path + ": HTTP " + r.status);
   return r.json();

@@ -439,6 +439,31 @@ static bool secret_eq(const char *given, size_t n, const char *want)
 	return n == m && CRYPTO_memcmp(given, want, m) == 0;
 }
 
+/* A browser cannot send a bearer token when it opens the dashboard, but it
+ * can send basic credentials: with a token configured, the token is also
+ * accepted as the password of basic auth, whatever the user name. */
+static bool token_as_password(const char *b64, const char *token)
+{
+	unsigned char buf[768];
+	size_t n = strlen(b64);
+	if (n == 0 || n % 4 || n / 4 * 3 >= sizeof buf)
+		return false;
+	int len = EVP_DecodeBlock(buf, (const unsigned char *)b64, (int)n);
+	if (len < 0)
+		return false;
+	/* EVP_DecodeBlock counts the padding as zero bytes: take it off. */
+	while (len > 0 && n > 0 && b64[n - 1] == '=') {
+		len--;
+		n--;
+	}
+	buf[len] = '\0';
+	const char *colon = memchr(buf, ':', (size_t)len);
+	if (!colon)
+		return false;
+	const char *pw = colon + 1;
+	return secret_eq(pw, (size_t)len - (size_t)(pw - (const char *)buf), token);
+}
+
 static bool authorized(const struct mm_httpd *h, struct evhttp_request *req)
 {
 	if (!h->bearer && !h->basic64)
@@ -450,6 +475,8 @@ static bool authorized(const struct mm_httpd *h, struct evhttp_request *req)
 		return secret_eq(a + 7, strlen(a + 7), h->bearer);
 	if (h->basic64 && strncasecmp(a, "Basic ", 6) == 0)
 		return secret_eq(a + 6, strlen(a + 6), h->basic64);
+	if (h->bearer && strncasecmp(a, "Basic ", 6) == 0)
+		return token_as_password(a + 6, h->bearer);
 	return false;
 }
 
@@ -478,8 +505,13 @@ static void serve(struct evhttp_request *req, void *arg)
 	}
 	if (!authorized(h, req)) {
 		h->unauthorized++;
+		/* Basic first, so a browser asks for it (the token as the
+		 * password when a token is set); API clients read Bearer. */
 		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
-				  h->bearer ? "Bearer realm=\"mailmond\"" : "Basic realm=\"mailmond\"");
+				  "Basic realm=\"mailmond\"");
+		if (h->bearer)
+			evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+					  "Bearer realm=\"mailmond\"");
 		reply_error(req, 401, "authorization required");
 		return;
 	}

@@ -32,11 +32,13 @@
 
 #include "alarm/alarm.h"
 #include "alarm/alarm_def.h"
+#include "alarm/alarm_mail.h"
 #include "alarm/alarm_state.h"
 #include "alarm/notify.h"
 #include "alarm/silence_file.h"
 #include "core/atomicfile.h"
 #include "core/clock.h"
+#include "core/utf8.h"
 #include "core/xalloc.h"
 #include "daemon/daemon.h"
 #include "daemon/module.h"
@@ -131,6 +133,19 @@ static json_t *inst_json(const struct mm_alarms *a, const struct mm_alarm_inst *
 		json_object_set_new(o, "severity", json_string(d->severity));
 		json_object_set_new(o, "description", json_string(d->description));
 		json_object_set_new(o, "metric", json_string(d->metric));
+		if (in->warningstate) {
+			/* The same likely cause and next command the alarm mail
+			 * gives, for the dashboard and `mailmon alarms --json`. */
+			struct mm_alarm_event ev;
+			memset(&ev, 0, sizeof ev);
+			ev.kind = MM_ALARM_RAISE;
+			ev.def = d;
+			ev.inst = *in;
+			char cause[600], cmd[300];
+			mm_alarm_hint(&ev, a->d->metrics, cause, sizeof cause, cmd, sizeof cmd);
+			json_object_set_new(o, "cause", mm_json_text(cause));
+			json_object_set_new(o, "next_command", mm_json_text(cmd));
+		}
 	}
 	json_object_set_new(o, "last_notification", json_string(in->last_result));
 	json_object_set_new(o, "countoverthreshold", json_integer((json_int_t)in->countoverthreshold));

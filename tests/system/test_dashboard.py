@@ -140,6 +140,11 @@ def test_dashboard_in_chromium(lab, tmp_path):
 
         alarms = re.search(r'<table id="alarms".*?<tbody>(.*?)</tbody>', dom, re.S).group(1)
         assert "deferred messages" in alarms and "deferred" in alarms, alarms
+        # with the likely cause and the next command the alarm mail gives
+        api_alarm = [a for a in d.get(api, "/api/v1/alarms")["alarms"]
+                     if a["alarm"] == "stuckmail"][0]
+        assert api_alarm["cause"] and api_alarm["next_command"], api_alarm
+        assert api_alarm["next_command"] in alarms.replace("&amp;", "&"), alarms
 
         phone = browse(url, tmp_path, "390,844", shot=os.path.join(art, "dashboard-phone.png"))
         assert 'data-overflow-x="false"' in phone, "the page overflows at phone width"
@@ -182,5 +187,54 @@ def test_page_files_and_headers(lab, tmp_path):
                 raise AssertionError("%s was served" % path)
             except urllib.error.HTTPError as e:
                 assert e.code in (400, 404), (path, e.code)
+    finally:
+        assert d.stop() == 0, d.log()
+
+
+def test_page_and_data_need_the_token(lab, tmp_path):
+    """With [http] auth_file (a bearer token), the page and every request
+    it makes need the token: API clients send it as a bearer token, a
+    browser as the password of basic auth (the 401 asks for Basic)."""
+    import base64
+    port = mmbin.free_port()
+    api = "127.0.0.1:%d" % port
+    auth = tmp_path / "api.auth"
+    fd = os.open(auth, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.write(fd, b"token = dash-T0ken\n")
+    os.close(fd)
+    conf = tmp_path / "mailmon.conf"
+    conf.write_text("[daemon]\nstate_directory = %s\nrun_directory = %s\npidfile = %s/pid\n"
+                    "[http]\nlisten = %s\nwww_directory = %s\nauth_file = %s\n"
+                    "[mta]\ntype = none\n[log]\nsources = %s\n" % (
+                        tmp_path, tmp_path, tmp_path, api,
+                        os.path.join(mmbin.SOURCE_DIR, "www"), auth, lab.paths["maillog"]))
+    d = mmbin.Daemon(str(conf), str(tmp_path / "mailmond.log"))
+    d.start()
+
+    def get(path, headers=None):
+        req = urllib.request.Request("http://%s%s" % (api, path), headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                return r.status, r.headers.get_all("WWW-Authenticate") or []
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers.get_all("WWW-Authenticate") or []
+        except OSError:
+            return None, []
+    try:
+        lab.wait_for(lambda: get("/")[0] is not None, timeout=10, what="mailmond up")
+        basic = {"Authorization": "Basic " + base64.b64encode(b"postmaster:dash-T0ken").decode()}
+        wrong = {"Authorization": "Basic " + base64.b64encode(b"postmaster:nope").decode()}
+        for path in ("/", "/dashboard.js", "/chart.min.js", "/api/v1/status", "/api/v1/queue"):
+            code, challenge = get(path)
+            assert code == 401 and 'Basic realm="mailmond"' in challenge, (path, code, challenge)
+            assert get(path, wrong)[0] == 401, path
+            assert get(path, basic)[0] == 200, path
+            assert get(path, {"Authorization": "Bearer dash-T0ken"})[0] == 200, path
+        # A browser given the credentials shows data; without them it gets
+        # nothing of the page.
+        dom = browse("http://postmaster:dash-T0ken@%s/" % api, tmp_path, "1280,800")
+        assert "updated" in text_of(dom, "freshness"), text_of(dom, "freshness")
+        dom = browse("http://%s/" % api, tmp_path, "1280,800")
+        assert 'id="freshness"' not in dom and "mailmond" not in dom, dom[:300]
     finally:
         assert d.stop() == 0, d.log()
