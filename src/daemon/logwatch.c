@@ -671,6 +671,7 @@ enum {
 	F_LOGIN_CONNS,
 	F_INFLIGHT,
 	F_EVICTED,
+	F_FILTER_HOPS,
 	F_N
 };
 
@@ -747,6 +748,11 @@ static const struct mm_metric_def defs[F_N] = {
 			     "Login process connections (counterutil numConnections)."),
 	[F_INFLIGHT] = {"mailmon_log_messages_tracked",
 			"Messages whose lifecycle the log pipeline tracks now.", MM_METRIC_GAUGE},
+	[F_FILTER_HOPS] = {"mailmon_messages_filter_hops_total",
+			   "Messages handed to a content filter on this host that re-injected "
+			   "them (\"queued as\" a loopback smtpd arrival): one message, two "
+			   "passes through the MTA.",
+			   MM_METRIC_COUNTER},
 	[F_EVICTED] = {"mailmon_log_messages_evicted_total",
 		       "Tracked messages dropped before their end, by cause (full, idle).",
 		       MM_METRIC_COUNTER, {"cause"}},
@@ -801,6 +807,7 @@ static void collect(void *arg, struct mm_registry *r)
 	struct mm_logpipe_stats st;
 	mm_logpipe_get_stats(lw->lp, &st);
 	mm_metric_set(lw->f[F_INFLIGHT], NULL, (double)st.lc.inflight);
+	mm_metric_set(lw->f[F_FILTER_HOPS], NULL, (double)st.filter_hops);
 	mm_metric_set(lw->f[F_EVICTED], (const char *[]){"full"}, (double)st.lc.evicted_full);
 	mm_metric_set(lw->f[F_EVICTED], (const char *[]){"idle"}, (double)st.lc.evicted_age);
 	struct mm_cfile *cf = mm_logpipe_cfile(lw->lp);

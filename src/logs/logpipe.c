@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/xalloc.h"
+#include "logs/filterhop.h"
 #include "logs/logpipe_state.h"
 #include "parsers/parser.h"
 #include "sources/consumer.h"
@@ -26,6 +27,7 @@ struct mm_logpipe {
 	int year_hint;
 	int64_t last_line_mono; /* when the last line came (daemon), 0 none */
 	struct mm_logpipe_stats st;
+	struct mm_filterhop *hops; /* daemon pipes: content-filter hops */
 	char notice[768]; /* see mm_logpipe_take_notice */
 	bool has_notice;
 };
@@ -92,6 +94,8 @@ struct mm_logpipe *mm_logpipe_new(const struct mm_config *conf, struct mm_err *e
 	lp->path = path;
 	lp->max_channels = maxch;
 	lp->ch = mm_channels_new(cf);
+	lp->hops = xcalloc(1, sizeof *lp->hops);
+	mm_filterhop_init(lp->hops);
 	note_aside(lp, aside);
 	return lp;
 }
@@ -111,6 +115,10 @@ void mm_logpipe_free(struct mm_logpipe *lp)
 	if (!lp)
 		return;
 	mm_channels_free(lp->ch);
+	if (lp->hops) {
+		mm_filterhop_free(lp->hops);
+		free(lp->hops);
+	}
 	mm_lc_free(lp->lc);
 	mm_cfile_close(lp->cf);
 	free(lp->path);
@@ -122,6 +130,26 @@ static bool is_inbound(const struct mm_log_event *ev)
 {
 	return ev->type == MM_EV_CLIENT || ev->type == MM_EV_PICKUP ||
 	       (ev->type == MM_EV_QUEUED && (ev->flags & MM_EVF_ARRIVAL));
+}
+
+/* A content-filter hop (filterhop.h): the daemon counts them on their
+ * own; the channel counters already count each hop's two legs on their
+ * own channels (the filter's smtp/lmtp and the re-injecting smtpd). */
+static void count_hop(struct mm_logpipe *lp, const struct mm_log_event *ev)
+{
+	static const struct mm_sv smtpd = {"smtpd", 5}, postscreen = {"postscreen", 10};
+	if (ev->type == MM_EV_CLIENT &&
+	    ((ev->service.len == smtpd.len && memcmp(ev->service.p, smtpd.p, smtpd.len) == 0) ||
+	     (ev->service.len == postscreen.len &&
+	      memcmp(ev->service.p, postscreen.p, postscreen.len) == 0)) &&
+	    mm_filterhop_loopback(ev->client_ip)) {
+		mm_filterhop_received(lp->hops, ev->queue_id, ev->time_ms);
+	} else if (ev->type == MM_EV_DELIVERY && ev->status == MM_DS_SENT) {
+		int64_t at;
+		uint64_t size;
+		if (mm_filterhop_match(lp->hops, ev->reason, &at, &size))
+			lp->st.filter_hops++;
+	}
 }
 
 void mm_logpipe_event(struct mm_logpipe *lp, const struct mm_log_event *ev,
@@ -160,6 +188,8 @@ void mm_logpipe_event(struct mm_logpipe *lp, const struct mm_log_event *ev,
 	mm_lc_event(lp->lc, ev, is_inbound(ev) ? MM_LC_NO_CHAN : id,
 		    is_inbound(ev) ? id : MM_LC_NO_CHAN, c);
 	mm_channels_apply(lp->ch, ev, id, c);
+	if (lp->hops)
+		count_hop(lp, ev);
 }
 
 void mm_logpipe_line(struct mm_logpipe *lp, const char *line, size_t len)

@@ -35,6 +35,8 @@ struct mm_config;
 
 struct mm_logpipe_stats {
 	uint64_t lines, unparsed, reopen_failures;
+	uint64_t filter_hops; /* deliveries to a content filter that re-injected
+				 the message (daemon pipes only; filterhop.h) */
 	uint64_t cfile_recreated; /* damaged counters files set aside */
 	struct mm_lc_stats lc;
 };
