@@ -337,16 +337,20 @@ async function showSystem() {
 }
 
 async function showCluster() {
+  /* This node's cluster view: flooded destinations and what the HAProxy
+   * agent answers ([cluster] on). */
   const doc = await api("/api/v1/cluster").catch(() => null);
   const panel = document.getElementById("cluster-panel");
-  const nodes = (doc && doc.nodes) || [];
-  panel.hidden = !nodes.length;
-  const q = (n, k) => (n.queues && n.queues[k] !== undefined ? num(n.queues[k]) : "-");
-  fill(document.querySelector("#cluster tbody"), nodes.map((n) => el("tr",
-    { class: "state-" + ((n.verdict && n.verdict.state) || "unknown") },
-    el("td", {}, n.name || n.url || ""), el("td", {}, (n.verdict && n.verdict.state) || n.error || "?"),
-    el("td", {}, q(n, "incoming")), el("td", {}, q(n, "active")), el("td", {}, q(n, "deferred")),
-    el("td", {}, num(n.inflow_per_min, 1)), el("td", {}, num(n.outflow_per_min, 1)))));
+  panel.hidden = !doc;
+  if (!doc) return;
+  const floods = doc.floods || [];
+  fill(document.querySelector("#cluster tbody"), floods.map((f) => el("tr", {},
+    el("td", {}, f.destination), el("td", { class: "reason rc-" + f.reason }, f.reason),
+    el("td", {}, num(f.messages)), el("td", {}, num(100 * (f.share || 0), 0) + " %"),
+    el("td", {}, num(f.growth_per_min, 1) + "/min"))));
+  const agent = doc.agent && doc.agent.answer ? "HAProxy agent answers \u201c" +
+    doc.agent.answer + "\u201d" : "no HAProxy agent";
+  note("cluster-note", (floods.length ? "" : "no flooded destination; ") + agent);
 }
 
 /* ---- refresh ---- */
