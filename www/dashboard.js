@@ -337,20 +337,33 @@ async function showSystem() {
 }
 
 async function showCluster() {
-  /* This node's cluster view: flooded destinations and what the HAProxy
-   * agent answers ([cluster] on). */
-  const doc = await api("/api/v1/cluster").catch(() => null);
+  /* The nodes of [cluster] nodes, fetched by mailmond, and this node's
+   * flooded destinations and HAProxy agent answer. */
+  const [nodes, mine] = await Promise.all([api("/api/v1/cluster/nodes").catch(() => null),
+    api("/api/v1/cluster").catch(() => null)]);
+  const rows = (nodes && nodes.nodes) || [];
   const panel = document.getElementById("cluster-panel");
-  panel.hidden = !doc;
-  if (!doc) return;
-  const floods = doc.floods || [];
-  fill(document.querySelector("#cluster tbody"), floods.map((f) => el("tr", {},
+  panel.hidden = !rows.length && !mine;
+  const q = (n, k) => (n.queues && n.queues[k] !== undefined ? num(n.queues[k]) : "-");
+  fill(document.querySelector("#cluster tbody"), rows.map((n) => {
+    const state = n.state || "unknown";
+    const why = n.error || (n.verdict && n.verdict.reasons && n.verdict.reasons[0]) || "";
+    return el("tr", { class: "node state-" + state, "data-node": n.url },
+      el("td", {}, n.node ? n.node + " (" + n.url + ")" : n.url), el("td", { class: "state" }, state),
+      el("td", {}, q(n, "incoming")), el("td", {}, q(n, "active")), el("td", {}, q(n, "deferred")),
+      el("td", {}, num(n.inflow_per_min, 1)), el("td", {}, num(n.outflow_per_min, 1)),
+      el("td", {}, why));
+  }));
+  note("cluster-note", rows.length ? (nodes.backlog_holder ? "the backlog is on " +
+    nodes.backlog_holder : "nothing queued on any node") : (nodes && nodes.note) || "");
+  const floods = (mine && mine.floods) || [];
+  fill(document.querySelector("#floods tbody"), floods.map((f) => el("tr", {},
     el("td", {}, f.destination), el("td", { class: "reason rc-" + f.reason }, f.reason),
     el("td", {}, num(f.messages)), el("td", {}, num(100 * (f.share || 0), 0) + " %"),
     el("td", {}, num(f.growth_per_min, 1) + "/min"))));
-  const agent = doc.agent && doc.agent.answer ? "HAProxy agent answers \u201c" +
-    doc.agent.answer + "\u201d" : "no HAProxy agent";
-  note("cluster-note", (floods.length ? "" : "no flooded destination; ") + agent);
+  const agent = mine && mine.agent && mine.agent.answer ? "HAProxy agent answers \u201c" +
+    mine.agent.answer + "\u201d" : "no HAProxy agent on this node";
+  note("floods-note", (floods.length ? "" : "no flooded destination; ") + agent);
 }
 
 /* ---- refresh ---- */

@@ -56,8 +56,10 @@ static const struct mm_conf_key cluster_keys[] = {
 	 "Postfix instances on a host); each is answered with this node's\n"
 	 "verdict. Another name is answered \"down #unknown instance\"."},
 	{"cluster", "nodes", MM_CT_LIST, NULL, 0, 0, NULL, false,
-	 "The mailmond APIs (HOST:PORT, numeric) `mailmon cluster` shows when\n"
-	 "given no URL. Read by the command line only."},
+	 "The mailmond APIs (HOST:PORT, numeric) of the cluster's nodes: the\n"
+	 "rows `mailmon cluster` shows when given no URL, and the dashboard's\n"
+	 "cluster rows (mailmond fetches them every 10 s; their APIs must\n"
+	 "answer this node without a token)."},
 };
 
 const struct mm_conf_table mm_conf_table_cluster =

@@ -7,6 +7,9 @@
  *   GET /dashboard.js   the page's script (reads the JSON API)
  *   GET /dashboard.css
  *   GET /chart.min.js   [http] chartjs (Debian's libjs-chart.js)
+ *   GET /api/v1/cluster/nodes   the rows of [cluster] nodes, which this
+ *                       module fetches every 10 s (cluster/nodeview.h,
+ *                       the same rows `mailmon cluster` prints)
  *
  * Only these exact paths are routed: no path from a request ever reaches
  * the file system, so nothing outside the directory can be served. Files
@@ -28,6 +31,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cluster/nodeview.h"
+#include "core/clock.h"
+#include "core/xalloc.h"
 #include "daemon/daemon.h"
 #include "daemon/module.h"
 
@@ -121,7 +127,43 @@ static void on_file(struct evhttp_request *req, void *arg)
 
 struct mm_www {
 	void *args[sizeof routes / sizeof routes[0]][2];
+	struct mm_daemon *d;
+	struct mm_nodeview *nodes; /* [cluster] nodes; NULL when unset */
+	json_t *last;		   /* their last rows */
+	int64_t last_ms;
 };
+
+/* ---- the cluster rows: mailmond fetches [cluster] nodes ---- */
+
+static void on_nodes(struct mm_nodeview *v, void *arg)
+{
+	struct mm_www *w = arg;
+	json_decref(w->last);
+	w->last = mm_nodeview_json(v);
+	w->last_ms = mm_wall_ms();
+}
+
+static void nodes_job(void *arg, int64_t now_ms)
+{
+	struct mm_www *w = arg;
+	if (w->nodes && !mm_nodeview_busy(w->nodes))
+		mm_nodeview_fetch(w->nodes, w->d->base, NULL, on_nodes, w);
+}
+
+static void on_cluster_nodes(struct evhttp_request *req, void *arg)
+{
+	struct mm_www *w = arg;
+	json_t *doc;
+	if (!w->nodes)
+		doc = json_pack("{s:[], s:s}", "nodes", "note", "[cluster] nodes is not set");
+	else if (!w->last)
+		doc = json_pack("{s:[], s:s}", "nodes", "note", "first fetch in progress");
+	else {
+		doc = json_deep_copy(w->last);
+		json_object_set_new(doc, "taken_ms", json_integer(w->last_ms));
+	}
+	mm_http_reply_json(req, 200, doc);
+}
 
 static int www_init(struct mm_daemon *d, struct mm_err *err)
 {
@@ -131,6 +173,21 @@ static int www_init(struct mm_daemon *d, struct mm_err *err)
 	if (!w)
 		return mm_err_set(err, "www: out of memory");
 	d->www = w;
+	w->d = d;
+	const char *list = mm_config_get(d->conf, "cluster", "nodes");
+	if (list && *list) {
+		w->nodes = mm_nodeview_new();
+		char *copy = xstrdup(list);
+		for (char *save, *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+			if (mm_nodeview_add(w->nodes, t) < 0) {
+				free(copy);
+				return mm_err_set(err, "cluster.nodes: %s: not HOST:PORT with a numeric "
+						       "address (at most %d)", t, MM_NODEVIEW_MAX);
+			}
+		free(copy);
+		mm_schedule_add(&d->sched, "dashboard.nodes", 10000, 0, mm_mono_ms(), nodes_job, w);
+	}
+	mm_http_route(d, "/api/cluster/nodes", on_cluster_nodes, w); /* and /api/v1/... */
 	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
 		w->args[i][0] = d;
 		w->args[i][1] = (void *)&routes[i];
@@ -153,6 +210,13 @@ static void www_free(struct mm_daemon *d)
 		return;
 	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
 		mm_http_unroute(d, routes[i].path);
+	mm_http_unroute(d, "/api/cluster/nodes");
+	/* The schedule still holds the job; the daemon frees it next. */
+	for (size_t i = 0; i < d->sched.n; i++)
+		if (strcmp(d->sched.jobs[i].name, "dashboard.nodes") == 0)
+			d->sched.jobs[i].fn = NULL;
+	mm_nodeview_free(d->www->nodes);
+	json_decref(d->www->last);
 	free(d->www);
 	d->www = NULL;
 }

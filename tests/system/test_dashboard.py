@@ -69,6 +69,7 @@ def lab():
 def test_dashboard_in_chromium(lab, tmp_path):
     chromium()
     port = mmbin.free_port()
+    dead_port = mmbin.free_port()  # a cluster node that does not answer
     api = "127.0.0.1:%d" % port
     www = os.path.join(mmbin.SOURCE_DIR, "www")
     conf = tmp_path / "mailmon.conf"
@@ -83,9 +84,10 @@ def test_dashboard_in_chromium(lab, tmp_path):
         "[alarm.stuckmail]\nmetric = mailmon_queue_messages{queue=\"deferred\"}\n"
         "threshold = 0\nthresholddirection = above\nstatinterval = 1s\ncycles = 1/1\n"
         "description = deferred messages\n"
-        "[service.smtp]\nurl = smtp://127.0.0.1:%d\ninterval = 2s\n" % (
+        "[service.smtp]\nurl = smtp://127.0.0.1:%d\ninterval = 2s\n"
+        "[cluster]\nnodes = %s, 127.0.0.1:%d\n" % (
             tmp_path, tmp_path, tmp_path, api, www, lab.paths["postfix_config_dir"],
-            lab.paths["maillog"], lab.ports["smtpd"], lab.ports["smtpd"]))
+            lab.paths["maillog"], lab.ports["smtpd"], lab.ports["smtpd"], api, dead_port))
     r = mmbin.mailmon("config", "check", str(conf))
     assert r.returncode == 0, r.stdout + r.stderr
     d = mmbin.Daemon(str(conf), str(tmp_path / "mailmond.log"))
@@ -118,6 +120,12 @@ def test_dashboard_in_chromium(lab, tmp_path):
                        if p.get("rate") is not None) >= 1 and doc
         lab.wait_for(history_points, timeout=60, what="history with rates")
 
+        # mailmond fetches its [cluster] nodes: itself and a dead one
+        def node_rows():
+            doc = d.get(api, "/api/v1/cluster/nodes")
+            return len(doc["nodes"]) == 2 and doc
+        lab.wait_for(node_rows, timeout=30, what="the cluster rows fetched by mailmond")
+
         url = "http://%s/?range=600&step=10" % api
         dom = browse(url, tmp_path, "1280,800", shot=os.path.join(art, "dashboard.png"))
         status = d.get(api, "/api/status")
@@ -145,6 +153,11 @@ def test_dashboard_in_chromium(lab, tmp_path):
                      if a["alarm"] == "stuckmail"][0]
         assert api_alarm["cause"] and api_alarm["next_command"], api_alarm
         assert api_alarm["next_command"] in alarms.replace("&amp;", "&"), alarms
+
+        nodes = {url: state for state, url in re.findall(
+            r'<tr class="node state-(\w+)" data-node="([^"]+)">', dom)}
+        assert nodes.get("127.0.0.1:%d" % dead_port) == "unreachable", nodes
+        assert nodes.get(api) in ("healthy", "degraded", "stalled", "down"), nodes
 
         phone = browse(url, tmp_path, "390,844", shot=os.path.join(art, "dashboard-phone.png"))
         assert 'data-overflow-x="false"' in phone, "the page overflows at phone width"
