@@ -180,9 +180,10 @@ static int www_init(struct mm_daemon *d, struct mm_err *err)
 		char *copy = xstrdup(list);
 		for (char *save, *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
 			if (mm_nodeview_add(w->nodes, t) < 0) {
-				free(copy);
-				return mm_err_set(err, "cluster.nodes: %s: not HOST:PORT with a numeric "
-						       "address (at most %d)", t, MM_NODEVIEW_MAX);
+				mm_err_set(err, "cluster.nodes: %s: not HOST:PORT with a numeric "
+						"address (at most %d)", t, MM_NODEVIEW_MAX);
+				free(copy); /* t points into it: after the message */
+				return -1;
 			}
 		free(copy);
 		mm_schedule_add(&d->sched, "dashboard.nodes", 10000, 0, mm_mono_ms(), nodes_job, w);

@@ -251,3 +251,18 @@ def test_page_and_data_need_the_token(lab, tmp_path):
         assert 'id="freshness"' not in dom and "mailmond" not in dom, dom[:300]
     finally:
         assert d.stop() == 0, d.log()
+
+
+def test_bad_cluster_node_is_named(tmp_path):
+    """A [cluster] nodes entry that is not a numeric HOST:PORT stops
+    mailmond at start with the key and the entry named."""
+    port = mmbin.free_port()
+    conf = tmp_path / "mailmon.conf"
+    conf.write_text("[daemon]\nstate_directory = %s\nrun_directory = %s\npidfile = %s/pid\n"
+                    "[http]\nlisten = 127.0.0.1:%d\n[mta]\ntype = none\n[log]\nsources =\n"
+                    "[cluster]\nnodes = 127.0.0.1:9925, mx.example.org:9925\n"
+                    % (tmp_path, tmp_path, tmp_path, port))
+    d = mmbin.Daemon(str(conf), str(tmp_path / "mailmond.log"))
+    d.start()
+    assert d.proc.wait(10) == 1
+    assert "cluster.nodes: mx.example.org:9925: not HOST:PORT" in d.log(), d.log()
