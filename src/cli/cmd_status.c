@@ -117,21 +117,30 @@ static void print_status(json_t *doc)
 	}
 }
 
-/* The services table from /api/services; returns how many are not up
- * (down, failed, restarting), or -1 when the daemon has no such endpoint. */
-static int print_services(const char *host, int port, const char *const *hdrs)
+/* A JSON document from mailmond at path, or NULL when it does not answer
+ * 200 with JSON (the section that needs it is then left out). */
+static json_t *get_json(const char *host, int port, const char *const *hdrs, const char *path,
+			size_t cap)
 {
 	int status;
 	char *body = NULL;
 	struct mm_err err;
 	json_error_t jerr;
-	if (mm_http_get(host, port, "/api/services", hdrs, 5000, 8 << 20, &status, &body, &err) < 0 ||
-	    status != 200) {
-		free(body);
-		return -1;
-	}
-	json_t *doc = json_loads(body, 0, &jerr);
+	json_t *doc = NULL;
+	if (mm_http_get(host, port, path, hdrs, 5000, cap, &status, &body, &err) == 0 &&
+	    status == 200)
+		doc = json_loads(body, 0, &jerr);
 	free(body);
+	return doc;
+}
+
+/* The services table from /api/services; returns how many are not up
+ * (down, failed, restarting), or -1 when the daemon has no such endpoint. */
+static int print_services(const char *host, int port, const char *const *hdrs)
+{
+	json_t *doc = get_json(host, port, hdrs, "/api/services", 8 << 20);
+	if (!doc)
+		return -1;
 	json_t *svcs = json_object_get(doc, "services");
 	int bad = 0;
 	if (json_array_size(svcs)) {
@@ -175,17 +184,9 @@ static int print_services(const char *host, int port, const char *const *hdrs)
  * when the queue is not watched or mailmond has no scan yet. */
 static void print_drain(const char *host, int port, const char *const *hdrs)
 {
-	int status;
-	char *body = NULL;
-	struct mm_err err;
-	json_error_t jerr;
-	if (mm_http_get(host, port, "/api/v1/queue", hdrs, 5000, 4 << 20, &status, &body, &err) < 0 ||
-	    status != 200) {
-		free(body);
+	json_t *q = get_json(host, port, hdrs, "/api/v1/queue", 4 << 20);
+	if (!q)
 		return;
-	}
-	json_t *q = json_loads(body, 0, &jerr);
-	free(body);
 	json_t *trend = json_object_get(q, "trend");
 	static const char *const queues[] = {"incoming", "active", "deferred"};
 	for (size_t i = 0; trend && i < sizeof queues / sizeof queues[0]; i++) {
@@ -205,17 +206,10 @@ static void print_drain(const char *host, int port, const char *const *hdrs)
  * Returns how many are locked. */
 static int print_disks(const char *host, int port, const char *const *hdrs)
 {
-	int status, locked = 0;
-	char *body = NULL;
-	struct mm_err err;
-	json_error_t jerr;
-	if (mm_http_get(host, port, "/api/v1/disk", hdrs, 5000, 1 << 20, &status, &body, &err) < 0 ||
-	    status != 200) {
-		free(body);
+	int locked = 0;
+	json_t *doc = get_json(host, port, hdrs, "/api/v1/disk", 1 << 20);
+	if (!doc)
 		return 0;
-	}
-	json_t *doc = json_loads(body, 0, &jerr);
-	free(body);
 	size_t i;
 	json_t *p;
 	json_array_foreach(json_object_get(doc, "diskusage"), i, p)
@@ -244,18 +238,9 @@ static int print_disks(const char *host, int port, const char *const *hdrs)
  * state, size against its bound, and any recovery of a damaged file. */
 static void print_history(const char *host, int port, const char *const *hdrs)
 {
-	int status;
-	char *body = NULL;
-	struct mm_err err;
-	json_error_t jerr;
-	if (mm_http_get(host, port, "/api/v1/history/status", hdrs, 5000, 1 << 20, &status, &body,
-			&err) < 0 ||
-	    status != 200) {
-		free(body);
+	json_t *h = get_json(host, port, hdrs, "/api/v1/history/status", 1 << 20);
+	if (!h)
 		return;
-	}
-	json_t *h = json_loads(body, 0, &jerr);
-	free(body);
 	json_int_t rec = json_integer_value(json_object_get(h, "recoveries"));
 	printf("\nhistory: %s, %.1f MB of %.0f MB, %lld series",
 	       json_string_value(json_object_get(h, "state")),
@@ -274,17 +259,10 @@ static void print_history(const char *host, int port, const char *const *hdrs)
  * a directory or a device), from /api/logs. Returns how many. */
 static int print_log_problems(const char *host, int port, const char *const *hdrs)
 {
-	int status, bad = 0;
-	char *body = NULL;
-	struct mm_err err;
-	json_error_t jerr;
-	if (mm_http_get(host, port, "/api/logs", hdrs, 5000, 8 << 20, &status, &body, &err) < 0 ||
-	    status != 200) {
-		free(body);
+	int bad = 0;
+	json_t *doc = get_json(host, port, hdrs, "/api/logs", 8 << 20);
+	if (!doc)
 		return 0;
-	}
-	json_t *doc = json_loads(body, 0, &jerr);
-	free(body);
 	size_t i;
 	json_t *src;
 	json_array_foreach (json_object_get(doc, "sources"), i, src) {
