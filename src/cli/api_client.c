@@ -14,6 +14,8 @@
 #include "core/config.h"
 #include "core/httpget.h"
 #include "core/parse.h"
+#include "core/pct.h"
+#include "core/strbuf.h"
 #include "core/xalloc.h"
 #include "probes/probe.h"
 
@@ -91,19 +93,8 @@ const char *const *mm_cli_api_headers(struct mm_cli *cli)
 
 char *mm_cli_query_escape(const char *value)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = strlen(value);
-	char *out = xmalloc(3 * n + 1), *o = out;
-	for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    strchr("-_.~", *p)) {
-			*o++ = (char)*p;
-		} else {
-			*o++ = '%';
-			*o++ = hex[*p >> 4];
-			*o++ = hex[*p & 15];
-		}
-	}
-	*o = '\0';
-	return out;
+	struct mm_strbuf b;
+	mm_strbuf_init(&b, 0);
+	mm_pct_encode_query(&b, value, strlen(value));
+	return mm_strbuf_steal(&b, NULL);
 }

@@ -14,13 +14,26 @@ int mm_hexval(unsigned char c)
 
 /* Runs of plain bytes are appended in one call: the text may be large
  * (a journal cursor, a consumer's whole saved state). */
-void mm_pct_encode(struct mm_strbuf *b, const char *s, size_t n)
+static bool query_needs(unsigned char c)
+{
+	return !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		 c == '-' || c == '.' || c == '_' || c == '~');
+}
+
+static bool state_needs(unsigned char c)
+{
+	return mm_pct_needs(c);
+}
+
+/* Runs of bytes needs() lets through are copied whole; the rest become
+ * %XX. */
+static void encode(struct mm_strbuf *b, const char *s, size_t n, bool (*needs)(unsigned char))
 {
 	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 	while (p < end) {
 		const unsigned char *run = p;
-		while (p < end && !mm_pct_needs(*p))
+		while (p < end && !needs(*p))
 			p++;
 		if (p > run)
 			mm_strbuf_add(b, run, (size_t)(p - run));
@@ -30,6 +43,16 @@ void mm_pct_encode(struct mm_strbuf *b, const char *s, size_t n)
 			p++;
 		}
 	}
+}
+
+void mm_pct_encode(struct mm_strbuf *b, const char *s, size_t n)
+{
+	encode(b, s, n, state_needs);
+}
+
+void mm_pct_encode_query(struct mm_strbuf *b, const char *s, size_t n)
+{
+	encode(b, s, n, query_needs);
 }
 
 ssize_t mm_pct_decode(const char *s, size_t n, char *out, size_t cap, unsigned flags)

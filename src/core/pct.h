@@ -6,6 +6,9 @@
  *                                   control bytes, space, '%', DEL and
  *                                   every byte >= 0x80
  *   mm_pct_encode(b, s, n)          appends s[0..n) to b, escaped
+ *   mm_pct_encode_query(b, s, n)    the same for a URL query value: every
+ *                                   byte but RFC 3986's unreserved ones
+ *                                   (A-Z a-z 0-9 - . _ ~) is escaped
  *   mm_pct_decode(s, n, out, cap, flags)
  *                                   decodes s[0..n) into out (cap bytes,
  *                                   NUL included); out may be s itself
@@ -48,6 +51,7 @@ static inline bool mm_pct_needs(unsigned char c)
 
 int mm_hexval(unsigned char c);
 void mm_pct_encode(struct mm_strbuf *b, const char *s, size_t n);
+void mm_pct_encode_query(struct mm_strbuf *b, const char *s, size_t n);
 ssize_t mm_pct_decode(const char *s, size_t n, char *out, size_t cap, unsigned flags);
 
 #endif

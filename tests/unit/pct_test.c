@@ -34,6 +34,27 @@ static void test_encode(void **state)
 	}
 }
 
+/* A query value keeps only RFC 3986's unreserved bytes. */
+static void test_encode_query(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{"mailmon_queue_*", "mailmon_queue_%2A"},
+		{"q{queue=\"deferred\"}", "q%7Bqueue%3D%22deferred%22%7D"},
+		{"a&b c+d#e/f?%~.-_", "a%26b%20c%2Bd%23e%2Ff%3F%25~.-_"},
+		{"caf\xc3\xa9", "caf%C3%A9"},
+		{"", ""},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct mm_strbuf b;
+		mm_strbuf_init(&b, 0);
+		mm_pct_encode_query(&b, cases[i].in, strlen(cases[i].in));
+		assert_string_equal(b.p, cases[i].want);
+		mm_strbuf_free(&b);
+	}
+}
+
 static void test_roundtrip_every_byte(void **state)
 {
 	char all[256];
@@ -112,6 +133,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_encode),
+		cmocka_unit_test(test_encode_query),
 		cmocka_unit_test(test_roundtrip_every_byte),
 		cmocka_unit_test(test_decode_table),
 		cmocka_unit_test(test_hexval),
