@@ -8,7 +8,6 @@ nothing listening, then socat forwarding to the lab's Postfix.
 """
 
 import json
-import os
 import re
 import socket
 import subprocess
@@ -324,11 +323,7 @@ def wait_http_json(url, pred, timeout=20):
 def test_alertmanager_lists_the_alarm(lab, tmp_path):
     """A real prometheus-alertmanager on loopback receives the alarm with its
     labels and annotations, and the clear (endsAt) resolves it."""
-    am_bin = "/usr/bin/prometheus-alertmanager"
-    if not os.access(am_bin, os.X_OK):
-        if os.environ.get("CI") == "true":
-            pytest.fail("prometheus-alertmanager not installed (scripts/install-deps)")
-        pytest.skip("prometheus-alertmanager not installed")
+    am_bin = mmbin.require("/usr/bin/prometheus-alertmanager")
     port, am_port, api_port = free_ports(3)
     svc = "amsvc%d" % port
     amdir = tmp_path / "am"

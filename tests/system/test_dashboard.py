@@ -17,7 +17,6 @@ A screenshot is kept as a test artefact in the build dir
 """
 import os
 import re
-import shutil
 import subprocess
 import sys
 import urllib.request
@@ -34,12 +33,7 @@ N_DEAD = 3
 
 
 def chromium():
-    path = shutil.which("chromium")
-    if not path:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is not installed (scripts/install-deps installs it)")
-        pytest.skip("chromium not installed")
-    return path
+    return mmbin.require("chromium")
 
 
 def browse(url, out_dir, size, shot=None):

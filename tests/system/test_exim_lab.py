@@ -36,10 +36,7 @@ SENDER = "sender@sink.test"
 
 
 def need_exim():
-    if not os.access(eximlab.EXIM_BIN, os.X_OK):
-        if os.environ.get("CI") == "true":
-            pytest.fail("%s missing: scripts/install-deps unpacks it" % eximlab.EXIM_BIN)
-        pytest.skip("Exim not unpacked (scripts/install-deps)")
+    mmbin.require(eximlab.EXIM_BIN, "scripts/install-deps unpacks it")
 
 
 def smtp(port, src="127.0.0.1"):

@@ -10,7 +10,6 @@ naming its prefix) and the Prometheus rules in the doc must pass
 """
 import os
 import re
-import shutil
 import subprocess
 import sys
 
@@ -27,13 +26,7 @@ DOC = os.path.join(mmbin.SOURCE_DIR, "docs", "metrics.md")
 GEN = os.path.join(mmbin.SOURCE_DIR, "scripts", "metrics-doc")
 
 
-def need(tool):
-    path = shutil.which(tool)
-    if not path:
-        if os.environ.get("CI") == "true":
-            pytest.fail("%s is not installed (scripts/install-deps installs it)" % tool)
-        pytest.skip("%s not installed" % tool)
-    return path
+need = mmbin.require
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,6 @@ own and the same walk answers.
 """
 import os
 import re
-import shutil
 import subprocess
 import sys
 
@@ -37,12 +36,7 @@ APPL = "1.3.6.1.2.1.27.1.1"
 
 
 def snmpwalk_bin():
-    path = shutil.which("snmpwalk")
-    if not path:
-        if os.environ.get("CI") == "true":
-            pytest.fail("snmpwalk is not installed (scripts/install-deps installs snmp)")
-        pytest.skip("snmpwalk not installed")
-    return path
+    return mmbin.require("snmpwalk", "scripts/install-deps installs snmp")
 
 
 def walk(lab, oid):
