@@ -201,12 +201,12 @@ def test_deb_install_init_monitor_purge(tmp_path):
         if shutil.which(tool) is None:
             skip_or_fail(f"{tool} missing (scripts/install-deps installs it)")
     if alive(PF_PID) or alive(DC_PID):
-        pytest.skip("the system Postfix or Dovecot is running; not touching a live mail system")
+        skip_or_fail("the system Postfix or Dovecot is running; not touching a live mail system")
     if run("dpkg-query", "-W", "-f=${Status}", "mailmon", check=False).stdout.startswith(
             "install ok"):
-        pytest.skip("mailmon is installed on this machine; not replacing it")
+        skip_or_fail("mailmon is installed on this machine; not replacing it")
     if os.path.exists("/etc/mailmon"):
-        pytest.skip("/etc/mailmon exists; not touching it")
+        skip_or_fail("/etc/mailmon exists; not touching it")
 
     t0 = time.time()
     out = tmp_path / "dist"
