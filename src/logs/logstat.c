@@ -1,12 +1,15 @@
 /*
- * logstat: accounting and rendering of the one-shot log report (see
- * logstat.h and docs/logstat.md).
+ * logstat: the accounting of the one-shot log report (see logstat.h and
+ * docs/logstat.md).
  *
  * The figures that must equal pflogsumm's are counted on the same events
  * pflogsumm counts: received = smtpd/postscreen "client=" + pickup
  * "uid=/sender="; deferred = distinct queue IDs with a status=deferred;
  * deferrals = status=deferred lines; bounced = status=bounced lines;
  * rejected = reject lines (smtpd, postscreen, cleanup).
+ *
+ * This file counts; the state lives in logstat_impl.h and the renderings
+ * in logstat_json.c and logstat_text.c.
  */
 #include "logs/logstat.h"
 
@@ -14,84 +17,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/distinct.h"
 #include "core/hash.h"
-#include "core/histo.h"
 #include "core/strutil.h"
-#include "core/tally.h"
 #include "core/xalloc.h"
-#include "logs/filterhop.h"
 #include "logs/logpipe.h"
+#include "logs/logstat_impl.h"
 #include "logs/reason.h"
 #include "parsers/syslog_header.h"
-
-#define DEST_NAME_MAX 64
-#define MAX_DAYS 3660
-#define TOP_PER_DEST 5
-#define APPROX_SLOTS 16384	  /* space-saving slots of a report-wide table */
-#define APPROX_SLOTS_PER_DEST 32  /* ... of a per-destination reasons table */
-
-enum { R_RCV, R_DLV, R_DFR, R_BNC, R_REJ, R__N }; /* per-day / per-hour columns */
-
-struct dest {
-	char name[DEST_NAME_MAX];
-	uint64_t hash;
-	uint64_t delivered, bytes, deferrals, bounced;
-	double delay_sum, delay_max;
-	struct mm_histo histo; /* delivered delays, ms */
-	struct mm_tally defer_reasons, bounce_reasons;
-};
-
-#define REASON_MEMO 64	    /* remembered raw reason -> group key, a power of 2 */
-#define REASON_MEMO_RAW 240 /* longer raw texts are grouped every time */
-
-struct reason_memo {
-	uint64_t hash;
-	uint16_t raw_len, key_len;
-	bool used;
-	char raw[REASON_MEMO_RAW];
-	char key[MM_TALLY_KEY];
-};
-
-struct day {
-	int32_t ymd;
-	uint64_t c[R__N];
-};
-
-struct mm_logstat {
-	struct mm_logstat_opts o;
-	struct mm_logpipe *pipe;
-	struct mm_logstat_totals t;
-	struct mm_distinct senders, sending_hosts, recipients, recipient_hosts, deferred_qids;
-	/* destinations: open addressing over dests */
-	struct dest *dests;
-	size_t ndests, dests_cap;
-	uint32_t *dindex; /* dest index + 1 */
-	uint32_t dmask;
-	uint64_t dests_overflow;
-	struct day *days;
-	size_t ndays, days_cap;
-	size_t day_cur;
-	uint64_t hours[24][R__N];
-	int64_t hour_lo, hour_hi; /* cached local hour [lo, hi) */
-	int cur_hour;
-	int32_t cur_ymd;
-	struct mm_tally_budget budget; /* every tally's exact-mode memory */
-	struct reason_memo memo[REASON_MEMO];
-	struct mm_filterhop hops; /* re-injections from a content filter */
-	const char *nohdr_cause;  /* why the current line had no header (static text) */
-	struct mm_tally reject_reasons, reject_clients, warnings, unparsed_programs, auth_clients;
-	struct mm_tally postscreen; /* verdicts (PASS NEW, PREGREET, DNSBL rank, ...) */
-	/* Dovecot: logins and failures as the login processes report them */
-	struct {
-		uint64_t logins, failed_attempts, failed_connections, aborted, lmtp_saved,
-			lmtp_failed;
-		struct mm_tally by_protocol, failed_users, failed_ips;
-	} dv;
-	uint64_t capped_lines;
-	uint64_t domains_cut; /* domains longer than a destination name slot */
-	int64_t first_ms, last_ms;
-};
 
 struct mm_logstat *mm_logstat_new(const struct mm_logstat_opts *opts)
 {
@@ -646,44 +578,6 @@ void mm_logstat_get_totals(const struct mm_logstat *ls, struct mm_logstat_totals
 	out->recipient_hosts = mm_distinct_count(&ls->recipient_hosts);
 }
 
-/* ---- rendering ---- */
-
-/* A JSON string of a key from the log: invalid UTF-8 bytes become '?'. */
-static json_t *key_json(const char *p, size_t len)
-{
-	json_t *j = json_stringn(p, len);
-	if (j)
-		return j;
-	char buf[MM_TALLY_KEY];
-	size_t n = len < sizeof buf ? len : sizeof buf - 1;
-	for (size_t i = 0; i < n; i++)
-		buf[i] = (unsigned char)p[i] >= 0x80 ? '?' : p[i];
-	return json_stringn(buf, n);
-}
-
-static json_t *top_json(const struct mm_tally *t, size_t k)
-{
-	struct mm_tally_row rows[k ? k : 1];
-	size_t n = mm_tally_top(t, rows, k);
-	json_t *a = json_array();
-	for (size_t i = 0; i < n; i++) {
-		json_t *o = json_object();
-		json_object_set_new(o, "key", key_json(rows[i].key, rows[i].len));
-		json_object_set_new(o, "count", json_integer((json_int_t)rows[i].count));
-		json_object_set_new(o, "max_overcount", json_integer((json_int_t)rows[i].err));
-		json_array_append_new(a, o);
-	}
-	return a;
-}
-
-/* How a top table was counted, for the JSON's "top_tables". */
-static json_t *top_info_json(const struct mm_tally *t)
-{
-	return json_pack("{s:b, s:I, s:I, s:I}", "exact", mm_tally_exact(t), "keys",
-			 (json_int_t)mm_tally_size(t), "total", (json_int_t)t->total,
-			 "unlisted_max", (json_int_t)mm_tally_min_bound(t));
-}
-
 static int by_dest_volume(const void *a, const void *b)
 {
 	const struct dest *x = a, *y = b;
@@ -695,7 +589,7 @@ static int by_dest_volume(const void *a, const void *b)
 }
 
 /* Sorting moves dests, so the index is rebuilt afterwards. */
-static void sort_dests(struct mm_logstat *ls)
+void mm_logstat_sort_dests(struct mm_logstat *ls)
 {
 	if (ls->ndests)
 		qsort(ls->dests, ls->ndests, sizeof *ls->dests, by_dest_volume);
@@ -705,319 +599,5 @@ static void sort_dests(struct mm_logstat *ls)
 		while (ls->dindex[s])
 			s = (s + 1) & ls->dmask;
 		ls->dindex[s] = (uint32_t)i + 1;
-	}
-}
-
-static json_t *row_json(const uint64_t *c)
-{
-	return json_pack("{s:I, s:I, s:I, s:I, s:I}", "received", (json_int_t)c[R_RCV],
-			 "delivered", (json_int_t)c[R_DLV], "deferrals", (json_int_t)c[R_DFR],
-			 "bounced", (json_int_t)c[R_BNC], "rejected", (json_int_t)c[R_REJ]);
-}
-
-static json_t *channels_json(struct mm_logstat *ls)
-{
-	struct mm_cfile *cf = mm_logpipe_cfile(ls->pipe);
-	json_t *a = json_array();
-	uint32_t n = mm_cfile_ngroups(cf);
-	for (uint32_t i = 0; i < n; i++) {
-		struct mm_cg_snapshot s;
-		if (mm_cg_read(cf, i, &s) < 0)
-			continue;
-		json_t *o = json_object();
-		json_object_set_new(o, "name", json_string(s.name));
-		for (int f = 0; f < MM_CG__COUNT; f++)
-			json_object_set_new(o, mm_cg_field_names[f], json_integer(s.v[f]));
-		json_object_set_new(o, "last_reject", json_string(s.last_reject));
-		json_object_set_new(o, "last_connect_failure", json_string(s.last_connfail));
-		json_array_append_new(a, o);
-	}
-	return a;
-}
-
-json_t *mm_logstat_json(struct mm_logstat *ls)
-{
-	struct mm_logstat_totals t;
-	mm_logstat_get_totals(ls, &t);
-	json_t *totals = json_object();
-#define T(k) json_object_set_new(totals, #k, json_integer((json_int_t)t.k))
-	T(received); T(delivered); T(forwarded); T(deferred); T(deferrals); T(bounced);
-	T(rejected); T(reject_warnings); T(held); T(discarded); T(expired);
-	T(bytes_received); T(bytes_delivered); T(senders); T(sending_hosts); T(recipients);
-	T(recipient_hosts); T(auth_failures); T(filter_hops); T(lines); T(unparsed_lines);
-#undef T
-	json_t *exact = json_pack("{s:b, s:b, s:b, s:b, s:b}", "senders",
-				  mm_distinct_exact(&ls->senders), "sending_hosts",
-				  mm_distinct_exact(&ls->sending_hosts), "recipients",
-				  mm_distinct_exact(&ls->recipients), "recipient_hosts",
-				  mm_distinct_exact(&ls->recipient_hosts), "deferred",
-				  mm_distinct_exact(&ls->deferred_qids));
-	json_object_set_new(exact, "rejects_by_reason",
-			    json_boolean(mm_tally_exact(&ls->reject_reasons)));
-	json_object_set_new(exact, "rejects_by_client",
-			    json_boolean(mm_tally_exact(&ls->reject_clients)));
-	json_object_set_new(exact, "warnings", json_boolean(mm_tally_exact(&ls->warnings)));
-	json_t *days = json_array();
-	for (size_t i = 0; i < ls->ndays; i++) {
-		char d[16];
-		snprintf(d, sizeof d, "%04d-%02d-%02d", ls->days[i].ymd / 10000,
-			 ls->days[i].ymd / 100 % 100, ls->days[i].ymd % 100);
-		json_t *o = row_json(ls->days[i].c);
-		json_object_set_new(o, "date", json_string(d));
-		json_array_append_new(days, o);
-	}
-	json_t *hours = json_array();
-	for (int h = 0; h < 24; h++) {
-		json_t *o = row_json(ls->hours[h]);
-		json_object_set_new(o, "hour", json_integer(h));
-		json_array_append_new(hours, o);
-	}
-	sort_dests(ls);
-	json_t *dests = json_array();
-	bool dest_reasons_exact = true;
-	for (size_t i = 0; i < ls->ndests; i++) {
-		struct dest *d = &ls->dests[i];
-		json_t *o = json_pack(
-			"{s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f}", "domain", d->name,
-			"delivered", (json_int_t)d->delivered, "bytes", (json_int_t)d->bytes,
-			"deferrals", (json_int_t)d->deferrals, "bounced", (json_int_t)d->bounced,
-			"delay_avg", d->delivered ? d->delay_sum / (double)d->delivered : 0.0,
-			"delay_max", d->delay_max, "delay_p50",
-			(double)mm_histo_quantile(&d->histo, 0.50) / 1000.0, "delay_p90",
-			(double)mm_histo_quantile(&d->histo, 0.90) / 1000.0, "delay_p99",
-			(double)mm_histo_quantile(&d->histo, 0.99) / 1000.0);
-		json_object_set_new(o, "top_deferral_reasons",
-				    top_json(&d->defer_reasons, TOP_PER_DEST));
-		json_object_set_new(o, "top_bounce_reasons",
-				    top_json(&d->bounce_reasons, TOP_PER_DEST));
-		json_object_set_new(o, "reasons_exact",
-				    json_boolean(mm_tally_exact(&d->defer_reasons) &&
-						 mm_tally_exact(&d->bounce_reasons)));
-		if (!mm_tally_exact(&d->defer_reasons) || !mm_tally_exact(&d->bounce_reasons))
-			dest_reasons_exact = false;
-		json_array_append_new(dests, o);
-	}
-	json_object_set_new(exact, "destination_reasons", json_boolean(dest_reasons_exact));
-	struct mm_logpipe_stats ps;
-	mm_logpipe_get_stats(ls->pipe, &ps);
-	uint64_t cut = ls->domains_cut + ps.lc.truncated + ls->reject_reasons.truncated +
-		       ls->reject_clients.truncated + ls->warnings.truncated +
-		       ls->unparsed_programs.truncated + ls->auth_clients.truncated;
-	for (size_t i = 0; i < ls->ndests; i++)
-		cut += ls->dests[i].defer_reasons.truncated + ls->dests[i].bounce_reasons.truncated;
-	json_t *limits = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "texts_truncated",
-				   (json_int_t)cut, "inflight_peak",
-				   (json_int_t)ps.lc.peak_inflight, "inflight_evicted",
-				   (json_int_t)(ps.lc.evicted_full + ps.lc.evicted_age),
-				   "inflight_left", (json_int_t)ps.lc.inflight,
-				   "destinations_overflow", (json_int_t)ls->dests_overflow,
-				   "capped_lines", (json_int_t)ls->capped_lines, "queue_id_too_long",
-				   (json_int_t)ps.lc.qid_too_long);
-	json_t *doc = json_object();
-	json_object_set_new(doc, "totals", totals);
-	json_object_set_new(doc, "exact", exact);
-	json_object_set_new(doc, "first_ms", json_integer(ls->first_ms));
-	json_object_set_new(doc, "last_ms", json_integer(ls->last_ms));
-	json_object_set_new(doc, "per_day", days);
-	json_object_set_new(doc, "per_hour", hours);
-	json_object_set_new(doc, "destinations", dests);
-	json_object_set_new(doc, "rejects_by_reason", top_json(&ls->reject_reasons, ls->o.top));
-	json_object_set_new(doc, "rejects_by_client", top_json(&ls->reject_clients, ls->o.top));
-	json_object_set_new(doc, "warnings", top_json(&ls->warnings, ls->o.top));
-	json_object_set_new(doc, "auth_failures_by_client", top_json(&ls->auth_clients, ls->o.top));
-	json_object_set_new(doc, "postscreen_verdicts", top_json(&ls->postscreen, 32));
-	json_object_set_new(doc, "unparsed_by_program",
-			    top_json(&ls->unparsed_programs, ls->o.top));
-	json_t *tops = json_object();
-	json_object_set_new(tops, "rejects_by_reason", top_info_json(&ls->reject_reasons));
-	json_object_set_new(tops, "rejects_by_client", top_info_json(&ls->reject_clients));
-	json_object_set_new(tops, "warnings", top_info_json(&ls->warnings));
-	json_object_set_new(tops, "auth_failures_by_client", top_info_json(&ls->auth_clients));
-	json_object_set_new(tops, "unparsed_by_program", top_info_json(&ls->unparsed_programs));
-	json_object_set_new(tops, "memory_cap", json_integer((json_int_t)ls->budget.cap));
-	json_object_set_new(tops, "memory_used", json_integer((json_int_t)ls->budget.used));
-	json_object_set_new(doc, "top_tables", tops);
-	json_t *lg = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "logins",
-			       (json_int_t)ls->dv.logins, "failed_attempts",
-			       (json_int_t)ls->dv.failed_attempts, "failed_connections",
-			       (json_int_t)ls->dv.failed_connections, "aborted",
-			       (json_int_t)ls->dv.aborted, "lmtp_saved",
-			       (json_int_t)ls->dv.lmtp_saved, "lmtp_failed",
-			       (json_int_t)ls->dv.lmtp_failed);
-	json_object_set_new(lg, "by_protocol", top_json(&ls->dv.by_protocol, 16));
-	json_object_set_new(lg, "failed_by_user", top_json(&ls->dv.failed_users, ls->o.top));
-	json_object_set_new(lg, "failed_by_ip", top_json(&ls->dv.failed_ips, ls->o.top));
-	json_object_set_new(doc, "logins", lg);
-	json_object_set_new(doc, "channels", channels_json(ls));
-	json_object_set_new(doc, "limits", limits);
-	return doc;
-}
-
-/* A top table; in approximate mode each count is "~upper bound (±err)"
- * and the title says what that means. */
-static void print_top(FILE *out, const char *title, const struct mm_tally *t, size_t k)
-{
-	bool exact = mm_tally_exact(t);
-	char line[256];
-	int n = snprintf(line, sizeof line, "%s%s", title,
-			 exact ? "" : " (approximate: ~N is an upper bound, at most err above the true count)");
-	fprintf(out, "\n%s\n%.*s\n", line, n < 0 ? 0 : n,
-		"----------------------------------------------------------------------------"
-		"----------------------------------------------------------------------------");
-	struct mm_tally_row rows[k ? k : 1];
-	size_t got = mm_tally_top(t, rows, k);
-	if (!got)
-		fprintf(out, "  none\n");
-	for (size_t i = 0; i < got; i++) {
-		if (exact)
-			fprintf(out, "  %8llu  %.*s\n", (unsigned long long)rows[i].count,
-				(int)rows[i].len, rows[i].key);
-		else
-			fprintf(out, " ~%8llu  err<=%-8llu  %.*s\n", (unsigned long long)rows[i].count,
-				(unsigned long long)rows[i].err, (int)rows[i].len, rows[i].key);
-	}
-	if (!exact && mm_tally_min_bound(t))
-		fprintf(out, "  (any key not listed: at most %llu)\n",
-			(unsigned long long)mm_tally_min_bound(t));
-}
-
-/* Dovecot's logins, when the log has any. */
-static void print_logins(struct mm_logstat *ls, FILE *out)
-{
-	fprintf(out, "Logins (Dovecot login processes)\n--------------------------------\n");
-	fprintf(out, " %8llu   successful logins\n", (unsigned long long)ls->dv.logins);
-	fprintf(out, " %8llu   failed login attempts, in %llu connections\n",
-		(unsigned long long)ls->dv.failed_attempts,
-		(unsigned long long)ls->dv.failed_connections);
-	fprintf(out, " %8llu   connections closed without a login\n",
-		(unsigned long long)ls->dv.aborted);
-	fprintf(out, " %8llu   LMTP/LDA deliveries saved, %llu failed\n",
-		(unsigned long long)ls->dv.lmtp_saved, (unsigned long long)ls->dv.lmtp_failed);
-	print_top(out, "Logins by protocol", &ls->dv.by_protocol, 16);
-	print_top(out, "Failed logins by user", &ls->dv.failed_users, ls->o.top);
-	print_top(out, "Failed logins by client address", &ls->dv.failed_ips, ls->o.top);
-	fprintf(out, "\n");
-}
-
-void mm_logstat_text(struct mm_logstat *ls, FILE *out)
-{
-	struct mm_logstat_totals t;
-	mm_logstat_get_totals(ls, &t);
-	bool logins = ls->dv.logins || ls->dv.failed_connections || ls->dv.aborted ||
-		      ls->dv.lmtp_saved;
-	bool mail = t.received || t.delivered || t.deferrals || t.bounced || t.rejected ||
-		    t.expired || t.held || t.auth_failures;
-	if (logins)
-		print_logins(ls, out);
-	if (logins && !mail) {
-		/* a Dovecot-only log: no all-zero mail report */
-		fprintf(out, " %8llu   lines, %llu not understood\n", (unsigned long long)t.lines,
-			(unsigned long long)t.unparsed_lines);
-		if (ls->unparsed_programs.total)
-			print_top(out, "Lines not understood, by program", &ls->unparsed_programs,
-				  ls->o.top);
-		return;
-	}
-	const char *about_s = mm_distinct_exact(&ls->senders) ? "" : " (estimate)";
-	const char *about_r = mm_distinct_exact(&ls->recipients) ? "" : " (estimate)";
-	fprintf(out, "Grand Totals\n------------\nmessages\n\n");
-	fprintf(out, " %8llu   received\n", (unsigned long long)t.received);
-	fprintf(out, " %8llu   delivered\n", (unsigned long long)t.delivered);
-	fprintf(out, " %8llu   forwarded\n", (unsigned long long)t.forwarded);
-	if (t.filter_hops)
-		fprintf(out, " %8llu   content filter hops (counted once above)\n",
-			(unsigned long long)t.filter_hops);
-	fprintf(out, " %8llu   deferred  (%llu deferrals)\n", (unsigned long long)t.deferred,
-		(unsigned long long)t.deferrals);
-	fprintf(out, " %8llu   bounced\n", (unsigned long long)t.bounced);
-	fprintf(out, " %8llu   rejected\n", (unsigned long long)t.rejected);
-	fprintf(out, " %8llu   reject warnings\n", (unsigned long long)t.reject_warnings);
-	fprintf(out, " %8llu   held\n", (unsigned long long)t.held);
-	fprintf(out, " %8llu   discarded\n", (unsigned long long)t.discarded);
-	fprintf(out, " %8llu   expired\n\n", (unsigned long long)t.expired);
-	fprintf(out, " %8llu   bytes received\n", (unsigned long long)t.bytes_received);
-	fprintf(out, " %8llu   bytes delivered\n", (unsigned long long)t.bytes_delivered);
-	fprintf(out, " %8llu   senders%s\n", (unsigned long long)t.senders, about_s);
-	fprintf(out, " %8llu   sending hosts/domains\n", (unsigned long long)t.sending_hosts);
-	fprintf(out, " %8llu   recipients%s\n", (unsigned long long)t.recipients, about_r);
-	fprintf(out, " %8llu   recipient hosts/domains\n\n",
-		(unsigned long long)t.recipient_hosts);
-	fprintf(out, " %8llu   SMTP AUTH failures\n\n", (unsigned long long)t.auth_failures);
-	fprintf(out, " %8llu   lines, %llu not understood\n", (unsigned long long)t.lines,
-		(unsigned long long)t.unparsed_lines);
-
-	fprintf(out, "\nPer-Day Traffic Summary\n-----------------------\n");
-	fprintf(out, "  %-10s %9s %9s %9s %9s %9s\n", "date", "received", "delivered",
-		"deferred", "bounced", "rejected");
-	for (size_t i = 0; i < ls->ndays; i++)
-		fprintf(out, "  %04d-%02d-%02d %9llu %9llu %9llu %9llu %9llu\n",
-			ls->days[i].ymd / 10000, ls->days[i].ymd / 100 % 100, ls->days[i].ymd % 100,
-			(unsigned long long)ls->days[i].c[R_RCV],
-			(unsigned long long)ls->days[i].c[R_DLV],
-			(unsigned long long)ls->days[i].c[R_DFR],
-			(unsigned long long)ls->days[i].c[R_BNC],
-			(unsigned long long)ls->days[i].c[R_REJ]);
-	fprintf(out, "\nPer-Hour Traffic Summary\n------------------------\n");
-	fprintf(out, "  %-11s %9s %9s %9s %9s %9s\n", "time", "received", "delivered",
-		"deferred", "bounced", "rejected");
-	for (int h = 0; h < 24; h++)
-		fprintf(out, "  %02d00-%02d00   %9llu %9llu %9llu %9llu %9llu\n", h, (h + 1) % 24,
-			(unsigned long long)ls->hours[h][R_RCV],
-			(unsigned long long)ls->hours[h][R_DLV],
-			(unsigned long long)ls->hours[h][R_DFR],
-			(unsigned long long)ls->hours[h][R_BNC],
-			(unsigned long long)ls->hours[h][R_REJ]);
-
-	sort_dests(ls);
-	fprintf(out, "\nDelivery by destination\n-----------------------\n");
-	fprintf(out, "  %-28s %8s %10s %6s %6s %8s %8s %8s %8s %8s\n", "domain", "sent",
-		"bytes", "defers", "bounce", "avg(s)", "max(s)", "p50", "p90", "p99");
-	for (size_t i = 0; i < ls->ndests; i++) {
-		struct dest *d = &ls->dests[i];
-		fprintf(out, "  %-28.28s %8llu %10llu %6llu %6llu %8.2f %8.1f %8.2f %8.2f %8.2f\n",
-			d->name, (unsigned long long)d->delivered, (unsigned long long)d->bytes,
-			(unsigned long long)d->deferrals, (unsigned long long)d->bounced,
-			d->delivered ? d->delay_sum / (double)d->delivered : 0.0, d->delay_max,
-			(double)mm_histo_quantile(&d->histo, 0.5) / 1000.0,
-			(double)mm_histo_quantile(&d->histo, 0.9) / 1000.0,
-			(double)mm_histo_quantile(&d->histo, 0.99) / 1000.0);
-	}
-	for (size_t i = 0; i < ls->ndests; i++) {
-		struct dest *d = &ls->dests[i];
-		if (d->defer_reasons.total) {
-			char title[128];
-			snprintf(title, sizeof title, "Deferral reasons: %s", d->name);
-			print_top(out, title, &d->defer_reasons, TOP_PER_DEST);
-		}
-		if (d->bounce_reasons.total) {
-			char title[128];
-			snprintf(title, sizeof title, "Bounce reasons: %s", d->name);
-			print_top(out, title, &d->bounce_reasons, TOP_PER_DEST);
-		}
-	}
-	print_top(out, "Rejects by reason", &ls->reject_reasons, ls->o.top);
-	print_top(out, "Rejects by client", &ls->reject_clients, ls->o.top);
-	print_top(out, "Warnings", &ls->warnings, ls->o.top);
-	if (ls->auth_clients.total)
-		print_top(out, "SMTP AUTH failures by client", &ls->auth_clients, ls->o.top);
-	if (ls->postscreen.total)
-		print_top(out, "postscreen verdicts", &ls->postscreen, 32);
-	if (ls->unparsed_programs.total)
-		print_top(out, "Lines not understood, by program", &ls->unparsed_programs,
-			  ls->o.top);
-
-	struct mm_cfile *cf = mm_logpipe_cfile(ls->pipe);
-	fprintf(out, "\nChannel counters\n----------------\n");
-	fprintf(out, "  %-20s %9s %9s %9s %9s %9s %9s %9s %9s\n", "channel", "received", "stored",
-		"delivered", "first", "submitted", "attempted", "rejected", "failed");
-	for (uint32_t i = 0; i < mm_cfile_ngroups(cf); i++) {
-		struct mm_cg_snapshot s;
-		if (mm_cg_read(cf, i, &s) < 0)
-			continue;
-		fprintf(out, "  %-20.20s %9lld %9lld %9lld %9lld %9lld %9lld %9lld %9lld\n", s.name,
-			(long long)s.v[MM_CG_RECEIVED], (long long)s.v[MM_CG_STORED],
-			(long long)s.v[MM_CG_DELIVERED], (long long)s.v[MM_CG_DELIVERED_FIRST],
-			(long long)s.v[MM_CG_SUBMITTED], (long long)s.v[MM_CG_ATTEMPTED],
-			(long long)s.v[MM_CG_REJECTED], (long long)s.v[MM_CG_FAILED]);
 	}
 }
