@@ -14,20 +14,15 @@
  * cannot be opened, a null consumer; either way logwatch keeps its own
  * per-source line counts, saved with the positions.
  *
- * /api/logs returns {"sources": [...], "state_file", "saves",
- * "save_errors", "last_save_ms", "last_error", "consumer", "lines"}; each
- * source has name, kind, state, dev, inode, offset (files) or cursor
- * (journal), lines (ever, across restarts), lines_this_run, capped,
- * unterminated, bytes, rotations, truncations, replaced, errors,
- * last_read_ms and last_error.
+ * This file: sources, reading, positions, reload and the module row.
+ * The readers live beside it behind the private logwatch_impl.h:
+ * logwatch_api.c (/api/logs, in_effect) and logwatch_metrics.c (the
+ * registry families).
  */
 #include "daemon/logwatch.h"
-#include "core/utf8.h"
 
 #include <errno.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/buffer.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <libgen.h>
@@ -45,6 +40,7 @@
 #include "core/strutil.h"
 #include "core/xalloc.h"
 #include "daemon/daemon.h"
+#include "daemon/logwatch_impl.h"
 #include "daemon/module.h"
 #include "metrics/registry.h"
 #include "parsers/parser.h"
@@ -57,44 +53,6 @@
 #define BATCH_MS 50
 #define STATE_FILE "log-positions"
 #define ROTATE_GRACE_MS 1000
-
-struct lw_source {
-	struct mm_logwatch *lw;
-	unsigned index;
-	enum mm_srckind kind;
-	char *name;
-	struct mm_tailer *tailer;
-	struct mm_journal *journal;
-	struct event *ev_journal;
-	char *base; /* file name within its directory, for inotify */
-	int wd;
-	uint64_t lines_base, lines_run;
-	uint64_t unparsed_run; /* lines the parser did not understand, this run */
-	uint64_t errors;
-	char error[MM_ERR_MAX];
-};
-
-struct mm_logwatch {
-	struct mm_daemon *d;
-	struct lw_source *src;
-	size_t n;
-	struct mm_line_consumer consumer;
-	struct mm_logpipe *lp; /* the consumer's pipeline, NULL when counters are off */
-	char *state_path;
-	struct mm_posfile snap; /* last loaded or saved state */
-	char *saved_text;	/* its encoding, to skip identical saves */
-	char *conf_sig;		/* [log] settings the sources were built from */
-	int ifd;
-	struct event *ev_inotify, *ev_batch, *ev_more;
-	bool batch_armed, rotation_hint;
-	int64_t save_ms, last_save_mono;
-	uint64_t saves, save_errors;
-	struct mm_repeat save_rep; /* "positions not saved": once a minute, counted */
-	int64_t last_save_wall;
-	char last_error[MM_ERR_MAX * 2];
-	bool dirty;
-	struct mm_metric *f[40]; /* registry families, see defs[] */
-};
 
 /* ---- consumer ---- */
 
@@ -551,61 +509,6 @@ static void on_job(void *arg, int64_t now_ms)
 	}
 	report_counters_notice(lw);
 }
-
-/* ---- HTTP ---- */
-
-static json_t *source_json(const struct lw_source *s)
-{
-	json_t *o = json_pack("{s:o, s:s, s:I, s:I, s:I}", "name", mm_json_text(s->name), "kind",
-			      s->kind == MM_SRCKIND_FILE ? "file" : "journal", "lines",
-			      (json_int_t)(s->lines_base + s->lines_run), "lines_this_run",
-			      (json_int_t)s->lines_run, "errors", (json_int_t)s->errors);
-	json_object_set_new(o, "last_error", mm_json_text(s->error));
-	if (s->tailer) {
-		const struct mm_tailer_stats *st = mm_tailer_stats(s->tailer);
-		struct mm_filepos pos;
-		mm_tailer_position(s->tailer, &pos);
-		json_object_update_new(
-			o, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "state",
-				     mm_tailer_state(s->tailer), "dev", (json_int_t)pos.dev, "inode",
-				     (json_int_t)pos.ino, "offset", (json_int_t)pos.offset, "capped",
-				     (json_int_t)st->lines.capped, "unterminated",
-				     (json_int_t)st->lines.unterminated, "bytes",
-				     (json_int_t)st->lines.bytes, "rotations",
-				     (json_int_t)st->rotations, "truncations",
-				     (json_int_t)st->truncations, "replaced", (json_int_t)st->replaced,
-				     "last_read_ms", (json_int_t)st->last_read_ms));
-	} else if (s->journal) {
-		const struct mm_journal_stats *st = mm_journal_stats(s->journal);
-		json_object_update_new(
-			o, json_pack("{s:s, s:o, s:I, s:I, s:I, s:I}", "state", "reading", "cursor",
-				     mm_json_text(mm_journal_cursor(s->journal)), "entries", (json_int_t)st->entries,
-				     "skipped", (json_int_t)st->skipped, "capped",
-				     (json_int_t)st->capped, "last_read_ms",
-				     (json_int_t)st->last_read_ms));
-	} else {
-		json_object_set_new(o, "state", json_string("error"));
-	}
-	return o;
-}
-
-static void on_api(struct evhttp_request *req, void *arg)
-{
-	struct mm_logwatch *lw = arg;
-	json_t *arr = json_array();
-	uint64_t total = 0;
-	for (size_t i = 0; i < lw->n; i++) {
-		json_array_append_new(arr, source_json(&lw->src[i]));
-		total += lw->src[i].lines_base + lw->src[i].lines_run;
-	}
-	json_t *doc = json_pack("{s:o, s:o, s:I, s:I, s:I, s:o, s:s, s:I}", "sources", arr,
-				"state_file", mm_json_text(lw->state_path), "saves", (json_int_t)lw->saves,
-				"save_errors", (json_int_t)lw->save_errors, "last_save_ms",
-				(json_int_t)lw->last_save_wall, "last_error", mm_json_text(lw->last_error),
-				"consumer", lw->consumer.name, "lines", (json_int_t)total);
-	mm_http_reply_json(req, 200, doc);
-}
-
 /* ---- init / free ---- */
 
 /* Loads the saved state; a corrupt file is set aside (".corrupt") and
@@ -635,201 +538,6 @@ static void load_state(struct mm_logwatch *lw)
 		lw->saved_text = mm_posfile_encode(&lw->snap, &len);
 	}
 }
-
-/* ---- the registry ---- */
-
-enum {
-	F_LINES,
-	F_UNPARSED,
-	F_SOURCE_ERRORS,
-	F_RECEIVED,
-	F_DELIVERED,
-	F_DEFERRED,
-	F_BOUNCED,
-	F_REJECTED,
-	F_DELIVERED_FIRST,
-	F_SUBMITTED,
-	F_RCPT_DELIVERED,
-	F_RCPT_FAILED,
-	F_BYTES_RECEIVED,
-	F_BYTES_DELIVERED,
-	F_QTIME,
-	F_QTIME_COUNT,
-	F_IN_ASSOC,
-	F_IN_ASSOC_TOTAL,
-	F_IN_ASSOC_REJ,
-	F_OUT_ASSOC,
-	F_OUT_ASSOC_TOTAL,
-	F_OUT_ASSOC_FAIL,
-	F_LAST_IN,
-	F_LAST_OUT,
-	F_STORED,
-	F_STORED_RCPTS,
-	F_STORED_BYTES,
-	F_STORED_OLDEST,
-	F_LOGINS,
-	F_LOGIN_CONNS,
-	F_INFLIGHT,
-	F_EVICTED,
-	F_FILTER_HOPS,
-	F_N
-};
-
-#define CH(name, type, help) {name, help, type, {"channel"}}
-
-static const struct mm_metric_def defs[F_N] = {
-	[F_LINES] = {"mailmon_log_lines_total", "Log lines read, per source.", MM_METRIC_COUNTER,
-		     {"source"}},
-	[F_UNPARSED] = {"mailmon_log_lines_unparsed_total",
-			"Log lines no grammar understood, per source (since mailmond started).",
-			MM_METRIC_COUNTER, {"source"}},
-	[F_SOURCE_ERRORS] = {"mailmon_log_source_errors_total",
-			     "Errors reading the source (missing file, unreadable, journal "
-			     "failures).",
-			     MM_METRIC_COUNTER, {"source"}},
-	[F_RECEIVED] = CH("mailmon_messages_received_total", MM_METRIC_COUNTER,
-			  "Messages enqueued to the channel (RFC 2789 mtaGroupReceivedMessages)."),
-	[F_DELIVERED] = CH("mailmon_messages_delivered_total", MM_METRIC_COUNTER,
-			   "Messages delivered by the channel (mtaGroupTransmittedMessages)."),
-	[F_DEFERRED] = CH("mailmon_messages_deferred_total", MM_METRIC_COUNTER,
-			  "Temporary delivery failures (deferrals) on the channel."),
-	[F_BOUNCED] = CH("mailmon_messages_bounced_total", MM_METRIC_COUNTER,
-			 "Permanent delivery failures (bounced, expired) on the channel."),
-	[F_REJECTED] = CH("mailmon_messages_rejected_total", MM_METRIC_COUNTER,
-			  "Attempted enqueues the channel rejected (mtaGroupRejectedMessages)."),
-	[F_DELIVERED_FIRST] = CH("mailmon_messages_delivered_first_attempt_total",
-				 MM_METRIC_COUNTER,
-				 "Messages delivered by the channel on their first attempt."),
-	[F_SUBMITTED] = CH("mailmon_messages_submitted_total", MM_METRIC_COUNTER,
-			   "Messages this (inbound) channel handed to the MTA."),
-	[F_RCPT_DELIVERED] = CH("mailmon_recipients_delivered_total", MM_METRIC_COUNTER,
-				"Recipients delivered by the channel."),
-	[F_RCPT_FAILED] = CH("mailmon_recipients_failed_total", MM_METRIC_COUNTER,
-			     "Recipients that failed permanently on the channel."),
-	[F_BYTES_RECEIVED] = CH("mailmon_received_bytes_total", MM_METRIC_COUNTER,
-				"Bytes enqueued to the channel (mtaGroupReceivedVolume)."),
-	[F_BYTES_DELIVERED] = CH("mailmon_delivered_bytes_total", MM_METRIC_COUNTER,
-				 "Bytes delivered by the channel (mtaGroupTransmittedVolume)."),
-	[F_QTIME] = CH("mailmon_queue_time_seconds_total", MM_METRIC_COUNTER,
-		       "Summed time in queue of the channel's delivered messages, in seconds."),
-	[F_QTIME_COUNT] = CH("mailmon_queue_time_messages_total", MM_METRIC_COUNTER,
-			     "Delivered messages whose queue time is summed above (for the "
-			     "average)."),
-	[F_IN_ASSOC] = CH("mailmon_inbound_associations", MM_METRIC_GAUGE,
-			  "Inbound SMTP/LMTP sessions open now (mtaGroupInboundAssociations)."),
-	[F_IN_ASSOC_TOTAL] = CH("mailmon_inbound_associations_total", MM_METRIC_COUNTER,
-				"Inbound sessions (mtaGroupAccumulatedInboundAssociations)."),
-	[F_IN_ASSOC_REJ] = CH("mailmon_inbound_associations_rejected_total", MM_METRIC_COUNTER,
-			      "Inbound sessions rejected (mtaGroupRejectedInboundAssociations)."),
-	[F_OUT_ASSOC] = CH("mailmon_outbound_associations", MM_METRIC_GAUGE,
-			   "Outbound sessions open now (mtaGroupOutboundAssociations)."),
-	[F_OUT_ASSOC_TOTAL] = CH("mailmon_outbound_associations_total", MM_METRIC_COUNTER,
-				 "Outbound sessions (mtaGroupAccumulatedOutboundAssociations)."),
-	[F_OUT_ASSOC_FAIL] = CH("mailmon_outbound_connect_failures_total", MM_METRIC_COUNTER,
-				"Outbound connections that failed (mtaGroupOutboundConnectFailures)."),
-	[F_LAST_IN] = CH("mailmon_last_inbound_activity_timestamp_seconds", MM_METRIC_GAUGE,
-			 "Last inbound activity on the channel, seconds since the epoch."),
-	[F_LAST_OUT] = CH("mailmon_last_outbound_activity_timestamp_seconds", MM_METRIC_GAUGE,
-			  "Last outbound activity on the channel, seconds since the epoch."),
-	[F_STORED] = CH("mailmon_channel_stored_messages", MM_METRIC_GAUGE,
-			"Queued messages whose last delivery attempt was on the channel "
-			"(mtaGroupStoredMessages; \"unattempted\" for never tried)."),
-	[F_STORED_RCPTS] = CH("mailmon_channel_stored_recipients", MM_METRIC_GAUGE,
-			      "Their pending recipients (mtaGroupStoredRecipients)."),
-	[F_STORED_BYTES] = CH("mailmon_channel_stored_bytes", MM_METRIC_GAUGE,
-			      "Their size in bytes (mtaGroupStoredVolume)."),
-	[F_STORED_OLDEST] = CH("mailmon_channel_oldest_message_age_seconds", MM_METRIC_GAUGE,
-			       "Age of the channel's oldest stored message "
-			       "(mtaGroupOldestMessageStored)."),
-	[F_LOGINS] = {"mailmon_logins_total",
-		      "Mail access logins from the Dovecot log, by result (good, failed).",
-		      MM_METRIC_COUNTER, {"channel", "result"}},
-	[F_LOGIN_CONNS] = CH("mailmon_login_connections_total", MM_METRIC_COUNTER,
-			     "Login process connections (counterutil numConnections)."),
-	[F_INFLIGHT] = {"mailmon_log_messages_tracked",
-			"Messages whose lifecycle the log pipeline tracks now.", MM_METRIC_GAUGE},
-	[F_FILTER_HOPS] = {"mailmon_messages_filter_hops_total",
-			   "Messages handed to a content filter on this host that re-injected "
-			   "them (\"queued as\" a loopback smtpd arrival): one message, two "
-			   "passes through the MTA.",
-			   MM_METRIC_COUNTER},
-	[F_EVICTED] = {"mailmon_log_messages_evicted_total",
-		       "Tracked messages dropped before their end, by cause (full, idle).",
-		       MM_METRIC_COUNTER, {"cause"}},
-};
-
-/* Counter fields of the counters file, published per channel. */
-static const struct {
-	int family;
-	enum mm_cg_field field;
-	double scale;
-} cg_map[] = {
-	{F_RECEIVED, MM_CG_RECEIVED, 1},
-	{F_DELIVERED, MM_CG_DELIVERED, 1},
-	{F_DEFERRED, MM_CG_ATTEMPTED, 1},
-	{F_BOUNCED, MM_CG_FAILED, 1},
-	{F_REJECTED, MM_CG_REJECTED, 1},
-	{F_DELIVERED_FIRST, MM_CG_DELIVERED_FIRST, 1},
-	{F_SUBMITTED, MM_CG_SUBMITTED, 1},
-	{F_RCPT_DELIVERED, MM_CG_RCPT_DELIVERED, 1},
-	{F_RCPT_FAILED, MM_CG_RCPT_FAILED, 1},
-	{F_BYTES_RECEIVED, MM_CG_VOLUME_RECEIVED, 1},
-	{F_BYTES_DELIVERED, MM_CG_VOLUME_DELIVERED, 1},
-	{F_QTIME, MM_CG_QTIME_SUM_MS, 1e-3},
-	{F_QTIME_COUNT, MM_CG_QTIME_COUNT, 1},
-	{F_IN_ASSOC, MM_CG_IN_ASSOC, 1},
-	{F_IN_ASSOC_TOTAL, MM_CG_IN_ASSOC_TOTAL, 1},
-	{F_IN_ASSOC_REJ, MM_CG_IN_ASSOC_REJECTED, 1},
-	{F_OUT_ASSOC, MM_CG_OUT_ASSOC, 1},
-	{F_OUT_ASSOC_TOTAL, MM_CG_OUT_ASSOC_TOTAL, 1},
-	{F_OUT_ASSOC_FAIL, MM_CG_OUT_ASSOC_FAILED, 1},
-	{F_LAST_IN, MM_CG_LAST_IN_MS, 1e-3},
-	{F_LAST_OUT, MM_CG_LAST_OUT_MS, 1e-3},
-	{F_STORED, MM_CG_QSTORED_MSGS, 1},
-	{F_STORED_RCPTS, MM_CG_QSTORED_RCPTS, 1},
-	{F_STORED_BYTES, MM_CG_QSTORED_VOLUME, 1},
-	{F_STORED_OLDEST, MM_CG_QOLDEST_S, 1},
-	{F_LOGIN_CONNS, MM_CG_LOGIN_CONNS, 1},
-};
-
-static void collect(void *arg, struct mm_registry *r)
-{
-	struct mm_logwatch *lw = arg;
-	for (size_t i = 0; i < lw->n; i++) {
-		const struct lw_source *s = &lw->src[i];
-		const char *sl[] = {s->name};
-		mm_metric_set(lw->f[F_LINES], sl, (double)(s->lines_base + s->lines_run));
-		mm_metric_set(lw->f[F_UNPARSED], sl, (double)s->unparsed_run);
-		mm_metric_set(lw->f[F_SOURCE_ERRORS], sl, (double)s->errors);
-	}
-	if (!lw->lp)
-		return;
-	struct mm_logpipe_stats st;
-	mm_logpipe_get_stats(lw->lp, &st);
-	mm_metric_set(lw->f[F_INFLIGHT], NULL, (double)st.lc.inflight);
-	mm_metric_set(lw->f[F_FILTER_HOPS], NULL, (double)st.filter_hops);
-	mm_metric_set(lw->f[F_EVICTED], (const char *[]){"full"}, (double)st.lc.evicted_full);
-	mm_metric_set(lw->f[F_EVICTED], (const char *[]){"idle"}, (double)st.lc.evicted_age);
-	struct mm_cfile *cf = mm_logpipe_cfile(lw->lp);
-	uint32_t n = cf ? mm_cfile_ngroups(cf) : 0;
-	for (uint32_t g = 0; g < n; g++) {
-		struct mm_cg_snapshot snap;
-		if (mm_cg_read(cf, g, &snap) < 0)
-			continue;
-		const char *cl[] = {snap.name};
-		for (size_t k = 0; k < sizeof cg_map / sizeof cg_map[0]; k++)
-			mm_metric_set(lw->f[cg_map[k].family], cl,
-				      (double)snap.v[cg_map[k].field] * cg_map[k].scale);
-		if (snap.v[MM_CG_LOGINS_GOOD] || snap.v[MM_CG_LOGINS_FAILED] ||
-		    snap.v[MM_CG_LOGIN_CONNS]) {
-			mm_metric_set(lw->f[F_LOGINS], (const char *[]){snap.name, "good"},
-				      (double)snap.v[MM_CG_LOGINS_GOOD]);
-			mm_metric_set(lw->f[F_LOGINS], (const char *[]){snap.name, "failed"},
-				      (double)snap.v[MM_CG_LOGINS_FAILED]);
-		}
-	}
-}
-
 static int logwatch_init(struct mm_daemon *d, struct mm_err *err)
 {
 	struct mm_logwatch *lw = xcalloc(1, sizeof *lw);
@@ -841,9 +549,8 @@ static int logwatch_init(struct mm_daemon *d, struct mm_err *err)
 	lw->state_path = xasprintf("%s/%s", dir, STATE_FILE);
 	consumer_setup(lw);
 	load_state(lw);
-	if (mm_registry_add_all(d->metrics, defs, F_N, lw->f, err) < 0)
+	if (mm_logwatch_metrics_add(lw, err) < 0)
 		return -1;
-	mm_registry_add_collector(d->metrics, collect, lw);
 
 	lw->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (lw->ifd >= 0) {
@@ -862,7 +569,7 @@ static int logwatch_init(struct mm_daemon *d, struct mm_err *err)
 	mm_schedule_add(&d->sched, "logwatch",
 			mm_config_duration_ms(d->conf, "log", "poll_interval"), 0, now, on_job, lw);
 	if (d->httpd)
-		mm_http_route(d, "/api/logs", on_api, lw);
+		mm_http_route(d, "/api/logs", mm_logwatch_api, lw);
 	arm_batch(lw); /* first read as soon as the loop runs */
 	return 0;
 }
@@ -898,39 +605,11 @@ struct mm_logpipe *mm_logwatch_logpipe(struct mm_daemon *d)
 {
 	return d->logwatch ? d->logwatch->lp : NULL;
 }
-
-/* The [log] values the open sources were built from (their signature),
- * the poll and save periods in use, and the grammar of the pipeline. */
-static void logwatch_in_effect(struct mm_daemon *d, json_t *out)
-{
-	struct mm_logwatch *lw = d->logwatch;
-	if (!lw || !lw->conf_sig)
-		return;
-	char *sig = xstrdup(lw->conf_sig), *save = NULL;
-	for (char *line = strtok_r(sig, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *eq = strchr(line, '=');
-		if (!eq)
-			continue;
-		*eq = '\0';
-		char key[64];
-		snprintf(key, sizeof key, "log.%s", line);
-		json_object_set_new(out, key, json_string(eq + 1));
-	}
-	free(sig);
-	for (size_t i = 0; i < d->sched.n; i++)
-		if (strcmp(d->sched.jobs[i].name, "logwatch") == 0)
-			json_object_set_new(out, "log.poll_interval",
-					    json_integer((json_int_t)d->sched.jobs[i].period_ms));
-	json_object_set_new(out, "log.position_save_interval", json_integer((json_int_t)lw->save_ms));
-	if (lw->lp)
-		json_object_set_new(out, "log.format", json_string(mm_logpipe_parser_name(lw->lp)));
-}
-
 const struct mm_module mm_module_logs = {
 	.name = "logs",
 	.conf = {&mm_conf_table_logs},
 	.init = logwatch_init,
 	.apply = logwatch_apply,
-	.in_effect = logwatch_in_effect,
+	.in_effect = mm_logwatch_in_effect,
 	.free = logwatch_free,
 };
