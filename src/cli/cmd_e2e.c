@@ -164,13 +164,6 @@ static json_t *result_json(const struct mm_e2e_result *r)
 	return doc;
 }
 
-/* Perfdata: 'label'=value[UOM];warn;crit;min;max (Nagios plugin API). */
-static void perf(const char *label, int64_t us)
-{
-	if (us >= 0)
-		printf(" %s=%.6fs", label, (double)us / 1e6);
-}
-
 static void print_line(int rc, const char *to, const struct mm_e2e_result *r, int64_t warn_ms,
 		       int64_t crit_ms, int64_t timeout_ms, const char *why)
 {
@@ -185,22 +178,15 @@ static void print_line(int rc, const char *to, const struct mm_e2e_result *r, in
 	if (r->nclaimed)
 		printf("; %zu message(s) of earlier runs taken", r->nclaimed);
 	printf(" |");
-	if (r->delivery_us >= 0) {
-		printf(" delivery=%.6fs;", (double)r->delivery_us / 1e6);
-		if (warn_ms)
-			printf("%.3f", (double)warn_ms / 1000);
-		putchar(';');
-		if (crit_ms)
-			printf("%.3f", (double)crit_ms / 1000);
-		printf(";0;%.3f", (double)timeout_ms / 1000);
-	}
-	perf("total", r->total_us);
-	perf("ldap", r->ldap_us);
-	perf("smtp", r->smtp_us);
-	perf("retrieve", r->retrieve_us);
+	if (r->delivery_us >= 0)
+		mm_nagios_perf_range("delivery", r->delivery_us, warn_ms, crit_ms, timeout_ms);
+	mm_nagios_perf("total", r->total_us);
+	mm_nagios_perf("ldap", r->ldap_us);
+	mm_nagios_perf("smtp", r->smtp_us);
+	mm_nagios_perf("retrieve", r->retrieve_us);
 	for (size_t i = 0; i < r->nstages; i++)
 		if (strcmp(r->stages[i].name, "ldap") != 0)
-			perf(r->stages[i].name, r->stages[i].us);
+			mm_nagios_perf(r->stages[i].name, r->stages[i].us);
 	for (size_t i = 0; i < r->nhops; i++) {
 		char label[40];
 		char with[16];
@@ -209,7 +195,7 @@ static void print_line(int rc, const char *to, const struct mm_e2e_result *r, in
 			with[k] = (char)tolower((unsigned char)r->hops[i].with[k]);
 		with[k] = '\0';
 		snprintf(label, sizeof label, "hop%zu%s%s", i + 1, k ? "_" : "", with);
-		perf(label, r->hop_us[i]);
+		mm_nagios_perf(label, r->hop_us[i]);
 	}
 	printf(" late=%d cleaned=%u polls=%u", r->late ? 1 : 0, r->cleaned, r->polls);
 	if (r->nclaimed) {
@@ -395,9 +381,7 @@ int cmd_e2e(struct mm_cli *cli, int argc, char **argv)
 	} else
 		rc = NAGIOS_OK;
 	if (json) {
-		json_t *doc = result_json(res);
-		json_object_set_new(doc, "status", json_string(mm_nagios_names[rc]));
-		mm_nagios_print_json(doc);
+		mm_nagios_print_result(result_json(res), rc);
 		goto out;
 	}
 	print_line(rc, to, res, warn_ms, crit_ms, prm.timeout_ms, why);

@@ -238,9 +238,7 @@ int cmd_probe(struct mm_cli *cli, int argc, char **argv)
 	} else
 		rc = NAGIOS_OK;
 	if (json) {
-		json_t *doc = result_json(&prm, res);
-		json_object_set_new(doc, "status", json_string(mm_nagios_names[rc]));
-		mm_nagios_print_json(doc);
+		mm_nagios_print_result(result_json(&prm, res), rc);
 		goto out;
 	}
 	bool v6 = strchr(prm.host, ':') != NULL;
@@ -255,14 +253,8 @@ int cmd_probe(struct mm_cli *cli, int argc, char **argv)
 		printf("failed (%s) after %.3f s: %s", mm_probe_fail_name(res->fail), secs, res->msg);
 	if (res->have_cert && !why[0])
 		printf(", certificate valid %d more days", res->cert_days);
-	/* Perfdata: 'label'=value[UOM];warn;crit;min;max (Nagios plugin API). */
-	printf(" | time=%.6fs;", secs);
-	if (warn_ms)
-		printf("%.3f", (double)warn_ms / 1000);
-	putchar(';');
-	if (crit_ms)
-		printf("%.3f", (double)crit_ms / 1000);
-	printf(";0;%.3f", (double)prm.timeout_ms / 1000);
+	printf(" |");
+	mm_nagios_perf_range("time", res->total_us, warn_ms, crit_ms, prm.timeout_ms);
 	for (size_t i = 0; i < res->nstages; i++)
 		printf(" %s=%.6fs", res->stages[i].name, (double)res->stages[i].us / 1e6);
 	if (res->have_cert)

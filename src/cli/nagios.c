@@ -38,3 +38,27 @@ int mm_nagios_unknown(bool json, const char *label, const char *failure_key, con
 		printf("%s UNKNOWN - %s\n", label, msg);
 	return NAGIOS_UNKNOWN;
 }
+
+void mm_nagios_print_result(json_t *doc, int rc)
+{
+	json_object_set_new(doc, "status", json_string(mm_nagios_names[rc]));
+	mm_nagios_print_json(doc);
+}
+
+void mm_nagios_perf(const char *label, int64_t us)
+{
+	if (us >= 0)
+		printf(" %s=%.6fs", label, (double)us / 1e6);
+}
+
+void mm_nagios_perf_range(const char *label, int64_t us, int64_t warn_ms, int64_t crit_ms,
+			  int64_t max_ms)
+{
+	printf(" %s=%.6fs;", label, (double)us / 1e6);
+	if (warn_ms)
+		printf("%.3f", (double)warn_ms / 1000);
+	putchar(';');
+	if (crit_ms)
+		printf("%.3f", (double)crit_ms / 1000);
+	printf(";0;%.3f", (double)max_ms / 1000);
+}

@@ -1,7 +1,11 @@
 /*
  * nagios: what the plugin commands (`mailmon probe`, `mailmon e2e`) share:
  * the exit codes and their names, SECS options, printing a JSON document,
- * and the UNKNOWN answer (a line, or a JSON object with --json).
+ * the UNKNOWN answer (a line, or a JSON object with --json) and the
+ * perfdata fields after the "|" of the status line.
+ *
+ * Everything prints to stdout (these are the CLI's edge); the JSON
+ * printers take over the document and release it.
  */
 #ifndef MAILMON_CLI_NAGIOS_H
 #define MAILMON_CLI_NAGIOS_H
@@ -22,5 +26,16 @@ void mm_nagios_print_json(json_t *doc);
 /* Could not check: "LABEL UNKNOWN - msg", or with json an object with
  * status UNKNOWN and failure_key = "internal". Returns NAGIOS_UNKNOWN. */
 int mm_nagios_unknown(bool json, const char *label, const char *failure_key, const char *msg);
+/* Sets doc's "status" to rc's name, then prints and releases it. */
+void mm_nagios_print_result(json_t *doc, int rc);
+
+/* Perfdata (Nagios plugin API: 'label'=value[UOM];warn;crit;min;max).
+ * mm_nagios_perf: " LABEL=S.SSSSSSs" for a time in us; nothing when us
+ * is negative (not measured). mm_nagios_perf_range: the same with its
+ * thresholds, ";WARN;CRIT;0;MAX" in seconds, WARN and CRIT left empty
+ * when 0 (not set). */
+void mm_nagios_perf(const char *label, int64_t us);
+void mm_nagios_perf_range(const char *label, int64_t us, int64_t warn_ms, int64_t crit_ms,
+			  int64_t max_ms);
 
 #endif
