@@ -99,6 +99,24 @@ static const struct hint hints[] = {
 	 "mailmon qm messages DEST (the destination named above); mailmon qshape --reasons -s "
 	 "deferred",
 	 "mailmon_flooded_destination_messages", "mailmon_queue_reason_messages"},
+	{"mailmon_baseline_departure", "queue",
+	 "The queue (incoming + active + deferred) is far outside its usual size for\n"
+	 "this hour of the week: above, mail arrives faster than it leaves (a\n"
+	 "failing destination, a stalled queue manager, a bulk sender); below, mail\n"
+	 "stopped arriving.",
+	 "mailmon status; mailmon qshape --reasons -s deferred", "mailmon_baseline_high",
+	 "mailmon_baseline_current"},
+	{"mailmon_baseline_departure", "inflow",
+	 "Mail accepted per minute is far outside its usual level for this hour:\n"
+	 "above, a bulk sender, a mail loop or a spam run through an account;\n"
+	 "below, clients cannot reach this node (load balancer, MX, smtpd).",
+	 "mailmon status; mailmon history mailmon_messages_submitted_total --since 1d",
+	 "mailmon_baseline_high", "mailmon_baseline_current"},
+	{"mailmon_baseline_departure", NULL,
+	 "Deferrals per minute are far outside their usual level for this hour:\n"
+	 "destinations refuse or time out, or a relay or content filter is down.",
+	 "mailmon qshape --reasons -s deferred", "mailmon_baseline_high",
+	 "mailmon_baseline_current"},
 	{"mailmon_disk_avail", NULL,
 	 "Partition %s is filling up; mail to a full partition is lost or\n"
 	 "deferred, and repairs need free space.",

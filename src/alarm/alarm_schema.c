@@ -84,6 +84,10 @@ static const struct mm_conf_section alarm_sections[] = {
 	{"alarm.floodeddestination", "A flooded destination ([cluster]): one instance per destination\n"
 				     "and delay-reason class (\"dead.test,refused\"); the value is its\n"
 				     "queued messages."},
+	{"alarm.baselinedeparture", "A figure left its expected range for this hour of the week\n"
+				    "([baseline]): one instance per figure (queue, inflow, deferral);\n"
+				    "the value is how far beyond the range plus margin it lies, in\n"
+				    "the figure's unit (mailmon status shows the range)."},
 	{"alarm.*", "An alarm of your own: [alarm.NAME] with at least metric and threshold."},
 };
 
@@ -172,6 +176,8 @@ static const struct mm_conf_key alarm_keys[] = {
 		   "10s", "0.5", 0, 1, "above", "1/1", "critical", "node verdict (1: in this state)"),
 	ALARM_KEYS("alarm.floodeddestination", "mailmon_flooded_destination_messages", "15s", "0", 0,
 		   0, "above", "1/1", "warning", "messages queued for a flooded destination"),
+	ALARM_KEYS("alarm.baselinedeparture", "mailmon_baseline_departure", "1m", "0", 0, 0,
+		   "above", "3/5", "warning", "departure from the usual range for this hour"),
 	ALARM_KEYS("alarm.*", NULL, "1m", NULL, 0, 0, "above", "1/1", "warning", NULL),
 };
 

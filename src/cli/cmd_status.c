@@ -36,7 +36,11 @@ static void usage(FILE *out)
 	      "    ([service.NAME]): its state (up, slow, down,\n"
 	      "    restarting, verifying, failed = flap limit reached, left for a\n"
 	      "    human), last response time, last failure and the restarts within\n"
-	      "    its flap window (see /api/services for everything).\n"
+	      "    its flap window (see /api/services for everything), and at the\n"
+	      "    end the baseline ([baseline]): per figure (queue, inflow,\n"
+	      "    deferral) its value now, the range expected for this hour of the\n"
+	      "    week and which fallback slot it comes from, and DEPARTED when it\n"
+	      "    is outside.\n"
 	      "    --json prints the API's /api/status answer unchanged.\n"
 	      "\n"
 	      "EXIT STATUS\n"
@@ -202,6 +206,52 @@ static void print_drain(const char *host, int port, const char *const *hdrs)
 	json_decref(q);
 }
 
+/* The baseline (/api/v1/baseline), one line per figure: its value now,
+ * the range expected for this hour and which fallback slot it comes
+ * from. Quiet when the baseline is off. */
+static void print_baseline(const char *host, int port, const char *const *hdrs)
+{
+	json_t *doc = get_json(host, port, hdrs, "/api/v1/baseline", 1 << 20);
+	if (!doc)
+		return;
+	size_t i;
+	json_t *m;
+	json_array_foreach(json_object_get(doc, "metrics"), i, m)
+	{
+		const char *kind = json_string_value(json_object_get(m, "kind"));
+		const char *state = json_string_value(json_object_get(m, "state"));
+		const char *unit = json_string_value(json_object_get(m, "unit"));
+		json_t *cur = json_object_get(m, "current");
+		char now[64], range[256];
+		if (json_is_number(cur))
+			snprintf(now, sizeof now, "%.4g %s", json_number_value(cur), unit);
+		else
+			snprintf(now, sizeof now, "not measured yet");
+		if (json_is_number(json_object_get(m, "low")))
+			snprintf(range, sizeof range,
+				 "expected %.4g to %.4g %s (median %.4g; slot %s, %s; %lld points "
+				 "of %.1f days)",
+				 json_number_value(json_object_get(m, "low")),
+				 json_number_value(json_object_get(m, "high")), unit,
+				 json_number_value(json_object_get(m, "median")), kind,
+				 json_string_value(json_object_get(m, "slot")),
+				 (long long)json_integer_value(json_object_get(m, "points")),
+				 json_number_value(json_object_get(m, "history_days")));
+		else
+			snprintf(range, sizeof range,
+				 "no baseline yet (%.1f days of history; 6 hours needed)",
+				 json_number_value(json_object_get(m, "history_days")));
+		bool out = state && (strcmp(state, "above") == 0 || strcmp(state, "below") == 0);
+		printf("%s%s: now %s, %s%s%s\n", i == 0 ? "\nbaseline: " : "          ",
+		       json_string_value(json_object_get(m, "metric")), now, range,
+		       out ? ": DEPARTED " : "", out ? state : "");
+	}
+	json_t *e = json_object_get(doc, "error");
+	if (json_is_string(e))
+		printf("          (history not readable: %s)\n", json_string_value(e));
+	json_decref(doc);
+}
+
 /* The watched partitions (/api/v1/disk): use and the partition lock.
  * Returns how many are locked. */
 static int print_disks(const char *host, int port, const char *const *hdrs)
@@ -331,6 +381,7 @@ int cmd_status(struct mm_cli *cli, int argc, char **argv)
 		print_log_problems(host, port, mm_cli_api_headers(cli));
 		print_disks(host, port, mm_cli_api_headers(cli));
 		print_history(host, port, mm_cli_api_headers(cli));
+		print_baseline(host, port, mm_cli_api_headers(cli));
 	}
 	json_t *reload = json_object_get(doc, "reload");
 	rc = (json_integer_value(json_object_get(reload, "count")) > 0 &&

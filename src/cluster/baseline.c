@@ -19,10 +19,12 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Nearest-rank percentile of sorted v[n], n > 0. */
-static double pct(const double *v, size_t n, double p)
+/* Nearest-rank percentile of sorted v[n], n > 0: the smallest value
+ * with at least p percent of the values at or below it, v[ceil(p*n/100)]
+ * counting from 1. */
+static double pct(const double *v, size_t n, size_t p)
 {
-	size_t k = (size_t)(p / 100.0 * (double)n + 0.5);
+	size_t k = (p * n + 99) / 100; /* integer ceil: no rounding surprise */
 	if (k > 0)
 		k--;
 	return v[k < n ? k : n - 1];
@@ -88,14 +90,20 @@ void mm_baseline_compute(const struct mm_baseline_point *pts, size_t n, int64_t 
 	free(v);
 }
 
-int mm_baseline_departure(const struct mm_baseline *b, double value, double slack)
+double mm_baseline_beyond(const struct mm_baseline *b, double value, double slack)
 {
 	if (b->kind == MM_BL_NONE)
 		return 0;
 	double margin = (b->high - b->low) / 2 + slack;
 	if (value > b->high + margin)
-		return 1;
+		return value - (b->high + margin);
 	if (value < b->low - margin)
-		return -1;
+		return value - (b->low - margin);
 	return 0;
+}
+
+int mm_baseline_departure(const struct mm_baseline *b, double value, double slack)
+{
+	double d = mm_baseline_beyond(b, value, slack);
+	return (d > 0) - (d < 0);
 }

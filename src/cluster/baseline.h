@@ -5,6 +5,7 @@
  *
  *   mm_baseline_compute(pts, n, now_s, utc_offset_s, out)
  *   mm_baseline_departure(b, value, slack)
+ *   mm_baseline_beyond(b, value, slack)
  *
  * pts: the metric's history (any order, any step), for example 1-minute
  * points of the last 14 days from the history store. The slot is chosen
@@ -16,8 +17,10 @@
  *   >= 6 hours   all points
  *   less         no baseline (kind NONE): nothing can depart from it
  *
- * The range is the 5th to 95th percentile of the slot's points (at least
- * MM_BASELINE_MIN_POINTS; fewer: the next fallback). A value departs when
+ * The range is the 5th to 95th percentile of the slot's points, by
+ * nearest rank (the smallest value with at least p% of the points at or
+ * below it); at least MM_BASELINE_MIN_POINTS points, fewer: the next
+ * fallback. A value departs when
  * it is above high or below low by more than half the range's width plus
  * slack (an absolute margin, so a flat baseline of 0 does not fire on 1).
  *
@@ -55,5 +58,9 @@ void mm_baseline_compute(const struct mm_baseline_point *pts, size_t n, int64_t 
 			 int64_t utc_offset_s, struct mm_baseline *out);
 /* +1 above, -1 below, 0 within (or no baseline). */
 int mm_baseline_departure(const struct mm_baseline *b, double value, double slack);
+/* How far value lies beyond the departure bound (high or low widened by
+ * half the width plus slack): > 0 above, < 0 below, 0 within (or no
+ * baseline). The alarm's value. */
+double mm_baseline_beyond(const struct mm_baseline *b, double value, double slack);
 
 #endif

@@ -42,6 +42,7 @@ struct mm_snmp;
 struct mm_diskwatch;
 struct mm_cpuwatch;
 struct mm_cluster;
+struct mm_baseline_mod;
 struct evbuffer;
 
 #define MM_MAX_MODULES 16
@@ -106,6 +107,7 @@ struct mm_daemon {
 	struct mm_diskwatch *disk;	 /* diskwatch.c */
 	struct mm_cpuwatch *cpu;	 /* cpuwatch.c */
 	struct mm_cluster *cluster;	 /* cluster.c: node verdict, HAProxy agent */
+	struct mm_baseline_mod *baseline; /* baseline.c: [baseline], /api/v1/baseline */
 	int64_t last_beat_mono_ms, loop_lag_ms, loop_lag_max_ms;
 };
 
@@ -139,6 +141,8 @@ void mm_http_unroute(struct mm_daemon *d, const char *path);
 void mm_health_routes(struct mm_daemon *d);
 /* history.c: false (and why) when the history is on but cannot write. */
 bool mm_history_healthy(const struct mm_daemon *d, char *why, size_t cap);
+/* history.c: the history database's path, or NULL when the history is off. */
+const char *mm_history_path(const struct mm_daemon *d);
 /* metrics_api.c: adds /metrics and /api/metrics through mm_http_route. */
 void mm_metrics_api_routes(struct mm_daemon *d);
 /* The %-decoded value of query parameter key of req, copied into out;

@@ -261,6 +261,11 @@ bool mm_history_healthy(const struct mm_daemon *d, char *why, size_t cap)
 	return ok;
 }
 
+const char *mm_history_path(const struct mm_daemon *d)
+{
+	return d->history ? d->history->path : NULL;
+}
+
 static void history_in_effect(struct mm_daemon *d, json_t *out)
 {
 	struct mm_hist_worker_stats ws;

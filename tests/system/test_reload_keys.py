@@ -204,6 +204,11 @@ def module_values(lab, tmp, maillog2):
         "cluster.agent_full_backlog": ("5000", "4000", 4000),
         "cluster.agent_min_weight": ("10", "20", 20),
         "cluster.agent_instances": (None, "a, b", "a, b"),
+        "baseline.interval": ("10s", "4s", 4000),
+        "baseline.rate_window": ("5m", "2m", 120000),
+        "baseline.queue_slack": ("50", "70", 70),
+        "baseline.inflow_slack": (None, "25.5", 25.5),
+        "baseline.deferral_slack": ("10", "12", 12),
         "disk.enable": ("no", "yes", "yes"),
         "disk.paths": (str(tmp), "%s, %s" % (tmp, jdir), "%s, %s" % (tmp, jdir)),
         "disk.interval_min": ("1m", "2m", 120000),
@@ -295,6 +300,7 @@ def test_every_reloadable_key_takes_effect(lab, tmp_path):
         jobs = {j["name"]: j for j in st["jobs"]}
         assert jobs["queue"]["period_ms"] == 2000 and jobs["logwatch"]["period_ms"] == 2000
         assert jobs["cluster verdict"]["period_ms"] == 3000
+        assert jobs["baseline"]["period_ms"] == 4000
         srcs = d.get(api, "/api/logs")["sources"]
         assert [x["name"] for x in srcs] == [lab.paths["maillog"], str(maillog2)]
     finally:

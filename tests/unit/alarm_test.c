@@ -326,7 +326,7 @@ static void test_defaults_builtin(void **state)
 	struct mm_config *conf = mm_config_defaults();
 	struct mm_alarm_defs defs;
 	assert_int_equal(mm_alarm_defs_load(conf, &defs, &d), 0);
-	assert_int_equal(defs.n, 19);
+	assert_int_equal(defs.n, 20);
 	const struct mm_alarm_def *hr = mm_alarm_defs_find(&defs, "historyrecovered");
 	assert_non_null(hr);
 	assert_int_equal(hr->fn, MM_AF_DELTA);
@@ -334,6 +334,10 @@ static void test_defaults_builtin(void **state)
 	assert_non_null(nv);
 	assert_int_equal(nv->statinterval_ms, 10000);
 	assert_non_null(mm_alarm_defs_find(&defs, "floodeddestination"));
+	const struct mm_alarm_def *bd = mm_alarm_defs_find(&defs, "baselinedeparture");
+	assert_non_null(bd);
+	assert_int_equal(bd->cycles_n, 3);
+	assert_int_equal(bd->cycles_m, 5);
 	const struct mm_alarm_def *da = mm_alarm_defs_find(&defs, "diskavail");
 	assert_non_null(da);
 	assert_int_equal(da->direction, -1);

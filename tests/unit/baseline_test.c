@@ -90,11 +90,32 @@ static void test_fallbacks(void **state)
 	assert_int_equal(b.kind, MM_BL_NONE);
 }
 
+/* Nearest rank over 1..20: 5th percentile is the 1st value, 95th the
+ * 19th, the median the 10th; and how far beyond the band a value is. */
+static void test_ranks_and_beyond(void **state)
+{
+	struct mm_baseline_point p[20];
+	for (int i = 0; i < 20; i++) /* 20 points of the last 8 hours, 1..20 */
+		p[i] = (struct mm_baseline_point){NOW - 8 * 3600 + i * 1200, (double)(20 - i)};
+	struct mm_baseline b;
+	mm_baseline_compute(p, 20, NOW, 0, &b);
+	assert_int_equal(b.kind, MM_BL_ALL);
+	assert_true(b.low == 1 && b.high == 19 && b.median == 10);
+	/* margin: half the width (9) plus slack 1 = 10; band [-9, 29] */
+	assert_true(mm_baseline_beyond(&b, 29, 1) == 0);
+	assert_true(mm_baseline_beyond(&b, 35, 1) == 6);
+	assert_true(mm_baseline_beyond(&b, -12, 1) == -3);
+	assert_int_equal(mm_baseline_departure(&b, 35, 1), 1);
+	b.kind = MM_BL_NONE;
+	assert_true(mm_baseline_beyond(&b, 1e9, 0) == 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hour_of_week),
 		cmocka_unit_test(test_fallbacks),
+		cmocka_unit_test(test_ranks_and_beyond),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,195 @@
+"""The baseline (issue 15 item 5): mailmond on days of known history.
+
+Before mailmond starts, the test writes synthetic points with past
+timestamps into a history database through the store's own write API
+(tests/tools/hist_fill.c), one point per 5 minutes:
+
+- the queue (deferred + active) for 15 days, with a shape per hour of
+  the week: its baseline must come from the same hour of the week;
+- the inflow counter (messages submitted) for 3 days: same hour of the
+  day;
+- the deferral counter for 8 hours: every point.
+
+mailmond, started on that database, must publish for each figure the
+range that the test computes itself from the points it wrote (its own
+nearest-rank percentiles of the values, or of the counters' increments
+per minute, over [computed_at - 14 d, computed_at - 1 h] as docs/cluster.md
+describes), with the right fallback kind, in /api/v1/baseline, /metrics
+and `mailmon status`. Then a live departure: mail to the lab's refusing
+dead.test fills the deferred queue far above the range, the built-in
+alarm baselinedeparture fires for "queue", and clears when the test
+deletes that mail with postsuper.
+"""
+import json
+import math
+import os
+import re
+import subprocess
+import time
+import urllib.request
+
+import mmbin
+import traffic
+
+STEP = 300
+DAY = 86400
+HOUR = 3600
+N_DEAD = 30
+Q_DEF = 'mailmon_queue_messages{queue="deferred"}'
+Q_ACT = 'mailmon_queue_messages{queue="active"}'
+INFLOW = 'mailmon_messages_submitted_total{channel="smtpd"}'
+DEFERRAL = 'mailmon_messages_deferred_total{channel="smtp"}'
+
+
+def get_json(api, path):
+    with urllib.request.urlopen("http://%s%s" % (api, path), timeout=10) as r:
+        return json.loads(r.read().decode())
+
+
+def synthetic(now0):
+    """{key: [(t, value)]}: gauges as values, counters cumulative."""
+    pts = {Q_DEF: [], Q_ACT: [], INFLOW: [], DEFERRAL: []}
+    for t in range(now0 - 15 * DAY, now0 - HOUR + 1, STEP):
+        how = (t // HOUR) % 168
+        pts[Q_DEF].append((t, how % 5 + (t // STEP) % 3))
+        pts[Q_ACT].append((t, (t // STEP) % 2))
+    c = 0
+    for t in range(now0 - 3 * DAY, now0 - HOUR + 1, STEP):
+        c += 10 + ((t // STEP) * 7) % 20 + ((t // HOUR) % 24)
+        pts[INFLOW].append((t, c))
+    c = 0
+    for t in range(now0 - 8 * HOUR, now0 - HOUR + 1, STEP):
+        c += ((t // STEP) * 5) % 4
+        pts[DEFERRAL].append((t, c))
+    return pts
+
+
+def nearest_rank(sorted_v, p):
+    k = max(1, math.ceil(p * len(sorted_v) / 100.0))
+    return sorted_v[min(k, len(sorted_v)) - 1]
+
+
+def expected(values, at, off):
+    """values: [(t, v)] per 5-minute bucket -> (kind, low, high, median, n)."""
+    lo, hi = at - 14 * DAY, at - HOUR
+    vs = [(t, v) for t, v in values if lo <= t <= hi]
+    days = (at - min(t for t, _ in vs)) / DAY if vs else 0
+    for kind, min_days, period in (("hour-of-week", 13, 168), ("hour-of-day", 2, 24),
+                                   ("all", 0.25, 0)):
+        if days < min_days:
+            continue
+        slot = [v for t, v in vs
+                if not period or ((t + off) // HOUR) % period == ((at + off) // HOUR) % period]
+        if len(slot) < 6:
+            continue
+        slot.sort()
+        return kind, nearest_rank(slot, 5), nearest_rank(slot, 95), nearest_rank(slot, 50), \
+            len(slot), days
+    return "none", None, None, None, 0, days
+
+
+def per_minute(counter, at):
+    """A counter's increment per minute for each bucket whose previous
+    bucket is also inside the window (the first one has no rate)."""
+    lo, hi = at - 14 * DAY, at - HOUR
+    inside = [(t, c) for t, c in counter if lo <= t <= hi]
+    return [(t1, (c1 - c0) * 60.0 / (t1 - t0))
+            for (t0, c0), (t1, c1) in zip(inside, inside[1:])]
+
+
+def test_baseline_from_history_and_departure(lab, tmp_path):
+    now0 = int(time.time()) // STEP * STEP
+    pts = synthetic(now0)
+    hist_dir = tmp_path / "hist"
+    hist_dir.mkdir()
+    db = str(hist_dir / "history.db")
+    lines = sorted("%d %s %r\n" % (t, k, float(v)) for k, series in pts.items()
+                   for t, v in series)
+    subprocess.run([os.path.join(mmbin.BIN_DIR, "tests", "hist_fill"), db],
+                   input="".join(lines), text=True, check=True, timeout=120)
+
+    daemon, api, _ = traffic.start_mailmond(
+        lab, tmp_path,
+        "[history]\nfile = %s\n"
+        "[baseline]\ninterval = 1s\nqueue_slack = 2\n"
+        "[alarm]\nmail = no\n"
+        "[alarm.baselinedeparture]\nstatinterval = 1s\ncycles = 1/1\n" % db)
+    try:
+        doc = lab.wait_for(lambda: (lambda d: d["computed_at"] is not None and d)(
+            get_json(api, "/api/v1/baseline")), timeout=30, what="a computed baseline")
+        at, off = doc["computed_at"], doc["utc_offset_s"]
+        assert doc["error"] is None and doc["history"], doc
+        got = {m["metric"]: m for m in doc["metrics"]}
+        queue = {}
+        for t, v in pts[Q_DEF]:
+            queue[t] = queue.get(t, 0) + v
+        for t, v in pts[Q_ACT]:
+            queue[t] = queue.get(t, 0) + v
+        want = {
+            "queue": expected(sorted(queue.items()), at, off),
+            "inflow": expected(per_minute(pts[INFLOW], at), at, off),
+            "deferral": expected(per_minute(pts[DEFERRAL], at), at, off),
+        }
+        kinds = {"queue": "hour-of-week", "inflow": "hour-of-day", "deferral": "all"}
+        for name, (kind, low, high, median, n, days) in want.items():
+            m = got[name]
+            assert kind == kinds[name], (name, want[name])
+            assert m["kind"] == kind, (name, m, want[name])
+            assert m["points"] == n, (name, m, want[name])
+            for key, w in (("low", low), ("high", high), ("median", median)):
+                assert abs(m[key] - w) < 1e-6, (name, key, m, want[name])
+            assert abs(m["history_days"] - days) < 1e-6, (name, m, days)
+
+        # the registry says the same (one reader of the same numbers)
+        text = urllib.request.urlopen("http://%s/metrics" % api, timeout=10).read().decode()
+        low_q = want["queue"][1]
+        assert re.search(r'^mailmon_baseline_low\{metric="queue"\} %s$' % re.escape(
+            "%g" % low_q), text, re.M), text
+        assert re.search(r'^mailmon_baseline_kind\{metric="inflow",kind="hour-of-day"\} 1$',
+                         text, re.M)
+        assert re.search(r'^mailmon_baseline_kind\{metric="deferral",kind="all"\} 1$',
+                         text, re.M)
+
+        # live: the lab's queue is empty, within the range
+        lab.wait_for(lambda: (lambda m: m["state"] == "within" and m)(
+            get_json(api, "/api/v1/baseline")["metrics"][0]), timeout=20,
+            what="the empty queue within its range")
+        out = mmbin.mailmon("status", "--api", api, check=True).stdout
+        assert re.search(r"^baseline: queue: now 0 messages, expected %g to %g messages "
+                         r"\(median %g; slot hour-of-week, \w{3} \d\d:00; %d points of "
+                         r"1[34]\.\d days\)$" % (want["queue"][1], want["queue"][2],
+                                                  want["queue"][3], want["queue"][4]),
+                         out, re.M), out
+        assert re.search(r"^ +inflow: now not measured yet, expected .* messages/min "
+                         r"\(.*slot hour-of-day, \d\d:00 every day; ", out, re.M), out
+        assert re.search(r"^ +deferral: .*slot all, every hour; ", out, re.M), out
+
+        # a departure: N_DEAD messages deferred by the refusing dead.test
+        bound = want["queue"][2] + (want["queue"][2] - want["queue"][1]) / 2 + 2
+        assert N_DEAD > bound + 5
+        for i in range(N_DEAD):
+            lab.send(traffic.SENDER, "user%d@dead.test" % i)
+
+        def alarm_state():
+            a = [x for x in get_json(api, "/api/v1/alarms")["alarms"]
+                 if x["alarm"] == "baselinedeparture" and x["instance"] == "queue"]
+            return a[0]["state"] if a else None
+        lab.wait_for(lambda: alarm_state() == "firing", timeout=60,
+                     what="alarm baselinedeparture for the queue")
+        m = get_json(api, "/api/v1/baseline")["metrics"][0]
+        assert m["state"] == "above" and m["current"] > bound, m
+        # the departure is the distance beyond the bound, per the queue
+        # size the lab's own postqueue reports
+        n = len(lab.postqueue_json())
+        assert n >= bound, n
+        out = mmbin.mailmon("status", "--api", api, check=True).stdout
+        assert re.search(r"^baseline: queue: now \d+ messages, .*: DEPARTED above$", out, re.M), out
+
+        # cleared once the deferred mail is gone
+        subprocess.run(["postsuper", "-c", lab.paths["postfix_config_dir"], "-d", "ALL"],
+                       check=True, timeout=30, capture_output=True)
+        lab.wait_for(lambda: alarm_state() != "firing", timeout=60,
+                     what="alarm baselinedeparture cleared")
+        assert get_json(api, "/api/v1/baseline")["metrics"][0]["state"] == "within"
+    finally:
+        assert daemon.stop() == 0, daemon.log()
