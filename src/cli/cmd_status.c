@@ -85,6 +85,17 @@ static void print_status(json_t *doc)
 		       (long long)json_integer_value(json_object_get(p0, "euid")),
 		       user ? user : "?", json_string_value(json_object_get(p0, "role")),
 		       json_string_value(json_object_get(priv, "note")));
+	/* The root helpers of a separated mailmond, one line each. */
+	for (size_t i = 1; i < json_array_size(json_object_get(priv, "processes")); i++) {
+		json_t *p = json_array_get(json_object_get(priv, "processes"), i);
+		const char *pu = json_string_value(json_object_get(p, "user"));
+		printf("  %s: pid %lld, %s%s, %lld requests: %s\n",
+		       json_string_value(json_object_get(p, "name")),
+		       (long long)json_integer_value(json_object_get(p, "pid")), pu ? pu : "?",
+		       json_is_false(json_object_get(p, "alive")) ? " (GONE)" : "",
+		       (long long)json_integer_value(json_object_get(p, "requests")),
+		       json_string_value(json_object_get(p, "role")));
+	}
 	if (json_integer_value(json_object_get(reload, "count")) > 0)
 		printf("reload:  %s (%s; %lld reloads, %lld failed)\n",
 		       json_is_true(json_object_get(reload, "ok")) ? "ok" : "FAILED",

@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +32,9 @@
 #include "core/xalloc.h"
 #include "daemon/daemon.h"
 #include "daemon/module.h"
+#include "daemon/privsep.h"
 #include "host/disk.h"
+#include "host/disk_paths.h"
 #include "metrics/registry.h"
 
 enum {
@@ -87,6 +88,7 @@ struct dpath {
 	uint64_t timeouts;
 	bool locked, busy;
 	uint64_t actions[2][2]; /* [lock/unlock][ok/failed] */
+	uint32_t ps_id;		/* a command asked of the privileged helper */
 	struct mm_diskwatch *w;
 };
 
@@ -206,6 +208,7 @@ static void action_done(const struct mm_child_result *res, void *arg)
 	char what[300];
 	mm_child_describe(res, what, sizeof what);
 	p->busy = false;
+	p->ps_id = 0;
 	p->actions[a->lock ? 0 : 1][ok ? 0 : 1]++;
 	if (ok) {
 		p->locked = a->lock;
@@ -231,6 +234,20 @@ static void run_action(struct mm_diskwatch *w, struct dpath *p, int lock)
 	struct action *a = xcalloc(1, sizeof *a);
 	a->p = p;
 	a->lock = lock;
+	if (w->d->privsep) {
+		/* Separated: the helper runs the command of its own read of the
+		 * root-owned config, for a path of that config; only the path
+		 * and lock/unlock go over. */
+		p->busy = true;
+		p->ps_id = mm_privsep_disk_run(w->d, p->path, lock, action_done, a);
+		if (!p->ps_id) {
+			p->busy = false;
+			mm_log_err(&w->d->log, "disk: %s command for %s: the privileged helper is "
+					       "not available", lock ? "lock" : "unlock", p->path);
+			free(a);
+		}
+		return;
+	}
 	a->line = xstrdup(line); /* the shell form points into it */
 	a->argv = mm_cmdline_argv(a->line, w->s.shell, &err);
 	if (!a->argv) {
@@ -366,7 +383,8 @@ static void on_api(struct evhttp_request *req, void *arg)
 	mm_http_reply_json(req, 200, json_pack("{s:o}", "diskusage", list));
 }
 
-/* [disk] paths, or the state directory and the log files' directories. */
+/* The watched paths: host/disk_paths.h (the privileged helper checks a
+ * lock request against the same list of its own config). */
 static void add_path(struct mm_diskwatch *w, const char *path)
 {
 	for (size_t i = 0; i < w->n; i++)
@@ -379,48 +397,20 @@ static void add_path(struct mm_diskwatch *w, const char *path)
 	p->w = w;
 }
 
-static void add_list(struct mm_diskwatch *w, const char *list, bool dirs_of)
-{
-	char *copy = xstrdup(list), *save = NULL;
-	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		while (*t == ' ' || *t == '\t')
-			t++;
-		size_t n = strlen(t);
-		while (n && (t[n - 1] == ' ' || t[n - 1] == '\t'))
-			t[--n] = '\0';
-		if (!*t || t[0] != '/')
-			continue;
-		if (dirs_of) {
-			char *tmp = xstrdup(t);
-			add_path(w, dirname(tmp));
-			free(tmp);
-		} else {
-			add_path(w, t);
-		}
-	}
-	free(copy);
-}
-
 static void setup_paths(struct mm_diskwatch *w)
 {
-	const struct mm_config *c = w->d->conf;
-	if (w->s.paths[0]) {
-		add_list(w, w->s.paths, false);
-		return;
-	}
-	const char *q = mm_config_get(c, "mta", "queue_directory");
-	if (q && *q)
-		add_path(w, q);
-	add_path(w, mm_config_get(c, "daemon", "state_directory"));
-	const char *src = mm_config_get(c, "log", "sources");
-	if (src)
-		add_list(w, src, true);
+	char **v = mm_disk_paths(w->d->conf);
+	for (size_t i = 0; v[i]; i++)
+		add_path(w, v[i]);
+	mm_config_list_free(v);
 }
 
 static void free_paths(struct mm_diskwatch *w)
 {
 	for (size_t i = 0; i < w->n; i++) {
 		mm_disk_stat_drop(w->p[i].job);
+		if (w->p[i].ps_id)
+			free(mm_privsep_cancel(w->d, w->p[i].ps_id)); /* its struct action */
 		free(w->p[i].path);
 	}
 	free(w->p);

@@ -200,7 +200,8 @@ int main(int argc, char **argv)
 		d.pidfile = xstrdup(pidfile);
 	}
 	int rc = 1;
-	if (mm_daemon_init(&d, &err) < 0 || mm_privsep_start(&d, &err) < 0)
+	if (mm_privsep_start(&d, &err) < 0 || mm_daemon_init(&d, &err) < 0 ||
+	    mm_privsep_drop(&d, &err) < 0)
 		mm_log_err(&d.log, "cannot start: %s", err.msg);
 	else
 		rc = mm_daemon_run(&d);

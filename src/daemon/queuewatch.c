@@ -42,6 +42,7 @@
 #include "core/xalloc.h"
 #include "daemon/daemon.h"
 #include "daemon/module.h"
+#include "daemon/privsep.h"
 #include "metrics/registry.h"
 #include "mta/reason_class.h"
 #include "daemon/logwatch.h"
@@ -137,7 +138,7 @@ static const char *own(struct qparams *qp, const char *s)
 	return c;
 }
 
-static struct qparams *qparams_from(const struct mm_config *conf)
+static struct qparams *qparams_from(struct mm_daemon *d, const struct mm_config *conf)
 {
 	struct qparams *qp = xcalloc(1, sizeof *qp);
 	mm_mta_params_from_config(conf, NULL, 0, &qp->p);
@@ -148,12 +149,10 @@ static struct qparams *qparams_from(const struct mm_config *conf)
 	qp->p.queue_directory = own(qp, qp->p.queue_directory);
 	qp->p.command_directory = own(qp, qp->p.command_directory);
 	qp->p.mode = own(qp, qp->p.mode);
-	/* Separated ([daemon] user), mailmond reads the queue after dropping
-	 * root, and Postfix's queue directories are postfix-only: auto means
-	 * postqueue then, which any user may run. */
-	const char *user = mm_config_get(conf, "daemon", "user");
-	if (user && *user && (!qp->p.mode || strcmp(qp->p.mode, "auto") == 0))
-		qp->p.mode = "postqueue";
+	/* Separated ([daemon] user), Postfix's queue directories are
+	 * postfix-only (0700, not group-readable) after the drop: direct and
+	 * auto read them through the privileged opener (daemon/privsep.h). */
+	qp->p.opener = mm_privsep_queue_opener(d);
 	qp->sig = xasprintf("%s|%s|%s|%s|%s|%lld|%llu|%lld", mm_config_get(conf, "mta", "config_directory"),
 			    mm_config_get(conf, "mta", "queue_directory") ? mm_config_get(conf, "mta", "queue_directory") : "",
 			    qp->p.command_directory ? qp->p.command_directory : "",
@@ -565,7 +564,7 @@ static int queuewatch_init(struct mm_daemon *d, struct mm_err *err)
 	if (mm_registry_add_all(d->metrics, defs, F_N, w->f, err) < 0)
 		return -1;
 	mm_registry_add_collector(d->metrics, collect, w);
-	struct qparams *qp = qparams_from(d->conf);
+	struct qparams *qp = qparams_from(d, d->conf);
 	w->sig = xstrdup(qp->sig);
 	struct mm_err oerr = {{0}};
 	struct mm_mta *mta = mm_mta_open(type, &qp->p, &oerr);
@@ -658,7 +657,7 @@ static void queuewatch_apply(struct mm_daemon *d, const struct mm_config *old)
 		return;
 	mm_schedule_set_period(&d->sched, "queue",
 			       mm_config_duration_ms(d->conf, "queue", "scan_interval"));
-	struct qparams *qp = qparams_from(d->conf);
+	struct qparams *qp = qparams_from(d, d->conf);
 	if (strcmp(qp->sig, w->sig) == 0 || w->open_failed) {
 		qparams_free(qp);
 		return;

@@ -16,6 +16,17 @@
  *                                  helper program failed)
  *   mode(handle)                -> "direct", "postqueue", "memory"
  *   close(handle)
+ *   queue_dir(params, i, err)   -> the queue directory of instance i
+ *                                  (owned), for the privileged helper;
+ *                                  NULL when the backend has no files
+ *   rel_ok(rel)                 -> whether rel ("deferred/A/1B2C3D") names
+ *                                  a queue file or directory of the
+ *                                  backend's layout: what the helper may
+ *                                  open below queue_dir
+ *
+ * Separated (mailmond dropped root), the queue files are opened by the
+ * privileged helper: params.opener then opens a path relative to an
+ * instance's queue directory and hands back a read-only descriptor.
  *
  * "postfix" reads Postfix queue files (src/mta/postfix/), "none" is an
  * in-memory queue for tests and for hosts without an MTA (mta_mem.c); the
@@ -108,6 +119,13 @@ struct mm_qsnap {
 
 #define MM_MTA_MAX_INSTANCES 16
 
+/* Opens rel below the queue directory of instance read-only (O_NOFOLLOW
+ * on every component); the descriptor, or -1 with errno. Thread-safe. */
+struct mm_mta_opener {
+	int (*open)(void *ctx, unsigned instance, const char *rel);
+	void *ctx;
+};
+
 struct mm_mta_params {
 	const char *config_dirs[MM_MTA_MAX_INSTANCES]; /* postfix -c DIR, one per instance */
 	size_t ninstances;
@@ -119,6 +137,7 @@ struct mm_mta_params {
 	bool watch;		     /* keep state for incremental rescans (daemon) */
 	bool reasons;		     /* read delay reasons (costs a file per message) */
 	int64_t full_every_ms;	     /* with watch: a full rescan at least this often */
+	const struct mm_mta_opener *opener; /* set: direct reads go through it */
 	char dirbuf[2048];	     /* storage for [queue] instances */
 };
 
@@ -128,6 +147,8 @@ struct mm_mta_backend {
 	int (*scan)(void *h, unsigned qmask, struct mm_qsnap *snap, struct mm_err *err);
 	const char *(*mode)(void *h);
 	void (*close)(void *h);
+	char *(*queue_dir)(const struct mm_mta_params *p, size_t i, struct mm_err *err);
+	bool (*rel_ok)(const char *rel);
 };
 
 struct mm_mta {

@@ -11,8 +11,9 @@ static const size_t payload_len[MM_PS__COUNT] = {
 	[MM_PS_RUN_DONE] = 4 + 4 + 4 + MM_PS_TEXT,
 	[MM_PS_BIND] = 2 + 1 + 16,
 	[MM_PS_BIND_DONE] = 4,
-	[MM_PS_QUEUE_OPEN] = MM_PS_NAME + MM_PS_NAME,
+	[MM_PS_QUEUE_OPEN] = 4 + MM_PS_NAME + MM_PS_NAME,
 	[MM_PS_QUEUE_DONE] = 4,
+	[MM_PS_DISK_RUN] = 4 + 4 + MM_PS_TEXT,
 };
 
 size_t mm_ps_payload_len(enum mm_ps_type type)
@@ -52,8 +53,12 @@ static void put_text(uint8_t *p, const char *s, size_t field)
 
 /* Valid when NUL-terminated inside the field, NUL-padded after, and
  * printable ASCII before (names: no '/' at the ends, no "..", only
- * letters, digits and "._-/" when name_chars). */
-static int get_text(const uint8_t *p, size_t field, char *out, int name_chars)
+ * letters, digits and "._-/" when name_chars; NAME_OR_EMPTY also takes
+ * an empty name; ABS_PATH: an absolute path without "..", "//" or a
+ * trailing '/'). */
+enum { FREE_TEXT, NAME, NAME_OR_EMPTY, ABS_PATH };
+
+static int get_text(const uint8_t *p, size_t field, char *out, int kind)
 {
 	const uint8_t *nul = memchr(p, 0, field);
 	if (!nul)
@@ -62,6 +67,7 @@ static int get_text(const uint8_t *p, size_t field, char *out, int name_chars)
 	for (size_t i = n; i < field; i++)
 		if (p[i])
 			return -1;
+	int name_chars = kind == NAME || kind == NAME_OR_EMPTY;
 	for (size_t i = 0; i < n; i++) {
 		uint8_t c = p[i];
 		if (c < 0x20 || c > 0x7e)
@@ -71,8 +77,13 @@ static int get_text(const uint8_t *p, size_t field, char *out, int name_chars)
 				    c == '/'))
 			return -1;
 	}
-	if (name_chars && (n == 0 || p[0] == '/' || p[0] == '.' || p[n - 1] == '/' ||
-			   memmem(p, n, "..", 2) || memmem(p, n, "//", 2)))
+	if (name_chars && !(kind == NAME_OR_EMPTY && n == 0) &&
+	    (n == 0 || p[0] == '/' || p[0] == '.' || p[n - 1] == '/' || memmem(p, n, "..", 2) ||
+	     memmem(p, n, "//", 2)))
+		return -1;
+	if (kind == ABS_PATH && (n == 0 || p[0] != '/' || (n > 1 && p[n - 1] == '/') ||
+				 memmem(p, n, "/..", 3) || memmem(p, n, "//", 2) ||
+				 memmem(p, n, "/./", 3)))
 		return -1;
 	memcpy(out, p, n + 1);
 	return 0;
@@ -109,8 +120,14 @@ int mm_ps_encode(const struct mm_ps_msg *m, uint8_t *buf, size_t cap)
 		put32(p, (uint32_t)m->u.done.err);
 		break;
 	case MM_PS_QUEUE_OPEN:
-		put_text(p, m->u.queue_open.queue, MM_PS_NAME);
-		put_text(p + MM_PS_NAME, m->u.queue_open.file, MM_PS_NAME);
+		put32(p, m->u.queue_open.instance);
+		put_text(p + 4, m->u.queue_open.queue, MM_PS_NAME);
+		put_text(p + 4 + MM_PS_NAME, m->u.queue_open.file, MM_PS_NAME);
+		break;
+	case MM_PS_DISK_RUN:
+		put32(p, m->u.disk_run.id);
+		put32(p + 4, m->u.disk_run.lock);
+		put_text(p + 8, m->u.disk_run.path, MM_PS_TEXT);
 		break;
 	default:
 		return -1;
@@ -143,13 +160,13 @@ int mm_ps_decode(const uint8_t *buf, size_t n, struct mm_ps_msg *m, size_t *used
 	case MM_PS_RUN:
 		m->u.run.id = get32(p);
 		m->u.run.index = get32(p + 4);
-		bad = m->u.run.index > 3 || get_text(p + 8, MM_PS_NAME, m->u.run.name, 1);
+		bad = m->u.run.index > 2 || get_text(p + 8, MM_PS_NAME, m->u.run.name, NAME);
 		break;
 	case MM_PS_RUN_DONE:
 		m->u.run_done.id = get32(p);
 		m->u.run_done.status = (int32_t)get32(p + 4);
 		m->u.run_done.ms = get32(p + 8);
-		bad = get_text(p + 12, MM_PS_TEXT, m->u.run_done.text, 0);
+		bad = get_text(p + 12, MM_PS_TEXT, m->u.run_done.text, FREE_TEXT);
 		break;
 	case MM_PS_BIND:
 		m->u.bind.port = get16(p);
@@ -165,9 +182,17 @@ int mm_ps_decode(const uint8_t *buf, size_t n, struct mm_ps_msg *m, size_t *used
 		bad = m->u.done.err < 0 || m->u.done.err > 4095;
 		break;
 	case MM_PS_QUEUE_OPEN:
-		bad = get_text(p, MM_PS_NAME, m->u.queue_open.queue, 1) ||
+		m->u.queue_open.instance = get32(p);
+		bad = get_text(p + 4, MM_PS_NAME, m->u.queue_open.queue, NAME) ||
 		      strchr(m->u.queue_open.queue, '/') ||
-		      get_text(p + MM_PS_NAME, MM_PS_NAME, m->u.queue_open.file, 1);
+		      get_text(p + 4 + MM_PS_NAME, MM_PS_NAME, m->u.queue_open.file,
+			       NAME_OR_EMPTY);
+		break;
+	case MM_PS_DISK_RUN:
+		m->u.disk_run.id = get32(p);
+		m->u.disk_run.lock = get32(p + 4);
+		bad = m->u.disk_run.lock > 1 ||
+		      get_text(p + 8, MM_PS_TEXT, m->u.disk_run.path, ABS_PATH);
 		break;
 	default:
 		bad = 1;

@@ -9,10 +9,14 @@
  * or whose type is unknown is refused as a whole: the helper then closes
  * the channel (a confused or hostile peer gets no second try).
  *
- * The helper never runs what it is sent: MM_PS_RUN names a command by its
- * index in the helper's own, root-owned config (restart or lock command
- * of a section it loaded itself), and MM_PS_QUEUE_OPEN a queue file by
- * queue name and file name, checked against the helper's queue directory.
+ * The helper never runs what it is sent: MM_PS_RUN names a service's
+ * command by section and kind, MM_PS_DISK_RUN the [disk] lock or unlock
+ * command and a partition path (which must be one of the helper's own
+ * [disk] paths), both read from the helper's own, root-owned config; and
+ * MM_PS_QUEUE_OPEN names a queue file or directory by MTA instance, queue
+ * and file name, which the helper checks against the queue directory of
+ * that instance in its own config (the MTA backend's rel_ok) and opens
+ * read-only, one component at a time, never following a symlink.
  *
  *   mm_ps_encode(msg, buf, cap)   the wire bytes of msg; -1 if cap is short
  *   mm_ps_decode(buf, n, msg, &used, err)
@@ -42,6 +46,7 @@ enum mm_ps_type {
 	MM_PS_BIND_DONE,      /* errno (0: the socket comes as SCM_RIGHTS) */
 	MM_PS_QUEUE_OPEN,     /* open queue file `file` in queue `queue` */
 	MM_PS_QUEUE_DONE,     /* errno (0: the fd comes as SCM_RIGHTS) */
+	MM_PS_DISK_RUN,	      /* run [disk] lock/unlock_command for `path` */
 	MM_PS__COUNT
 };
 
@@ -50,7 +55,7 @@ struct mm_ps_msg {
 	union {
 		struct {
 			uint32_t id;		/* the caller's, echoed */
-			uint32_t index;		/* 0: restart, 1: stop, 2: lock, 3: unlock */
+			uint32_t index;		/* 0: restart, 1: start, 2: stop */
 			char name[MM_PS_NAME];	/* config section: "service.imap" */
 		} run;
 		struct {
@@ -68,9 +73,15 @@ struct mm_ps_msg {
 			int32_t err;		/* 0 or an errno */
 		} done;
 		struct {
+			uint32_t instance;	/* [queue] instances index */
 			char queue[MM_PS_NAME]; /* "deferred" */
-			char file[MM_PS_NAME];	/* "A/1B2C3D4E5F" */
+			char file[MM_PS_NAME];	/* "A/1B2C3D4E5F"; "": the queue dir */
 		} queue_open;
+		struct {
+			uint32_t id;		/* answered by MM_PS_RUN_DONE */
+			uint32_t lock;		/* 1: lock_command, 0: unlock_command */
+			char path[MM_PS_TEXT];	/* a [disk] paths entry */
+		} disk_run;
 	} u;
 };
 

@@ -1,7 +1,8 @@
 /* fuzz_privsep_msg: the privsep message decoder on arbitrary bytes, as
  * the helper reads them from a compromised unprivileged process. Every
  * message it accepts must re-encode to exactly the bytes it consumed, and
- * its names must be safe path components. */
+ * its names and paths must be safe (queue names and files relative and
+ * never climbing, disk lock paths absolute and never climbing). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,7 +30,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (m.type == MM_PS_QUEUE_OPEN &&
 		    (strstr(m.u.queue_open.file, "..") || m.u.queue_open.file[0] == '/' ||
-		     strchr(m.u.queue_open.queue, '/')))
+		     strchr(m.u.queue_open.queue, '/') || !m.u.queue_open.queue[0]))
+			abort();
+		/* a lock path is absolute and never climbs */
+		if (m.type == MM_PS_DISK_RUN &&
+		    (m.u.disk_run.path[0] != '/' || strstr(m.u.disk_run.path, "/..") ||
+		     strstr(m.u.disk_run.path, "//") || m.u.disk_run.lock > 1))
 			abort();
 		off += used;
 	}

@@ -26,6 +26,7 @@ import time
 import pytest
 
 import mmbin
+from traffic import reason_class
 
 sys.path.insert(0, os.path.join(mmbin.SOURCE_DIR, "lab"))
 import mailmonlab  # noqa: E402
@@ -58,20 +59,6 @@ def qm_list(lab, mode="direct", user=None):
     r = mm("qm", "-c", conf_dir(lab), "--mode", mode, "--json", "list", user=user)
     assert r.returncode == 0, r.stderr
     return {m["queue_id"]: m for m in map(json.loads, r.stdout.splitlines())}
-
-
-def reason_class(text):
-    """The classes of src/mta/reason_class.c, for postqueue's texts."""
-    t = (text or "").lower()
-    if not t:
-        return "none"
-    if "delivery temporarily suspended" in t:
-        return "suspended"
-    if "connection refused" in t:
-        return "refused"
-    if "timed out" in t or "lost connection" in t:
-        return "timeout"
-    return "other"
 
 
 @pytest.fixture(scope="module")

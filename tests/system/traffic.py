@@ -12,10 +12,28 @@ check mailmond's figures (/metrics, history, SNMP).
   independent_counts(lab) -> (sent, deferred)
       "status=sent" lines relayed to the sink in Postfix's maillog, and
       the deferred entries of `postqueue -j`.
+  reason_class(text)
+      the delay-reason class (refused, timeout, suspended, other, none) of
+      a `postqueue -j` delay_reason, by Postfix's own wording.
 """
 import re
 
 import mmbin
+
+
+def reason_class(text):
+    """The classes of src/mta/reason_class.c, for postqueue's texts."""
+    t = (text or "").lower()
+    if not t:
+        return "none"
+    if "delivery temporarily suspended" in t:
+        return "suspended"
+    if "connection refused" in t:
+        return "refused"
+    if "timed out" in t or "lost connection" in t:
+        return "timeout"
+    return "other"
+
 
 SENDER = "sender@sink.test"
 

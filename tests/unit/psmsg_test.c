@@ -45,11 +45,22 @@ static void test_roundtrip(void **state)
 	memcpy(m.u.bind.addr, "\x7f\0\0\1", 4);
 	roundtrip(&m);
 	m = (struct mm_ps_msg){.type = MM_PS_QUEUE_OPEN};
+	m.u.queue_open.instance = 3;
 	strcpy(m.u.queue_open.queue, "deferred");
 	strcpy(m.u.queue_open.file, "A/1B2C3D4E5F");
 	roundtrip(&m);
+	/* an empty file names the queue directory itself */
+	m.u.queue_open.file[0] = '\0';
+	roundtrip(&m);
 	m = (struct mm_ps_msg){.type = MM_PS_QUEUE_DONE};
 	m.u.done.err = 2;
+	roundtrip(&m);
+	m = (struct mm_ps_msg){.type = MM_PS_DISK_RUN};
+	m.u.disk_run.id = 9;
+	m.u.disk_run.lock = 1;
+	strcpy(m.u.disk_run.path, "/var/spool/postfix");
+	roundtrip(&m);
+	strcpy(m.u.disk_run.path, "/");
 	roundtrip(&m);
 }
 
@@ -59,21 +70,30 @@ static const struct {
 	const char *bytes;
 	size_t n;
 } bad[] = {
+#define Q (MM_PS_HDR + 4) /* the queue name, after the instance */
 	{"unknown type", 0, "\x63\x00", 2},
 	{"type zero", 0, "\x00\x00", 2},
 	{"reserved bits", 2, "\x01", 1},
 	{"short length", 4, "\x7f\x00\x00\x00", 4},
 	{"long length", 4, "\x81\x00\x00\x00", 4},
 	{"huge length", 4, "\xff\xff\xff\xff", 4},
-	{"queue name with a slash", MM_PS_HDR + 3, "/", 1},
-	{"queue name with a control byte", MM_PS_HDR + 1, "\n", 1},
-	{"queue name not terminated", MM_PS_HDR,
+	{"queue name with a slash", Q + 3, "/", 1},
+	{"queue name with a control byte", Q + 1, "\n", 1},
+	{"queue name not terminated", Q,
 	 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", MM_PS_NAME},
-	{"garbage after the NUL", MM_PS_HDR + 20, "x", 1},
-	{"absolute file", MM_PS_HDR + MM_PS_NAME, "/", 1},
-	{"file going up", MM_PS_HDR + MM_PS_NAME, "..", 2},
-	{"file with 8-bit byte", MM_PS_HDR + MM_PS_NAME + 2, "\xc3", 1},
-	{"empty file", MM_PS_HDR + MM_PS_NAME, "\0", 1},
+	{"garbage after the NUL", Q + 20, "x", 1},
+	{"empty queue", Q, "\0", 1},
+	{"absolute file", Q + MM_PS_NAME, "/", 1},
+	{"file going up", Q + MM_PS_NAME, "..", 2},
+	{"file going up below", Q + MM_PS_NAME + 1, "/../", 4},
+	{"file with 8-bit byte", Q + MM_PS_NAME + 2, "\xc3", 1},
+	{"file with a trailing slash", Q + MM_PS_NAME + 1, "/\0", 2},
+};
+
+/* MM_PS_DISK_RUN paths the decoder refuses (the helper then exits). */
+static const char *const bad_paths[] = {
+	"", "var/spool", "/var/../etc", "/var//spool", "/var/spool/", "/var/./spool", "/..",
+	"/var/sp\tool", "/caf\xc3\xa9",
 };
 
 static void test_bad(void **state)
@@ -95,9 +115,9 @@ static void test_bad(void **state)
 		if (rc != -1)
 			fail_msg("%s: decoded with rc %d", bad[i].why, rc);
 	}
-	/* run: an index past the helper's four commands */
+	/* run: an index past the helper's three commands */
 	m = (struct mm_ps_msg){.type = MM_PS_RUN};
-	m.u.run.index = 4;
+	m.u.run.index = 3;
 	strcpy(m.u.run.name, "service.imap");
 	n = mm_ps_encode(&m, good, sizeof good);
 	struct mm_ps_msg got;
@@ -111,6 +131,20 @@ static void test_bad(void **state)
 	m.u.bind.addr[9] = 1;
 	n = mm_ps_encode(&m, good, sizeof good);
 	assert_int_equal(mm_ps_decode(good, (size_t)n, &got, &used, &err), -1);
+	/* disk run: lock must be 0 or 1, the path absolute and plain */
+	uint8_t big[512];
+	m = (struct mm_ps_msg){.type = MM_PS_DISK_RUN};
+	m.u.disk_run.lock = 2;
+	strcpy(m.u.disk_run.path, "/var/spool/postfix");
+	n = mm_ps_encode(&m, big, sizeof big);
+	assert_int_equal(mm_ps_decode(big, (size_t)n, &got, &used, &err), -1);
+	m.u.disk_run.lock = 0;
+	for (size_t i = 0; i < sizeof bad_paths / sizeof bad_paths[0]; i++) {
+		strcpy(m.u.disk_run.path, bad_paths[i]);
+		n = mm_ps_encode(&m, big, sizeof big);
+		if (mm_ps_decode(big, (size_t)n, &got, &used, &err) != -1)
+			fail_msg("disk path \"%s\" decoded", bad_paths[i]);
+	}
 }
 
 int main(void)

@@ -8,6 +8,9 @@
  *   postqueue  run `postqueue -c DIR -j` (postqueue_json.c); any user
  *   auto       direct when every queue directory can be opened, else
  *              postqueue (decided at open, reported by mode())
+ * With params.opener (mailmond separated from root), direct and auto read
+ * the queue files through it (the privileged helper opens them), without
+ * inotify: every scan walks, still parsing only changed files.
  *
  * The queue directory of each instance is [mta] queue_directory when set
  * (single instance only), else `postconf -c DIR -h queue_directory`.
@@ -56,14 +59,15 @@ static int collect(void *arg, const char *buf, size_t len)
 }
 
 /* `postconf -c DIR -h queue_directory`. */
-static char *ask_queue_dir(const struct pf *h, const char *conf_dir, struct mm_err *err)
+static char *ask_queue_dir(const char *cmd_dir, int64_t timeout_ms, const char *conf_dir,
+			   struct mm_err *err)
 {
 	char prog[4096];
-	snprintf(prog, sizeof prog, "%s/postconf", h->cmd_dir);
+	snprintf(prog, sizeof prog, "%s/postconf", cmd_dir);
 	char *argv[] = {prog, (char *)"-c", (char *)conf_dir, (char *)"-h", (char *)"queue_directory",
 			NULL};
 	struct collect c = {.len = 0};
-	struct mm_child_params cp = {.argv = argv, .timeout_ms = h->p.command_timeout_ms,
+	struct mm_child_params cp = {.argv = argv, .timeout_ms = timeout_ms,
 				     .max_output = sizeof c.buf, .keep_stderr = true,
 				     .on_data = collect, .data_arg = &c};
 	struct mm_child_result res;
@@ -129,18 +133,23 @@ static void *pf_open(const struct mm_mta_params *p, struct mm_err *err)
 			continue;
 		if (p->queue_directory && p->ninstances == 1)
 			h->queue_dirs[i] = xstrdup(p->queue_directory);
-		else if (!(h->queue_dirs[i] = ask_queue_dir(h, p->config_dirs[i], err)))
+		else if (!(h->queue_dirs[i] = ask_queue_dir(h->cmd_dir, p->command_timeout_ms,
+							    p->config_dirs[i], err)))
 			goto fail;
 	}
 	h->direct = want_direct;
-	if (strcmp(mode, "auto") == 0) {
+	if (strcmp(mode, "auto") == 0 && !p->opener) {
 		for (size_t i = 0; i < p->ninstances && h->direct; i++)
 			h->direct = readable(h->queue_dirs[i]);
 		h->fell_back = !h->direct;
 	}
 	if (h->direct) {
-		struct mm_pf_scan_opts o = {.reasons = p->reasons, .watch = p->watch,
-					    .full_every_ms = p->full_every_ms};
+		/* inotify needs read access to the directories: not through
+		 * the helper. */
+		struct mm_pf_scan_opts o = {.reasons = p->reasons,
+					    .watch = p->watch && !p->opener,
+					    .full_every_ms = p->full_every_ms,
+					    .opener = p->opener};
 		for (size_t i = 0; i < p->ninstances; i++)
 			h->scan[i] = mm_pf_scanner_new(h->queue_dirs[i], (unsigned)i, &o);
 	}
@@ -190,6 +199,19 @@ static int pf_scan(void *vh, unsigned qmask, struct mm_qsnap *snap, struct mm_er
 	return 0;
 }
 
+/* The privileged helper's view: instance i's queue directory. */
+static char *pf_queue_dir(const struct mm_mta_params *p, size_t i, struct mm_err *err)
+{
+	if (i >= p->ninstances || !p->config_dirs[i] || p->config_dirs[i][0] != '/') {
+		mm_err_set(err, "postfix: no instance %zu", i);
+		return NULL;
+	}
+	if (p->queue_directory && p->ninstances == 1)
+		return xstrdup(p->queue_directory);
+	return ask_queue_dir(p->command_directory ? p->command_directory : "/usr/sbin",
+			     p->command_timeout_ms, p->config_dirs[i], err);
+}
+
 static const char *pf_mode(void *vh)
 {
 	return ((struct pf *)vh)->direct ? "direct" : "postqueue";
@@ -201,4 +223,6 @@ const struct mm_mta_backend mm_mta_postfix = {
 	.scan = pf_scan,
 	.mode = pf_mode,
 	.close = pf_close,
+	.queue_dir = pf_queue_dir,
+	.rel_ok = mm_pf_queue_rel_ok,
 };

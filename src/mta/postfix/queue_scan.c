@@ -209,9 +209,14 @@ static void read_reasons(struct mm_pf_scanner *s, struct mm_qmsg *m, const char 
 		snprintf(rel, sizeof rel, "defer/%.64s/%s", dirrel + 9, m->id);
 	else
 		snprintf(rel, sizeof rel, "defer/%c/%s", m->id[0], m->id);
-	char path[4200];
-	snprintf(path, sizeof path, "%s/%s", s->qdir, rel);
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd;
+	if (s->opts.opener) {
+		fd = s->opts.opener->open(s->opts.opener->ctx, s->instance, rel);
+	} else {
+		char path[4200];
+		snprintf(path, sizeof path, "%s/%s", s->qdir, rel);
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	}
 	if (fd < 0) {
 		for (uint32_t i = 0; i < m->nrcpt; i++) {
 			mm_strpool_put(&s->pool, m->rcpt[i].reason);
@@ -357,9 +362,16 @@ static void parse_into(struct mm_pf_scanner *s, struct ent *e, int fd, const str
 
 /* Opens a queue file without updating its atime: deferred files have
  * their mtime in the future (the next retry), so with relatime every read
- * would write the inode. O_NOATIME needs the file's owner or root. */
-static int open_file(bool *noatime, int dfd, const char *name)
+ * would write the inode. O_NOATIME needs the file's owner or root.
+ * Through the opener (the privileged helper) the file is di's rel/name. */
+static int open_file(struct mm_pf_scanner *s, int dfd, size_t di, const char *name)
 {
+	if (s->opts.opener) {
+		char rel[300];
+		snprintf(rel, sizeof rel, "%s/%s", s->dirs[di].rel, name);
+		return s->opts.opener->open(s->opts.opener->ctx, s->instance, rel);
+	}
+	bool *noatime = &s->noatime;
 	int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
 	if (__atomic_load_n(noatime, __ATOMIC_RELAXED)) {
 		int fd = openat(dfd, name, flags | O_NOATIME);
@@ -392,11 +404,13 @@ static void visit(struct mm_pf_scanner *s, int dfd, size_t di, const char *name)
 	}
 	struct stat st;
 	int fd = -1;
-	if (e) {
+	if (e && !s->opts.opener) {
 		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			goto stat_failed;
 	} else {
-		fd = open_file(&s->noatime, dfd, name);
+		/* Through the helper the directory cannot be searched by this
+		 * process: the file is stat'ed through its descriptor. */
+		fd = open_file(s, dfd, di, name);
 		if (fd < 0 && errno == ELOOP) {
 			return; /* a symlink is not a queue file */
 		}
@@ -437,7 +451,7 @@ static void visit(struct mm_pf_scanner *s, int dfd, size_t di, const char *name)
 		goto out;
 	}
 	if (fd < 0) {
-		fd = open_file(&s->noatime, dfd, name);
+		fd = open_file(s, dfd, di, name);
 		if (fd < 0)
 			goto open_failed;
 	}
@@ -471,7 +485,10 @@ static int walk(struct mm_pf_scanner *s, const char *rel, uint8_t q, int depth, 
 {
 	char path[4096];
 	snprintf(path, sizeof path, "%s/%s", s->qdir, rel);
-	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* A directory descriptor from the helper lists (getdents needs no
+	 * search right); its files are opened through the helper too. */
+	int dfd = s->opts.opener ? s->opts.opener->open(s->opts.opener->ctx, s->instance, rel)
+				 : open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *dir = dfd >= 0 ? fdopendir(dfd) : NULL;
 	if (!dir) {
 		int e = errno;
@@ -479,6 +496,8 @@ static int walk(struct mm_pf_scanner *s, const char *rel, uint8_t q, int depth, 
 			close(dfd);
 		if (e == ENOENT && (top || depth > 0))
 			return 0; /* maildrop or corrupt may not exist; subdir removed */
+		if (top && s->opts.opener)
+			return mm_err_sys(err, e, "the privileged helper cannot open %s", path);
 		if (top)
 			return mm_err_sys(err, e, "cannot read %s (direct mode needs root or the "
 					  "postfix user; use [queue] mode = postqueue or "
@@ -533,7 +552,7 @@ static void *job_worker(void *arg)
 	struct mm_pf_qfile qf = {0};
 	for (size_t i = r->from; i < s->njobs; i += r->step) {
 		struct job *j = &s->jobs[i];
-		int fd = open_file(&s->noatime, s->dirs[j->dir].fd, j->name);
+		int fd = open_file(s, s->dirs[j->dir].fd, j->dir, j->name);
 		if (fd < 0) {
 			if (errno == ELOOP)
 				j->symlink = true;
@@ -756,6 +775,41 @@ static bool apply_events(struct mm_pf_scanner *s)
 }
 
 /* -- public ------------------------------------------------------------------ */
+
+static bool one_char_dir(const char *p, size_t n)
+{
+	return n == 1 && ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+			  (*p >= '0' && *p <= '9'));
+}
+
+bool mm_pf_queue_rel_ok(const char *rel)
+{
+	static const char *const top[] = {"incoming", "active",	 "deferred", "hold",
+					  "maildrop", "corrupt", "defer"};
+	size_t n = strcspn(rel, "/");
+	bool known = false;
+	for (size_t i = 0; i < sizeof top / sizeof top[0]; i++)
+		known |= strlen(top[i]) == n && strncmp(rel, top[i], n) == 0;
+	if (!known)
+		return false;
+	int hashdirs = 0;
+	for (const char *p = rel + n; *p;) {
+		p++; /* the '/' */
+		size_t k = strcspn(p, "/");
+		char id[MAX_ID + 1];
+		if (one_char_dir(p, k) && hashdirs < MAX_DEPTH) {
+			hashdirs++;
+		} else if (k <= MAX_ID && !p[k]) {
+			memcpy(id, p, k);
+			id[k] = '\0';
+			return id_ok(id); /* the last component */
+		} else {
+			return false;
+		}
+		p += k;
+	}
+	return true;
+}
 
 struct mm_pf_scanner *mm_pf_scanner_new(const char *queue_dir, unsigned instance,
 					const struct mm_pf_scan_opts *opts)

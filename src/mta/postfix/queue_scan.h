@@ -50,12 +50,22 @@ struct mm_pf_scan_opts {
 	bool reasons;		/* read defer logs */
 	bool watch;		/* inotify-driven incremental rescans */
 	int64_t full_every_ms;	/* with watch: a full walk at least this often */
+	const struct mm_mta_opener *opener; /* set: every open goes through it
+					     * (the privileged helper); files
+					     * are then stat'ed through their
+					     * descriptor, never by name */
 };
 
 struct mm_pf_scanner *mm_pf_scanner_new(const char *queue_dir, unsigned instance,
 					const struct mm_pf_scan_opts *opts);
 int mm_pf_scanner_scan(struct mm_pf_scanner *s, unsigned qmask, struct mm_qsnap *snap,
 		       struct mm_err *err);
+/* Whether rel names something of a queue directory's layout: a queue
+ * ("incoming", "active", "deferred", "hold", "maildrop", "corrupt",
+ * "defer"), then up to three one-character hash directories, then
+ * optionally a queue id (6 to 40 letters and digits). What the
+ * privileged helper may open. */
+bool mm_pf_queue_rel_ok(const char *rel);
 /* Whether the next scan will be incremental (watching and no overflow). */
 bool mm_pf_scanner_incremental(const struct mm_pf_scanner *s);
 void mm_pf_scanner_free(struct mm_pf_scanner *s);

@@ -1,0 +1,152 @@
+/*
+ * ps_open: the helper's queue opens (ps_handlers.h). The queue
+ * directories come from the helper's own load of the root-owned config,
+ * through the MTA backend's queue_dir hook (for Postfix: [mta]
+ * queue_directory, or `postconf -h queue_directory` per instance), and
+ * are reloaded when the config file changes or 30 s have passed. A
+ * request is opened only when the backend's rel_ok accepts the path; it
+ * is then opened one component at a time below the queue directory with
+ * O_NOFOLLOW (a symlink anywhere is refused with ELOOP), read-only and
+ * non-blocking, and must be a regular file or a directory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/fdpass.h"
+#include "core/xalloc.h"
+#include "privsep/ps_handlers.h"
+
+#define QDIRS_MAX_AGE_MS 30000
+
+void mm_ps_qdirs_free(struct mm_ps_qdirs *q)
+{
+	free(q->type);
+	for (size_t i = 0; i < MM_MTA_MAX_INSTANCES; i++) {
+		free(q->dirs[i]);
+		free(q->problem[i]);
+	}
+	memset(q, 0, sizeof *q);
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* The queue directories of the config at conf_path; -errno when the
+ * config does not load or its MTA has no queue files. */
+static int refresh(struct mm_ps_qdirs *q, const char *conf_path)
+{
+	struct stat st;
+	if (stat(conf_path, &st) < 0)
+		return -errno;
+	int64_t now = mm_mono_ms();
+	if (q->at_ms && same_file(&st, &q->conf_st) && now - q->at_ms < QDIRS_MAX_AGE_MS)
+		return q->type ? 0 : -ENOENT;
+	mm_ps_qdirs_free(q);
+	q->conf_st = st;
+	q->at_ms = now ? now : 1;
+	struct mm_diags diags = {0};
+	struct mm_config *conf = mm_config_load(conf_path, &diags);
+	mm_diags_free(&diags);
+	if (!conf)
+		return -EINVAL;
+	const char *type = mm_config_get(conf, "mta", "type");
+	const struct mm_mta_backend *be = type ? mm_mta_backend_find(type) : NULL;
+	if (!be || !be->queue_dir || !be->rel_ok) {
+		mm_config_free(conf);
+		return -ENOENT;
+	}
+	struct mm_mta_params p;
+	memset(&p, 0, sizeof p);
+	mm_mta_params_from_config(conf, NULL, 0, &p);
+	q->type = xstrdup(type);
+	for (size_t i = 0; i < p.ninstances && i < MM_MTA_MAX_INSTANCES; i++) {
+		struct mm_err err = {{0}};
+		q->dirs[i] = be->queue_dir(&p, i, &err);
+		if (!q->dirs[i])
+			q->problem[i] = xstrdup(err.msg);
+	}
+	q->n = p.ninstances;
+	mm_config_free(conf);
+	return 0;
+}
+
+/* Opens rel below qdir, one component at a time, never following a
+ * symlink. The descriptor, or -errno. */
+static int open_below(const char *qdir, const char *rel)
+{
+	int dfd = open(qdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	char part[MM_PS_NAME * 2 + 2];
+	const char *p = rel;
+	for (;;) {
+		size_t k = strcspn(p, "/");
+		if (k == 0 || k >= sizeof part) {
+			close(dfd);
+			return -EINVAL;
+		}
+		memcpy(part, p, k);
+		part[k] = '\0';
+		bool last = p[k] == '\0';
+		int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
+		if (!last)
+			flags |= O_DIRECTORY;
+		/* O_NOATIME: reading must not write the inode (deferred files
+		 * have their mtime in the future). Root may always use it. */
+		int fd = openat(dfd, part, flags | O_NOATIME);
+		if (fd < 0 && errno == EPERM)
+			fd = openat(dfd, part, flags);
+		int e = errno;
+		close(dfd);
+		if (fd < 0)
+			return -e;
+		if (last) {
+			struct stat st;
+			if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+				close(fd);
+				return -EINVAL;
+			}
+			return fd;
+		}
+		dfd = fd;
+		p += k + 1;
+	}
+}
+
+int mm_ps_serve_open(int fd, struct mm_ps_qdirs *q, const char *conf_path,
+		     const struct mm_ps_msg *req)
+{
+	struct mm_ps_msg ans = {.type = MM_PS_QUEUE_DONE};
+	int got = -1;
+	char rel[MM_PS_NAME * 2 + 2];
+	snprintf(rel, sizeof rel, "%s%s%s", req->u.queue_open.queue,
+		 req->u.queue_open.file[0] ? "/" : "", req->u.queue_open.file);
+	int rc = refresh(q, conf_path);
+	uint32_t i = req->u.queue_open.instance;
+	const struct mm_mta_backend *be = q->type ? mm_mta_backend_find(q->type) : NULL;
+	if (rc < 0)
+		ans.u.done.err = -rc;
+	else if (i >= q->n || !q->dirs[i])
+		ans.u.done.err = ENOENT; /* no such instance, or postconf failed */
+	else if (!be || !be->rel_ok(rel))
+		ans.u.done.err = EPERM; /* not a path of the queue's layout */
+	else if ((got = open_below(q->dirs[i], rel)) < 0)
+		ans.u.done.err = -got;
+	uint8_t out[64];
+	int n = mm_ps_encode(&ans, out, sizeof out);
+	int w = n < 0 ? -1 : mm_fd_send(fd, out, (size_t)n, got);
+	if (got >= 0)
+		close(got);
+	return w;
+}
