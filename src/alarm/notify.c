@@ -335,8 +335,11 @@ static void enqueue_am(struct mm_notifier *n, const struct mm_alarm_event *evs, 
 	free(text);
 }
 
-static int am_start(struct mm_notifier *n, const char *body, size_t len, mm_httpc_done_fn *done,
-		    struct mm_httpc **out, struct mm_err *err)
+/* POSTs body to the Alertmanager of n's conf; done(arg) gets the answer.
+ * The request in flight, or NULL with err set. Used by the outbox, the
+ * refresh and the test notice alike. */
+static struct mm_httpc *am_post(struct mm_notifier *n, const char *body, size_t len,
+				mm_httpc_done_fn *done, void *arg, struct mm_err *err)
 {
 	static const char *const headers[] = {"Content-Type: application/json", NULL};
 	struct mm_httpc_req req = {
@@ -350,7 +353,13 @@ static int am_start(struct mm_notifier *n, const char *body, size_t len, mm_http
 		.timeout_ms = n->conf.am_timeout_ms,
 		.max_bytes = 64 << 10,
 	};
-	*out = mm_httpc_start(n->base, &req, done, n, err);
+	return mm_httpc_start(n->base, &req, done, arg, err);
+}
+
+static int am_start(struct mm_notifier *n, const char *body, size_t len, mm_httpc_done_fn *done,
+		    struct mm_httpc **out, struct mm_err *err)
+{
+	*out = am_post(n, body, len, done, n, err);
 	return *out ? 0 : -1;
 }
 
@@ -602,6 +611,20 @@ static void mail_done(const struct mm_probe_result *res, void *arg)
 	pump(n);
 }
 
+/* The SMTP probe that hands a notice to [alarm] noticehost: sender,
+ * recipient and server from c; the caller adds the DATA and timeouts. */
+static void mail_params(const struct mm_notify_conf *c, struct mm_probe_params *p)
+{
+	mm_probe_params_init(p);
+	p->proto = MM_PROTO_SMTP;
+	snprintf(p->scheme, sizeof p->scheme, "smtp");
+	snprintf(p->host, sizeof p->host, "%s", c->host);
+	p->port = c->port;
+	snprintf(p->helo, sizeof p->helo, "mailmon.invalid");
+	snprintf(p->mail_from, sizeof p->mail_from, "%s", c->from);
+	snprintf(p->rcpt, sizeof p->rcpt, "%s", c->to);
+}
+
 static void send_mail(struct mm_notifier *n, struct mm_outbox_entry *e, int64_t now_ms)
 {
 	struct mm_err err = {{0}};
@@ -613,14 +636,7 @@ static void send_mail(struct mm_notifier *n, struct mm_outbox_entry *e, int64_t 
 		return;
 	}
 	struct mm_probe_params p;
-	mm_probe_params_init(&p);
-	p.proto = MM_PROTO_SMTP;
-	snprintf(p.scheme, sizeof p.scheme, "smtp");
-	snprintf(p.host, sizeof p.host, "%s", n->conf.host);
-	p.port = n->conf.port;
-	snprintf(p.helo, sizeof p.helo, "mailmon.invalid");
-	snprintf(p.mail_from, sizeof p.mail_from, "%s", n->conf.from);
-	snprintf(p.rcpt, sizeof p.rcpt, "%s", n->conf.to);
+	mail_params(&n->conf, &p);
 	n->mail_data = mm_alarm_smtp_data(msg, len);
 	free(msg);
 	p.data = n->mail_data;
@@ -742,14 +758,7 @@ int mm_notifier_test(struct mm_notifier *n, int64_t now_ms, mm_notify_test_fn *d
 		mm_strbuf_init(&b, MAIL_MAX);
 		mm_alarm_mail_compose(&ctx, &ev, 1, &b);
 		struct mm_probe_params p;
-		mm_probe_params_init(&p);
-		p.proto = MM_PROTO_SMTP;
-		snprintf(p.scheme, sizeof p.scheme, "smtp");
-		snprintf(p.host, sizeof p.host, "%s", n->conf.host);
-		p.port = n->conf.port;
-		snprintf(p.helo, sizeof p.helo, "mailmon.invalid");
-		snprintf(p.mail_from, sizeof p.mail_from, "%s", n->conf.from);
-		snprintf(p.rcpt, sizeof p.rcpt, "%s", n->conf.to);
+		mail_params(&n->conf, &p);
 		struct test_job *j = xcalloc(1, sizeof *j);
 		j->data = mm_alarm_smtp_data(b.p, b.len);
 		p.data = j->data;
@@ -776,14 +785,9 @@ int mm_notifier_test(struct mm_notifier *n, int64_t now_ms, mm_notify_test_fn *d
 						    now_ms / 1000));
 		size_t len;
 		char *text = json_text(arr, &len);
-		static const char *const headers[] = {"Content-Type: application/json", NULL};
-		struct mm_httpc_req req = {.method = "POST", .host = n->conf.am_host,
-					   .port = n->conf.am_port, .path = "/api/v2/alerts",
-					   .headers = headers, .body = text, .body_len = len,
-					   .timeout_ms = n->conf.am_timeout_ms, .max_bytes = 64 << 10};
 		struct mm_err err = {{0}};
 		tried++;
-		if (!text || !mm_httpc_start(n->base, &req, test_am_done, j, &err)) {
+		if (!text || !am_post(n, text, len, test_am_done, j, &err)) {
 			done(arg, "alertmanager", 0, text ? err.msg : "cannot encode");
 			free(j);
 		}
