@@ -24,7 +24,6 @@
 #include "cli/api_client.h"
 #include "cli/cli.h"
 #include "core/config.h"
-#include "core/httpget.h"
 #include "core/parse.h"
 #include "probes/probe.h"
 
@@ -83,29 +82,17 @@ static void fmt_num(json_t *v, char *buf, size_t cap)
 		snprintf(buf, cap, "%.4g", d);
 }
 
+/* GET /api/alarms through the CLI's API client; NULL (said on stderr)
+ * when mailmond does not answer with a 200 and JSON. */
 static json_t *fetch(struct mm_cli *cli, const char *api)
 {
-	struct mm_config *conf = NULL;
-	struct mm_err err;
-	if (!api) {
-		conf = mm_cli_load_config(cli);
-		if (!conf)
-			return NULL;
-		api = mm_config_get(conf, "http", "listen");
+	int status;
+	json_t *doc = mm_cli_api_get(cli, api, "/api/alarms", "mailmon alarms", &status);
+	if (doc && status != 200) {
+		fprintf(stderr, "mailmon alarms: /api/alarms: unexpected answer (HTTP %d)\n", status);
+		json_decref(doc);
+		return NULL;
 	}
-	char host[128];
-	int port, status;
-	char *body = NULL;
-	json_t *doc = NULL;
-	json_error_t jerr;
-	if (mm_parse_hostport(api, 0, host, sizeof host, &port, &err) < 0)
-		fprintf(stderr, "mailmon alarms: %s\n", err.msg);
-	else if (mm_http_get(host, port, "/api/alarms", mm_cli_api_headers(cli), 5000, 16 << 20, &status, &body, &err) < 0 ||
-		 status != 200 || !(doc = json_loads(body, 0, &jerr)))
-		fprintf(stderr, "mailmon alarms: mailmond is not answering at %s%s%s\n", api,
-			body ? "" : ": ", body ? "" : err.msg);
-	free(body);
-	mm_config_free(conf);
 	return doc;
 }
 
