@@ -4,7 +4,8 @@
  * of its own: verdict and status (/api/status), alarms (/api/alarms), flow
  * and queue history (/api/v1/history over the registry's families), the
  * deferred queue (/api/queue), services (/api/services), end-to-end probes,
- * disk and CPU (/api/metrics), the cluster (/api/v1/cluster).
+ * disk and CPU (/api/metrics), the cluster (/api/v1/cluster), the queue's
+ * baseline band (history of mailmon_baseline_low/high, /api/v1/baseline).
  *
  * A panel whose endpoint is missing says so instead of failing the page.
  * With a bearer token, open the page as .../#token=SECRET: the token is
@@ -134,7 +135,7 @@ function showAlarms(doc) {
 const FLOW = ["received", "delivered", "deferred", "bounced", "rejected"];
 const COLORS = { received: "#2b6cb0", delivered: "#2f855a", deferred: "#d69e2e",
   bounced: "#c53030", rejected: "#805ad5", incoming: "#4299e1", active: "#38a169",
-  deferred_q: "#dd6b20", hold: "#718096", maildrop: "#a0aec0" };
+  deferred_q: "#dd6b20", hold: "#718096", maildrop: "#a0aec0", band: "#718096" };
 
 function step() {
   if (state.stepOverride) return state.stepOverride;
@@ -201,12 +202,54 @@ async function showFlow() {
     per[s.labels.queue] = new Map((s.points || []).map((p) => [p.t, p.avg]));
     for (const p of s.points || []) qt.add(p.t);
   }
+  /* the baseline band: the expected range of incoming+active+deferred
+   * as it was at each time (mailmon_baseline_low/high, sampled into the
+   * history like every family) */
+  const [blo, bhi, bl] = await Promise.all([history('mailmon_baseline_low{metric="queue"}'),
+    history('mailmon_baseline_high{metric="queue"}'), api("/api/v1/baseline")]);
+  const lo = sumByTime(blo, "avg", 1), hi = sumByTime(bhi, "avg", 1);
+  for (const t of lo.keys()) qt.add(t);
   const qtimes = [...qt].sort((a, b) => a - b);
-  drawChart("queue-chart", qtimes, queues.filter((n) => per[n]).map((n) => ({
+  const sets = queues.filter((n) => per[n]).map((n) => ({
     label: n, borderColor: COLORS[n === "deferred" ? "deferred_q" : n],
     backgroundColor: COLORS[n === "deferred" ? "deferred_q" : n], pointRadius: 0,
-    data: qtimes.map((t) => per[n].get(t) ?? null) })), "messages queued");
+    data: qtimes.map((t) => per[n].get(t) ?? null) }));
+  const band = qtimes.filter((t) => lo.has(t) && hi.has(t)).length;
+  if (band) {
+    const dots = band < 20 ? 2 : 0;
+    sets.push({ label: "expected high", borderColor: COLORS.band, borderDash: [4, 4],
+      backgroundColor: "rgba(113,128,150,0.18)", fill: "+1", pointRadius: dots,
+      data: qtimes.map((t) => hi.get(t) ?? null) });
+    sets.push({ label: "expected low", borderColor: COLORS.band, borderDash: [4, 4],
+      backgroundColor: COLORS.band, pointRadius: dots, data: qtimes.map((t) => lo.get(t) ?? null) });
+  }
+  document.getElementById("queue-chart").setAttribute("data-baseline-points", String(band));
+  drawChart("queue-chart", qtimes, sets, "messages queued");
+  showBaseline(bl);
   note("flow-note", times.length ? "" : "no history yet for this span");
+}
+
+/* The queue's expected range in words, under the charts (the band on
+ * the queue chart shows it over time). */
+function showBaseline(doc) {
+  if (!doc) {
+    note("baseline-note", "no baseline in this mailmond ([baseline] enable)");
+    return;
+  }
+  const q = (doc.metrics || []).find((m) => m.metric === "queue");
+  if (!q || doc.computed_at === null) {
+    note("baseline-note", "baseline: " + (doc.error ? "history not readable: " + doc.error
+      : doc.history ? "not computed yet" : "no history ([history] enable)"));
+    return;
+  }
+  if (q.low === null) {
+    note("baseline-note", "baseline: none yet for the queue (" + num(q.history_days, 1) +
+      " days of history, 6 hours needed)");
+    return;
+  }
+  note("baseline-note", "baseline: queue expected " + num(q.low, 1) + " to " + num(q.high, 1) +
+    " messages (" + q.kind + ", " + q.slot + "), now " + num(q.current, 1) +
+    (q.state === "above" || q.state === "below" ? ": DEPARTED " + q.state : ""));
 }
 
 /* ---- where it is stuck ---- */

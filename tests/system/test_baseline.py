@@ -18,7 +18,8 @@ describes), with the right fallback kind, in /api/v1/baseline, /metrics
 and `mailmon status`. Then a live departure: mail to the lab's refusing
 dead.test fills the deferred queue far above the range, the built-in
 alarm baselinedeparture fires for "queue", and clears when the test
-deletes that mail with postsuper.
+deletes that mail with postsuper. Last, the dashboard in headless
+Chromium draws the band on the queue chart and names the range.
 """
 import json
 import math
@@ -26,6 +27,7 @@ import os
 import re
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 
 import mmbin
@@ -62,6 +64,11 @@ def synthetic(now0):
         c += ((t // STEP) * 5) % 4
         pts[DEFERRAL].append((t, c))
     return pts
+
+
+def fmt1(v):
+    """As the page prints a number (toLocaleString, at most 1 decimal)."""
+    return ("%.1f" % v).rstrip("0").rstrip(".")
 
 
 def nearest_rank(sorted_v, p):
@@ -110,10 +117,12 @@ def test_baseline_from_history_and_departure(lab, tmp_path):
 
     daemon, api, _ = traffic.start_mailmond(
         lab, tmp_path,
+        "[http]\nwww_directory = %s\n"
         "[history]\nfile = %s\n"
         "[baseline]\ninterval = 1s\nqueue_slack = 2\n"
         "[alarm]\nmail = no\n"
-        "[alarm.baselinedeparture]\nstatinterval = 1s\ncycles = 1/1\n" % db)
+        "[alarm.baselinedeparture]\nstatinterval = 1s\ncycles = 1/1\n" % (
+            os.path.join(mmbin.SOURCE_DIR, "www"), db))
     try:
         doc = lab.wait_for(lambda: (lambda d: d["computed_at"] is not None and d)(
             get_json(api, "/api/v1/baseline")), timeout=30, what="a computed baseline")
@@ -178,8 +187,7 @@ def test_baseline_from_history_and_departure(lab, tmp_path):
                      what="alarm baselinedeparture for the queue")
         m = get_json(api, "/api/v1/baseline")["metrics"][0]
         assert m["state"] == "above" and m["current"] > bound, m
-        # the departure is the distance beyond the bound, per the queue
-        # size the lab's own postqueue reports
+        # the lab's own postqueue agrees that the queue is beyond the bound
         n = len(lab.postqueue_json())
         assert n >= bound, n
         out = mmbin.mailmon("status", "--api", api, check=True).stdout
@@ -191,5 +199,22 @@ def test_baseline_from_history_and_departure(lab, tmp_path):
         lab.wait_for(lambda: alarm_state() != "firing", timeout=60,
                      what="alarm baselinedeparture cleared")
         assert get_json(api, "/api/v1/baseline")["metrics"][0]["state"] == "within"
+
+        # the dashboard draws the band on the queue chart, from the history
+        # of mailmon_baseline_low/high (written every 10 s since start)
+        import test_dashboard
+        lab.wait_for(lambda: get_json(api, "/api/v1/history?metric=" + urllib.parse.quote(
+            'mailmon_baseline_high{metric="queue"}') + "&from=now-600s&step=10")["series"],
+            timeout=30, what="the band in the history")
+        art = os.path.join(mmbin.BIN_DIR, "artifacts")
+        os.makedirs(art, exist_ok=True)
+        dom = test_dashboard.browse("http://%s/?range=600&step=10" % api, tmp_path, "1280,800",
+                                    shot=os.path.join(art, "dashboard-baseline.png"))
+        m = re.search(r'id="queue-chart"[^>]*data-baseline-points="(\d+)"', dom)
+        assert m and int(m.group(1)) >= 1, dom
+        note = test_dashboard.text_of(dom, "baseline-note")
+        assert note.startswith("baseline: queue expected %s to %s messages (hour-of-week, " % (
+            fmt1(want["queue"][1]), fmt1(want["queue"][2]))), note
+        assert "DEPARTED" not in note, note
     finally:
         assert daemon.stop() == 0, daemon.log()

@@ -129,6 +129,14 @@ def test_dashboard_in_chromium(lab, tmp_path):
         else:
             assert verdict == "no verdict: this mailmond does not compute one", verdict
         assert "updated" in text_of(dom, "freshness")
+        # a fresh history: no baseline band yet, and the note says why
+        # (test_baseline.py draws the band on days of history)
+        bl = [m for m in d.get(api, "/api/v1/baseline")["metrics"] if m["metric"] == "queue"][0]
+        assert bl["kind"] == "none", bl
+        assert re.search(r'id="queue-chart"[^>]*data-baseline-points="0"', dom), dom
+        assert re.match(r"baseline: (none yet for the queue \(0 days of history, 6 hours "
+                        r"needed\)|not computed yet)$", text_of(dom, "baseline-note")), \
+            text_of(dom, "baseline-note")
 
         rows = re.findall(r'<tr class="dest" data-destination="([^"]+)">(.*?)</tr>', dom, re.S)
         row = dict(rows).get("dead.test")
