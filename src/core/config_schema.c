@@ -38,9 +38,11 @@ static const struct mm_conf_key daemon_keys[] = {
 	 "so /var/log/mailmon/mailmond.log is a good choice."},
 	{"daemon", "user", MM_CT_STRING, NULL, 0, 0, NULL, false,
 	 "Privilege separation: started as root, mailmond drops to this user\n"
-	 "once its port is bound and its files are made, and a small helper\n"
-	 "keeps root only to run the services' restart, start and stop\n"
-	 "commands from this (root-owned) file. Unset: one process."},
+	 "once its port is bound and its files are made. Two small helpers\n"
+	 "keep root: one runs the services' restart, start and stop commands\n"
+	 "and the [disk] lock and unlock commands, the other opens the queue\n"
+	 "files read-only; both take what they do from this (root-owned)\n"
+	 "file. Unset: one process."},
 	{"daemon", "heartbeat", MM_CT_DURATION, "1s", 100, 60000, NULL, false,
 	 "Period of the internal clock that drives every periodic check."},
 };

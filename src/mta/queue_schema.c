@@ -29,7 +29,8 @@ const struct mm_conf_table mm_conf_table_mta = MM_CONF_TABLE("mta", mta_sections
 static const struct mm_conf_section queue_sections[] = {
 	{"queue", "The MTA queue scanner: `mailmon qshape`, `mailmon qm` and the daemon's\n"
 		  "queue gauges (/api/queue). direct mode reads the queue files (root\n"
-		  "or the postfix user); postqueue mode runs `postqueue -j` (any user)."},
+		  "or the postfix user; mailmond with [daemon] user reads them through\n"
+		  "its root helper); postqueue mode runs `postqueue -j` (any user)."},
 };
 
 static const struct mm_conf_key queue_keys[] = {

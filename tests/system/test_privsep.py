@@ -6,13 +6,19 @@ hands over read-only descriptors of the Postfix queue files, so direct
 queue reads still work (checked against `postqueue -j`). Forged and
 malformed requests to the helpers are tested in tests/unit/ps_helper_test.c
 (the same helper code, forked on a socketpair)."""
+import ctypes
+import errno
 import json
 import os
 import pwd
 import re
 import shutil
 import signal
+import socket
+import stat
+import struct
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -20,6 +26,9 @@ import pytest
 
 import mmbin
 from traffic import reason_class
+
+sys.path.insert(0, os.path.join(mmbin.SOURCE_DIR, "lab"))
+import mailmonlab  # noqa: E402
 
 LO = "127.0.0.1"
 
@@ -147,6 +156,24 @@ def test_helper_refuses_without_a_config_user(tmp_path):
     assert "daemon.user = no-such-user-xyz: no such user" in d.log(), d.log()
 
 
+def separated_queue_conf(lab, scan_interval):
+    """A temp dir with a config for a separated mailmond watching the lab's
+    Postfix queue: (dir, config path, config text, api address)."""
+    top = tempfile.mkdtemp(prefix="mm-privsep-")
+    os.chmod(top, 0o711)
+    state = os.path.join(top, "state")
+    os.mkdir(state)
+    port = mmbin.free_port()
+    conf = os.path.join(top, "mailmon.conf")
+    text = (f"[daemon]\nuser = mailmon\nstate_directory = {state}\n"
+            f"run_directory = {state}\n[http]\nlisten = {LO}:{port}\n"
+            f"[mta]\nconfig_directory = {lab.paths['postfix_config_dir']}\n"
+            f"[queue]\nscan_interval = {scan_interval}\n[log]\nsources =\n")
+    with open(conf, "w") as f:
+        f.write(text)
+    return top, conf, text, f"{LO}:{port}"
+
+
 def test_separated_direct_queue_reads_through_the_helper(lab, mailmon_user):
     """Postfix's queue directories are 0700 postfix (group membership is
     not enough), so after the drop mailmond reads them through the root
@@ -174,21 +201,10 @@ def test_separated_direct_queue_reads_through_the_helper(lab, mailmon_user):
                        check=True, capture_output=True)
     lab.wait_for(lambda: sum(m["queue_name"] == "hold" for m in lab.postqueue_json()) == len(ids),
                  timeout=10, what="held test mail")
-    top = tempfile.mkdtemp(prefix="mm-privsep-")
+    top, conf, _, api = separated_queue_conf(lab, "1s")
     try:
-        os.chmod(top, 0o711)
-        state = os.path.join(top, "state")
-        os.mkdir(state)
-        port = mmbin.free_port()
-        conf = os.path.join(top, "mailmon.conf")
-        with open(conf, "w") as f:
-            f.write(f"[daemon]\nuser = mailmon\nstate_directory = {state}\n"
-                    f"run_directory = {state}\n[http]\nlisten = {LO}:{port}\n"
-                    f"[mta]\nconfig_directory = {lab.paths['postfix_config_dir']}\n"
-                    "[queue]\nscan_interval = 1s\n[log]\nsources =\n")
         d = mmbin.Daemon(conf, os.path.join(top, "mailmond.log"))
-        api = f"{LO}:{port}"
-        st = d.start(api=api)
+        d.start(api=api)
         try:
             assert uids(d.proc.pid) == [mailmon_user.pw_uid] * 4
             deadline = time.time() + 20
@@ -224,6 +240,111 @@ def test_separated_direct_queue_reads_through_the_helper(lab, mailmon_user):
             opener = [p for p in priv["processes"] if p["name"] == "opener"][0]
             assert opener["requests"] > len(ids) and opener["alive"], opener
         finally:
+            assert d.stop() == 0, d.log()[-2000:]
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def pidfd_getfd(pid, fd):
+    """A copy of another process's descriptor (pidfd_getfd(2); root)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    try:
+        got = libc.syscall(438, pidfd, fd, 0)  # SYS_pidfd_getfd on every Linux arch
+        if got < 0:
+            raise OSError(ctypes.get_errno(), "pidfd_getfd")
+        return got
+    finally:
+        os.close(pidfd)
+
+
+def socket_to(pid, peer_pid):
+    """mailmond's (pid) end of its socketpair with peer_pid, from ss."""
+    out = subprocess.run(["ss", "-Hxp"], capture_output=True, text=True, check=True).stdout
+    inode_of = {}  # socket inode -> (pid, fd)
+    peers = {}     # socket inode -> peer inode
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) < 8 or not f[5].isdigit() or not f[7].isdigit():
+            continue
+        peers[int(f[5])] = int(f[7])
+        for p, fd in re.findall(r"pid=(\d+),fd=(\d+)", line):
+            inode_of.setdefault(int(f[5]), []).append((int(p), int(fd)))
+    for ino, owners in inode_of.items():
+        for p, fd in owners:
+            if p == pid and any(q == peer_pid for q, _ in inode_of.get(peers.get(ino), [])):
+                return fd
+    raise AssertionError("no socket of %d to %d in ss -xp:\n%s" % (pid, peer_pid, out))
+
+
+def queue_open(sock, instance, queue, file):
+    """One MM_PS_QUEUE_OPEN (psmsg.h layout); (errno, fd or None), or
+    None when the helper closed the channel instead of answering."""
+    payload = struct.pack("<I", instance) + queue.ljust(64, b"\0") + file.ljust(64, b"\0")
+    sock.sendall(struct.pack("<HHI", 5, 0, len(payload)) + payload)
+    data, anc, _, _ = sock.recvmsg(64, socket.CMSG_SPACE(4 * 4))
+    fds = []
+    for level, kind, blob in anc:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds += list(struct.unpack("%di" % (len(blob) // 4), blob[:len(blob) // 4 * 4]))
+    if not data:
+        return None
+    while len(data) < 12:
+        data += sock.recv(12 - len(data))
+    typ, _, length, err = struct.unpack("<HHII", data[:12])
+    assert typ == 6 and length == 4, data
+    return err, (fds[0] if fds else None)
+
+
+def test_opener_refuses_forged_requests(lab, mailmon_user):
+    """A compromised mailmond writing its own requests to the root opener:
+    a queue directory outside the backend's layout and an instance the
+    root-owned config does not have are refused with an errno, and bytes
+    going up the tree end the helper; mailmond then reports the queue as
+    unreadable through the helper, and the helper as gone."""
+    top, conf, text, api = separated_queue_conf(lab, "1h")
+    try:
+        d = mmbin.Daemon(conf, os.path.join(top, "mailmond.log"))
+        st = d.start(api=api)
+        sock = None
+        try:
+            opener = [p for p in st["privileges"]["processes"] if p["name"] == "opener"][0]
+            deadline = time.time() + 20
+            while d.get(api, "/api/queue").get("scans", 0) < 1:
+                assert time.time() < deadline, d.log()[-2000:]
+                time.sleep(0.2)
+            # The queue thread is idle now (next scan in an hour): the
+            # channel is ours.
+            fd = pidfd_getfd(d.proc.pid, socket_to(d.proc.pid, opener["pid"]))
+            sock = socket.socket(fileno=fd)
+            sock.settimeout(5)
+            err, qfd = queue_open(sock, 0, b"deferred", b"")
+            assert err == 0 and qfd is not None and stat.S_ISDIR(os.fstat(qfd).st_mode)
+            os.close(qfd)
+            assert queue_open(sock, 0, b"bounce", b"") == (errno.EPERM, None)
+            assert queue_open(sock, 0, b"private", b"") == (errno.EPERM, None)
+            assert queue_open(sock, 7, b"deferred", b"") == (errno.ENOENT, None)
+            assert queue_open(sock, 0, b"deferred", b"../../../etc/shadow") is None
+            deadline = time.time() + 5
+            while mailmonlab.is_alive(opener["pid"]):
+                assert time.time() < deadline, "the opener lives on"
+                time.sleep(0.05)
+            # The next scan finds the helper gone and says so.
+            with open(conf, "w") as f:
+                f.write(text.replace("scan_interval = 1h", "scan_interval = 1s"))
+            d.signal(signal.SIGHUP)
+            deadline = time.time() + 15
+            while "privileged helper" not in (d.get(api, "/api/queue").get("error") or ""):
+                assert time.time() < deadline, (d.get(api, "/api/queue"), d.log()[-2000:])
+                time.sleep(0.2)
+            priv = d.get(api, "/api/status")["privileges"]
+            gone = [p for p in priv["processes"] if p["name"] == "opener"][0]
+            assert gone["alive"] is False, priv
+            r = mmbin.mailmon("status", "--api", api)
+            assert "opener: pid %d, root (GONE)" % opener["pid"] in r.stdout, r.stdout
+        finally:
+            if sock:
+                sock.close()
             assert d.stop() == 0, d.log()[-2000:]
     finally:
         shutil.rmtree(top, ignore_errors=True)
