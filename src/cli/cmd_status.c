@@ -225,6 +225,11 @@ static void print_baseline(const char *host, int port, const char *const *hdrs)
 	json_t *doc = get_json(host, port, hdrs, "/api/v1/baseline", 1 << 20);
 	if (!doc)
 		return;
+	if (!json_is_true(json_object_get(doc, "history"))) {
+		printf("\nbaseline: none (it needs the history: [history] enable)\n");
+		json_decref(doc);
+		return;
+	}
 	size_t i;
 	json_t *m;
 	json_array_foreach(json_object_get(doc, "metrics"), i, m)

@@ -120,6 +120,7 @@ struct job {
 	int64_t now_s, utc_off;
 	struct mm_baseline out[M_N];
 	char err[MM_ERR_MAX]; /* empty: ok */
+	int64_t took_ms;      /* how long the read and computation took */
 };
 
 struct mm_baseline_mod {
@@ -137,6 +138,7 @@ struct mm_baseline_mod {
 	int64_t retry_s;    /* after a failed read: try again then (0: no) */
 	struct job *job;
 	uint64_t runs;
+	int64_t took_ms; /* the last computation's */
 	/* now */
 	struct mm_bl_ring ring[M_N];
 	bool have_cur[M_N];
@@ -174,6 +176,7 @@ static int read_one(struct mm_hist_store *rd, int m, int64_t now, int64_t off,
 static void *job_main(void *arg)
 {
 	struct job *j = arg;
+	int64_t t0 = mm_mono_ms();
 	struct mm_err err = {0};
 	struct mm_hist_store *rd = mm_hist_open_reader(j->path, &err);
 	for (int m = 0; rd && m < M_N; m++)
@@ -184,6 +187,7 @@ static void *job_main(void *arg)
 	if (!rd)
 		snprintf(j->err, sizeof j->err, "%s", err.msg);
 	mm_hist_close(rd);
+	j->took_ms = mm_mono_ms() - t0;
 	atomic_store(&j->done, true);
 	return NULL;
 }
@@ -228,6 +232,7 @@ static void job_finish(struct mm_baseline_mod *b)
 	}
 	b->computed_s = j->now_s;
 	b->utc_off = j->utc_off;
+	b->took_ms = j->took_ms;
 	free(j->path);
 	free(j);
 }
@@ -359,13 +364,15 @@ static json_t *baseline_json(const struct mm_baseline_mod *b)
 				      b->beyond[m], "slack", b->slack[m], "state", state));
 	}
 	const char *path = mm_history_path(b->d);
-	return json_pack("{s:b, s:s?, s:o, s:I, s:I, s:I, s:I, s:I, s:b, s:s?, s:o}", "history",
+	return json_pack("{s:b, s:s?, s:o, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:I, s:s?, s:o}",
+			 "history",
 			 path != NULL, "history_file", path, "computed_at",
 			 b->have ? json_integer((json_int_t)b->computed_s) : json_null(),
 			 "utc_offset_s", (json_int_t)b->utc_off, "from",
 			 (json_int_t)(b->computed_s - SPAN_S), "to",
 			 (json_int_t)(b->computed_s - RECENT_S), "step_s", (json_int_t)STEP_S,
 			 "rate_window_ms", (json_int_t)b->window_ms, "computing", b->job != NULL,
+			 "runs", (json_int_t)b->runs, "compute_ms", (json_int_t)b->took_ms,
 			 "error", b->last_err[0] ? b->last_err : NULL, "metrics", ms);
 }
 

@@ -187,6 +187,14 @@ def test_baseline_from_history_and_departure(lab, tmp_path):
                      what="alarm baselinedeparture for the queue")
         m = get_json(api, "/api/v1/baseline")["metrics"][0]
         assert m["state"] == "above" and m["current"] > bound, m
+        # the alarm's text: likely cause and next command for the queue
+        a = [x for x in get_json(api, "/api/v1/alarms")["alarms"]
+             if x["alarm"] == "baselinedeparture" and x["instance"] == "queue"][0]
+        assert "The queue (incoming + active + deferred) is far outside its usual size" \
+            in a["cause"], a
+        assert "Top baseline_current: queue " in a["cause"], a
+        assert a["next_command"] == "mailmon status; mailmon qshape --reasons -s deferred", a
+        assert a["value"] > 0, a
         # the lab's own postqueue agrees that the queue is beyond the bound
         n = len(lab.postqueue_json())
         assert n >= bound, n
