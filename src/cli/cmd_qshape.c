@@ -164,12 +164,8 @@ int cmd_qshape(struct mm_cli *cli, int argc, char **argv)
 				return 2;
 			break;
 		case O_MODE:
-			if (strcmp(optarg, "auto") && strcmp(optarg, "direct") &&
-			    strcmp(optarg, "postqueue")) {
-				fprintf(stderr, PROG ": --mode: expected auto, direct or postqueue\n");
+			if (mm_queue_cli_set_mode(&qc, PROG, optarg) < 0)
 				return 2;
-			}
-			qc.mode = optarg;
 			break;
 		default: usage(stderr); return 2;
 		}

@@ -22,6 +22,16 @@ int mm_queue_cli_add_dir(struct mm_queue_cli *q, const char *prog, const char *d
 	return 0;
 }
 
+int mm_queue_cli_set_mode(struct mm_queue_cli *q, const char *prog, const char *mode)
+{
+	if (strcmp(mode, "auto") && strcmp(mode, "direct") && strcmp(mode, "postqueue")) {
+		fprintf(stderr, "%s: --mode: expected auto, direct or postqueue\n", prog);
+		return -1;
+	}
+	q->mode = mode;
+	return 0;
+}
+
 struct mm_mta *mm_queue_cli_open(struct mm_cli *cli, const struct mm_queue_cli *q,
 				 const char *prog, struct mm_config **conf_out)
 {

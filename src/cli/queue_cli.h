@@ -21,6 +21,9 @@ struct mm_queue_cli {
 
 /* Adds one -c DIR; prints and returns -1 when there are too many. */
 int mm_queue_cli_add_dir(struct mm_queue_cli *q, const char *prog, const char *dir);
+/* Sets --mode (auto, direct or postqueue); prints and returns -1 for
+ * anything else. */
+int mm_queue_cli_set_mode(struct mm_queue_cli *q, const char *prog, const char *mode);
 /* Loads the config and opens the backend; prints errors (prog: prefix) and
  * returns NULL. *conf_out (optional) receives the config, caller frees. */
 struct mm_mta *mm_queue_cli_open(struct mm_cli *cli, const struct mm_queue_cli *q,
