@@ -30,25 +30,21 @@ static void clean(char *s)
 size_t mm_agent_answer(const struct mm_agent_conf *conf, const struct mm_verdict *v, char *buf,
 		       size_t cap)
 {
-	/* A stall's cause is its last reason ("qmgr is stopped ..."); for
-	 * down the first says what failed. */
+	/* The verdict names the reason to give: a stall's cause ("qmgr is
+	 * stopped ..."), what failed for down, the locked partition. */
 	char why[160] = "";
-	if (v->nreasons > 0)
-		mm_strlcpy(why, v->reasons[v->state == MM_V_STALLED ? v->nreasons - 1 : 0],
-			   sizeof why);
+	if (v->cause < v->nreasons)
+		mm_strlcpy(why, v->reasons[v->cause], sizeof why);
 	clean(why);
 	int n;
-	switch (v->state) {
-	case MM_V_STALLED:
+	if (v->state == MM_V_STALLED)
 		n = snprintf(buf, cap, "drain #stalled: %s\n", why);
-		break;
-	case MM_V_DOWN:
+	else if (v->state == MM_V_DOWN)
 		n = snprintf(buf, cap, "down #%s\n", why);
-		break;
-	default:
+	else if (v->drain)
+		n = snprintf(buf, cap, "drain #%s\n", why);
+	else
 		n = snprintf(buf, cap, "up ready %d%%\n", mm_agent_weight(conf, v->backlog));
-		break;
-	}
 	if (n < 0)
 		n = 0;
 	if ((size_t)n >= cap && cap > 1) { /* cut, but keep the newline */

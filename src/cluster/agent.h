@@ -9,7 +9,9 @@
  *
  *   healthy, degraded  "up ready N%"  N falls from 100 with queue pressure
  *   stalled            "drain #stalled: REASON"
+ *   a partition locked "drain #partition PATH is locked (N% available)"
  *   down               "down #REASON"
+ * REASON is the verdict's cause (mm_verdict.cause).
  *
  *   mm_agent_weight(conf, backlog)        N for a backlog (messages)
  *   mm_agent_answer(conf, verdict, buf)   the line, with "\n"

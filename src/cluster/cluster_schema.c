@@ -40,11 +40,12 @@ static const struct mm_conf_key cluster_keys[] = {
 	{"cluster", "qmgr_service", MM_CT_STRING, "qmgr", 0, 0, NULL, true,
 	 "The [service.NAME] that watches the queue manager (process_name =\n"
 	 "qmgr, parent_pidfile = the master's pid file): named as the cause\n"
-	 "of a stall when it is missing or stopped."},
+	 "of a stall when it is missing, stopped or not logging."},
 	{"cluster", "agent_listen", MM_CT_HOSTPORT, NULL, 0, 0, NULL, false,
 	 "HAProxy agent-check responder on this numeric address:port; unset:\n"
-	 "off. It answers \"up ready N%\", \"drain #reason\" or \"down #reason\"\n"
-	 "from the last verdict, and never waits for a scan."},
+	 "off. It answers \"up ready N%\", \"drain #reason\" (stalled, or a disk\n"
+	 "partition locked) or \"down #reason\" from the last verdict, and never\n"
+	 "waits for a scan."},
 	{"cluster", "agent_low_backlog", MM_CT_INT, "100", 0, 100000000, NULL, true,
 	 "Up to this many queued messages the agent's weight is 100%."},
 	{"cluster", "agent_full_backlog", MM_CT_INT, "5000", 1, 100000000, NULL, true,

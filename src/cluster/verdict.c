@@ -107,6 +107,35 @@ static bool check_down(const struct mm_vsample *now, struct mm_verdict *out)
 	return out->nreasons > 0;
 }
 
+/* The transport qmgr last failed to connect to: the newest sample in
+ * the ring whose "connect to transport" count for it grew; failing that,
+ * one the newest sample has seen at all. NULL: none known. */
+static const char *unavailable_transport(const struct mm_verdict_engine *v)
+{
+	for (size_t i = v->n; i-- > 1;) {
+		const struct mm_vsample *cur = at(v, i), *prev = at(v, i - 1);
+		for (size_t k = 0; k < cur->ntransports; k++) {
+			double before = 0;
+			for (size_t j = 0; j < prev->ntransports; j++)
+				if (strcmp(prev->transports[j].name, cur->transports[k].name) == 0)
+					before = prev->transports[j].value;
+			if (cur->transports[k].value > before)
+				return cur->transports[k].name;
+		}
+	}
+	const struct mm_vsample *now = at(v, v->n - 1);
+	return now->ntransports > 0 ? now->transports[0].name : NULL;
+}
+
+static void transport_reason(const struct mm_verdict_engine *v, struct mm_verdict *out)
+{
+	const char *t = unavailable_transport(v);
+	if (t)
+		reason(out, "transport %s has no process (qmgr cannot connect to private/%s)", t, t);
+	else
+		reason(out, "a transport has no process (mail transport unavailable)");
+}
+
 static void stall_cause(const struct mm_verdict_engine *v, const struct mm_vsample *then,
 			const struct mm_vsample *now, struct mm_verdict *out)
 {
@@ -115,11 +144,20 @@ static void stall_cause(const struct mm_verdict_engine *v, const struct mm_vsamp
 		reason(out, "qmgr is stopped (process state T)");
 	else if (now->qmgr == 0)
 		reason(out, "qmgr is not running");
+	else if (out->unavailable > 0)
+		transport_reason(v, out);
 	else if (now->qmgr_lines >= 0 && then->qmgr_lines >= 0 &&
-		 delta(then->qmgr_lines, now->qmgr_lines) == 0)
-		reason(out, "qmgr wrote no log line in %s", dur(v->conf.window_ms, b, sizeof b));
-	else if (now->qmgr > 0)
+		 delta(then->qmgr_lines, now->qmgr_lines) == 0) {
+		if (now->all_lines >= 0 && then->all_lines >= 0 &&
+		    delta(then->all_lines, now->all_lines) == 0)
+			reason(out, "nothing was logged in %s (is the log read current?)",
+			       dur(v->conf.window_ms, b, sizeof b));
+		else
+			reason(out, "qmgr is not logging (no log line in %s)",
+			       dur(v->conf.window_ms, b, sizeof b));
+	} else if (now->qmgr > 0)
 		reason(out, "qmgr is running; no visible cause");
+	out->cause = out->nreasons ? out->nreasons - 1 : 0;
 }
 
 static bool check_stall(const struct mm_verdict_engine *v, const struct mm_vsample *then,
@@ -136,20 +174,32 @@ static bool check_stall(const struct mm_verdict_engine *v, const struct mm_vsamp
 	bool attempts = now->have_logs ? out->attempts > 0 : false;
 	bool accepting = out->inflow > 0;
 	bool waiting = ia_now > 0 && oldest >= win_s;
-	if (attempts || ia_now <= 0 || ia_now < ia_then)
+	/* Mail for a transport with no process is deferred at once, without
+	 * an attempt: incoming+active stay empty while the node accepts. */
+	bool unavail = accepting && out->unavailable > 0 && now->have_logs;
+	if (attempts)
 		return false;
-	/* A lone arrival just before an evaluation is not a stall: the
-	 * oldest waiting message must have aged half a window. */
-	if (!(accepting && oldest >= win_s / 2) && !waiting)
-		return false;
+	if (!unavail) {
+		if (ia_now <= 0 || ia_now < ia_then)
+			return false;
+		/* A lone arrival just before an evaluation is not a stall: the
+		 * oldest waiting message must have aged half a window. */
+		if (!(accepting && oldest >= win_s / 2) && !waiting)
+			return false;
+	}
 	char b1[32], b2[32], b3[32], b4[32];
 	if (accepting)
 		reason(out, "accepting mail (%s in %s) but no delivery attempt",
 		       count(out->inflow, b1, sizeof b1), dur(v->conf.window_ms, b2, sizeof b2));
 	else
 		reason(out, "no delivery attempt in %s", dur(v->conf.window_ms, b2, sizeof b2));
-	reason(out, "incoming+active %s -> %s, oldest waiting %s", count(ia_then, b1, sizeof b1),
-	       count(ia_now, b3, sizeof b3), dur((int64_t)(oldest * 1000), b4, sizeof b4));
+	if (unavail)
+		reason(out, "%s deferred without an attempt (mail transport unavailable)",
+		       count(out->unavailable, b1, sizeof b1));
+	else
+		reason(out, "incoming+active %s -> %s, oldest waiting %s",
+		       count(ia_then, b1, sizeof b1), count(ia_now, b3, sizeof b3),
+		       dur((int64_t)(oldest * 1000), b4, sizeof b4));
 	if (!now->have_logs)
 		reason(out, "no log data: judged from the queue alone");
 	stall_cause(v, then, now, out);
@@ -161,6 +211,11 @@ static bool check_degraded(const struct mm_verdict_engine *v, const struct mm_vs
 {
 	char b1[32], b2[32], b3[32];
 	size_t before = out->nreasons;
+	if (out->unavailable > 0) {
+		reason(out, "%s deferred without an attempt (mail transport unavailable)",
+		       count(out->unavailable, b1, sizeof b1));
+		transport_reason(v, out);
+	}
 	for (size_t i = 0; i < out->floods.n; i++) {
 		const struct mm_flood *f = &out->floods.v[i];
 		reason(out, "flooded destination %s: %s messages (%.0f%% of the queue), %s, %+.0f/min",
@@ -193,6 +248,26 @@ static bool check_degraded(const struct mm_verdict_engine *v, const struct mm_vs
 	return out->nreasons > before;
 }
 
+/* Locked partitions: named, and the node is to be drained. With
+ * own_cause the first one becomes the reason the agent gives (not when
+ * down or stalled: their cause is named already). */
+static bool check_locked(const struct mm_vsample *now, bool own_cause, struct mm_verdict *out)
+{
+	for (size_t i = 0; i < now->nlocked; i++) {
+		if (!out->drain) {
+			out->drain = true;
+			if (own_cause && out->nreasons < MM_VERDICT_REASONS)
+				out->cause = out->nreasons;
+		}
+		if (now->locked[i].value >= 0)
+			reason(out, "partition %s is locked (%.1f%% available)", now->locked[i].name,
+			       now->locked[i].value);
+		else
+			reason(out, "partition %s is locked", now->locked[i].name);
+	}
+	return now->nlocked > 0;
+}
+
 void mm_verdict_eval(struct mm_verdict_engine *v, struct mm_verdict *out)
 {
 	memset(out, 0, sizeof *out);
@@ -206,6 +281,11 @@ void mm_verdict_eval(struct mm_verdict_engine *v, struct mm_verdict *out)
 	const struct mm_vsample *now = at(v, v->n - 1), *then = window_start(v, &full);
 	out->inflow = delta(then->inflow, now->inflow);
 	double deferred = delta(then->deferred, now->deferred);
+	/* "mail transport unavailable" is a deferral without an attempt. */
+	out->unavailable = delta(then->unavail_deferred, now->unavail_deferred);
+	if (out->unavailable > deferred)
+		out->unavailable = deferred;
+	deferred -= out->unavailable;
 	out->attempts = delta(then->delivered, now->delivered) + deferred +
 			delta(then->bounced, now->bounced);
 	out->failed = deferred;
@@ -219,7 +299,7 @@ void mm_verdict_eval(struct mm_verdict_engine *v, struct mm_verdict *out)
 		st = MM_V_DOWN;
 	else if (check_stall(v, then, now, full, out))
 		st = MM_V_STALLED;
-	else if (check_degraded(v, then, now, out))
+	else if (check_degraded(v, then, now, out) | check_locked(now, true, out))
 		st = MM_V_DEGRADED;
 	else {
 		st = MM_V_HEALTHY;
@@ -234,6 +314,8 @@ void mm_verdict_eval(struct mm_verdict_engine *v, struct mm_verdict *out)
 		if (!full)
 			reason(out, "warming up: less than one stall window of samples");
 	}
+	if (st == MM_V_DOWN || st == MM_V_STALLED)
+		check_locked(now, false, out); /* named too; the agent gives the cause */
 	if (!v->have_state || st != v->state) {
 		v->state = st;
 		v->since_ms = now->t_ms;

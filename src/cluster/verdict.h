@@ -19,13 +19,21 @@
  *            than the window, while there was no delivery attempt of any
  *            outcome, incoming+active did not shrink, and its oldest
  *            message aged half a window (a lone message that arrived just
- *            before a sample is not a stall). The visible cause is named
- *            last: qmgr
- *            stopped (state T), qmgr missing, or no qmgr log line.
+ *            before a sample is not a stall); or accepting while every
+ *            deferral in the window was "mail transport unavailable" (no
+ *            attempt made) and there was no real attempt. The visible
+ *            cause is named last: qmgr stopped (state T), qmgr missing, a
+ *            transport with no process, or qmgr not logging.
  *   degraded attempts happen and fail (deferred+bounced share of the
  *            attempts at or above conf.fail_ratio), or a destination is
- *            flooded (flood.h); the failing destinations are named
+ *            flooded (flood.h), or mail is deferred because a transport
+ *            has no process, or a disk partition is locked; the failing
+ *            destinations, transport or partition are named
  *   healthy  otherwise (a quiet night with nothing to do is healthy)
+ * "mail transport unavailable" deferrals are not delivery attempts: they
+ * count neither as attempts nor as failures.
+ * A locked partition (mailmon_disk_locked) is named in every state, and
+ * asks the HAProxy agent to drain the node (agent.h).
  * A counter that goes down (mailmond or the MTA restarted) counts from
  * zero. With less than half a window of samples the engine stays at its
  * previous state (or healthy) and says it is warming up: a restart of
@@ -64,8 +72,12 @@ struct mm_verdict {
 	size_t nreasons;
 	char reasons[MM_VERDICT_REASONS][MM_VERDICT_REASON_MAX];
 	bool warming_up;
+	size_t cause; /* the reason the agent gives (down, stalled, drain) */
+	bool drain;   /* not stalled or down, but drain the node: a partition
+			 is locked */
 	/* Figures behind it, over the window. */
 	double inflow, attempts, failed;
+	double unavailable; /* deferrals "mail transport unavailable" */
 	double backlog; /* incoming + active + deferred now */
 	struct mm_floods floods;
 };

@@ -14,7 +14,7 @@ void mm_vsample_clear(struct mm_vsample *s, int64_t wall_ms)
 	memset(s, 0, sizeof *s);
 	s->t_ms = wall_ms;
 	s->master = s->qmgr = s->qmgr_stopped = s->smtpd_up = -1;
-	s->qmgr_lines = -1;
+	s->qmgr_lines = s->all_lines = -1;
 }
 
 struct mm_vdest *mm_vsample_dest(struct mm_vsample *s, const char *name)
@@ -71,6 +71,30 @@ static int one(const struct mm_registry *reg, const char *family, const char *lv
 	return s ? (int)s->value : -1;
 }
 
+/* The series of a one-label family with a value above zero (at most
+ * MM_VNAMED_MAX); with gauge set, each one's value is instead that
+ * family's series of the same label value (-1 when absent). */
+static void take_named(const struct mm_registry *reg, const char *family, const char *gauge,
+		       struct mm_vnamed *v, size_t *n)
+{
+	const struct mm_metric *m = mm_registry_find(reg, family);
+	const struct mm_metric *g = gauge ? mm_registry_find(reg, gauge) : NULL;
+	*n = 0;
+	for (size_t i = 0; m && i < mm_metric_nseries(m) && *n < MM_VNAMED_MAX; i++) {
+		const struct mm_series *s = mm_metric_series(m, i);
+		if (!(s->value > 0))
+			continue;
+		mm_strlcpy(v[*n].name, s->lv[0], sizeof v[*n].name);
+		v[*n].value = s->value;
+		if (gauge) {
+			const struct mm_series *gs =
+				g ? mm_metric_lookup(g, (const char *[]){s->lv[0]}) : NULL;
+			v[*n].value = gs ? gs->value : -1;
+		}
+		(*n)++;
+	}
+}
+
 static void take_queue(const struct mm_registry *reg, struct mm_vsample *out)
 {
 	const struct mm_metric *m = mm_registry_find(reg, "mailmon_queue_messages");
@@ -122,10 +146,16 @@ void mm_vsample_take(const struct mm_registry *reg, const struct mm_vsample_name
 	bool e = sum_family(reg, "mailmon_messages_bounced_total", &out->bounced);
 	out->have_logs = a || b || c || e;
 	const struct mm_metric *m = mm_registry_find(reg, "mailmon_log_program_lines_total");
-	if (m) {
+	if (m && mm_metric_nseries(m) > 0) { /* no series: no log pipeline */
 		const struct mm_series *s = mm_metric_lookup(m, (const char *[]){"qmgr"});
 		out->qmgr_lines = s ? s->value : 0;
+		sum_family(reg, "mailmon_log_program_lines_total", &out->all_lines);
 	}
+	sum_family(reg, "mailmon_log_deferred_unavailable_total", &out->unavail_deferred);
+	take_named(reg, "mailmon_log_transport_unavailable_total", NULL, out->transports,
+		   &out->ntransports);
+	take_named(reg, "mailmon_disk_locked", "mailmon_disk_avail_percent", out->locked,
+		   &out->nlocked);
 	out->master = one(reg, "mailmon_process_count", names->master);
 	out->qmgr = one(reg, "mailmon_process_count", names->qmgr);
 	out->qmgr_stopped = one(reg, "mailmon_process_stopped", names->qmgr);

@@ -11,7 +11,10 @@
  *   mailmon_queue_destination_reason_recipients{queue,destination,reason}
  *   mailmon_messages_submitted_total{channel}     inflow (smtpd, pickup)
  *   mailmon_messages_delivered_total{channel}, _deferred_total, _bounced_total
- *   mailmon_log_program_lines_total{program}      qmgr logging
+ *   mailmon_log_program_lines_total{program}      qmgr logging, any logging
+ *   mailmon_log_transport_unavailable_total{transport}, and
+ *   mailmon_log_deferred_unavailable_total        a transport with no process
+ *   mailmon_disk_locked{path}, mailmon_disk_avail_percent{path}  locked partitions
  *   mailmon_process_count{service}, mailmon_process_stopped{service}
  *   mailmon_service_up{service}
  * names gives the [service.NAME] sections that watch the master, qmgr
@@ -35,6 +38,15 @@ enum { MM_VQ_INCOMING, MM_VQ_ACTIVE, MM_VQ_DEFERRED, MM_VQ_N };
 
 #define MM_VDEST_MAX 16
 #define MM_VDEST_NAME_MAX 128
+#define MM_VNAMED_MAX 4	       /* transports, locked partitions */
+#define MM_VNAMED_NAME_MAX 128
+
+/* A named counter or gauge: a transport's "connect to transport"
+ * warnings, a locked partition's available percent. */
+struct mm_vnamed {
+	char name[MM_VNAMED_NAME_MAX];
+	double value;
+};
 
 /* One destination summed over incoming, active and deferred. */
 struct mm_vdest {
@@ -51,6 +63,12 @@ struct mm_vsample {
 	double inflow;			    /* counter: messages submitted */
 	double delivered, deferred, bounced; /* counters */
 	double qmgr_lines;		    /* counter; -1 unknown */
+	double all_lines;		    /* counter: every program; -1 unknown */
+	double unavail_deferred;	    /* counter: "mail transport unavailable" */
+	size_t ntransports;		    /* transports qmgr could not connect to */
+	struct mm_vnamed transports[MM_VNAMED_MAX];
+	size_t nlocked; /* locked partitions, value: available percent */
+	struct mm_vnamed locked[MM_VNAMED_MAX];
 	int master, qmgr, qmgr_stopped;	    /* process counts; -1 unknown */
 	int smtpd_up;			    /* -1 unknown, 0 failing, 1 up */
 	size_t ndests;

@@ -12,8 +12,9 @@
  *   mailmon_agent_weight_percent                what the agent announces
  * /api/v1/status gets "verdict": {state, reasons, since, line, warming_up}
  * (null before the first run or with [cluster] enable = no);
- * /api/v1/cluster the verdict with its figures, the flooded destinations
- * and the agent's current answer.
+ * /api/v1/cluster the verdict with its figures (inflow, attempts,
+ * deferred, unavailable: deferrals without an attempt, backlog), the
+ * flooded destinations and the agent's current answer.
  *
  * The agent: a connection is answered from the last verdict, never from
  * a fresh scan. It waits at most AGENT_WAIT_MS for an agent-send line
@@ -226,8 +227,9 @@ static void on_api_cluster(struct evhttp_request *req, void *arg)
 						    "growth_per_min", f->growth_per_min, "reason",
 						    f->rclass));
 	}
-	json_t *w = json_pack("{s:f, s:f, s:f, s:f, s:I}", "inflow", v->inflow, "attempts",
-			      v->attempts, "deferred", v->failed, "backlog", v->backlog, "window_ms",
+	json_t *w = json_pack("{s:f, s:f, s:f, s:f, s:f, s:I}", "inflow", v->inflow, "attempts",
+			      v->attempts, "deferred", v->failed, "unavailable", v->unavailable,
+			      "backlog", v->backlog, "window_ms",
 			      (json_int_t)c->eng->conf.window_ms);
 	char ans[MM_AGENT_LINE_MAX] = "up\n";
 	if (c->have_last)

@@ -2,7 +2,8 @@
  * logwatch_metrics: the logs module's families in the metric registry:
  * mailmon_log_* per source, the RFC 2789 channel counters per channel
  * (mailmon_messages_*, mailmon_*_associations*, mailmon_channel_stored_*,
- * ...), the Dovecot logins and the pipeline's tracked messages; and the
+ * ...), the Dovecot logins, the pipeline's tracked messages, the lines per
+ * program and the signs of a transport with no process (progstat.h); and the
  * collector that sets them at each scrape from the sources and the
  * counters file.
  *
@@ -12,6 +13,7 @@
 #include "daemon/daemon.h"
 #include "daemon/logwatch_impl.h"
 #include "logs/logpipe.h"
+#include "logs/progstat.h"
 #include "metrics/registry.h"
 
 enum {
@@ -48,6 +50,9 @@ enum {
 	F_INFLIGHT,
 	F_EVICTED,
 	F_FILTER_HOPS,
+	F_PROGRAM_LINES,
+	F_TRANSPORT_UNAVAIL,
+	F_UNAVAIL_DEFERRED,
 	F_N
 };
 
@@ -132,6 +137,19 @@ static const struct mm_metric_def defs[F_N] = {
 	[F_EVICTED] = {"mailmon_log_messages_evicted_total",
 		       "Tracked messages dropped before their end, by cause (full, idle).",
 		       MM_METRIC_COUNTER, {"cause"}},
+	[F_PROGRAM_LINES] = {"mailmon_log_program_lines_total",
+			     "Log lines per program (qmgr, smtpd, smtp, imap-login, ...; the "
+			     "first 31 names, later ones as \"other\"), since mailmond started.",
+			     MM_METRIC_COUNTER, {"program"}, .max_series = 32},
+	[F_TRANSPORT_UNAVAIL] = {"mailmon_log_transport_unavailable_total",
+				 "qmgr warnings \"connect to transport private/NAME\": no process "
+				 "serves the transport (its master.cf service is missing or "
+				 "disabled).",
+				 MM_METRIC_COUNTER, {"transport"}, .max_series = 32},
+	[F_UNAVAIL_DEFERRED] = {"mailmon_log_deferred_unavailable_total",
+				"Deferrals \"mail transport unavailable\": mail deferred without "
+				"a delivery attempt because its transport has no process.",
+				MM_METRIC_COUNTER},
 };
 
 /* Counter fields of the counters file, published per channel. */
@@ -186,6 +204,15 @@ static void collect(void *arg, struct mm_registry *r)
 	mm_metric_set(lw->f[F_FILTER_HOPS], NULL, (double)st.filter_hops);
 	mm_metric_set(lw->f[F_EVICTED], (const char *[]){"full"}, (double)st.lc.evicted_full);
 	mm_metric_set(lw->f[F_EVICTED], (const char *[]){"idle"}, (double)st.lc.evicted_age);
+	const struct mm_progstat *ps = mm_logpipe_progstat(lw->lp);
+	for (size_t i = 0; i < ps->programs.n; i++)
+		mm_metric_set(lw->f[F_PROGRAM_LINES], (const char *[]){ps->programs.v[i].name},
+			      (double)ps->programs.v[i].n);
+	for (size_t i = 0; i < ps->transports.n; i++)
+		mm_metric_set(lw->f[F_TRANSPORT_UNAVAIL],
+			      (const char *[]){ps->transports.v[i].name},
+			      (double)ps->transports.v[i].n);
+	mm_metric_set(lw->f[F_UNAVAIL_DEFERRED], NULL, (double)ps->unavailable_deferred);
 	struct mm_cfile *cf = mm_logpipe_cfile(lw->lp);
 	uint32_t n = cf ? mm_cfile_ngroups(cf) : 0;
 	for (uint32_t g = 0; g < n; g++) {

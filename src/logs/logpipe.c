@@ -14,6 +14,7 @@
 #include "core/xalloc.h"
 #include "logs/filterhop.h"
 #include "logs/logpipe_state.h"
+#include "logs/progstat.h"
 #include "parsers/parser.h"
 #include "sources/consumer.h"
 
@@ -28,6 +29,7 @@ struct mm_logpipe {
 	int64_t last_line_mono; /* when the last line came (daemon), 0 none */
 	struct mm_logpipe_stats st;
 	struct mm_filterhop *hops; /* daemon pipes: content-filter hops */
+	struct mm_progstat ps;	   /* lines per program, transports unavailable */
 	char notice[768]; /* see mm_logpipe_take_notice */
 	bool has_notice;
 };
@@ -68,6 +70,7 @@ static struct mm_logpipe *alloc_pipe(const struct mm_lc_limits *lim, const struc
 	struct mm_logpipe *lp = xcalloc(1, sizeof *lp);
 	lp->parser = p ? p : default_parser();
 	lp->lc = mm_lc_new(lim);
+	mm_progstat_init(&lp->ps);
 	lp->year_hint = this_year();
 	return lp;
 }
@@ -203,6 +206,7 @@ void mm_logpipe_line(struct mm_logpipe *lp, const char *line, size_t len)
 		lp->last_line_mono = mm_mono_ms(); /* a vDSO read; the daemon only */
 	if (ev.type == MM_EV_UNPARSED)
 		lp->st.unparsed++;
+	mm_progstat_event(&lp->ps, &ev);
 	mm_logpipe_event(lp, &ev, NULL);
 }
 
@@ -275,6 +279,11 @@ void mm_logpipe_set_stored(struct mm_logpipe *lp, const struct mm_stored_msg *ms
 const struct mm_lifecycle *mm_logpipe_lifecycle(const struct mm_logpipe *lp)
 {
 	return lp->lc;
+}
+
+const struct mm_progstat *mm_logpipe_progstat(const struct mm_logpipe *lp)
+{
+	return &lp->ps;
 }
 
 /* ---- the log watcher's consumer ---- */

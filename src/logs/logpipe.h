@@ -80,5 +80,9 @@ struct mm_cfile *mm_logpipe_cfile(struct mm_logpipe *lp);
 void mm_logpipe_set_stored(struct mm_logpipe *lp, const struct mm_stored_msg *msgs, size_t n,
 			   int64_t now_s);
 const struct mm_lifecycle *mm_logpipe_lifecycle(const struct mm_logpipe *lp);
+/* Lines per program and the transports seen unavailable (progstat.h),
+ * counted since the pipe was made. */
+struct mm_progstat;
+const struct mm_progstat *mm_logpipe_progstat(const struct mm_logpipe *lp);
 
 #endif

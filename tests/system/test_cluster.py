@@ -32,30 +32,11 @@ import pytest
 
 import mailmonlab
 import mmbin
+from clusternode import node_config, qmgr_pid
 from smtp_record import RecordingSink
 
 NODES = 3
 WINDOW_S = 20
-
-
-def qmgr_pid(lab):
-    """The qmgr child of this lab's master (every instance's is named qmgr)."""
-    master = mailmonlab.pid_from_file(
-        os.path.join(lab.paths["queue_dir"], "pid", "master.pid"))
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name) as f:
-                st = f.read()
-            with open("/proc/%s/comm" % name) as f:
-                comm = f.read().strip()
-        except OSError:
-            continue
-        fields = st.rsplit(")", 1)[1].split()
-        if comm == "qmgr" and int(fields[1]) == master and fields[0] not in "ZX":
-            return int(name)
-    raise AssertionError("no qmgr under master %s" % master)
 
 
 def haproxy_status(hap):
@@ -123,45 +104,6 @@ def flood(port, n, domain, threads=4):
         t.join()
 
 
-def node_config(path, lab, http_port, agent_port, state):
-    q = lab.paths["queue_dir"]
-    master_pid = os.path.join(q, "pid", "master.pid")
-    path.write_text("""\
-[daemon]
-state_directory = {state}
-run_directory = {state}
-pidfile = {state}/mailmond.pid
-[http]
-listen = 127.0.0.1:{http}
-[mta]
-type = postfix
-config_directory = {conf}
-queue_directory = {q}
-[queue]
-scan_interval = 2s
-[log]
-sources = {maillog}
-[history]
-enable = no
-[alarm]
-mail = no
-[service.smtp]
-url = smtp://127.0.0.1:{smtpd}
-interval = 2s
-pidfile = {master_pid}
-[service.qmgr]
-process_name = qmgr
-parent_pidfile = {master_pid}
-interval = 2s
-[cluster]
-interval = 2s
-stall_window = {window}s
-agent_listen = 127.0.0.1:{agent}
-""".format(state=state, http=http_port, conf=lab.paths["postfix_config_dir"], q=q,
-           maillog=lab.paths["maillog"], smtpd=lab.ports["smtpd"], master_pid=master_pid,
-           window=WINDOW_S, agent=agent_port))
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cluster")
@@ -185,7 +127,7 @@ def cluster(tmp_path_factory):
             state.mkdir()
             http, agent = mmbin.free_port(), mmbin.free_port()
             conf = tmp / ("node%d.conf" % (i + 1))
-            node_config(conf, lab, http, agent, state)
+            node_config(conf, lab, http, agent, state, WINDOW_S)
             d = mmbin.Daemon(str(conf), str(tmp / ("mailmond%d.log" % (i + 1))))
             daemons.append(d)
             d.start(api="127.0.0.1:%d" % http)

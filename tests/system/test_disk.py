@@ -1,7 +1,8 @@
 """System tests for the disk monitor (issue 9): a real filesystem crossing a
 real threshold. A small tmpfs is mounted when the machine allows it;
 otherwise the lock threshold is set just under the real use of the test's
-own filesystem and lifted by a reload."""
+own filesystem and lifted by a reload.  While the partition is locked the
+node verdict names it and the HAProxy agent answers drain (issue 15)."""
 
 import json
 import os
@@ -14,6 +15,7 @@ import urllib.request
 import pytest
 
 import mmbin
+from clusternode import agent_answer
 
 LO = "127.0.0.1"
 
@@ -76,18 +78,20 @@ def actions(tmp_path):
 
 
 def test_partition_lock_and_unlock_once_each(tmp_path, small_fs):
-    api_port = mmbin.free_port()
+    api_port, agent_port = mmbin.free_port(), mmbin.free_port()
     api = "%s:%d" % (LO, api_port)
+    agent = ("[cluster]\ninterval = 1s\nstall_window = 10s\nagent_listen = %s:%d\n"
+             % (LO, agent_port))
     conf = tmp_path / "mailmon.conf"
     if small_fs is not None:
         path = str(small_fs)
-        conf.write_text(conf_text(tmp_path, api_port, path, 50))
+        conf.write_text(conf_text(tmp_path, api_port, path, 50, agent))
     else:
         if os.environ.get("CI") == "true" and os.geteuid() == 0:
             pytest.fail("cannot mount a tmpfs as root under CI")
         path = str(tmp_path)
         conf.write_text(conf_text(tmp_path, api_port, path,
-                                  "%.2f" % max(used_percent(path) - 0.5, 0.01)))
+                                  "%.2f" % max(used_percent(path) - 0.5, 0.01), agent))
     d = mmbin.Daemon(str(conf), str(tmp_path / "d.log"))
     d.start(api=api)
     try:
@@ -99,6 +103,7 @@ def test_partition_lock_and_unlock_once_each(tmp_path, small_fs):
         assert doc[0]["totalSpace"] == st.f_blocks * st.f_frsize // 1024
         cu = mmbin.mailmon("counterutil", "-o", "diskusage", "--api", api, check=True).stdout
         assert "%s.totalSpace = %d" % (path, st.f_blocks * st.f_frsize // 1024) in cu
+        wait(lambda: agent_answer(agent_port) == "up ready 100%\n", what="agent ready")
         if small_fs is not None:
             assert actions(tmp_path) == []
             big = small_fs / "fill"
@@ -112,8 +117,18 @@ def test_partition_lock_and_unlock_once_each(tmp_path, small_fs):
         with urllib.request.urlopen("http://%s/metrics" % api, timeout=5) as r:
             text = r.read().decode()
         assert re.search(r'^mailmon_disk_locked\{path="%s"\} 1$' % re.escape(path), text, re.M)
+        # The agent drains the node, naming the partition; the verdict too.
+        answer = wait(lambda: (lambda a: a if a.startswith("drain #") else None)(
+            agent_answer(agent_port)), what="agent drain")
+        m = re.match(r"drain #partition %s is locked \(([0-9.]+)%% available\)\n$"
+                     % re.escape(path), answer)
+        assert m, answer
+        assert abs(float(m.group(1)) - (100 - used_percent(path))) < 2, (answer,
+                                                                        used_percent(path))
         st_out = mmbin.mailmon("-c", str(conf), "status").stdout
         assert re.search(r"%s: [0-9.]+%% available, LOCKED" % re.escape(path), st_out), st_out
+        assert re.match(r"verdict: degraded \(partition %s is locked \(" % re.escape(path),
+                        st_out), st_out
         assert re.search(r'^mailmon_disk_lock_actions_total\{path="%s",action="lock",'
                          r'result="ok"\} 1$' % re.escape(path), text, re.M)
         if small_fs is not None:
@@ -134,5 +149,8 @@ def test_partition_lock_and_unlock_once_each(tmp_path, small_fs):
         assert (tmp_path / "state" / "disk-locks").read_text() == "mailmon-disk-locks 1\n"
         st_out = mmbin.mailmon("-c", str(conf), "status").stdout
         assert path + ":" in st_out and "LOCKED" not in st_out, st_out
+        wait(lambda: agent_answer(agent_port) == "up ready 100%\n", what="agent ready again")
+        st_out = mmbin.mailmon("-c", str(conf), "status").stdout
+        assert st_out.startswith("verdict: healthy"), st_out
     finally:
         d.stop()

@@ -4,7 +4,8 @@
  * mailmond would take them every 5 s from the registry (see
  * cluster/vsample.h); each scenario says what the verdict must be at
  * which time: a stalled node against a dead destination, a quiet night,
- * a restarting node, a tarpit.
+ * a restarting node, a tarpit, a transport with no process, a silent
+ * qmgr, a locked partition.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,7 +24,10 @@
 /* One trace line: "key=value ..." with keys
  *   t (s) in act def oin oact (queue sizes, oldest ages in s)
  *   sub dlv dfr bnc (counters)  master qmgr qstop smtpd (-1: unknown)
- *   dest=NAME:MSGS:DEFERRED:CLASS:RCPTS (repeatable) */
+ *   dest=NAME:MSGS:DEFERRED:CLASS:RCPTS (repeatable)
+ *   qlines lines (log lines of qmgr, of every program)  unav (deferrals
+ *   "mail transport unavailable")  tr=NAME:COUNT ("connect to transport"
+ *   warnings, repeatable)  lock=PATH:AVAIL_PCT (a locked partition) */
 static void parse_sample(const char *line, struct mm_vsample *s)
 {
 	mm_vsample_clear(s, 0);
@@ -66,6 +70,18 @@ static void parse_sample(const char *line, struct mm_vsample *s)
 			s->smtpd_up = (int)x;
 		else if (!strcmp(k, "nologs"))
 			s->have_logs = false;
+		else if (!strcmp(k, "qlines"))
+			s->qmgr_lines = x;
+		else if (!strcmp(k, "lines"))
+			s->all_lines = x;
+		else if (!strcmp(k, "unav"))
+			s->unavail_deferred = x;
+		else if (!strcmp(k, "tr") || !strcmp(k, "lock")) {
+			bool tr = !strcmp(k, "tr");
+			struct mm_vnamed *n = tr ? &s->transports[s->ntransports++]
+						 : &s->locked[s->nlocked++];
+			assert_int_equal(sscanf(v, "%127[^:]:%lf", n->name, &n->value), 2);
+		}
 		else if (!strcmp(k, "dest")) {
 			char name[128], cls[32];
 			double msgs, dfr, rc;
@@ -315,6 +331,146 @@ static void test_restart(void **state)
 	free(v);
 }
 
+/* A transport with no process (its master.cf service commented out), as
+ * Postfix 3.7 showed it live: qmgr warns "connect to transport
+ * private/relay" about once a minute, and every message for it is
+ * deferred at once by the error agent ("mail transport unavailable"),
+ * so incoming+active stay empty while the deferred queue grows. From
+ * t=100 all mail goes that way: stalled, the transport named. */
+static void test_transport_without_process(void **state)
+{
+	struct mm_verdict_engine *v = malloc(sizeof *v);
+	mm_verdict_init(v, &conf);
+	struct mm_verdict out;
+	char line[400];
+	int64_t stalled_at = -1;
+	for (int t = 0; t <= 200; t += 5) {
+		bool broken = t > 100;
+		int since = broken ? t - 100 : 0;
+		snprintf(line, sizeof line,
+			 "t=%d in=0 act=%d def=%d oin=0 oact=0 sub=%d dlv=%d dfr=%d unav=%d bnc=0 "
+			 "master=1 qmgr=1 qstop=0 smtpd=1 qlines=%d lines=%d%s",
+			 t, broken ? 0 : 1, since * 2, t * 2, broken ? 200 : t * 2, since * 2,
+			 since * 2, t * 4, t * 12,
+			 t >= 105 ? (t >= 165 ? " tr=relay:2" : " tr=relay:1") : "");
+		run(v, (const char *[]){line}, 1, &out);
+		if (!broken)
+			assert_int_equal(out.state, MM_V_HEALTHY);
+		else
+			assert_true(out.state != MM_V_HEALTHY || t < 110);
+		if (out.state == MM_V_STALLED && stalled_at < 0)
+			stalled_at = t;
+	}
+	/* The deferrals are not attempts: stalled once the last real attempt
+	 * left the window. Until then degraded, naming the transport. */
+	assert_true(stalled_at > 100 && stalled_at <= 150);
+	assert_int_equal(out.state, MM_V_STALLED);
+	assert_true(has_reason(&out, "accepting mail"));
+	assert_true(has_reason(&out, "90 deferred without an attempt (mail transport unavailable)"));
+	assert_string_equal(out.reasons[out.nreasons - 1],
+			    "transport relay has no process (qmgr cannot connect to private/relay)");
+	assert_true(out.attempts == 0 && out.unavailable == 90);
+	struct mm_agent_conf ac = {.low_backlog = 100, .full_backlog = 5000, .min_weight = 10};
+	char buf[300];
+	mm_agent_answer(&ac, &out, buf, sizeof buf);
+	assert_string_equal(
+		buf, "drain #stalled: transport relay has no process (qmgr cannot connect to "
+		     "private/relay)\n");
+	/* Another transport's mail flows again while relay's is deferred:
+	 * attempts happen, so degraded, the transport still named. */
+	for (int t = 205; t <= 260; t += 5) {
+		snprintf(line, sizeof line,
+			 "t=%d in=0 act=1 def=%d sub=%d dlv=%d dfr=%d unav=%d master=1 qmgr=1 "
+			 "qstop=0 smtpd=1 qlines=%d lines=%d tr=relay:3",
+			 t, 200 + t - 200, t * 2, 200 + (t - 200) * 2, 200 + t - 200, 200 + t - 200,
+			 t * 4, t * 12);
+		run(v, (const char *[]){line}, 1, &out);
+	}
+	assert_int_equal(out.state, MM_V_DEGRADED);
+	assert_true(has_reason(&out, "transport relay has no process"));
+	assert_true(out.failed == 0); /* no real attempt failed */
+	mm_agent_answer(&ac, &out, buf, sizeof buf);
+	assert_string_equal(buf, "up ready 97%\n"); /* 260 deferred */
+	free(v);
+}
+
+/* qmgr present and not stopped (state D: hung, or frozen by a cgroup)
+ * but silent: its log line count stands still while smtpd logs and
+ * incoming grows. When nothing at all is logged, the log is suspect
+ * rather than qmgr. */
+static void test_qmgr_not_logging(void **state)
+{
+	for (int quiet_log = 0; quiet_log <= 1; quiet_log++) {
+		struct mm_verdict_engine *v = malloc(sizeof *v);
+		mm_verdict_init(v, &conf);
+		struct mm_verdict out;
+		char line[300];
+		for (int t = 0; t <= 160; t += 5) {
+			bool hung = t > 100;
+			int since = hung ? t - 100 : 0;
+			snprintf(line, sizeof line,
+				 "t=%d in=%d act=0 def=0 oin=%d sub=%d dlv=%d master=1 qmgr=1 "
+				 "qstop=0 smtpd=1 qlines=%d lines=%d",
+				 t, hung ? since * 2 : 1, hung ? since : 1,
+				 quiet_log && hung ? 200 : t * 2, hung ? 200 : t * 2,
+				 hung ? 400 : t * 4, quiet_log && hung ? 1200 : t * 12);
+			run(v, (const char *[]){line}, 1, &out);
+			if (!hung)
+				assert_int_equal(out.state, MM_V_HEALTHY);
+		}
+		assert_int_equal(out.state, MM_V_STALLED);
+		assert_string_equal(out.reasons[out.nreasons - 1],
+				    quiet_log ? "nothing was logged in 45 s (is the log read current?)"
+					      : "qmgr is not logging (no log line in 45 s)");
+		assert_int_equal(out.cause, out.nreasons - 1);
+		free(v);
+	}
+}
+
+/* A partition locked by [disk] lock_command: the node is degraded and the
+ * agent drains it, naming the partition; unlocked, it is ready again. A
+ * stalled node with a locked partition still gives the stall's cause. */
+static void test_locked_partition(void **state)
+{
+	struct mm_verdict_engine *v = malloc(sizeof *v);
+	mm_verdict_init(v, &conf);
+	struct mm_verdict out;
+	char line[300];
+	struct mm_agent_conf ac = {.low_backlog = 100, .full_backlog = 5000, .min_weight = 10};
+	char buf[300];
+	for (int t = 0; t <= 120; t += 5) {
+		snprintf(line, sizeof line,
+			 "t=%d in=1 act=1 def=0 sub=%d dlv=%d master=1 qmgr=1 qstop=0 smtpd=1%s", t,
+			 t * 2, t * 2, t >= 60 && t < 100 ? " lock=/var/spool/postfix:4.25" : "");
+		run(v, (const char *[]){line}, 1, &out);
+		mm_agent_answer(&ac, &out, buf, sizeof buf);
+		if (t >= 60 && t < 100) {
+			assert_int_equal(out.state, MM_V_DEGRADED);
+			assert_true(out.drain);
+			assert_string_equal(buf,
+					    "drain #partition /var/spool/postfix is locked (4.2% "
+					    "available)\n");
+		} else {
+			assert_int_equal(out.state, MM_V_HEALTHY);
+			assert_false(out.drain);
+			assert_string_equal(buf, "up ready 100%\n");
+		}
+	}
+	/* Stalled (qmgr stopped) and locked: both named, the stall drains. */
+	for (int t = 125; t <= 200; t += 5) {
+		snprintf(line, sizeof line,
+			 "t=%d in=%d act=0 oin=%d sub=%d dlv=240 master=1 qmgr=1 qstop=1 smtpd=1 "
+			 "lock=/var/spool/postfix:3",
+			 t, t - 120, t - 120, t * 2);
+		run(v, (const char *[]){line}, 1, &out);
+	}
+	assert_int_equal(out.state, MM_V_STALLED);
+	assert_true(has_reason(&out, "partition /var/spool/postfix is locked (3.0% available)"));
+	mm_agent_answer(&ac, &out, buf, sizeof buf);
+	assert_string_equal(buf, "drain #stalled: qmgr is stopped (process state T)\n");
+	free(v);
+}
+
 static void test_agent_weight(void **state)
 {
 	struct mm_agent_conf ac = {.low_backlog = 100, .full_backlog = 1100, .min_weight = 10};
@@ -394,6 +550,9 @@ int main(void)
 		cmocka_unit_test(test_tarpit),
 		cmocka_unit_test(test_quiet_night),
 		cmocka_unit_test(test_restart),
+		cmocka_unit_test(test_transport_without_process),
+		cmocka_unit_test(test_qmgr_not_logging),
+		cmocka_unit_test(test_locked_partition),
 		cmocka_unit_test(test_agent_weight),
 		cmocka_unit_test(test_agent_request),
 		cmocka_unit_test(test_flood_rules),

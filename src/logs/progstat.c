@@ -1,0 +1,89 @@
+/* progstat: see progstat.h. */
+#include "logs/progstat.h"
+
+#include <string.h>
+
+void mm_progstat_init(struct mm_progstat *ps)
+{
+	memset(ps, 0, sizeof *ps);
+}
+
+/* Adds one to name's row; a full table counts it under "other". */
+static void bump(struct mm_progstat_table *t, const char *p, size_t len)
+{
+	if (len >= MM_PROGSTAT_NAME_MAX)
+		len = MM_PROGSTAT_NAME_MAX - 1;
+	for (size_t i = 0; i < t->n; i++) {
+		struct mm_progstat_row *r = &t->v[i];
+		if (strncmp(r->name, p, len) == 0 && r->name[len] == '\0') {
+			r->n++;
+			return;
+		}
+	}
+	if (t->n >= MM_PROGSTAT_MAX - 1) { /* the last row is "other" */
+		for (size_t i = 0; i < t->n; i++)
+			if (strcmp(t->v[i].name, "other") == 0) {
+				t->v[i].n++;
+				return;
+			}
+		if (t->n == MM_PROGSTAT_MAX)
+			return; /* not reached: only "other" fills the last row */
+		p = "other";
+		len = 5;
+	}
+	struct mm_progstat_row *r = &t->v[t->n++];
+	memcpy(r->name, p, len);
+	r->name[len] = '\0';
+	r->n = 1;
+}
+
+static int sv_is(struct mm_sv s, const char *lit)
+{
+	size_t n = strlen(lit);
+	return s.p && s.len == n && memcmp(s.p, lit, n) == 0;
+}
+
+static int ends_with(struct mm_sv s, const char *lit)
+{
+	size_t n = strlen(lit);
+	return s.p && s.len >= n && memcmp(s.p + s.len - n, lit, n) == 0;
+}
+
+/* "connect to transport private/NAME: ..." -> NAME (a view), else len 0. */
+static struct mm_sv transport_of(struct mm_sv reason)
+{
+	static const char pre[] = "connect to transport ";
+	struct mm_sv out = {NULL, 0};
+	if (!reason.p || reason.len <= sizeof pre - 1 || memcmp(reason.p, pre, sizeof pre - 1))
+		return out;
+	const char *p = reason.p + sizeof pre - 1, *e = reason.p + reason.len;
+	const char *colon = memchr(p, ':', (size_t)(e - p));
+	if (!colon)
+		return out;
+	const char *slash = memchr(p, '/', (size_t)(colon - p));
+	if (slash)
+		p = slash + 1;
+	for (const char *q = p; q < colon; q++)
+		if (*q == ' ')
+			return out;
+	out.p = p;
+	out.len = (uint32_t)(colon - p);
+	return out;
+}
+
+void mm_progstat_event(struct mm_progstat *ps, const struct mm_log_event *ev)
+{
+	if (ev->service.p && ev->service.len)
+		bump(&ps->programs, ev->service.p, ev->service.len);
+	if (ev->source != MM_SRC_POSTFIX)
+		return;
+	if (ev->type == MM_EV_WARNING && sv_is(ev->service, "qmgr")) {
+		struct mm_sv t = transport_of(ev->reason);
+		if (t.len)
+			bump(&ps->transports, t.p, t.len);
+	} else if (ev->type == MM_EV_DELIVERY && ev->status == MM_DS_DEFERRED &&
+		   ends_with(ev->reason, "mail transport unavailable")) {
+		/* also "delivery temporarily suspended: mail transport ..." */
+		ps->unavailable_deferred++;
+	}
+}

@@ -1,0 +1,55 @@
+/*
+ * progstat: what the node verdict needs to know from the log beyond the
+ * channel counters: how many lines each program wrote (is qmgr still
+ * logging?), and the signs of a delivery transport with no process.
+ *
+ * A transport whose service is missing from master.cf (or commented
+ * out, or whose socket is gone) shows in a Postfix log as, checked live
+ * on Postfix 3.7:
+ *   postfix/qmgr[..]: warning: connect to transport private/NAME: No such file or directory
+ *   postfix/error[..]: QID: to=<..>, relay=none, ..., dsn=4.3.0, status=deferred (mail transport unavailable)
+ * The warning comes once per qmgr attempt to use the transport (about
+ * once a minute while mail waits for it); every message for it is then
+ * deferred at once without any delivery attempt.
+ *
+ *   mm_progstat_init(ps)          empty tables
+ *   mm_progstat_event(ps, ev)     counts one parsed line
+ *   mm_progstat_program(ps, i, &name, &lines)   walk the programs
+ *   mm_progstat_transport(ps, i, &name, &count) walk the transports
+ *
+ * Programs are the event's service ("qmgr", "smtpd", "imap-login");
+ * transports the NAME of "private/NAME". Each table holds at most
+ * MM_PROGSTAT_MAX names; later names count under "other". Names are cut
+ * to MM_PROGSTAT_NAME_MAX-1 bytes. No heap: a plain struct.
+ */
+#ifndef MAILMON_LOGS_PROGSTAT_H
+#define MAILMON_LOGS_PROGSTAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parsers/logevent.h"
+
+#define MM_PROGSTAT_MAX 32
+#define MM_PROGSTAT_NAME_MAX 48
+
+struct mm_progstat_row {
+	char name[MM_PROGSTAT_NAME_MAX];
+	uint64_t n;
+};
+
+struct mm_progstat_table {
+	size_t n;
+	struct mm_progstat_row v[MM_PROGSTAT_MAX];
+};
+
+struct mm_progstat {
+	struct mm_progstat_table programs;   /* lines per program */
+	struct mm_progstat_table transports; /* "connect to transport" warnings */
+	uint64_t unavailable_deferred;	     /* "mail transport unavailable" deferrals */
+};
+
+void mm_progstat_init(struct mm_progstat *ps);
+void mm_progstat_event(struct mm_progstat *ps, const struct mm_log_event *ev);
+
+#endif

@@ -1,0 +1,83 @@
+"""Helpers for the cluster tests: a mailmond config watching one lab
+Postfix as a cluster node (verdict, qmgr process check, HAProxy agent),
+the lab's qmgr pid, and the HAProxy agent's answer read as HAProxy reads
+it."""
+import os
+import socket
+
+import mailmonlab
+
+
+def node_config(path, lab, http_port, agent_port, state, window_s, interval_s=2):
+    """Writes the config of a node's mailmond: the lab's Postfix (queue,
+    maillog), [service.smtp] with the master's pidfile, [service.qmgr]
+    limited to the master's children, and [cluster] with the given stall
+    window, interval and agent port."""
+    q = lab.paths["queue_dir"]
+    master_pid = os.path.join(q, "pid", "master.pid")
+    path.write_text("""\
+[daemon]
+state_directory = {state}
+run_directory = {state}
+pidfile = {state}/mailmond.pid
+[http]
+listen = 127.0.0.1:{http}
+[mta]
+type = postfix
+config_directory = {conf}
+queue_directory = {q}
+[queue]
+scan_interval = {iv}s
+[log]
+sources = {maillog}
+[history]
+enable = no
+[alarm]
+mail = no
+[service.smtp]
+url = smtp://127.0.0.1:{smtpd}
+interval = {iv}s
+pidfile = {master_pid}
+[service.qmgr]
+process_name = qmgr
+parent_pidfile = {master_pid}
+interval = {iv}s
+[cluster]
+interval = {iv}s
+stall_window = {window}s
+agent_listen = 127.0.0.1:{agent}
+""".format(state=state, http=http_port, conf=lab.paths["postfix_config_dir"], q=q,
+           maillog=lab.paths["maillog"], smtpd=lab.ports["smtpd"], master_pid=master_pid,
+           window=window_s, agent=agent_port, iv=interval_s))
+
+
+def qmgr_pid(lab):
+    """The qmgr child of this lab's master (every instance's is named qmgr)."""
+    master = mailmonlab.pid_from_file(
+        os.path.join(lab.paths["queue_dir"], "pid", "master.pid"))
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                st = f.read()
+            with open("/proc/%s/comm" % name) as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        fields = st.rsplit(")", 1)[1].split()
+        if comm == "qmgr" and int(fields[1]) == master and fields[0] not in "ZX":
+            return int(name)
+    raise AssertionError("no qmgr under master %s" % master)
+
+
+def agent_answer(port, host="127.0.0.1"):
+    """The line mailmond's HAProxy agent answers: connect, read to EOF."""
+    with socket.create_connection((host, port), timeout=3) as s:
+        s.settimeout(3)
+        data = b""
+        while True:
+            chunk = s.recv(512)
+            if not chunk:
+                return data.decode()
+            data += chunk

@@ -1,0 +1,101 @@
+/*
+ * progstat_test: log lines per program and the signs of a transport with
+ * no process, from real Postfix 3.7 lines (the transport ones recorded
+ * on the lab Postfix with a transport map naming a service not in
+ * master.cf).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "logs/progstat.h"
+#include "parsers/postfix.h"
+
+static const char *const lines[] = {
+	"Dec 07 20:50:01 mail postfix-vexp/qmgr[16087]: warning: connect to transport "
+	"private/nosuch: No such file or directory",
+	"Dec 07 20:50:01 mail postfix-vexp/error[16150]: 7B734A72773: to=<u0@broken.test>, "
+	"relay=none, delay=0.02, delays=0.01/0.01/0/0.01, dsn=4.3.0, status=deferred (mail "
+	"transport unavailable)",
+	"Dec 07 20:50:02 mail postfix-vexp/error[16150]: 7CE3CA72714: to=<u1@broken.test>, "
+	"relay=none, delay=9, delays=9/0/0/0, dsn=4.3.0, status=deferred (delivery "
+	"temporarily suspended: mail transport unavailable)",
+	"Dec 07 20:49:21 mail postfix-vexp/qmgr[9328]: 65FF2A72489: from=<a@client.lab.test>, "
+	"size=478, nrcpt=1 (queue active)",
+	"Dec 07 20:51:41 mail postfix-vexp/qmgr[9328]: warning: connect to transport "
+	"private/nosuch: No such file or directory",
+	"Dec 07 20:51:42 mail postfix/qmgr[9]: warning: connect to transport private/two words: "
+	"x",
+	"Dec 07 20:51:42 mail postfix/qmgr[9]: warning: connect to transport private/relay",
+	"Dec 07 20:51:43 mail postfix/smtp[9]: warning: connect to transport private/x: y",
+	"Dec 07 20:51:44 mail postfix/smtpd[9]: connect from client[127.0.0.1]",
+	"Dec 07 20:51:45 mail postfix/smtp[9]: 7CE3CA72714: to=<u1@x.test>, relay=none, "
+	"delay=9, delays=9/0/0/0, dsn=4.4.1, status=deferred (connect refused)",
+	"not a syslog line",
+};
+
+static uint64_t row(const struct mm_progstat_table *t, const char *name)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(t->v[i].name, name) == 0)
+			return t->v[i].n;
+	return 0;
+}
+
+static void test_lines(void **state)
+{
+	struct mm_progstat ps;
+	mm_progstat_init(&ps);
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+		struct mm_log_event ev;
+		mm_postfix_parse(lines[i], strlen(lines[i]), 2026, &ev);
+		mm_progstat_event(&ps, &ev);
+	}
+	static const struct {
+		const char *name;
+		uint64_t want;
+	} progs[] = {{"qmgr", 5}, {"error", 2}, {"smtp", 2}, {"smtpd", 1}};
+	for (size_t i = 0; i < sizeof progs / sizeof progs[0]; i++)
+		assert_int_equal(row(&ps.programs, progs[i].name), progs[i].want);
+	assert_int_equal(ps.programs.n, 4);
+	/* Only qmgr's warning with a one-word name ending in ':' counts. */
+	assert_int_equal(ps.transports.n, 1);
+	assert_int_equal(row(&ps.transports, "nosuch"), 2);
+	assert_int_equal(ps.unavailable_deferred, 2);
+}
+
+/* More programs than rows: the rest count as "other"; a long name is cut. */
+static void test_cap(void **state)
+{
+	struct mm_progstat ps;
+	mm_progstat_init(&ps);
+	char line[300], name[100];
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof name, "p%02d%s", i, i == 0 ? "-a-very-long-program-name-well-beyond-the-forty-eight-byte-row" : "");
+		snprintf(line, sizeof line, "Dec 07 20:51:44 mail postfix/%s[9]: hello", name);
+		struct mm_log_event ev;
+		mm_postfix_parse(line, strlen(line), 2026, &ev);
+		mm_progstat_event(&ps, &ev);
+	}
+	assert_int_equal(ps.programs.n, MM_PROGSTAT_MAX);
+	assert_int_equal(row(&ps.programs, "other"), 100 - (MM_PROGSTAT_MAX - 1));
+	assert_int_equal(strlen(ps.programs.v[0].name), MM_PROGSTAT_NAME_MAX - 1);
+	uint64_t sum = 0;
+	for (size_t i = 0; i < ps.programs.n; i++)
+		sum += ps.programs.v[i].n;
+	assert_int_equal(sum, 100);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lines),
+		cmocka_unit_test(test_cap),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
