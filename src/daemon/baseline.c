@@ -64,17 +64,18 @@
 
 enum { M_QUEUE, M_INFLOW, M_DEFERRAL, M_N };
 
+/* What each figure reads: its history selector, and the registry family
+ * whose series are summed for the value now (a counter: its rate). */
 static const struct {
-	const char *name, *unit, *selector, *slack_key;
-	bool counter;
+	const char *name, *unit, *selector, *family, *slack_key;
 } figs[M_N] = {
 	[M_QUEUE] = {"queue", "messages",
-		     "mailmon_queue_messages{queue=~\"incoming|active|deferred\"}", "queue_slack",
-		     false},
+		     "mailmon_queue_messages{queue=~\"incoming|active|deferred\"}",
+		     "mailmon_queue_messages", "queue_slack"},
 	[M_INFLOW] = {"inflow", "messages/min", "mailmon_messages_submitted_total",
-		      "inflow_slack", true},
+		      "mailmon_messages_submitted_total", "inflow_slack"},
 	[M_DEFERRAL] = {"deferral", "deferrals/min", "mailmon_messages_deferred_total",
-			"deferral_slack", true},
+			"mailmon_messages_deferred_total", "deferral_slack"},
 };
 
 enum { F_LOW, F_HIGH, F_MEDIAN, F_CURRENT, F_BEYOND, F_KIND, F_DAYS, F_COMPUTED, F_N };
@@ -269,9 +270,9 @@ static void compare(struct mm_baseline_mod *b, int64_t wall_ms)
 	const struct mm_registry *reg = b->d->metrics;
 	double v;
 	static const char *const queues[] = {"incoming", "active", "deferred", NULL};
-	b->have_cur[M_QUEUE] = family_sum(reg, "mailmon_queue_messages", queues, &b->cur[M_QUEUE]);
+	b->have_cur[M_QUEUE] = family_sum(reg, figs[M_QUEUE].family, queues, &b->cur[M_QUEUE]);
 	for (int m = M_INFLOW; m <= M_DEFERRAL; m++) {
-		if (family_sum(reg, figs[m].selector, NULL, &v))
+		if (family_sum(reg, figs[m].family, NULL, &v))
 			mm_bl_ring_push(&b->ring[m], wall_ms, v, b->window_ms);
 		b->have_cur[m] = mm_bl_ring_rate(&b->ring[m], wall_ms, b->window_ms, &b->cur[m]);
 	}
