@@ -117,6 +117,16 @@ static const struct hint hints[] = {
 	 "destinations refuse or time out, or a relay or content filter is down.",
 	 "mailmon qshape --reasons -s deferred", "mailmon_baseline_high",
 	 "mailmon_baseline_current"},
+	{"mailmon_isolated_destination", NULL,
+	 "Destination,reason %s was isolated: its mail goes to the slow transport\n"
+	 "([isolate] transport) until it answers again (release_after), or until\n"
+	 "released by hand.",
+	 "mailmon isolate --list; mailmon isolate --release DEST", NULL, NULL},
+	{"mailmon_isolate_setup", NULL,
+	 "mailmond was asked to isolate a destination but the Postfix setup is\n"
+	 "missing: its map first in main.cf transport_maps, or the transport in\n"
+	 "master.cf (docs/cluster.md, \"Isolation\").",
+	 "mailmon isolate --list (the last result names what is missing)", NULL, NULL},
 	{"mailmon_disk_avail", NULL,
 	 "Partition %s is filling up; mail to a full partition is lost or\n"
 	 "deferred, and repairs need free space.",

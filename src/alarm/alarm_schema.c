@@ -88,6 +88,12 @@ static const struct mm_conf_section alarm_sections[] = {
 				    "([baseline]): one instance per figure (queue, inflow, deferral);\n"
 				    "the value is how far beyond the range plus margin it lies, in\n"
 				    "the figure's unit (mailmon status shows the range)."},
+	{"alarm.isolateddestination", "A destination isolated to the slow transport ([isolate]): one\n"
+				      "instance per destination and reason (\"dead.test,refused\"),\n"
+				      "raised when it is isolated and cleared when it is released."},
+	{"alarm.isolatesetup", "An isolation was refused because the Postfix setup is missing (our\n"
+			       "map first in transport_maps, the transport in master.cf); the log\n"
+			       "and mailmon isolate --list name what is missing."},
 	{"alarm.*", "An alarm of your own: [alarm.NAME] with at least metric and threshold."},
 };
 
@@ -178,6 +184,10 @@ static const struct mm_conf_key alarm_keys[] = {
 		   0, "above", "1/1", "warning", "messages queued for a flooded destination"),
 	ALARM_KEYS("alarm.baselinedeparture", "mailmon_baseline_departure", "1m", "0", 0, 0,
 		   "above", "3/5", "warning", "departure from the usual range for this hour"),
+	ALARM_KEYS("alarm.isolateddestination", "mailmon_isolated_destination", "10s", "0.5", 0, 1,
+		   "above", "1/1", "warning", "destination isolated to the slow transport (1: yes)"),
+	ALARM_KEYS("alarm.isolatesetup", "mailmon_isolate_setup_missing", "10s", "0.5", 0, 1,
+		   "above", "1/1", "critical", "isolation refused: Postfix setup missing (1: yes)"),
 	ALARM_KEYS("alarm.*", NULL, "1m", NULL, 0, 0, "above", "1/1", "warning", NULL),
 };
 

@@ -5,6 +5,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,15 +13,31 @@
 
 #include "cli/cli.h"
 #include "core/config.h"
-#include "core/httpget.h"
+#include "core/httpc.h"
+#include "core/httpd.h"
 #include "core/parse.h"
 #include "core/pct.h"
 #include "core/strbuf.h"
 #include "core/xalloc.h"
 #include "probes/probe.h"
 
+static json_t *api_request(struct mm_cli *cli, bool post, const char *api, const char *path,
+			   const char *prog, int *http);
+
 json_t *mm_cli_api_get(struct mm_cli *cli, const char *api, const char *path, const char *prog,
 		       int *http)
+{
+	return api_request(cli, false, api, path, prog, http);
+}
+
+json_t *mm_cli_api_post(struct mm_cli *cli, const char *api, const char *path, const char *prog,
+			int *http)
+{
+	return api_request(cli, true, api, path, prog, http);
+}
+
+static json_t *api_request(struct mm_cli *cli, bool post, const char *api, const char *path,
+			   const char *prog, int *http)
 {
 	struct mm_config *conf = NULL;
 	json_t *doc = NULL;
@@ -40,8 +57,16 @@ json_t *mm_cli_api_get(struct mm_cli *cli, const char *api, const char *path, co
 		fprintf(stderr, "%s: %s\n", prog, err.msg);
 		goto out;
 	}
-	if (mm_http_get(host, port, path, mm_cli_api_headers(cli), 5000, 16 << 20, http, &body,
-			&err) < 0) {
+	const char *const *auth = mm_cli_api_headers(cli);
+	const char *hdrs[3] = {MM_HTTPD_POST_HEADER ": mailmon", auth ? auth[0] : NULL, NULL};
+	struct mm_httpc_req req = {.method = post ? "POST" : NULL,
+				   .host = host,
+				   .port = port,
+				   .path = path,
+				   .headers = post ? hdrs : auth,
+				   .timeout_ms = 5000,
+				   .max_bytes = 16 << 20};
+	if (mm_httpc_fetch(&req, http, &body, NULL, &err) < 0) {
 		fprintf(stderr, "%s: mailmond is not answering at %s: %s\n", prog, api, err.msg);
 		goto out;
 	}

@@ -19,6 +19,11 @@ struct mm_cli;
 
 json_t *mm_cli_api_get(struct mm_cli *cli, const char *api, const char *path, const char *prog,
 		       int *http);
+/* The same as a POST with an empty body (the mailmond endpoints that
+ * change something: /api/isolate), carrying the cross-site guard header
+ * MM_HTTPD_POST_HEADER. */
+json_t *mm_cli_api_post(struct mm_cli *cli, const char *api, const char *path, const char *prog,
+			int *http);
 /* The headers every request to mailmond carries: the Authorization line
  * made from [http] auth_file of the CLI's config (token: Bearer; user and
  * password: Basic), or NULL when none is set or readable. Read once;

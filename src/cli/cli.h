@@ -33,6 +33,7 @@ extern const struct mm_command mm_commands[];
 int cmd_config(struct mm_cli *cli, int argc, char **argv);
 int cmd_status(struct mm_cli *cli, int argc, char **argv);
 int cmd_cluster(struct mm_cli *cli, int argc, char **argv);
+int cmd_isolate(struct mm_cli *cli, int argc, char **argv);
 int cmd_history(struct mm_cli *cli, int argc, char **argv);
 int cmd_qshape(struct mm_cli *cli, int argc, char **argv);
 int cmd_qm(struct mm_cli *cli, int argc, char **argv);

@@ -29,7 +29,8 @@ static void usage(FILE *out)
 	      "    down, with its reasons and since when; see [cluster]), then its\n"
 	      "    queues in words (backlog, net drain rate, time to empty: \"deferred:\n"
 	      "    backlog of 2,140 messages, draining at 85/min, clear in about 25\n"
-	      "    min\" or \"not draining\"), then its\n"
+	      "    min\" or \"not draining\"), the isolated destinations when\n"
+	      "    [isolate] is on (mailmon isolate), then its\n"
 	      "    uptime, config, last reload (and each daemon module's\n"
 	      "    part in it: applied, refused with the reason, or keys that need a\n"
 	      "    restart) and periodic jobs, then each watched service\n"
@@ -65,9 +66,34 @@ static void print_verdict(json_t *doc)
 	printf("verdict: %s%s\n", line, when);
 }
 
+/* With [isolate] on: "isolated: dead.test (refused, auto), ..." and a
+ * refused setup, from /api/status "isolation". */
+static void print_isolation(json_t *doc)
+{
+	json_t *iso = json_object_get(doc, "isolation");
+	if (!json_is_object(iso))
+		return;
+	json_t *list = json_object_get(iso, "isolated");
+	printf("isolated: ");
+	if (json_array_size(list) == 0)
+		printf("none");
+	size_t i;
+	json_t *e;
+	json_array_foreach(list, i, e)
+	printf("%s%s (%s, %s)", i ? ", " : "",
+	       json_string_value(json_object_get(e, "destination")),
+	       json_string_value(json_object_get(e, "reason")),
+	       json_string_value(json_object_get(e, "mode")));
+	printf(" [transport %s]%s\n", json_string_value(json_object_get(iso, "transport")),
+	       json_is_true(json_object_get(iso, "setup_missing"))
+		       ? "; setup missing: see mailmon isolate --list"
+		       : "");
+}
+
 static void print_status(json_t *doc)
 {
 	print_verdict(doc);
+	print_isolation(doc);
 	json_t *reload = json_object_get(doc, "reload");
 	json_int_t up = json_integer_value(json_object_get(doc, "uptime_ms")) / 1000;
 	printf("mailmond %s, pid %lld, up %lldd %02lld:%02lld:%02lld\n",

@@ -6,6 +6,7 @@
 const struct mm_command mm_commands[] = {
 	{"status", cmd_status, "state of the running mailmond"},
 	{"cluster", cmd_cluster, "several mailmond nodes side by side: verdict, queues, flow"},
+	{"isolate", cmd_isolate, "list, isolate and release flooded destinations ([isolate])"},
 	{"qshape", cmd_qshape, "queue shape by domain and age (Postfix qshape drop-in)"},
 	{"qm", cmd_qm, "queue summaries: qm summarize, qm messages [DEST]"},
 	{"probe", cmd_probe, "check one mail service once (Nagios/Icinga plugin)"},

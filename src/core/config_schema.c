@@ -101,6 +101,7 @@ const struct mm_conf_table *const mm_conf_tables[] = {
 	&mm_conf_table_disk,   &mm_conf_table_cpu,
 	&mm_conf_table_cluster,
 	&mm_conf_table_baseline,
+	&mm_conf_table_isolate,
 };
 const size_t mm_conf_ntables = sizeof mm_conf_tables / sizeof mm_conf_tables[0];
 

@@ -75,6 +75,7 @@ extern const struct mm_conf_table mm_conf_table_daemon, mm_conf_table_http, mm_c
 	mm_conf_table_disk, mm_conf_table_cpu,
 	mm_conf_table_cluster;
 extern const struct mm_conf_table mm_conf_table_baseline;
+extern const struct mm_conf_table mm_conf_table_isolate;
 extern const struct mm_conf_table *const mm_conf_tables[];
 extern const size_t mm_conf_ntables;
 

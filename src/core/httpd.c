@@ -70,6 +70,7 @@ struct route {
 	char *path; /* NULL: the fallback */
 	mm_httpd_handler fn;
 	void *arg;
+	bool post; /* also takes POST (mm_httpd_route_post) */
 };
 
 struct mm_httpd {
@@ -503,6 +504,19 @@ static void serve(struct evhttp_request *req, void *arg)
 		reply_error(req, 421, "this server does not answer for that Host");
 		return;
 	}
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_POST && !r->post) {
+		reply_error(req, 405, "method not allowed");
+		return;
+	}
+	/* A browser sends a custom header cross-site only after a CORS
+	 * preflight, which mailmond never grants: a web page cannot make a
+	 * visitor's browser POST here. */
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_POST &&
+	    !evhttp_find_header(evhttp_request_get_input_headers(req), MM_HTTPD_POST_HEADER)) {
+		h->rejected++;
+		reply_error(req, 403, "a POST needs the header " MM_HTTPD_POST_HEADER);
+		return;
+	}
 	if (!authorized(h, req)) {
 		h->unauthorized++;
 		/* Basic first, so a browser asks for it (the token as the
@@ -599,7 +613,7 @@ struct mm_httpd *mm_httpd_new(struct event_base *base, const struct mm_httpd_opt
 	evhttp_set_max_body_size(h->http, 0);
 	struct timeval tv = {.tv_sec = h->timeout_ms / 1000, .tv_usec = (h->timeout_ms % 1000) * 1000};
 	evhttp_set_timeout_tv(h->http, &tv);
-	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
 	evhttp_set_bevcb(h->http, on_new_conn, h);
 
 	int64_t sweep = h->timeout_ms / 4 < 250 ? h->timeout_ms / 4 : 250;
@@ -674,8 +688,15 @@ void mm_httpd_route(struct mm_httpd *h, const char *path, mm_httpd_handler fn, v
 	}
 	r->fn = fn;
 	r->arg = arg;
+	r->post = false;
 	if (!path)
 		evhttp_set_gencb(h->http, serve, r);
+}
+
+void mm_httpd_route_post(struct mm_httpd *h, const char *path, mm_httpd_handler fn, void *arg)
+{
+	mm_httpd_route(h, path, fn, arg);
+	find_route(h, path)->post = true;
 }
 
 void mm_httpd_unroute(struct mm_httpd *h, const char *path)

@@ -75,6 +75,11 @@ int mm_httpd_listen_fd(struct mm_httpd *h, int fd, struct mm_err *err);
 /* Routes an exact path (NULL: every other path) to fn after the checks. */
 void mm_httpd_route(struct mm_httpd *h, const char *path, mm_httpd_handler fn, void *arg);
 void mm_httpd_unroute(struct mm_httpd *h, const char *path);
+/* The same for a path that also takes POST (with an empty body; every
+ * other route answers a POST 405). A POST must carry the header
+ * MM_HTTPD_POST_HEADER (any value), else 403: the cross-site guard. */
+#define MM_HTTPD_POST_HEADER "X-Mailmon-Request"
+void mm_httpd_route_post(struct mm_httpd *h, const char *path, mm_httpd_handler fn, void *arg);
 /* Answers with doc (consumed) as JSON; a document that cannot be encoded
  * (NULL, or a failed json_pack upstream) becomes a 500, never a crash. */
 void mm_httpd_reply_json(struct evhttp_request *req, int code, json_t *doc);

@@ -14,7 +14,8 @@
  * (null before the first run or with [cluster] enable = no);
  * /api/v1/cluster the verdict with its figures (inflow, attempts,
  * deferred, unavailable: deferrals without an attempt, backlog), the
- * flooded destinations and the agent's current answer.
+ * flooded destinations, the agent's current answer and the isolation
+ * state (isolate.c; null when off).
  *
  * The agent: a connection is answered from the last verdict, never from
  * a fresh scan. It waits at most AGENT_WAIT_MS for an agent-send line
@@ -238,8 +239,9 @@ static void on_api_cluster(struct evhttp_request *req, void *arg)
 				  c->agent_bound[0] ? c->agent_bound : NULL, "answer", ans,
 				  "answered", (json_int_t)c->answered);
 	mm_http_reply_json(req, 200,
-			   json_pack("{s:o, s:o, s:o, s:o}", "verdict", verdict_json(c), "window", w,
-				     "floods", fl, "agent", agent));
+			   json_pack("{s:o, s:o, s:o, s:o, s:o}", "verdict", verdict_json(c), "window",
+				     w, "floods", fl, "agent", agent, "isolation",
+				     mm_isolate_json(c->d)));
 }
 
 /* ---- the agent ---- */

@@ -43,6 +43,7 @@ struct mm_diskwatch;
 struct mm_cpuwatch;
 struct mm_cluster;
 struct mm_baseline_mod;
+struct mm_isolate;
 struct evbuffer;
 
 #define MM_MAX_MODULES 16
@@ -108,6 +109,7 @@ struct mm_daemon {
 	struct mm_cpuwatch *cpu;	 /* cpuwatch.c */
 	struct mm_cluster *cluster;	 /* cluster.c: node verdict, HAProxy agent */
 	struct mm_baseline_mod *baseline; /* baseline.c: [baseline], /api/v1/baseline */
+	struct mm_isolate *isolate;	 /* isolate.c: flooded-destination isolation */
 	int64_t last_beat_mono_ms, loop_lag_ms, loop_lag_max_ms;
 };
 
@@ -137,6 +139,12 @@ void mm_http_reply_text(struct evhttp_request *req, int code, const char *type,
 void mm_http_route(struct mm_daemon *d, const char *path,
 		   void (*fn)(struct evhttp_request *, void *), void *arg);
 void mm_http_unroute(struct mm_daemon *d, const char *path);
+/* mm_http_route for a path that also takes POST (core/httpd.h). */
+void mm_http_route_post(struct mm_daemon *d, const char *path,
+			void (*fn)(struct evhttp_request *, void *), void *arg);
+/* isolate.c: the isolated destinations, pending changes and last results
+ * (/api/isolate); JSON null when [isolate] is off. */
+json_t *mm_isolate_json(const struct mm_daemon *d);
 /* health.c: adds /healthz (200 or 503 from mailmond's own state). */
 void mm_health_routes(struct mm_daemon *d);
 /* history.c: false (and why) when the history is on but cannot write. */

@@ -134,6 +134,17 @@ void mm_http_route(struct mm_daemon *d, const char *path,
 		mm_httpd_route(d->httpd, v1, fn, arg);
 }
 
+void mm_http_route_post(struct mm_daemon *d, const char *path,
+			void (*fn)(struct evhttp_request *, void *), void *arg)
+{
+	char v1[256];
+	if (!d->httpd)
+		return;
+	mm_httpd_route_post(d->httpd, path, fn, arg);
+	if (v1_alias(path, v1, sizeof v1))
+		mm_httpd_route_post(d->httpd, v1, fn, arg);
+}
+
 void mm_http_unroute(struct mm_daemon *d, const char *path)
 {
 	char v1[256];

@@ -68,5 +68,6 @@ extern const struct mm_module mm_module_snmp;
 extern const struct mm_module mm_module_history;
 extern const struct mm_module mm_module_cluster;
 extern const struct mm_module mm_module_baseline;
+extern const struct mm_module mm_module_isolate;
 
 #endif

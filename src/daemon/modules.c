@@ -19,6 +19,7 @@ const struct mm_module *const mm_modules[] = {
 	&mm_module_cpu,
 	&mm_module_www,
 	&mm_module_cluster, /* reads what the others publish */
+	&mm_module_isolate, /* acts on the cluster module's floods */
 	&mm_module_history, /* samples what the others publish (from a timer) */
 	&mm_module_baseline, /* reads the history (on a thread); before the alarms */
 	&mm_module_snmp,    /* a reader of the registry, like the history */

@@ -306,6 +306,17 @@ uint32_t mm_privsep_run(struct mm_daemon *d, const char *service, enum mm_ps_cmd
 	return ask(ps, &m, &m.u.run.id, cb, arg);
 }
 
+uint32_t mm_privsep_postfix_reload(struct mm_daemon *d, mm_child_done_fn *cb, void *arg)
+{
+	struct mm_privsep *ps = d->privsep;
+	if (!ps || ps->dead)
+		return 0;
+	struct mm_ps_msg m = {.type = MM_PS_RUN};
+	m.u.run.index = 0;
+	snprintf(m.u.run.name, sizeof m.u.run.name, "isolate");
+	return ask(ps, &m, &m.u.run.id, cb, arg);
+}
+
 uint32_t mm_privsep_disk_run(struct mm_daemon *d, const char *path, bool lock,
 			     mm_child_done_fn *cb, void *arg)
 {
@@ -348,7 +359,8 @@ json_t *mm_privsep_json(const struct mm_daemon *d)
 			procs, json_pack("{s:s, s:s, s:i, s:i, s:i, s:s, s:b, s:I}", "name",
 					 "runner", "role",
 					 "runs the restart, start and stop commands of the "
-					 "config's [service.*] and the [disk] lock and unlock commands",
+					 "config's [service.*], the [disk] lock and unlock commands and "
+					 "[isolate]'s postfix reload",
 					 "pid", (int)ps->helper, "uid", 0, "euid", 0, "user", "root",
 					 "alive", !ps->dead, "requests", (json_int_t)ps->runs));
 		struct mm_ps_client_stats qs = mm_ps_client_stats(&ps->q);

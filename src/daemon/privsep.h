@@ -10,8 +10,9 @@
  * logs, serving HTTP, probing peers and parsing queue files. The helpers
  * (src/privsep/ps_helper.h) each do one thing, from their own load of
  * the root-owned config, never from a command line or path they are sent:
- *   the runner   runs a service's restart, start or stop command, and the
- *                [disk] lock or unlock command for a watched path;
+ *   the runner   runs a service's restart, start or stop command, the
+ *                [disk] lock or unlock command for a watched path, and
+ *                [isolate]'s postfix reload;
  *   the opener   opens queue files and directories read-only below the
  *                configured queue directories and passes the descriptor
  *                (the queue module reads the queue directly through it).
@@ -49,6 +50,10 @@ uint32_t mm_privsep_run(struct mm_daemon *d, const char *service, enum mm_ps_cmd
 			mm_child_done_fn *cb, void *arg);
 uint32_t mm_privsep_disk_run(struct mm_daemon *d, const char *path, bool lock,
 			     mm_child_done_fn *cb, void *arg);
+/* `postfix -c DIR reload` for [isolate] (DIR: [mta] config_directory of
+ * the runner's own config, which must have [isolate] enable = yes): a RUN
+ * of section "isolate", index 0. Same callback and id as mm_privsep_run. */
+uint32_t mm_privsep_postfix_reload(struct mm_daemon *d, mm_child_done_fn *cb, void *arg);
 void *mm_privsep_cancel(struct mm_daemon *d, uint32_t id);
 const struct mm_mta_opener *mm_privsep_queue_opener(struct mm_daemon *d);
 json_t *mm_privsep_json(const struct mm_daemon *d);

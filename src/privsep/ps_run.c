@@ -3,7 +3,8 @@
  * looked up in the helper's own load of the root-owned config: a
  * service's restart, start or stop command ([service.NAME]), or the
  * [disk] lock or unlock command for a path the config watches (with
- * MAILMON_DISK_PATH and MAILMON_DISK_ACTION set, as without separation).
+ * MAILMON_DISK_PATH and MAILMON_DISK_ACTION set, as without separation),
+ * or [isolate]'s `postfix -c DIR reload` (section "isolate", index 0).
  * The child gets /dev/null for stdio and its own session; it is killed
  * after the section's command timeout.
  */
@@ -131,6 +132,26 @@ static void serve_disk(const struct mm_config *conf, const struct mm_ps_msg *req
 	mm_envp_free(envp);
 }
 
+/* RUN of section "isolate" (index 0): [isolate]'s one root command,
+ * `postfix -c DIR reload`, DIR and the command directory from this config;
+ * nothing of the request but the index is used. */
+static void serve_isolate(const struct mm_config *conf, const struct mm_ps_msg *req,
+			  struct mm_ps_msg *ans)
+{
+	const char *dir = mm_config_get(conf, "mta", "config_directory");
+	if (req->u.run.index != 0 || !mm_config_bool(conf, "isolate", "enable") || !dir) {
+		snprintf(ans->u.run_done.text, MM_PS_TEXT,
+			 "helper: [isolate] is not enabled in the config, or no such command");
+		ans->u.run_done.status = -ENOENT;
+		return;
+	}
+	const char *cd = mm_config_get(conf, "mta", "command_directory");
+	char prog[600];
+	snprintf(prog, sizeof prog, "%s/postfix", cd && *cd ? cd : "/usr/sbin");
+	char *argv[] = {prog, "-c", (char *)dir, "reload", NULL};
+	ans->u.run_done.status = run_bounded(argv, NULL, 60000, &ans->u.run_done.ms);
+}
+
 int mm_ps_serve_run(int fd, const char *conf_path, const struct mm_ps_msg *req)
 {
 	struct mm_ps_msg ans = {.type = MM_PS_RUN_DONE};
@@ -141,6 +162,8 @@ int mm_ps_serve_run(int fd, const char *conf_path, const struct mm_ps_msg *req)
 		snprintf(ans.u.run_done.text, MM_PS_TEXT, "helper: %.240s",
 			 diags.n ? diags.msgs[0] : "config does not load");
 		ans.u.run_done.status = -EINVAL;
+	} else if (req->type == MM_PS_RUN && strcmp(req->u.run.name, "isolate") == 0) {
+		serve_isolate(conf, req, &ans);
 	} else if (req->type == MM_PS_RUN) {
 		serve_service(conf, req, &ans);
 	} else {

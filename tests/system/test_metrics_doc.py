@@ -39,6 +39,7 @@ def api(tmp_path_factory):
         daemon, api, _ = traffic.start_mailmond(lab, tmp, (
             "[service.smtp]\nurl = smtp://127.0.0.1:%d\ninterval = 2s\n"
             "[snmp]\nenable = yes\nagentx_socket = %s\n"
+            "[isolate]\nenable = yes\n"
             "[e2e.doc]\nsubmit = smtp://127.0.0.1:%d\nfetch = imap://127.0.0.1:%d\n"
             "to = nobody@lab.test\ncredentials_file = %s\ninterval = 1h\n" % (
                 lab.ports["smtpd"], lab.paths["agentx_socket"], lab.ports["smtpd"],

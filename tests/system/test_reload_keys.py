@@ -159,7 +159,7 @@ def module_values(lab, tmp, maillog2):
         link.symlink_to(conf_dir)
     cmds = tmp / "sbin"
     cmds.mkdir(exist_ok=True)
-    for c in ("postconf", "postqueue", "postsuper"):
+    for c in ("postconf", "postqueue", "postsuper", "postmap", "postfix"):
         if not (cmds / c).exists():
             (cmds / c).symlink_to("/usr/sbin/" + c)
     jdir = tmp / "journal"
@@ -221,6 +221,11 @@ def module_values(lab, tmp, maillog2):
         "disk.shell": ("no", "yes", "yes"),
         "disk.command_timeout": ("60s", "20s", 20000),
         "cpu.interval": ("10s", "5s", 5000),
+        "isolate.transport": ("isolated", "slow", "slow"),
+        "isolate.auto": ("yes", "no", "no"),
+        "isolate.classes": ("refused, timeout", "timeout", "timeout"),
+        "isolate.max_destinations": ("4", "2", 2),
+        "isolate.release_after": ("10m", "5m", 300000),
     }
 
 
@@ -235,6 +240,8 @@ def write_conf(path, state, port, values, svc_values, which):
         "pidfile = %s/mailmond.pid" % state])
     sections.setdefault("http", []).append("listen = 127.0.0.1:%d" % port)
     sections.setdefault("mta", []).append("type = postfix")
+    # [isolate] enable is restart-only: on in both, so its keys can be proven.
+    sections.setdefault("isolate", []).insert(0, "enable = yes")
     sections["service.s"] = ["%s = %s" % (k, v[which]) for k, v in svc_values.items()
                              if v[which] is not None]
     path.write_text("".join("[%s]\n%s\n" % (s, "\n".join(lines))

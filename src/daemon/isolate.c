@@ -1,0 +1,891 @@
+/*
+ * isolate: the "isolate" module (issue 15 item 3): a flooded destination's
+ * mail goes to a slow transport of its own, so the rest of the queue keeps
+ * flowing; it comes back once the destination answers again.
+ *
+ * mailmond owns one Postfix transport map, STATE_DIRECTORY/isolate/transport
+ * (+ .db, by postmap), and edits no other file. The postmaster lists it
+ * first in transport_maps and defines [isolate] transport in master.cf
+ * (docs/cluster.md); before each isolation mailmond checks both with
+ * postconf and refuses, naming what is missing, when they are not there.
+ *
+ * A change (isolate, release, or a resync of the map at start) is an
+ * operation run as a chain of child processes, one operation at a time:
+ *   isolate: postconf -x -h transport_maps (our map first?), postconf -M
+ *            TRANSPORT/unix (defined?), postmap -q DEST MAP for the other
+ *            maps (the nexthop the destination had, kept in our entry),
+ *            then write map + state, postmap, reload, postqueue -f;
+ *   release: write map + state, postmap, reload, postqueue -f.
+ * "reload" is `postfix -c DIR reload`, through the root helper when
+ * privileges are separated (privsep.h: it derives the command from its
+ * own config). postqueue -f retries the deferred queue at once, so the
+ * destination's deferred mail takes its new route now rather than at its
+ * next retry.
+ *
+ * Every run ([isolate] interval): a destination the cluster module reports
+ * flooded (mailmon_flooded_destination_messages) with a class of
+ * [isolate] classes is isolated (auto = yes, below max_destinations); an
+ * automatically isolated destination with no failing queued mail
+ * (mailmon_queue_destination_reason_recipients, any class but none) for
+ * release_after is released. Manual isolations stay until released; a
+ * destination released by hand is not isolated again automatically for
+ * release_after.
+ *
+ * State: STATE_DIRECTORY/isolate/state (cluster/isolate_state.h), written
+ * atomically with the map at every change, read at start; a damaged file
+ * is set aside (state.damaged) and the map emptied, with an error logged.
+ *
+ * Publishes mailmon_isolated_destination{destination,reason} (1 each; 0
+ * for five minutes after a release, so that the alarm clears at once),
+ * mailmon_isolate_setup_missing (1 after a refused isolation: the alarm
+ * isolatesetup) and mailmon_isolate_changes_total{action}. HTTP:
+ * GET /api/isolate (the set, the pending operations, the last results),
+ * POST /api/isolate?destination=D[&release=1] (202: queued; the result
+ * appears in GET's "results" under the returned id).
+ */
+#include <errno.h>
+#include <event2/http.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cluster/isolate_state.h"
+#include "core/atomicfile.h"
+#include "core/childproc.h"
+#include "core/clock.h"
+#include "core/strbuf.h"
+#include "core/strutil.h"
+#include "core/utf8.h"
+#include "core/xalloc.h"
+#include "daemon/daemon.h"
+#include "daemon/module.h"
+#include "daemon/privsep.h"
+#include "metrics/registry.h"
+
+#define MAX_PENDING 16
+#define MAX_RESULTS 16
+#define MAX_MAPS 16
+#define CMD_TIMEOUT_MS 60000
+#define SETUP_RETRY_MS 60000 /* auto isolation waits this long after a refusal */
+
+enum { F_ISO, F_SETUP, F_CHANGES, F_N };
+
+static const struct mm_metric_def defs[F_N] = {
+	[F_ISO] = {"mailmon_isolated_destination",
+		   "A destination isolated to the slow transport ([isolate]): 1, with the "
+		   "flood class that isolated it (or manual).",
+		   MM_METRIC_GAUGE, {"destination", "reason"}, .max_series = MM_ISOLATE_MAX},
+	[F_SETUP] = {"mailmon_isolate_setup_missing",
+		     "1 when the last isolation was refused because the Postfix setup (our "
+		     "map first in transport_maps, the transport in master.cf) is missing.",
+		     MM_METRIC_GAUGE},
+	[F_CHANGES] = {"mailmon_isolate_changes_total",
+		       "Isolation changes by outcome: isolated, released, refused (setup "
+		       "missing, limit), failed (a command failed).",
+		       MM_METRIC_COUNTER, {"action"}},
+};
+
+enum op_kind { OP_ISOLATE, OP_RELEASE, OP_SYNC };
+enum step { S_MAPS, S_MASTER, S_NEXTHOP, S_POSTMAP, S_RELOAD, S_FLUSH };
+
+struct op {
+	uint32_t id;
+	enum op_kind kind;
+	char dest[MM_ISOLATE_DEST];
+	char reason[MM_ISOLATE_REASON];
+	bool manual;
+};
+
+struct result {
+	uint32_t id;
+	bool ok;
+	int64_t at_s;
+	char dest[MM_ISOLATE_DEST];
+	char text[400];
+};
+
+struct mm_isolate {
+	struct mm_daemon *d;
+	struct mm_metric *f[F_N];
+	struct mm_isolate_set set;
+	char dir[512], map_path[600], state_path[600];
+	/* in effect (reloadable) */
+	char transport[40];
+	bool autoiso;
+	char **classes;
+	int64_t max_dest, release_after_ms;
+	/* operations */
+	struct op pending[MAX_PENDING];
+	size_t npending;
+	struct op cur;
+	bool busy;
+	enum step step;
+	char *maps[MAX_MAPS]; /* transport_maps as postconf -x -h gave them */
+	size_t nmaps, map_i;
+	char nexthop[MM_ISOLATE_NEXTHOP];
+	struct mm_isolate_set before; /* rolled back to when isolate fails */
+	struct mm_child *child;
+	uint32_t ps_id, next_id;
+	struct result results[MAX_RESULTS];
+	size_t nresults;
+	struct {
+		char dest[MM_ISOLATE_DEST];
+		int64_t until_ms; /* mono */
+	} held[MAX_RESULTS]; /* released by hand: not isolated again automatically before */
+	struct {
+		char dest[MM_ISOLATE_DEST], reason[MM_ISOLATE_REASON];
+		int64_t until_ms; /* mono */
+	} gone[MAX_RESULTS]; /* released lately: published as 0, so the alarm clears at once */
+	bool setup_missing;
+	int64_t setup_retry_ms;
+	uint64_t changes[4];
+};
+
+static const char *const change_names[4] = {"isolated", "released", "refused", "failed"};
+enum { C_ISOLATED, C_RELEASED, C_REFUSED, C_FAILED };
+
+static const char *confdir(const struct mm_isolate *x)
+{
+	return mm_config_get(x->d->conf, "mta", "config_directory");
+}
+
+/* DIR/name, DIR from [mta] command_directory (as the queue module runs
+ * postqueue), into buf. */
+static char *cmd(const struct mm_isolate *x, const char *name, char *buf, size_t cap)
+{
+	const char *dir = mm_config_get(x->d->conf, "mta", "command_directory");
+	snprintf(buf, cap, "%s/%s", dir && *dir ? dir : "/usr/sbin", name);
+	return buf;
+}
+
+static void take_conf(struct mm_isolate *x)
+{
+	const struct mm_config *conf = x->d->conf;
+	mm_strlcpy(x->transport, mm_config_get(conf, "isolate", "transport"), sizeof x->transport);
+	x->autoiso = mm_config_bool(conf, "isolate", "auto");
+	mm_config_list_free(x->classes);
+	x->classes = mm_config_list(conf, "isolate", "classes");
+	x->max_dest = mm_config_int(conf, "isolate", "max_destinations");
+	x->release_after_ms = mm_config_duration_ms(conf, "isolate", "release_after");
+}
+
+/* ---- results and files ---- */
+
+static void finish(struct mm_isolate *x, bool ok, int change, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void finish(struct mm_isolate *x, bool ok, int change, const char *fmt, ...)
+{
+	struct result r = {.id = x->cur.id, .ok = ok, .at_s = mm_wall_ms() / 1000};
+	mm_strlcpy(r.dest, x->cur.dest, sizeof r.dest);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r.text, sizeof r.text, fmt, ap);
+	va_end(ap);
+	if (ok)
+		mm_log_notice(&x->d->log, "isolate: %s", r.text);
+	else
+		mm_log_err(&x->d->log, "isolate: %s", r.text);
+	if (change >= 0)
+		x->changes[change]++;
+	if (x->nresults == MAX_RESULTS)
+		memmove(&x->results[0], &x->results[1], (MAX_RESULTS - 1) * sizeof x->results[0]);
+	else
+		x->nresults++;
+	x->results[x->nresults - 1] = r;
+	x->busy = false;
+	x->child = NULL;
+	x->ps_id = 0;
+}
+
+/* The map and the state file, from x->set. */
+static int write_files(struct mm_isolate *x, struct mm_err *err)
+{
+	struct mm_strbuf sb;
+	mm_strbuf_init(&sb, 1 << 20);
+	mm_isolate_map(&x->set, x->transport, &sb);
+	int rc = mm_file_write_atomic(x->map_path, sb.p, sb.len, 0644, err);
+	mm_strbuf_reset(&sb);
+	mm_isolate_format(&x->set, &sb);
+	if (rc == 0)
+		rc = mm_file_write_atomic(x->state_path, sb.p, sb.len, 0644, err);
+	mm_strbuf_free(&sb);
+	return rc;
+}
+
+/* ---- the steps ---- */
+
+static void step(struct mm_isolate *x);
+static void on_done(const struct mm_child_result *res, void *arg);
+
+static int spawn(struct mm_isolate *x, char *const *argv)
+{
+	struct mm_child_params p = {.argv = argv,
+				    .timeout_ms = CMD_TIMEOUT_MS,
+				    .max_output = 64 * 1024,
+				    .capture = true,
+				    .keep_stderr = true};
+	struct mm_err err = {{0}};
+	x->child = mm_child_start(x->d->base, &p, on_done, x, &err);
+	if (!x->child) {
+		finish(x, false, C_FAILED, "%s %s: cannot run %s: %s",
+		       x->cur.kind == OP_RELEASE ? "release" : "isolate", x->cur.dest, argv[0],
+		       err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static void free_maps(struct mm_isolate *x)
+{
+	for (size_t i = 0; i < x->nmaps; i++)
+		free(x->maps[i]);
+	x->nmaps = 0;
+}
+
+/* transport_maps as postconf -x -h prints it: items split at commas and
+ * blanks. */
+static void split_maps(struct mm_isolate *x, const char *out)
+{
+	free_maps(x);
+	const char *p = out;
+	while (*p && x->nmaps < MAX_MAPS) {
+		p += strspn(p, ", \t\r\n");
+		size_t n = strcspn(p, ", \t\r\n");
+		if (n)
+			x->maps[x->nmaps++] = xstrndup(p, n);
+		p += n;
+	}
+}
+
+static const char *verb(const struct mm_isolate *x)
+{
+	return x->cur.kind == OP_ISOLATE ? "isolate" : x->cur.kind == OP_RELEASE ? "release"
+										: "resync";
+}
+
+static void refuse_setup(struct mm_isolate *x, const char *what)
+{
+	x->setup_missing = true;
+	if (!x->cur.manual) /* automatic tries wait; an operator's never holds them back */
+		x->setup_retry_ms = mm_mono_ms() + SETUP_RETRY_MS;
+	finish(x, false, C_REFUSED, "isolate %s refused: %s (docs/cluster.md, \"Isolation\")",
+	       x->cur.dest, what);
+}
+
+/* After postmap or reload failed: the files go back to the set before. */
+static void roll_back(struct mm_isolate *x)
+{
+	struct mm_err err;
+	x->set = x->before;
+	if (write_files(x, &err) < 0)
+		mm_log_err(&x->d->log, "isolate: rolling back %s: %s", x->map_path, err.msg);
+}
+
+/* A destination released by hand is not isolated again automatically for
+ * release_after: the operator's choice holds while the flood lasts. */
+static void hold(struct mm_isolate *x, const char *dest)
+{
+	size_t slot = 0;
+	for (size_t i = 0; i < MAX_RESULTS; i++)
+		if (x->held[i].until_ms < x->held[slot].until_ms)
+			slot = i;
+	mm_strlcpy(x->held[slot].dest, dest, sizeof x->held[slot].dest);
+	x->held[slot].until_ms = mm_mono_ms() + x->release_after_ms;
+}
+
+static bool held(const struct mm_isolate *x, const char *dest)
+{
+	for (size_t i = 0; i < MAX_RESULTS; i++)
+		if (x->held[i].until_ms > mm_mono_ms() && strcmp(x->held[i].dest, dest) == 0)
+			return true;
+	return false;
+}
+
+static void remember_release(struct mm_isolate *x)
+{
+	size_t slot = 0;
+	for (size_t i = 0; i < MAX_RESULTS; i++)
+		if (x->gone[i].until_ms < x->gone[slot].until_ms)
+			slot = i;
+	mm_strlcpy(x->gone[slot].dest, x->cur.dest, sizeof x->gone[slot].dest);
+	mm_strlcpy(x->gone[slot].reason, x->cur.reason, sizeof x->gone[slot].reason);
+	x->gone[slot].until_ms = mm_mono_ms() + 5 * 60000;
+}
+
+static void on_ps_done(const struct mm_child_result *res, void *arg)
+{
+	on_done(res, arg);
+}
+
+static void on_done(const struct mm_child_result *res, void *arg)
+{
+	struct mm_isolate *x = arg;
+	x->child = NULL;
+	x->ps_id = 0;
+	char desc[200];
+	mm_child_describe(res, desc, sizeof desc);
+	bool ok = res->exit_code == 0 && !res->timed_out && !res->capped;
+	switch (x->step) {
+	case S_MAPS: {
+		if (!ok) {
+			finish(x, false, C_FAILED, "isolate %s: postconf transport_maps: %s",
+			       x->cur.dest, desc);
+			return;
+		}
+		split_maps(x, res->out);
+		char want[700];
+		snprintf(want, sizeof want, "hash:%s", x->map_path);
+		if (x->nmaps == 0 || strcmp(x->maps[0], want) != 0) {
+			char now[320], what[1100];
+			mm_strlcpy(now, res->out, sizeof now);
+			now[strcspn(now, "\r\n")] = '\0';
+			snprintf(what, sizeof what,
+				 "main.cf transport_maps does not list %s first (it is \"%s\")",
+				 want, now);
+			refuse_setup(x, what);
+			return;
+		}
+		x->step = S_MASTER;
+		break;
+	}
+	case S_MASTER:
+		if (!ok || res->out_len == 0) {
+			char what[200];
+			snprintf(what, sizeof what, "master.cf has no \"%s unix\" service",
+				 x->transport);
+			refuse_setup(x, what);
+			return;
+		}
+		x->setup_missing = false;
+		x->step = S_NEXTHOP;
+		x->map_i = 1;
+		x->nexthop[0] = '\0';
+		break;
+	case S_NEXTHOP:
+		/* postmap -q: 0 found, 1 not found. A map we cannot read leaves
+		 * the nexthop to the next one (or Postfix's default). */
+		if (ok && mm_isolate_nexthop_of(res->out, x->nexthop, sizeof x->nexthop) == 0) {
+			x->map_i = x->nmaps;
+		} else {
+			if (res->exit_code != 1)
+				mm_log_warn(&x->d->log, "isolate: postmap -q %s %s: %s%s%s",
+					    x->cur.dest, x->maps[x->map_i], desc,
+					    res->err[0] ? ": " : "", res->err);
+			x->nexthop[0] = '\0';
+			x->map_i++;
+		}
+		if (x->map_i < x->nmaps)
+			break;
+		/* Every check passed: the change itself. */
+		x->before = x->set;
+		if (!mm_isolate_add(&x->set, x->cur.dest, x->cur.reason, x->cur.manual,
+				    mm_wall_ms() / 1000, x->nexthop)) {
+			finish(x, false, C_REFUSED, "isolate %s: cannot add (full or invalid)",
+			       x->cur.dest);
+			return;
+		}
+		{
+			struct mm_err err;
+			if (write_files(x, &err) < 0) {
+				x->set = x->before;
+				finish(x, false, C_FAILED, "isolate %s: %s", x->cur.dest, err.msg);
+				return;
+			}
+		}
+		x->step = S_POSTMAP;
+		break;
+	case S_POSTMAP:
+		if (!ok) {
+			if (x->cur.kind != OP_SYNC)
+				roll_back(x);
+			finish(x, false, C_FAILED, "%s %s: postmap %s: %s%s%s", verb(x), x->cur.dest,
+			       x->map_path, desc, res->err[0] ? ": " : "", res->err);
+			return;
+		}
+		x->step = S_RELOAD;
+		break;
+	case S_RELOAD:
+		if (!ok) {
+			/* The map is in place: Postfix reads it at its next reload
+			 * or trivial-rewrite restart. Say so, do not roll back. */
+			finish(x, false, C_FAILED, "%s %s: map written, but postfix reload: %s%s%s",
+			       verb(x), x->cur.dest, desc, res->err[0] ? ": " : "", res->err);
+			return;
+		}
+		if (x->cur.kind == OP_SYNC) {
+			finish(x, true, -1, "map %s resynchronised (%zu destinations)", x->map_path,
+			       x->set.n);
+			return;
+		}
+		x->step = S_FLUSH;
+		break;
+	case S_FLUSH: {
+		const char *flush = ok ? "" : " (postqueue -f failed: deferred mail moves at its next retry)";
+		if (x->cur.kind == OP_ISOLATE) {
+			const struct mm_isolated *e = mm_isolate_find(&x->set, x->cur.dest);
+			finish(x, true, C_ISOLATED, "isolated %s (%s, %s) to transport %s, nexthop %s%s",
+			       x->cur.dest, x->cur.reason, x->cur.manual ? "manual" : "auto",
+			       x->transport, e && e->nexthop[0] ? e->nexthop : "(default)", flush);
+		} else {
+			if (x->cur.manual)
+				hold(x, x->cur.dest);
+			remember_release(x);
+			finish(x, true, C_RELEASED, "released %s (%s)%s", x->cur.dest, x->cur.reason,
+			       flush);
+		}
+		return;
+	}
+	}
+	step(x);
+}
+
+/* Starts the child of x->step. */
+static void step(struct mm_isolate *x)
+{
+	const char *dir = confdir(x);
+	char prog[600];
+	char spec[700];
+	snprintf(spec, sizeof spec, "hash:%s", x->map_path);
+	switch (x->step) {
+	case S_MAPS: {
+		char *argv[] = {cmd(x, "postconf", prog, sizeof prog), "-c", (char *)dir, "-x", "-h", "transport_maps", NULL};
+		spawn(x, argv);
+		return;
+	}
+	case S_MASTER: {
+		char svc[64];
+		snprintf(svc, sizeof svc, "%s/unix", x->transport);
+		char *argv[] = {cmd(x, "postconf", prog, sizeof prog), "-c", (char *)dir, "-M", svc, NULL};
+		spawn(x, argv);
+		return;
+	}
+	case S_NEXTHOP: {
+		char *argv[] = {cmd(x, "postmap", prog, sizeof prog), "-c", (char *)dir, "-q", x->cur.dest, x->maps[x->map_i],
+				NULL};
+		spawn(x, argv);
+		return;
+	}
+	case S_POSTMAP: {
+		char *argv[] = {cmd(x, "postmap", prog, sizeof prog), "-c", (char *)dir, spec, NULL};
+		spawn(x, argv);
+		return;
+	}
+	case S_RELOAD:
+		if (x->d->privsep) {
+			x->ps_id = mm_privsep_postfix_reload(x->d, on_ps_done, x);
+			if (!x->ps_id)
+				finish(x, false, C_FAILED,
+				       "%s %s: map written, but the root helper cannot be asked "
+				       "for postfix reload",
+				       verb(x), x->cur.dest);
+			return;
+		} else {
+			char *argv[] = {cmd(x, "postfix", prog, sizeof prog), "-c", (char *)dir, "reload", NULL};
+			spawn(x, argv);
+		}
+		return;
+	case S_FLUSH: {
+		char *argv[] = {cmd(x, "postqueue", prog, sizeof prog), "-c", (char *)dir, "-f", NULL};
+		spawn(x, argv);
+		return;
+	}
+	}
+}
+
+/* Starts the next pending operation when none runs. */
+static void kick(struct mm_isolate *x)
+{
+	while (!x->busy && x->npending > 0) {
+		x->cur = x->pending[0];
+		memmove(&x->pending[0], &x->pending[1], (x->npending - 1) * sizeof x->pending[0]);
+		x->npending--;
+		x->busy = true;
+		if (x->cur.kind == OP_ISOLATE) {
+			if (mm_isolate_find(&x->set, x->cur.dest)) {
+				finish(x, true, -1, "%s is already isolated", x->cur.dest);
+				continue;
+			}
+			if ((int64_t)x->set.n >= x->max_dest) {
+				finish(x, false, C_REFUSED,
+				       "isolate %s refused: %zu destinations isolated already "
+				       "([isolate] max_destinations)",
+				       x->cur.dest, x->set.n);
+				continue;
+			}
+			x->step = S_MAPS;
+		} else if (x->cur.kind == OP_RELEASE) {
+			struct mm_isolated *e = mm_isolate_find(&x->set, x->cur.dest);
+			if (!e) {
+				finish(x, false, -1, "%s is not isolated", x->cur.dest);
+				continue;
+			}
+			mm_strlcpy(x->cur.reason, e->reason, sizeof x->cur.reason);
+			x->before = x->set;
+			mm_isolate_remove(&x->set, x->cur.dest);
+			struct mm_err err;
+			if (write_files(x, &err) < 0) {
+				x->set = x->before;
+				finish(x, false, C_FAILED, "release %s: %s", x->cur.dest, err.msg);
+				continue;
+			}
+			x->step = S_POSTMAP;
+		} else {
+			struct mm_err err;
+			if (write_files(x, &err) < 0) {
+				finish(x, false, C_FAILED, "resync: %s", err.msg);
+				continue;
+			}
+			x->step = S_POSTMAP;
+		}
+		step(x);
+	}
+}
+
+/* Queues an operation; its id (0: the queue is full). */
+static uint32_t enqueue(struct mm_isolate *x, enum op_kind kind, const char *dest,
+			const char *reason, bool manual)
+{
+	for (size_t i = 0; i < x->npending; i++)
+		if (x->pending[i].kind == kind && strcmp(x->pending[i].dest, dest) == 0)
+			return x->pending[i].id;
+	if (x->npending == MAX_PENDING)
+		return 0;
+	struct op *o = &x->pending[x->npending++];
+	memset(o, 0, sizeof *o);
+	if (++x->next_id == 0)
+		x->next_id = 1;
+	o->id = x->next_id;
+	o->kind = kind;
+	mm_strlcpy(o->dest, dest, sizeof o->dest);
+	mm_strlcpy(o->reason, reason, sizeof o->reason);
+	o->manual = manual;
+	uint32_t id = o->id;
+	kick(x); /* may start it at once (o is then gone) */
+	return id;
+}
+
+static bool in_list(char **list, const char *s)
+{
+	for (size_t i = 0; list && list[i]; i++)
+		if (strcmp(list[i], s) == 0)
+			return true;
+	return false;
+}
+
+static bool pending_or_running(const struct mm_isolate *x, const char *dest)
+{
+	if (x->busy && strcmp(x->cur.dest, dest) == 0)
+		return true;
+	for (size_t i = 0; i < x->npending; i++)
+		if (strcmp(x->pending[i].dest, dest) == 0)
+			return true;
+	return false;
+}
+
+/* Does dest have queued recipients whose delay reason is a failure? */
+static bool failing(const struct mm_registry *reg, const char *dest)
+{
+	const struct mm_metric *m = mm_registry_find(reg, "mailmon_queue_destination_reason_recipients");
+	for (size_t i = 0; m && i < mm_metric_nseries(m); i++) {
+		const struct mm_series *s = mm_metric_series(m, i);
+		if (strcmp(s->lv[1], dest) == 0 && strcmp(s->lv[2], "none") != 0 && s->value > 0)
+			return true;
+	}
+	return false;
+}
+
+static void run(void *arg, int64_t now_ms)
+{
+	struct mm_isolate *x = arg;
+	(void)now_ms;
+	mm_daemon_collect(x->d);
+	const struct mm_registry *reg = x->d->metrics;
+	int64_t now_s = mm_wall_ms() / 1000;
+	/* Release: an automatic isolation whose destination stopped failing. */
+	bool changed = false;
+	for (size_t i = 0; i < x->set.n; i++) {
+		struct mm_isolated *e = &x->set.v[i];
+		if (failing(reg, e->dest)) {
+			changed |= e->quiet_since_s != 0;
+			e->quiet_since_s = 0;
+			continue;
+		}
+		if (e->quiet_since_s == 0) {
+			e->quiet_since_s = now_s;
+			changed = true;
+		}
+		if (!e->manual && (now_s - e->quiet_since_s) * 1000 >= x->release_after_ms &&
+		    !pending_or_running(x, e->dest)) {
+			mm_log_notice(&x->d->log,
+				      "isolate: %s has not been failing for %lld s: releasing",
+				      e->dest, (long long)(now_s - e->quiet_since_s));
+			enqueue(x, OP_RELEASE, e->dest, e->reason, false);
+		}
+	}
+	if (changed && !x->busy) {
+		struct mm_err err;
+		if (write_files(x, &err) < 0)
+			mm_log_err(&x->d->log, "isolate: %s", err.msg);
+	}
+	/* Isolate: floods of a class we act on. */
+	if (!x->autoiso || mm_mono_ms() < x->setup_retry_ms)
+		return;
+	const struct mm_metric *m = mm_registry_find(reg, "mailmon_flooded_destination_messages");
+	for (size_t i = 0; m && i < mm_metric_nseries(m); i++) {
+		const struct mm_series *s = mm_metric_series(m, i);
+		const char *dest = s->lv[0], *cls = s->lv[1];
+		if (s->folded || !in_list(x->classes, cls) || !mm_isolate_dest_ok(dest) ||
+		    mm_isolate_find(&x->set, dest) || pending_or_running(x, dest) || held(x, dest))
+			continue;
+		if ((int64_t)(x->set.n + x->npending + x->busy) >= x->max_dest) {
+			mm_log_warn(&x->d->log,
+				    "isolate: %s is flooded (%s) but %zu destinations are isolated "
+				    "already ([isolate] max_destinations)",
+				    dest, cls, x->set.n);
+			x->setup_retry_ms = mm_mono_ms() + SETUP_RETRY_MS; /* say it once a minute */
+			break;
+		}
+		mm_log_warn(&x->d->log, "isolate: %s is flooded (%s, %.0f messages): isolating", dest,
+			    cls, s->value);
+		enqueue(x, OP_ISOLATE, dest, cls, false);
+	}
+}
+
+/* ---- publishing ---- */
+
+static void collect(void *arg, struct mm_registry *r)
+{
+	struct mm_isolate *x = arg;
+	for (size_t i = 0; i < x->set.n; i++)
+		mm_metric_set(x->f[F_ISO], (const char *[]){x->set.v[i].dest, x->set.v[i].reason}, 1);
+	for (size_t i = 0; i < MAX_RESULTS; i++) {
+		const struct mm_isolated *e = mm_isolate_find(&x->set, x->gone[i].dest);
+		if (x->gone[i].until_ms > mm_mono_ms() &&
+		    !(e && strcmp(e->reason, x->gone[i].reason) == 0))
+			mm_metric_set(x->f[F_ISO], (const char *[]){x->gone[i].dest, x->gone[i].reason},
+				      0);
+	}
+	mm_metric_set(x->f[F_SETUP], NULL, x->setup_missing ? 1 : 0);
+	for (int i = 0; i < 4; i++)
+		mm_metric_set(x->f[F_CHANGES], (const char *[]){change_names[i]},
+			      (double)x->changes[i]);
+}
+
+json_t *mm_isolate_json(const struct mm_daemon *d)
+{
+	const struct mm_isolate *x = d->isolate;
+	if (!x)
+		return json_null();
+	json_t *list = json_array();
+	for (size_t i = 0; i < x->set.n; i++) {
+		const struct mm_isolated *e = &x->set.v[i];
+		json_array_append_new(
+			list, json_pack("{s:o, s:o, s:s, s:I, s:I, s:o}", "destination",
+					mm_json_text(e->dest), "reason", mm_json_text(e->reason),
+					"mode", e->manual ? "manual" : "auto", "since",
+					(json_int_t)e->since_s, "quiet_since",
+					(json_int_t)e->quiet_since_s, "nexthop",
+					mm_json_text(e->nexthop)));
+	}
+	json_t *pend = json_array();
+	if (x->busy)
+		json_array_append_new(pend, json_pack("{s:I, s:s, s:o, s:b}", "id",
+						      (json_int_t)x->cur.id, "op",
+						      x->cur.kind == OP_RELEASE ? "release"
+						      : x->cur.kind == OP_SYNC	 ? "resync"
+										 : "isolate",
+						      "destination", mm_json_text(x->cur.dest),
+						      "running", 1));
+	for (size_t i = 0; i < x->npending; i++)
+		json_array_append_new(pend, json_pack("{s:I, s:s, s:o, s:b}", "id",
+						      (json_int_t)x->pending[i].id, "op",
+						      x->pending[i].kind == OP_RELEASE ? "release"
+										       : "isolate",
+						      "destination", mm_json_text(x->pending[i].dest),
+						      "running", 0));
+	json_t *res = json_array();
+	for (size_t i = 0; i < x->nresults; i++) {
+		const struct result *r = &x->results[i];
+		json_array_append_new(res, json_pack("{s:I, s:b, s:I, s:o, s:o}", "id",
+						     (json_int_t)r->id, "ok", r->ok, "at",
+						     (json_int_t)r->at_s, "destination",
+						     mm_json_text(r->dest), "text", mm_json_text(r->text)));
+	}
+	return json_pack("{s:o, s:s, s:s, s:b, s:I, s:I, s:b, s:o, s:o}", "isolated", list,
+			 "transport", x->transport, "map", x->map_path, "auto", x->autoiso,
+			 "max_destinations", (json_int_t)x->max_dest, "release_after_ms",
+			 (json_int_t)x->release_after_ms, "setup_missing", x->setup_missing,
+			 "pending", pend, "results", res);
+}
+
+static void status(struct mm_daemon *d, json_t *out)
+{
+	json_object_set_new(out, "isolation", mm_isolate_json(d));
+}
+
+static void on_api(struct evhttp_request *req, void *arg)
+{
+	struct mm_isolate *x = arg;
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		mm_http_reply_json(req, 200, mm_isolate_json(x->d));
+		return;
+	}
+	char dest[MM_ISOLATE_DEST + 8] = "", rel[8] = "";
+	mm_http_query_param(req, "destination", dest, sizeof dest);
+	mm_http_query_param(req, "release", rel, sizeof rel);
+	for (char *p = dest; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	if (!mm_isolate_dest_ok(dest)) {
+		mm_http_reply_json(req, 400,
+				   json_pack("{s:s}", "error",
+					     "destination: give a domain (letters, digits, - _ .)"));
+		return;
+	}
+	bool release = strcmp(rel, "1") == 0 || strcmp(rel, "yes") == 0;
+	if (!release && !mm_isolate_find(&x->set, dest) && !pending_or_running(x, dest))
+		x->setup_retry_ms = 0; /* an operator's try is never held back */
+	for (size_t i = 0; !release && i < MAX_RESULTS; i++)
+		if (strcmp(x->held[i].dest, dest) == 0)
+			x->held[i].until_ms = 0;
+	uint32_t id = enqueue(x, release ? OP_RELEASE : OP_ISOLATE, dest, "manual", true);
+	if (!id) {
+		mm_http_reply_json(req, 503, json_pack("{s:s}", "error", "too many pending changes"));
+		return;
+	}
+	mm_log_notice(&x->d->log, "isolate: %s of %s asked through the API (change %u)",
+		      release ? "release" : "isolation", dest, id);
+	mm_http_reply_json(req, 202, json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "op",
+					       release ? "release" : "isolate", "destination", dest));
+}
+
+/* ---- the module ---- */
+
+static int isolate_check(struct mm_daemon *d, const struct mm_config *next, struct mm_err *err)
+{
+	(void)d;
+	if (!mm_isolate_transport_ok(mm_config_get(next, "isolate", "transport")))
+		return mm_err_set(err, "isolate.transport: \"%s\": give a master.cf service name "
+				       "(a-z, 0-9, - and _, at most 32)",
+				  mm_config_get(next, "isolate", "transport"));
+	return 0;
+}
+
+/* The state file: read, or set aside when damaged (the map is then
+ * rewritten from the empty set). */
+static void load_state(struct mm_isolate *x)
+{
+	struct mm_err err = {{0}};
+	size_t len;
+	int e = 0;
+	char *text = mm_file_read_capped(x->state_path, MM_ISOLATE_STATE_MAX, &len, &e, &err);
+	if (!text && e == ENOENT)
+		return;
+	if (text && mm_isolate_parse(text, len, &x->set, &err) == 0) {
+		free(text);
+		mm_log_notice(&x->d->log, "isolate: %zu destinations isolated (from %s)", x->set.n,
+			      x->state_path);
+		return;
+	}
+	free(text);
+	char aside[700];
+	snprintf(aside, sizeof aside, "%s.damaged", x->state_path);
+	rename(x->state_path, aside);
+	mm_log_err(&x->d->log, "isolate: %s: %s; set aside as %s, map emptied", x->state_path,
+		   err.msg, aside);
+	x->set.n = 0;
+	x->changes[C_FAILED]++;
+	enqueue(x, OP_SYNC, "", "", false);
+}
+
+static void isolate_free(struct mm_daemon *d);
+
+static int isolate_init(struct mm_daemon *d, struct mm_err *err)
+{
+	if (!mm_config_bool(d->conf, "isolate", "enable"))
+		return 0;
+	if (isolate_check(d, d->conf, err) < 0)
+		return -1;
+	struct mm_isolate *x = xcalloc(1, sizeof *x);
+	x->d = d;
+	d->isolate = x;
+	const char *sd = mm_config_get(d->conf, "daemon", "state_directory");
+	snprintf(x->dir, sizeof x->dir, "%s/isolate", sd);
+	snprintf(x->map_path, sizeof x->map_path, "%s/transport", x->dir);
+	snprintf(x->state_path, sizeof x->state_path, "%s/state", x->dir);
+	/* Postfix (as its own user) reads the map: the directory is
+	 * world-searchable; nothing in it is secret. */
+	if (mkdir(x->dir, 0755) < 0 && errno != EEXIST)
+		return mm_err_set(err, "isolate: cannot create %s: %s", x->dir, strerror(errno));
+	take_conf(x);
+	if (mm_registry_add_all(d->metrics, defs, F_N, x->f, err) < 0)
+		return -1;
+	mm_registry_add_collector(d->metrics, collect, x);
+	load_state(x);
+	/* A map file missing (first start, or removed): written from the set. */
+	if (!x->busy && access(x->map_path, F_OK) < 0)
+		enqueue(x, OP_SYNC, "", "", false);
+	mm_http_route_post(d, "/api/isolate", on_api, x);
+	int64_t iv = mm_config_duration_ms(d->conf, "isolate", "interval");
+	mm_schedule_add(&d->sched, "isolate", iv, iv, mm_mono_ms(), run, x);
+	return 0;
+}
+
+static void isolate_apply(struct mm_daemon *d, const struct mm_config *old)
+{
+	(void)old;
+	if (d->isolate)
+		take_conf(d->isolate);
+}
+
+static void isolate_in_effect(struct mm_daemon *d, json_t *out)
+{
+	struct mm_isolate *x = d->isolate;
+	if (!x)
+		return;
+	struct mm_strbuf cl;
+	mm_strbuf_init(&cl, 4096);
+	for (size_t i = 0; x->classes && x->classes[i]; i++)
+		mm_strbuf_printf(&cl, "%s%s", i ? ", " : "", x->classes[i]);
+	json_object_set_new(out, "isolate.transport", json_string(x->transport));
+	json_object_set_new(out, "isolate.auto", json_string(x->autoiso ? "yes" : "no"));
+	json_object_set_new(out, "isolate.classes", mm_json_text(cl.len ? cl.p : ""));
+	json_object_set_new(out, "isolate.max_destinations", json_integer(x->max_dest));
+	json_object_set_new(out, "isolate.release_after", json_integer(x->release_after_ms));
+	mm_strbuf_free(&cl);
+}
+
+static void isolate_free(struct mm_daemon *d)
+{
+	struct mm_isolate *x = d->isolate;
+	if (!x)
+		return;
+	mm_registry_remove_collector(d->metrics, x);
+	mm_http_unroute(d, "/api/isolate");
+	if (x->child)
+		mm_child_cancel(x->child);
+	if (x->ps_id)
+		mm_privsep_cancel(d, x->ps_id);
+	for (size_t i = 0; i < d->sched.n; i++)
+		if (strcmp(d->sched.jobs[i].name, "isolate") == 0)
+			d->sched.jobs[i].fn = NULL;
+	free_maps(x);
+	mm_config_list_free(x->classes);
+	free(x);
+	d->isolate = NULL;
+}
+
+const struct mm_module mm_module_isolate = {
+	.name = "isolate",
+	.conf = {&mm_conf_table_isolate},
+	.init = isolate_init,
+	.check = isolate_check,
+	.apply = isolate_apply,
+	.in_effect = isolate_in_effect,
+	.status = status,
+	.free = isolate_free,
+};

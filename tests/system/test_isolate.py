@@ -1,0 +1,238 @@
+"""Isolation of a flooded destination ([isolate], issue 15 item 3) on a
+real Postfix 3.7.
+
+One lab Postfix relays normal mail (rec.test) to a loopback sink that
+records every Message-ID, and floods dead.test, whose port refuses
+connections.  mailmond runs with [isolate] enable = yes.
+
+- Before the postmaster's setup, `mailmon isolate dead.test` is refused
+  and the answer names transport_maps; the isolatesetup alarm fires.
+- With the setup of docs/cluster.md (our map first in transport_maps, an
+  `isolated` smtp service in master.cf with its own syslog_name), a flood
+  of 300 messages is isolated automatically: the map file and
+  `postmap -q` show the entry with the nexthop kept from the lab's map,
+  Postfix's own maillog shows dead.test attempts made by the isolated
+  transport (postfix-iso/isolated/smtp), and every normal message sent
+  during the flood reaches the sink.
+- The state survives a mailmond restart.
+- `mailmon isolate --release dead.test` removes the entry (postmap -q
+  finds nothing) and dead.test's mail moves back: Postfix's plain smtp
+  transport tries it again.
+"""
+import json
+import os
+import re
+import smtplib
+import subprocess
+import threading
+import time
+
+import pytest
+
+import mailmonlab
+import mmbin
+from smtp_record import RecordingSink
+
+NAME = "postfix-iso"
+
+
+def conf_text(lab, http, state, release_after="10m"):
+    q = lab.paths["queue_dir"]
+    return """\
+[daemon]
+state_directory = {state}
+run_directory = {state}
+pidfile = {state}/mailmond.pid
+[http]
+listen = 127.0.0.1:{http}
+[mta]
+type = postfix
+config_directory = {conf}
+queue_directory = {q}
+[queue]
+scan_interval = 2s
+[log]
+sources = {maillog}
+[history]
+enable = no
+[alarm]
+mail = no
+[cluster]
+interval = 2s
+stall_window = 20s
+flood_min_messages = 100
+[isolate]
+enable = yes
+interval = 1s
+release_after = {release_after}
+""".format(state=state, http=http, conf=lab.paths["postfix_config_dir"], q=q,
+           maillog=lab.paths["maillog"], release_after=release_after)
+
+
+def flood(port, n, domain, threads=3):
+    def worker(k):
+        with smtplib.SMTP("127.0.0.1", port, timeout=60,
+                          local_hostname=mailmonlab.CLIENT_HELO) as s:
+            for i in range(k, n, threads):
+                s.sendmail("a@client.lab.test", ["f%d@%s" % (i, domain)],
+                           "Subject: flood\r\nMessage-ID: <iso-f%d@client.lab.test>\r\n\r\nx\r\n"
+                           % i)
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+
+
+def send_normal(port, n, tag):
+    ids = []
+    with smtplib.SMTP("127.0.0.1", port, timeout=30,
+                      local_hostname=mailmonlab.CLIENT_HELO) as s:
+        for i in range(n):
+            mid = "<iso-%s%d.%d@client.lab.test>" % (tag, i, os.getpid())
+            s.sendmail("a@client.lab.test", ["u%d@rec.test" % i],
+                       "Subject: normal\r\nMessage-ID: %s\r\n\r\nnormal\r\n" % mid)
+            ids.append(mid)
+    return ids
+
+
+def maillog_lines(lab, since_offset=0):
+    with open(lab.paths["maillog"], errors="replace") as f:
+        f.seek(since_offset)
+        return f.read().splitlines()
+
+
+def postmap_q(lab, key, mapspec):
+    return subprocess.run(["postmap", "-c", lab.paths["postfix_config_dir"], "-q", key, mapspec],
+                          capture_output=True, text=True, timeout=30)
+
+
+def isolation(api):
+    return mmbin.Daemon.get(api, "/api/isolate")
+
+
+def firing(api, alarm, prefix=""):
+    for a in mmbin.Daemon.get(api, "/api/alarms")["alarms"]:
+        if a["alarm"] == alarm and a["state"] == "firing" and a["instance"].startswith(prefix):
+            return a
+    return None
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    mmbin.require("postfix", "the isolation test runs a real Postfix")
+    tmp = tmp_path_factory.mktemp("isolate")
+    sink = RecordingSink().start()
+    lab = mailmonlab.Lab(components=("postfix",), syslog_name=NAME)
+    d = None
+    try:
+        lab.start()
+        tmap = tmp / "transport"
+        tmap.write_text("rec.test smtp:[127.0.0.1]:%d\n" % sink.port)
+        lab.postconf({"transport_maps": "texthash:%s, texthash:%s"
+                      % (tmap, lab.paths["transport"])})
+        state = tmp / "state"
+        state.mkdir()
+        http = mmbin.free_port()
+        conf = tmp / "mailmon.conf"
+        conf.write_text(conf_text(lab, http, state))
+        d = mmbin.Daemon(str(conf), str(tmp / "mailmond.log"))
+        api = "127.0.0.1:%d" % http
+        d.start(api=api)
+        yield {"lab": lab, "d": d, "api": api, "conf": str(conf), "tmp": tmp,
+               "map": str(state / "isolate" / "transport"), "tmap": str(tmap), "sink": sink}
+    finally:
+        rc = d.stop() if d else 0
+        lab.stop()
+        sink.stop()
+    assert rc == 0, d.log()[-3000:]
+
+
+def test_isolate_release(setup):
+    lab, d, api, conf = setup["lab"], setup["d"], setup["api"], setup["conf"]
+    sink, mappath = setup["sink"], setup["map"]
+    cdir = lab.paths["postfix_config_dir"]
+    spec = "hash:" + mappath
+    # mailmond wrote its (empty) map at start; nothing else of Postfix's.
+    mailmonlab.Lab.wait_for(lambda: os.path.exists(mappath + ".db"), 10, what="map .db")
+
+    # 1. Without the setup: refused, naming what is missing.
+    r = mmbin.mailmon("isolate", "--api", api, "dead.test")
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert "transport_maps does not list %s first" % spec in r.stderr, r.stderr
+    mailmonlab.Lab.wait_for(lambda: firing(api, "isolatesetup"), 20, what="isolatesetup alarm")
+    assert not isolation(api)["isolated"]
+
+    # 2. The postmaster's setup, as docs/cluster.md gives it.
+    lab.postconf({"transport_maps": "%s, texthash:%s, texthash:%s"
+                  % (spec, setup["tmap"], lab.paths["transport"])}, reload=False)
+    subprocess.run(["postconf", "-c", cdir, "-M",
+                    "isolated/unix=isolated unix - - n - 2 smtp"
+                    " -o syslog_name=%s/isolated -o smtp_connect_timeout=2s"
+                    " -o smtp_helo_timeout=5s" % NAME], check=True, timeout=30)
+    subprocess.run(["postconf", "-c", cdir, "-e", "isolated_destination_concurrency_limit=2",
+                    "isolated_destination_rate_delay=0"], check=True, timeout=30)
+    lab.postfix_cmd("reload")
+
+    # 3. Flood dead.test (refused) while normal mail flows.
+    offset = os.path.getsize(lab.paths["maillog"])
+    t0 = time.time()
+    flood(lab.ports["smtpd"], 300, "dead.test")
+    normal = send_normal(lab.ports["smtpd"], 20, "a")
+
+    def isolated():
+        doc = isolation(api)
+        return [e for e in doc["isolated"] if e["destination"] == "dead.test"]
+    e = mailmonlab.Lab.wait_for(isolated, 90, interval=1, what="dead.test isolated")[0]
+    print("isolated after %.1f s: %s" % (time.time() - t0, e))
+    assert e["reason"] == "refused" and e["mode"] == "auto", e
+    # Postfix's view: the map file, postmap -q, the nexthop kept.
+    want = "isolated:[127.0.0.1]:%d" % lab.ports["dead"]
+    assert postmap_q(lab, "dead.test", spec).stdout.strip() == want
+    with open(mappath) as f:
+        assert "dead.test\t%s" % want in f.read()
+    assert postmap_q(lab, "rec.test", spec).returncode == 1  # only the flooded one
+    # Postfix's maillog: dead.test tried by the isolated transport.
+    iso_re = re.compile(r" %s/isolated/smtp\[\d+\]: \w+: to=<f\d+@dead\.test>" % NAME)
+    mailmonlab.Lab.wait_for(
+        lambda: any(iso_re.search(x) for x in maillog_lines(lab, offset)), 30, interval=1,
+        what="maillog: dead.test through the isolated transport")
+    a = mailmonlab.Lab.wait_for(lambda: firing(api, "isolateddestination", "dead.test"), 20,
+                                what="isolateddestination alarm")
+    assert a["instance"] == "dead.test,refused", a
+    # Normal mail kept flowing, by the sink's own record.
+    normal += send_normal(lab.ports["smtpd"], 20, "b")
+    mailmonlab.Lab.wait_for(lambda: set(normal) <= set(sink.ids), 30, interval=1,
+                            what="normal mail at the sink")
+    st = mmbin.mailmon("status", "--api", api).stdout
+    assert "isolated: dead.test (refused, auto) [transport isolated]" in st, st
+
+    # 4. The state survives a restart.
+    d.stop()
+    d.start(api=api)
+    assert [x["destination"] for x in isolation(api)["isolated"]] == ["dead.test"]
+    r = mmbin.mailmon("isolate", "--api", api, "--list")
+    assert r.returncode == 0 and re.search(r"^dead\.test +refused +auto ", r.stdout, re.M), r.stdout
+
+    # 5. Released by hand: the entry goes, and the mail moves back.
+    offset = os.path.getsize(lab.paths["maillog"])
+    r = mmbin.mailmon("isolate", "--api", api, "--release", "dead.test")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert "released dead.test" in r.stdout, r.stdout
+    assert postmap_q(lab, "dead.test", spec).returncode == 1
+    assert not isolation(api)["isolated"]
+    plain_re = re.compile(r" %s/smtp\[\d+\]: \w+: to=<f\d+@dead\.test>" % NAME)
+    mailmonlab.Lab.wait_for(
+        lambda: any(plain_re.search(x) for x in maillog_lines(lab, offset)), 30, interval=1,
+        what="maillog: dead.test through the plain smtp transport again")
+    # Released by hand: not isolated again automatically while it floods.
+    time.sleep(4)
+    assert not isolation(api)["isolated"]
+    mailmonlab.Lab.wait_for(lambda: not firing(api, "isolateddestination"), 30,
+                            what="isolateddestination cleared")
+    # A bad name is refused by mailmond before anything runs.
+    r = mmbin.mailmon("isolate", "--api", api, "bad/name")
+    assert r.returncode == 1 and "destination" in r.stderr, r.stderr
+    log = d.log()
+    assert "isolate: isolated dead.test (refused, auto)" in log
+    assert "isolate: released dead.test (refused)" in log
