@@ -321,9 +321,21 @@ static void on_ps_done(const struct mm_child_result *res, void *arg)
 	on_done(res, arg);
 }
 
+static void advance(struct mm_isolate *x, const struct mm_child_result *res);
+static void kick(struct mm_isolate *x);
+
+/* A step's child (or the root helper) is done: the next step, or, when
+ * the operation finished, the next pending operation. */
 static void on_done(const struct mm_child_result *res, void *arg)
 {
 	struct mm_isolate *x = arg;
+	advance(x, res);
+	if (!x->busy)
+		kick(x);
+}
+
+static void advance(struct mm_isolate *x, const struct mm_child_result *res)
+{
 	x->child = NULL;
 	x->ps_id = 0;
 	char desc[200];
