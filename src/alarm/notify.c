@@ -14,6 +14,7 @@
 
 #include "alarm/alarm_mail.h"
 #include "core/childproc.h"
+#include "core/clock.h"
 #include "core/envp.h"
 #include "core/httpc.h"
 #include "core/strbuf.h"
@@ -46,13 +47,6 @@ struct mm_notifier {
 	struct mm_httpc *am_refresh_busy;
 	uint64_t seq;
 };
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void logf_(struct mm_notifier *n, int warning, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -200,14 +194,6 @@ static void enqueue_mail(struct mm_notifier *n, const struct mm_alarm_event *evs
 
 /* ---- Alertmanager v2: POST /api/v2/alerts ---- */
 
-static void iso8601(int64_t t, char *buf, size_t cap)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* One alert: labels alertname, instance, severity, node; annotations
  * description, summary, cause, command; startsAt (the raise), endsAt (the
  * clear, or a little past the next refresh while it holds). */
@@ -227,8 +213,8 @@ static json_t *am_alert(const struct mm_notify_conf *c, const struct mm_alarm_de
 	/* a raise's time: for a clear, the raise was before; without it, now */
 	int64_t raised = cleared ? (in->timelastwarning ? in->timelastwarning : now)
 				 : (in->timestatechanged ? in->timestatechanged : now);
-	iso8601(raised, starts, sizeof starts);
-	iso8601(cleared ? (in->timestatechanged ? in->timestatechanged : now)
+	mm_utc_iso8601(raised, starts, sizeof starts);
+	mm_utc_iso8601(cleared ? (in->timestatechanged ? in->timestatechanged : now)
 			: now + MM_NOTIFY_AM_HOLD_S,
 		ends, sizeof ends);
 	return json_pack("{s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s}, s:s, s:s}",
@@ -300,7 +286,7 @@ static void am_done(const struct mm_httpc_res *res, void *arg)
 	struct mm_outbox_entry *e = n->am_entry;
 	n->am_busy = NULL;
 	n->am_entry = NULL;
-	int64_t now = wall_ms();
+	int64_t now = mm_wall_ms();
 	if (res->status == 200) {
 		mm_outbox_done(n->ob, e);
 	} else {
@@ -446,7 +432,7 @@ static void arm(struct mm_notifier *n)
 		evtimer_del(n->timer);
 		return;
 	}
-	int64_t wait = due - wall_ms();
+	int64_t wait = due - mm_wall_ms();
 	if (wait < 0)
 		wait = 0;
 	struct timeval tv = {wait / 1000, (wait % 1000) * 1000};
@@ -515,7 +501,7 @@ static void mail_done(const struct mm_probe_result *res, void *arg)
 	n->mail_entry = NULL;
 	free(n->mail_data);
 	n->mail_data = NULL;
-	int64_t now = wall_ms();
+	int64_t now = mm_wall_ms();
 	char result[200];
 	time_t t = (time_t)(now / 1000);
 	struct tm tm;
@@ -589,7 +575,7 @@ static void pump(struct mm_notifier *n)
 {
 	if (!n->have_conf)
 		return;
-	int64_t now = wall_ms();
+	int64_t now = mm_wall_ms();
 	if (!n->mail_busy) {
 		struct mm_outbox_entry *e = mm_outbox_due(n->ob, "mail", now);
 		if (e)
@@ -608,7 +594,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct mm_notifier *n = arg;
-	int64_t now = wall_ms();
+	int64_t now = mm_wall_ms();
 	if (n->window_end_ms && now >= n->window_end_ms)
 		mm_notifier_flush(n, now);
 	pump(n);

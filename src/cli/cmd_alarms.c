@@ -23,6 +23,7 @@
 #include "alarm/silence_file.h"
 #include "cli/api_client.h"
 #include "cli/cli.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/parse.h"
 #include "probes/probe.h"
@@ -65,10 +66,7 @@ static void fmt_time(int64_t t, char *buf, size_t cap)
 		snprintf(buf, cap, "-");
 		return;
 	}
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	mm_utc_iso8601(t, buf, cap);
 }
 
 static void fmt_num(json_t *v, char *buf, size_t cap)

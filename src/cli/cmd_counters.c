@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "logs/counters_file.h"
 #include "logs/counters_json.h"
@@ -81,10 +82,7 @@ static void fmt_time(int64_t ms, char *buf, size_t cap)
 		snprintf(buf, cap, "never");
 		return;
 	}
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	mm_utc_iso8601(ms / 1000, buf, cap);
 }
 
 static void row(const char *label, const struct mm_cg_snapshot *s, enum mm_cg_field f)

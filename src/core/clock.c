@@ -26,3 +26,11 @@ int64_t mm_mono_us(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
+
+void mm_utc_iso8601(int64_t secs, char *buf, size_t cap)
+{
+	time_t tt = (time_t)secs;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}

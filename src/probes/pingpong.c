@@ -25,6 +25,7 @@
 #include <sys/un.h>
 
 #include <time.h>
+#include "core/clock.h"
 #include "core/parse.h"
 #include "core/strutil.h"
 #include "core/xalloc.h"
@@ -33,9 +34,7 @@ static void on_read(struct bufferevent *bev, void *arg);
 
 int64_t mm_probe_now_us(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return mm_mono_us();
 }
 static void on_event(struct bufferevent *bev, short what, void *arg);
 
