@@ -87,8 +87,9 @@ static const struct hint hints[] = {
 	 "mailmon_queue_reason_messages"},
 	{"mailmon_node_verdict", "stalled",
 	 "This node accepts mail but does not deliver it (the outage of seeds/001):\n"
-	 "the verdict's reasons name the cause (qmgr stopped or missing). The\n"
-	 "HAProxy agent answers drain while it lasts.",
+	 "the verdict's reasons name the cause (qmgr stopped, missing or not\n"
+	 "logging, or a transport with no process: postconf -M). The HAProxy\n"
+	 "agent answers drain while it lasts.",
 	 "mailmon status; mailmon qshape -s incoming active", NULL, NULL},
 	{"mailmon_node_verdict", NULL,
 	 "The node verdict is %s: mailmon status lists the reasons.", "mailmon status",

@@ -251,11 +251,15 @@ static bool check_degraded(const struct mm_verdict_engine *v, const struct mm_vs
 /* Locked partitions: named, and the node is to be drained. With
  * own_cause the first one becomes the reason the agent gives (not when
  * down or stalled: their cause is named already). */
-static bool check_locked(const struct mm_vsample *now, bool own_cause, struct mm_verdict *out)
+static void check_locked(const struct mm_vsample *now, bool own_cause, struct mm_verdict *out)
 {
 	for (size_t i = 0; i < now->nlocked; i++) {
 		if (!out->drain) {
 			out->drain = true;
+			/* With every reason slot taken, the lock replaces the
+			 * last one (never the cause of a stall or down). */
+			if (out->nreasons == MM_VERDICT_REASONS && out->cause < out->nreasons - 1)
+				out->nreasons--;
 			if (own_cause && out->nreasons < MM_VERDICT_REASONS)
 				out->cause = out->nreasons;
 		}
@@ -265,7 +269,6 @@ static bool check_locked(const struct mm_vsample *now, bool own_cause, struct mm
 		else
 			reason(out, "partition %s is locked", now->locked[i].name);
 	}
-	return now->nlocked > 0;
 }
 
 void mm_verdict_eval(struct mm_verdict_engine *v, struct mm_verdict *out)
@@ -299,8 +302,10 @@ void mm_verdict_eval(struct mm_verdict_engine *v, struct mm_verdict *out)
 		st = MM_V_DOWN;
 	else if (check_stall(v, then, now, full, out))
 		st = MM_V_STALLED;
-	else if (check_degraded(v, then, now, out) | check_locked(now, true, out))
+	else if (check_degraded(v, then, now, out))
 		st = MM_V_DEGRADED;
+	else if (now->nlocked > 0)
+		st = MM_V_DEGRADED; /* named below */
 	else {
 		st = MM_V_HEALTHY;
 		char b1[32], b2[32];
@@ -314,8 +319,9 @@ void mm_verdict_eval(struct mm_verdict_engine *v, struct mm_verdict *out)
 		if (!full)
 			reason(out, "warming up: less than one stall window of samples");
 	}
-	if (st == MM_V_DOWN || st == MM_V_STALLED)
-		check_locked(now, false, out); /* named too; the agent gives the cause */
+	/* Locked partitions are named in every state; when down or stalled
+	 * the agent still gives that cause. */
+	check_locked(now, st != MM_V_DOWN && st != MM_V_STALLED, out);
 	if (!v->have_state || st != v->state) {
 		v->state = st;
 		v->since_ms = now->t_ms;
