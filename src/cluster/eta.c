@@ -5,19 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* 12345 -> "12,345". */
-static void count(double x, char *buf, size_t cap)
-{
-	char raw[32];
-	snprintf(raw, sizeof raw, "%.0f", x < 0 ? 0 : x);
-	size_t n = strlen(raw), o = 0;
-	for (size_t i = 0; i < n && o + 2 < cap; i++) {
-		if (i > 0 && (n - i) % 3 == 0)
-			buf[o++] = ',';
-		buf[o++] = raw[i];
-	}
-	buf[o] = '\0';
-}
+#include "core/strutil.h"
 
 void mm_eta_duration(double s, char *buf, size_t cap)
 {
@@ -39,7 +27,7 @@ static void rate(double per_min, char *buf, size_t cap)
 {
 	double a = fabs(per_min);
 	if (a >= 10 || a == 0) {
-		count(a, buf, cap > 4 ? cap - 4 : cap);
+		mm_fmt_count(a, buf, cap > 4 ? cap - 4 : cap);
 		strncat(buf, "/min", cap - strlen(buf) - 1);
 	} else
 		snprintf(buf, cap, "%.1f/min", a);
@@ -49,7 +37,7 @@ void mm_eta_words(const char *queue, double messages, double growth_per_min, boo
 		  char *buf, size_t cap)
 {
 	char n[32], r[32], t[32];
-	count(messages, n, sizeof n);
+	mm_fmt_count(messages, n, sizeof n);
 	const char *unit = messages == 1 ? "message" : "messages";
 	if (messages <= 0) {
 		snprintf(buf, cap, "%s: empty", queue);

@@ -56,21 +56,6 @@ static double delta(double a, double b)
 	return b >= a ? b - a : b;
 }
 
-/* 12345 -> "12,345" (the way the seed's operators write counts). */
-static const char *count(double x, char *buf, size_t cap)
-{
-	char raw[32];
-	snprintf(raw, sizeof raw, "%.0f", x < 0 ? 0 : x);
-	size_t n = strlen(raw), o = 0;
-	for (size_t i = 0; i < n && o + 2 < cap; i++) {
-		if (i > 0 && (n - i) % 3 == 0)
-			buf[o++] = ',';
-		buf[o++] = raw[i];
-	}
-	buf[o] = '\0';
-	return buf;
-}
-
 static const char *dur(int64_t ms, char *buf, size_t cap)
 {
 	int64_t s = ms / 1000;
@@ -190,15 +175,15 @@ static bool check_stall(const struct mm_verdict_engine *v, const struct mm_vsamp
 	char b1[32], b2[32], b3[32], b4[32];
 	if (accepting)
 		reason(out, "accepting mail (%s in %s) but no delivery attempt",
-		       count(out->inflow, b1, sizeof b1), dur(v->conf.window_ms, b2, sizeof b2));
+		       mm_fmt_count(out->inflow, b1, sizeof b1), dur(v->conf.window_ms, b2, sizeof b2));
 	else
 		reason(out, "no delivery attempt in %s", dur(v->conf.window_ms, b2, sizeof b2));
 	if (unavail)
 		reason(out, "%s deferred without an attempt (mail transport unavailable)",
-		       count(out->unavailable, b1, sizeof b1));
+		       mm_fmt_count(out->unavailable, b1, sizeof b1));
 	else
 		reason(out, "incoming+active %s -> %s, oldest waiting %s",
-		       count(ia_then, b1, sizeof b1), count(ia_now, b3, sizeof b3),
+		       mm_fmt_count(ia_then, b1, sizeof b1), mm_fmt_count(ia_now, b3, sizeof b3),
 		       dur((int64_t)(oldest * 1000), b4, sizeof b4));
 	if (!now->have_logs)
 		reason(out, "no log data: judged from the queue alone");
@@ -213,19 +198,19 @@ static bool check_degraded(const struct mm_verdict_engine *v, const struct mm_vs
 	size_t before = out->nreasons;
 	if (out->unavailable > 0) {
 		reason(out, "%s deferred without an attempt (mail transport unavailable)",
-		       count(out->unavailable, b1, sizeof b1));
+		       mm_fmt_count(out->unavailable, b1, sizeof b1));
 		transport_reason(v, out);
 	}
 	for (size_t i = 0; i < out->floods.n; i++) {
 		const struct mm_flood *f = &out->floods.v[i];
 		reason(out, "flooded destination %s: %s messages (%.0f%% of the queue), %s, %+.0f/min",
-		       f->dest, count(f->msgs, b1, sizeof b1), f->share * 100, f->rclass,
+		       f->dest, mm_fmt_count(f->msgs, b1, sizeof b1), f->share * 100, f->rclass,
 		       f->growth_per_min);
 	}
 	if (out->attempts >= (double)v->conf.min_attempts && out->attempts > 0 &&
 	    out->failed / out->attempts >= v->conf.fail_ratio) {
 		reason(out, "%s of %s delivery attempts deferred in %s",
-		       count(out->failed, b1, sizeof b1), count(out->attempts, b2, sizeof b2),
+		       mm_fmt_count(out->failed, b1, sizeof b1), mm_fmt_count(out->attempts, b2, sizeof b2),
 		       dur(now->t_ms - then->t_ms, b3, sizeof b3));
 		/* Name the failing destinations not named as floods yet. */
 		size_t named = 0;
@@ -241,7 +226,7 @@ static bool check_degraded(const struct mm_verdict_engine *v, const struct mm_vs
 				if (d->rc[c] > d->rc[best])
 					best = c;
 			reason(out, "deferred to %s: %s (%s)", d->name,
-			       count(d->deferred, b1, sizeof b1), mm_rclass_name(best));
+			       mm_fmt_count(d->deferred, b1, sizeof b1), mm_rclass_name(best));
 			named++;
 		}
 	}
@@ -310,10 +295,10 @@ void mm_verdict_eval(struct mm_verdict_engine *v, struct mm_verdict *out)
 		st = MM_V_HEALTHY;
 		char b1[32], b2[32];
 		if (out->attempts > 0)
-			reason(out, "delivering: %s attempts in %s", count(out->attempts, b1, sizeof b1),
+			reason(out, "delivering: %s attempts in %s", mm_fmt_count(out->attempts, b1, sizeof b1),
 			       dur(now->t_ms - then->t_ms, b2, sizeof b2));
 		else if (out->backlog > 0)
-			reason(out, "%s messages queued, none due", count(out->backlog, b1, sizeof b1));
+			reason(out, "%s messages queued, none due", mm_fmt_count(out->backlog, b1, sizeof b1));
 		else
 			reason(out, "idle: nothing queued");
 		if (!full)

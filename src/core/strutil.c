@@ -2,6 +2,7 @@
 #include "core/strutil.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 size_t mm_edit_distance(const char *a, const char *b, size_t cap)
@@ -73,4 +74,18 @@ const char *mm_memfind(const char *hay, size_t hn, const char *needle, size_t nn
 		p++;
 	}
 	return NULL;
+}
+
+const char *mm_fmt_count(double x, char *buf, size_t cap)
+{
+	char raw[32];
+	snprintf(raw, sizeof raw, "%.0f", x < 0 ? 0 : x);
+	size_t n = strlen(raw), o = 0;
+	for (size_t i = 0; i < n && o + 2 < cap; i++) {
+		if (i > 0 && (n - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = raw[i];
+	}
+	buf[o] = '\0';
+	return buf;
 }

@@ -16,5 +16,8 @@ size_t mm_strlcpy(char *dst, const char *src, size_t cap);
 const char *mm_memfind(const char *hay, size_t hn, const char *needle, size_t nn);
 /* Strips leading and trailing white space in place; returns s. */
 char *mm_trim(char *s);
+/* A count for people: x rounded to a whole number, negative as 0, with
+ * thousands separators (12345 -> "12,345"); cut to fit cap. Returns buf. */
+const char *mm_fmt_count(double x, char *buf, size_t cap);
 
 #endif
