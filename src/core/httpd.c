@@ -54,6 +54,13 @@
 #include "core/xalloc.h"
 
 #define ACCEPT_PAUSE_MS 100
+/* Accepts per loop turn. libevent's listener accepts until the queue is
+ * empty, and evhttp reads a new connection's request only after that:
+ * behind a burst of 2,000 connections a real client's request, already
+ * read by the kernel, waited 100-180 ms for the whole burst to be
+ * accepted. Yielding after a few keeps that wait to one batch (under a
+ * millisecond at the cap, where each accept also closes an idle one). */
+#define ACCEPT_BATCH 16
 
 struct conn {
 	struct bufferevent *bev; /* our reference */
@@ -90,7 +97,10 @@ struct mm_httpd {
 	struct conn *head, *tail; /* oldest first */
 	int nconns;
 	struct event *ev_sweep, *ev_resume;
-	bool paused;
+	bool paused;	  /* accept() failed: waiting for fds */
+	bool yielded;	  /* ACCEPT_BATCH reached: one loop turn for the rest */
+	int batch;	  /* accepts since the last yield */
+	struct timeval reaped_at; /* loop turn of the last reap (cached time) */
 	struct mm_repeat accept_rep;
 
 	struct route **routes;
@@ -192,10 +202,25 @@ static struct conn *victim(struct mm_httpd *h)
 
 static void resume_accepting(struct mm_httpd *h)
 {
-	if (h->paused && h->lev) {
+	if ((h->paused || h->yielded) && h->lev) {
 		evconnlistener_enable(h->lev);
-		h->paused = false;
+		h->paused = h->yielded = false;
+		h->batch = 0;
 	}
+}
+
+/* Stops the listener's accept loop after this connection (libevent checks
+ * for a disabled listener after each one) and takes it up again on the
+ * next loop turn, after the reads that are ready, the requests of the
+ * connections just accepted among them. */
+static void yield_accepting(struct mm_httpd *h)
+{
+	if (!h->lev || h->paused || h->yielded)
+		return;
+	evconnlistener_disable(h->lev);
+	h->yielded = true;
+	struct timeval now = {0, 0};
+	evtimer_add(h->ev_resume, &now);
 }
 
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
@@ -244,12 +269,28 @@ static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
 		c->nul = true;
 }
 
+/* True the first time it is called in a loop turn: libevent caches the
+ * time once per turn. Without the cache (a base made with
+ * EVENT_BASE_FLAG_NO_CACHE_TIME) it is always true, which is only slower. */
+static bool new_turn(struct mm_httpd *h)
+{
+	struct timeval tv;
+	if (event_base_gettimeofday_cached(h->base, &tv) < 0 || !timercmp(&tv, &h->reaped_at, ==)) {
+		h->reaped_at = tv;
+		return true;
+	}
+	return false;
+}
+
 /* evhttp asks for the bufferevent of each accepted connection. */
 static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 {
 	struct mm_httpd *h = arg;
-	if (h->nconns >= h->cap)
-		reap(h); /* only then: the count may include closed ones */
+	/* At the cap the count may include connections evhttp has closed:
+	 * drop those first, once per loop turn (only evhttp's callbacks
+	 * close connections, and none run inside the accept loop). */
+	if (h->nconns >= h->cap && new_turn(h))
+		reap(h);
 	while (h->nconns >= h->cap && h->head) {
 		h->evicted++;
 		conn_close(h, victim(h));
@@ -282,6 +323,8 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 	h->tail = c;
 	h->nconns++;
 	h->accepted++;
+	if (++h->batch >= ACCEPT_BATCH)
+		yield_accepting(h);
 	return bev;
 }
 
@@ -328,6 +371,7 @@ static void on_accept_error(struct evconnlistener *lev, void *arg)
 	h->accept_errors++;
 	h->last_accept_error_ms = mm_mono_ms();
 	evconnlistener_disable(lev);
+	h->yielded = false;
 	h->paused = true;
 	reap(h);
 	/* The fds ran out below the cap: make this the cap, so the clients
@@ -335,18 +379,30 @@ static void on_accept_error(struct evconnlistener *lev, void *arg)
 	 * instead of one per pause. */
 	if (h->nconns > 0 && h->nconns <= h->cap)
 		h->cap = h->nconns > 1 ? h->nconns - 1 : 1;
+	/* An idle connection closed frees the fd the next accept needs: go on
+	 * at the next loop turn, or a real client queued behind waits out
+	 * the pause. With none to close, the fds are held elsewhere: wait. */
+	int pause_ms = ACCEPT_PAUSE_MS;
 	if (h->head) {
 		h->evicted++;
 		conn_close(h, victim(h));
+		pause_ms = 0;
 	}
-	struct timeval tv = {0, ACCEPT_PAUSE_MS * 1000};
+	struct timeval tv = {0, pause_ms * 1000};
 	evtimer_add(h->ev_resume, &tv);
 	uint64_t suppressed = 0;
-	if (mm_repeat_due(&h->accept_rep, mm_mono_ms(), &suppressed))
+	if (!mm_repeat_due(&h->accept_rep, mm_mono_ms(), &suppressed))
+		return;
+	if (pause_ms)
 		note(h, LOG_ERR,
-		     "http: accept: %s; paused accepting for %d ms, connection cap now %d "
+		     "http: accept: %s; no connection of ours to close, paused accepting for %d ms "
 		     "(%llu more since the last report)",
-		     strerror(e), ACCEPT_PAUSE_MS, h->cap, (unsigned long long)suppressed);
+		     strerror(e), pause_ms, (unsigned long long)suppressed);
+	else
+		note(h, LOG_ERR,
+		     "http: accept: %s; closed the oldest idle connection instead, connection cap "
+		     "now %d (%llu more since the last report)",
+		     strerror(e), h->cap, (unsigned long long)suppressed);
 }
 
 /* The record of req's connection, its deadline restarted; NULL for a

@@ -14,9 +14,14 @@
  *     out a real one;
  *   - every connection has an absolute deadline for its next complete
  *     request, not an idle timer that each byte resets (slowloris);
- *   - accept errors (EMFILE, ENFILE, ENOMEM) pause accepting for a short
- *     while instead of spinning, and are reported through the note
- *     callback at most once per window with a count.
+ *   - at most a few connections are accepted per loop turn, so the
+ *     requests already read by the kernel are answered between batches
+ *     of a flood, not after all of it;
+ *   - an accept error (EMFILE, ENFILE, ENOMEM) closes the oldest idle
+ *     connection and goes on at the next loop turn, or, with none to
+ *     close, pauses accepting for a short while instead of spinning; it
+ *     is reported through the note callback at most once per window with
+ *     a count.
  *
  * Public: mm_httpd_new/free, mm_httpd_listen (numeric host and port) or
  * mm_httpd_listen_fd (an already bound listening socket), mm_httpd_route,
