@@ -24,6 +24,24 @@
 static json_t *api_request(struct mm_cli *cli, bool post, const char *api, const char *path,
 			   const char *prog, int *http);
 
+int mm_cli_api_addr(struct mm_cli *cli, const char **api, struct mm_config **conf, char *host,
+		    size_t cap, int *port, const char *prog)
+{
+	*conf = NULL;
+	if (!*api) {
+		*conf = mm_cli_load_config(cli);
+		if (!*conf)
+			return -1;
+		*api = mm_config_get(*conf, "http", "listen");
+	}
+	struct mm_err err;
+	if (mm_parse_hostport(*api, 0, host, cap, port, &err) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		return -2;
+	}
+	return 0;
+}
+
 json_t *mm_cli_api_get(struct mm_cli *cli, const char *api, const char *path, const char *prog,
 		       int *http)
 {
@@ -42,21 +60,13 @@ static json_t *api_request(struct mm_cli *cli, bool post, const char *api, const
 	struct mm_config *conf = NULL;
 	json_t *doc = NULL;
 	char *body = NULL;
-	if (!api) {
-		conf = mm_cli_load_config(cli);
-		if (!conf)
-			return NULL;
-		api = mm_config_get(conf, "http", "listen");
-	}
 	char host[128];
 	int port;
 	struct mm_err err;
 	json_error_t jerr;
 	*http = 0;
-	if (mm_parse_hostport(api, 0, host, sizeof host, &port, &err) < 0) {
-		fprintf(stderr, "%s: %s\n", prog, err.msg);
+	if (mm_cli_api_addr(cli, &api, &conf, host, sizeof host, &port, prog) < 0)
 		goto out;
-	}
 	const char *const *auth = mm_cli_api_headers(cli);
 	const char *hdrs[3] = {MM_HTTPD_POST_HEADER ": mailmon", auth ? auth[0] : NULL, NULL};
 	struct mm_httpc_req req = {.method = post ? "POST" : NULL,

@@ -14,9 +14,18 @@
 #define MAILMON_CLI_API_CLIENT_H
 
 #include <jansson.h>
+#include <stddef.h>
 
 struct mm_cli;
+struct mm_config;
 
+/* Where mailmond answers: *api ("HOST:PORT", from --api) or, when it is
+ * NULL, [http] listen of the CLI's config, which *conf receives (the
+ * caller frees it; *api then points into it). Parsed into host and port.
+ * 0; -1 when the config does not load (said by mm_cli_load_config); -2
+ * when the address does not parse (said on stderr, prefixed with prog). */
+int mm_cli_api_addr(struct mm_cli *cli, const char **api, struct mm_config **conf, char *host,
+		    size_t cap, int *port, const char *prog);
 json_t *mm_cli_api_get(struct mm_cli *cli, const char *api, const char *path, const char *prog,
 		       int *http);
 /* The same as a POST with an empty body (the mailmond endpoints that

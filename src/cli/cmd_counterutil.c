@@ -230,19 +230,13 @@ int cmd_counterutil(struct mm_cli *cli, int argc, char **argv)
 		interval = 5;
 	if (!count)
 		count = interval ? -1 : 1;
-	struct mm_config *conf = NULL;
-	if (!api) {
-		conf = mm_cli_load_config(cli);
-		if (!conf)
-			return 3;
-		api = mm_config_get(conf, "http", "listen");
-	}
+	struct mm_config *conf;
 	char host[128];
 	int port, rc = 0;
-	if (mm_parse_hostport(api, 0, host, sizeof host, &port, &err) < 0) {
-		fprintf(stderr, "mailmon counterutil: %s\n", err.msg);
+	int ar = mm_cli_api_addr(cli, &api, &conf, host, sizeof host, &port, "mailmon counterutil");
+	if (ar < 0) {
 		mm_config_free(conf);
-		return 2;
+		return ar == -1 ? 3 : 2;
 	}
 	if (!json)
 		printf("Monitoring counter object [%s] using interval [%lld] seconds and count [%lld]\n",

@@ -387,23 +387,15 @@ int cmd_status(struct mm_cli *cli, int argc, char **argv)
 			return 2;
 		}
 	}
-	struct mm_config *conf = NULL;
-	if (!api) {
-		conf = mm_cli_load_config(cli);
-		if (!conf)
-			return 3;
-		api = mm_config_get(conf, "http", "listen");
-	}
+	struct mm_config *conf;
 	char host[128];
 	int port, status, rc = 3;
 	char *body = NULL;
 	struct mm_err err;
 	json_error_t jerr;
 	json_t *doc = NULL;
-	if (mm_parse_hostport(api, 0, host, sizeof host, &port, &err) < 0) {
-		fprintf(stderr, "mailmon status: %s\n", err.msg);
+	if (mm_cli_api_addr(cli, &api, &conf, host, sizeof host, &port, "mailmon status") < 0)
 		goto out;
-	}
 	if (mm_http_get(host, port, "/api/status", mm_cli_api_headers(cli), 5000, 1 << 20, &status, &body, &err) < 0) {
 		fprintf(stderr, "mailmon status: mailmond is not answering at %s: %s\n", api,
 			err.msg);
