@@ -13,6 +13,12 @@
  * Finishing (pp_finish/pp_fail) only records the result and schedules
  * the callback; the probe is freed after the callback returns, so code
  * that called pp_fail may still touch the probe until it returns.
+ *
+ * Ownership: the engine owns struct mm_probe with its buffers, events,
+ * connection and own TLS context (a CA file of its own), and frees them
+ * after the callback; an LDAP worker job (ext) is abandoned to the worker
+ * then. The env and its shared TLS contexts belong to whoever made it
+ * (mm_probe_env_new/free) and outlive its probes.
  */
 #ifndef MAILMON_PROBES_PINGPONG_H
 #define MAILMON_PROBES_PINGPONG_H
