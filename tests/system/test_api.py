@@ -91,8 +91,8 @@ def node(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("api")
     with mailmonlab.Lab(components=("postfix",)) as lab:
         daemon, api, state = traffic.start_mailmond(
-            lab, tmp, "[service.smtp]\nurl = smtp://127.0.0.1:%d\ninterval = 2s\n" %
-            lab.ports["smtpd"])
+            lab, tmp, "[service.smtp]\nurl = smtp://127.0.0.1:%d\ninterval = 2s\n"
+            "[isolate]\nenable = yes\n" % lab.ports["smtpd"])
         try:
             traffic.send_and_settle(lab, 2, 1)
             lab.wait_for(lambda: get(api, "/api/v1/history?metric=mailmon_queue_messages"
