@@ -320,18 +320,27 @@ static void cycle(void *arg, int64_t now_ms)
 		evaluate(s, NULL);
 }
 
+/* The scan runs on connscan's thread (it stalled the loop for up to
+ * 290 ms on a loaded host); the loop only asks for one. */
 static void conn_cycle(void *arg, int64_t now_ms)
 {
 	struct mm_services *ss = arg;
-	struct mm_err err;
-	ss->conns_ok = mm_conntable_scan(&ss->conns, "/proc", false, &err) == 0;
-	if (!ss->conns_ok) {
-		mm_strlcpy(ss->conns_err, err.msg, sizeof ss->conns_err);
+	if (ss->connscan)
+		mm_connscan_request(ss->connscan);
+}
+
+static void conn_done(void *arg, const struct mm_conntable *t, bool ok, const char *why)
+{
+	struct mm_services *ss = arg;
+	ss->conns = t;
+	ss->conns_ok = ok;
+	if (!ok) {
+		mm_strlcpy(ss->conns_err, why, sizeof ss->conns_err);
 		return;
 	}
-	for (size_t i = 0; i < ss->conns.nports; i++)
-		if (ss->conns.ports[i].established > ss->max_established[i])
-			ss->max_established[i] = ss->conns.ports[i].established;
+	for (size_t i = 0; i < t->nports; i++)
+		if (t->ports[i].established > ss->max_established[i])
+			ss->max_established[i] = t->ports[i].established;
 }
 
 /* ---- life cycle ------------------------------------------------------------ */
@@ -393,7 +402,9 @@ static void add_service(struct mm_services *ss, struct mm_service_conf *sc, int6
 /* The connection table follows the probed ports of the live services. */
 static void build_conntable(struct mm_services *ss, int64_t now)
 {
-	mm_conntable_free(&ss->conns);
+	mm_connscan_free(ss->connscan);
+	ss->connscan = NULL;
+	ss->conns = NULL;
 	free(ss->max_established);
 	uint16_t *ports = xcalloc(ss->n ? ss->n : 1, sizeof *ports);
 	size_t np = 0;
@@ -407,11 +418,18 @@ static void build_conntable(struct mm_services *ss, int64_t now)
 		if (s->sc.interval_ms < conn_period)
 			conn_period = s->sc.interval_ms;
 	}
-	mm_conntable_init(&ss->conns, ports, np);
-	free(ports);
-	ss->max_established = xcalloc(ss->conns.nports ? ss->conns.nports : 1, sizeof(uint32_t));
+	/* One entry per port given, at least as many as the table keeps. */
+	ss->max_established = xcalloc(np ? np : 1, sizeof(uint32_t));
 	ss->conns_ok = false;
-	if (ss->conns.nports && !ss->conn_job) {
+	mm_strlcpy(ss->conns_err, "not scanned yet", sizeof ss->conns_err);
+	if (np) {
+		struct mm_err err;
+		ss->connscan = mm_connscan_new(ss->d->base, ports, np, conn_done, ss, &err);
+		if (!ss->connscan)
+			mm_strlcpy(ss->conns_err, err.msg, sizeof ss->conns_err);
+	}
+	free(ports);
+	if (np && !ss->conn_job) {
 		mm_schedule_add(&ss->d->sched, "services.connections", conn_period, 0, now, conn_cycle,
 				ss);
 		ss->conn_job = true;
@@ -568,7 +586,7 @@ static void services_free(struct mm_daemon *d)
 		if (strncmp(d->sched.jobs[i].name, "service", 7) == 0)
 			d->sched.jobs[i].fn = NULL;
 	free(ss->v);
-	mm_conntable_free(&ss->conns);
+	mm_connscan_free(ss->connscan);
 	free(ss->max_established);
 	mm_probe_env_free(ss->env);
 	if (ss->dns)

@@ -23,8 +23,8 @@
 static json_t *conns_json(struct mm_services *ss)
 {
 	json_t *arr = json_array();
-	for (size_t i = 0; i < ss->conns.nports && ss->conns_ok; i++) {
-		const struct mm_conn_port *p = &ss->conns.ports[i];
+	for (size_t i = 0; ss->conns_ok && i < ss->conns->nports; i++) {
+		const struct mm_conn_port *p = &ss->conns->ports[i];
 		json_t *states = json_object();
 		for (int st = 1; st < MM_TCP_NSTATES; st++)
 			if (p->by_state[st])
@@ -45,7 +45,7 @@ static json_t *conns_json(struct mm_services *ss)
 				       "clients_dropped", (json_int_t)p->clients_dropped));
 	}
 	return json_pack("{s:s, s:o, s:o}", "source",
-			 !ss->conns_ok ? "unavailable" : ss->conns.via_netlink ? "sock_diag" : "/proc/net/tcp",
+			 !ss->conns_ok ? "unavailable" : ss->conns->via_netlink ? "sock_diag" : "/proc/net/tcp",
 			 "ports", arr, "error", ss->conns_ok ? json_null() : mm_json_text(ss->conns_err));
 }
 

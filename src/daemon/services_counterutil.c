@@ -44,14 +44,14 @@ static json_t *stat_object(struct mm_services *ss, enum mm_probe_proto proto, bo
 	uint64_t failed = 0, cur = 0, max = 0;
 	int nsvc = 0;
 	/* Connections: every distinct port probed with this protocol. */
-	for (size_t i = 0; i < ss->conns.nports && ss->conns_ok; i++) {
+	for (size_t i = 0; ss->conns_ok && i < ss->conns->nports; i++) {
 		bool mine = false;
 		for (size_t k = 0; k < ss->n && !mine; k++)
 			mine = !ss->v[k]->removed && ss->v[k]->sc.has_probe &&
 			       ss->v[k]->sc.probe.proto == proto &&
-			       ss->v[k]->sc.probe.port == ss->conns.ports[i].port;
+			       ss->v[k]->sc.probe.port == ss->conns->ports[i].port;
 		if (mine) {
-			cur += ss->conns.ports[i].established;
+			cur += ss->conns->ports[i].established;
 			max += ss->max_established[i];
 		}
 	}

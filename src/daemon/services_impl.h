@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "services/connscan.h"
 #include "services/conntable.h"
 #include "services/service_conf.h"
 #include "services/watcher.h"
@@ -68,8 +69,12 @@ struct mm_services {
 	bool conn_job;
 	struct mm_svc_event ring[EVENT_RING];
 	size_t nev; /* total ever; ring index nev % EVENT_RING */
-	struct mm_conntable conns; /* inbound connections to the probed ports */
-	uint32_t *max_established; /* per conns.ports[i], since start */
+	/* Inbound connections to the probed ports, scanned off the loop:
+	 * conns is the last finished scan (owned by connscan, NULL before
+	 * the first), valid while conns_ok. */
+	struct mm_connscan *connscan;
+	const struct mm_conntable *conns;
+	uint32_t *max_established; /* per conns->ports[i], since start */
 	bool conns_ok;
 	char conns_err[256];
 };

@@ -130,8 +130,8 @@ static void collect(void *arg, struct mm_registry *r)
 			mm_metric_set(ss->f[F_PROC_STOPPED], sl, (double)s->ps.stopped);
 		}
 	}
-	for (size_t i = 0; i < ss->conns.nports && ss->conns_ok; i++) {
-		const struct mm_conn_port *p = &ss->conns.ports[i];
+	for (size_t i = 0; ss->conns_ok && i < ss->conns->nports; i++) {
+		const struct mm_conn_port *p = &ss->conns->ports[i];
 		char port[8];
 		snprintf(port, sizeof port, "%u", (unsigned)p->port);
 		for (int st = 1; st < MM_TCP_NSTATES; st++)
