@@ -21,6 +21,8 @@
  * a fresh scan. It waits at most AGENT_WAIT_MS for an agent-send line
  * (at most MM_AGENT_LINE_MAX bytes), answers one line, and closes. At
  * most AGENT_MAX_CONNS connections are open; more are answered at once.
+ * accept() failing (EMFILE: mailmond's fds are taken) pauses accepting for
+ * AGENT_PAUSE_MS instead of spinning, logged once a minute with a count.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -40,6 +42,7 @@
 #include "cluster/vsample.h"
 #include "core/clock.h"
 #include "core/parse.h"
+#include "core/repeat.h"
 #include "core/strutil.h"
 #include "core/xalloc.h"
 #include "daemon/daemon.h"
@@ -47,6 +50,7 @@
 #include "metrics/registry.h"
 
 #define AGENT_WAIT_MS 100
+#define AGENT_PAUSE_MS 100
 #define AGENT_MAX_CONNS 64
 #define RING_INTERVALS 240 /* stall_window may span at most this many runs */
 
@@ -95,6 +99,8 @@ struct mm_cluster {
 	size_t nconns;
 	struct agent_conn *conns;
 	uint64_t answered;
+	struct event *ev_resume; /* accepting again after an accept error */
+	struct mm_repeat accept_rep;
 };
 
 static double num(const struct mm_config *conf, const char *key)
@@ -322,6 +328,29 @@ static void on_agent_accept(struct evconnlistener *l, evutil_socket_t fd, struct
 	event_add(ac->ev, &tv);
 }
 
+static void on_agent_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct mm_cluster *c = arg;
+	evconnlistener_enable(c->listener);
+}
+
+/* libevent's listener, without this, warns on stderr and tries again at
+ * once: with no fd left that spun and wrote megabytes of log a second. */
+static void on_agent_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct mm_cluster *c = arg;
+	int e = EVUTIL_SOCKET_ERROR();
+	evconnlistener_disable(l);
+	struct timeval tv = {0, AGENT_PAUSE_MS * 1000};
+	evtimer_add(c->ev_resume, &tv);
+	uint64_t suppressed = 0;
+	if (mm_repeat_due(&c->accept_rep, mm_mono_ms(), &suppressed))
+		mm_log_err(&c->d->log,
+			   "cluster: agent: accept: %s; paused accepting for %d ms "
+			   "(%llu more since the last report)",
+			   strerror(e), AGENT_PAUSE_MS, (unsigned long long)suppressed);
+}
+
 static int agent_open(struct mm_cluster *c, struct mm_err *err)
 {
 	const char *listen = mm_config_get(c->d->conf, "cluster", "agent_listen");
@@ -346,6 +375,9 @@ static int agent_open(struct mm_cluster *c, struct mm_err *err)
 	if (!c->listener)
 		return mm_err_set(err, "cluster.agent_listen: cannot listen on %s: %s", listen,
 				  strerror(errno));
+	evconnlistener_set_error_cb(c->listener, on_agent_accept_error);
+	c->ev_resume = evtimer_new(c->d->base, on_agent_resume, c);
+	c->accept_rep.window_ms = 60000;
 	mm_strlcpy(c->agent_bound, listen, sizeof c->agent_bound);
 	return 0;
 }
@@ -444,6 +476,8 @@ static void cluster_free(struct mm_daemon *d)
 	mm_http_unroute(d, "/api/cluster");
 	if (c->listener)
 		evconnlistener_free(c->listener);
+	if (c->ev_resume)
+		event_free(c->ev_resume);
 	while (c->conns)
 		agent_conn_free(c->conns);
 	for (size_t i = 0; i < d->sched.n; i++)

@@ -55,11 +55,15 @@ def mailmon(*args, config=None, check=False, timeout=60):
 class Daemon:
     """mailmond -f as a child; stop() always reaps it."""
 
-    def __init__(self, config, logfile, extra=(), nofile=None):
+    def __init__(self, config, logfile, extra=(), nofile=None, own_session=False):
         self.config = config
         self.logfile = logfile
         self.extra = list(extra)
         self.nofile = nofile  # soft open-files limit, as `ulimit -n`
+        # Its own session, so its own scheduling group (autogroup), as a
+        # service in its own cgroup under systemd: then the CPU the test's
+        # own load takes is not taken from mailmond's share.
+        self.own_session = own_session
         self.proc = None
 
     def _limits(self):
@@ -75,7 +79,8 @@ class Daemon:
         self.proc = subprocess.Popen(
             [binary("mailmond"), "-f", "-c", self.config] + self.extra,
             stdout=self._log, stderr=subprocess.STDOUT,
-            preexec_fn=self._limits if self.nofile else None)
+            preexec_fn=self._limits if self.nofile else None,
+            start_new_session=self.own_session)
         if api:
             deadline = time.time() + timeout
             while time.time() < deadline:
