@@ -15,6 +15,10 @@
  * number (core/childproc.c has the same backstop), and a probe must then
  * still end within 250 ms of its result, not at its timeout.
  *
+ * Bounds: libldap's network and operation timeouts, and a cap of 1 MiB
+ * on one incoming message (set on each connection it opens); a larger one
+ * fails the probe as a protocol violation.
+ *
  * URL: ldap[s]://HOST:PORT/BASE??SCOPE?FILTER (RFC 4516). The entry is
  * BASE (scope base by default); at least one entry must be found.
  * Bind DN and password come from the credentials (anonymous without).
@@ -80,6 +84,30 @@ static enum mm_probe_fail classify(int rc)
 	case LDAP_PROTOCOL_ERROR: return MM_PF_PROTOCOL;
 	default: return MM_PF_REJECTED;
 	}
+}
+
+/* libldap reads a whole BER element before looking at it, as long as its
+ * header says, up to 4 GiB: a hostile server announcing 256 MiB made the
+ * probe buffer all it sent until the timeout. A bind answer and a search
+ * of at most 10 entries without attributes fit well within this cap. */
+#define LDAP_MAX_INCOMING ((ber_len_t)1 << 20)
+
+static int cap_incoming(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *addr,
+			struct ldap_conncb *ctx)
+{
+	ber_len_t max = LDAP_MAX_INCOMING;
+	return ber_sockbuf_ctrl(sb, LBER_SB_OPT_SET_MAX_INCOMING, &max) == 1 ? 0 : -1;
+}
+
+static void cap_done(LDAP *ld, Sockbuf *sb, struct ldap_conncb *ctx)
+{
+}
+
+/* liblber refuses an element over the cap with ERANGE, which libldap
+ * reports as a lost server; errno still holds it when the call returns. */
+static bool oversized(int rc, int e)
+{
+	return rc == LDAP_SERVER_DOWN && e == ERANGE;
 }
 
 static void tls_options(struct ldap_job *j, LDAP *ld)
@@ -157,6 +185,8 @@ static void run_job(struct ldap_job *j)
 	struct timeval to = {j->prm.timeout_ms / 1000, (j->prm.timeout_ms % 1000) * 1000};
 	ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &nt);
 	ldap_set_option(ld, LDAP_OPT_TIMEOUT, &to);
+	static const struct ldap_conncb cap = {.lc_add = cap_incoming, .lc_del = cap_done};
+	ldap_set_option(ld, LDAP_OPT_CONNECT_CB, &cap);
 	tls_options(j, ld);
 	if (j->prm.starttls && !j->prm.tls && (rc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS) {
 		char *diag = NULL;
@@ -170,6 +200,7 @@ static void run_job(struct ldap_job *j)
 	struct berval cred = {.bv_val = j->prm.pass, .bv_len = strlen(j->prm.pass)};
 	rc = ldap_sasl_bind_s(ld, j->prm.user[0] ? j->prm.user : NULL, LDAP_SASL_SIMPLE, &cred,
 			      NULL, NULL, NULL);
+	int bind_errno = errno;
 	j->bind_us = mm_probe_now_us() - t0;
 	if (rc != LDAP_SUCCESS) {
 		/* A failed ldaps handshake surfaces as "can't contact"; libldap's
@@ -181,6 +212,13 @@ static void run_job(struct ldap_job *j)
 			j->fail = MM_PF_TLS; /* the port answers: the handshake failed */
 		if (diag && strstr(diag, "TLS") && (j->prm.tls || j->prm.starttls))
 			j->fail = MM_PF_TLS;
+		if (oversized(rc, bind_errno)) {
+			j->fail = MM_PF_PROTOCOL;
+			snprintf(j->msg, sizeof j->msg, "bind: the server sent a message over %u bytes",
+				 (unsigned)LDAP_MAX_INCOMING);
+			ldap_memfree(diag);
+			goto out;
+		}
 		snprintf(j->msg, sizeof j->msg, "bind%s%.120s: %s%s%.120s", j->prm.user[0] ? " as " : " anonymously",
 			 j->prm.user, ldap_err2string(rc), diag && *diag ? ": " : "", diag ? diag : "");
 		ldap_memfree(diag);
@@ -194,11 +232,13 @@ static void run_job(struct ldap_job *j)
 	rc = ldap_search_ext_s(ld, lud->lud_dn ? lud->lud_dn : "", scope,
 			       lud->lud_filter ? lud->lud_filter : "(objectClass=*)", attrs, 1,
 			       NULL, NULL, &to, 10, &res);
+	int search_errno = errno;
 	j->search_us = mm_probe_now_us() - t1;
 	if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED) {
-		j->fail = classify(rc);
+		j->fail = oversized(rc, search_errno) ? MM_PF_PROTOCOL : classify(rc);
 		snprintf(j->msg, sizeof j->msg, "search %s: %s", lud->lud_dn ? lud->lud_dn : "",
-			 ldap_err2string(rc));
+			 oversized(rc, search_errno) ? "the server sent a message over the cap"
+						     : ldap_err2string(rc));
 		goto out;
 	}
 	j->entries = (uint64_t)ldap_count_entries(ld, res);

@@ -179,6 +179,14 @@ class Hostile:
                 self.stop_ev.wait(60)
             elif self.mode == "tlsstall":
                 self.stop_ev.wait(60)   # never answer the ClientHello
+            elif self.mode == "ldaphuge":
+                conn.recv(4096)         # the bind request
+                # A BER SEQUENCE announcing 256 MiB, then 16 MiB of it.
+                conn.sendall(b"\x30\x84\x10\x00\x00\x00")
+                chunk = bytes(65536)
+                for _ in range(256):
+                    conn.sendall(chunk)
+                self.stop_ev.wait(60)
             elif self.mode == "huge":
                 chunk = b"A" * 65536
                 for _ in range(160):    # 10 MB, no line end
@@ -220,6 +228,7 @@ HOSTILE_CASES = [
     ("huge", "smtp", "protocol", "greeting"),
     ("garbage", "imap", "protocol", "greeting"),
     ("huge", "pop3", "protocol", "greeting"),
+    ("ldaphuge", "ldap", "protocol", "bind"),
 ]
 
 
