@@ -41,6 +41,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,7 +170,18 @@ static int read_one(struct mm_hist_store *rd, int m, int64_t now, int64_t off,
 	size_t n;
 	mm_bl_points_from(&r, true, &pts, &n);
 	mm_hist_result_free(&r);
-	mm_baseline_compute(pts, n, now, off, out);
+	/* Each point at its own local time, so that its slot follows a
+	 * daylight-saving change; the offset is looked up once per hour of
+	 * points (they are sorted). */
+	int64_t hour = INT64_MIN, poff = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (pts[i].t_s / 3600 != hour) {
+			hour = pts[i].t_s / 3600;
+			poff = utc_offset(pts[i].t_s);
+		}
+		pts[i].t_s += poff;
+	}
+	mm_baseline_compute(pts, n, now + off, 0, out);
 	free(pts);
 	return 0;
 }

@@ -10,6 +10,10 @@ timestamps into a history database through the store's own write API
   day;
 - the deferral counter for 8 hours: every point.
 
+The test and its mailmond run in a time zone whose daylight-saving time
+began 7 days ago (a POSIX TZ rule), so the history straddles the change
+and each point must go to its own local hour.
+
 mailmond, started on that database, must publish for each figure the
 range that the test computes itself from the points it wrote (its own
 nearest-rank percentiles of the values, or of the counters' increments
@@ -30,6 +34,8 @@ import subprocess
 import time
 import urllib.parse
 import urllib.request
+
+import pytest
 
 import mmbin
 import traffic
@@ -77,23 +83,39 @@ def nearest_rank(sorted_v, p):
     return sorted_v[min(k, len(sorted_v)) - 1]
 
 
-def expected(values, at, off):
-    """values: [(t, v)] per 5-minute bucket -> (kind, low, high, median, n)."""
-    lo, hi = at - 14 * DAY, at - HOUR
-    vs = [(t, v) for t, v in values if lo <= t <= hi]
-    days = (at - min(t for t, _ in vs)) / DAY if vs else 0
+def local(t):
+    """t shifted by its own UTC offset (the test's TZ, as mailmond's)."""
+    return t + time.localtime(t).tm_gmtoff
+
+
+def expected(values, at):
+    """values: [(t, v)] per 5-minute bucket -> (kind, low, high, median, n,
+    days). The window is read in UTC; slots are each point's local hour."""
+    lo, hi, at_l = at - 14 * DAY, at - HOUR, local(at)
+    read = [(local(t), v) for t, v in values if lo <= t <= hi]
+    days = (at_l - min(tl for tl, _ in read)) / DAY if read else 0  # the oldest read
+    vs = [(tl, v) for tl, v in read if at_l - tl <= 14 * DAY]
     for kind, min_days, period in (("hour-of-week", 13, 168), ("hour-of-day", 2, 24),
                                    ("all", 0.25, 0)):
         if days < min_days:
             continue
-        slot = [v for t, v in vs
-                if not period or ((t + off) // HOUR) % period == ((at + off) // HOUR) % period]
+        slot = [v for tl, v in vs
+                if not period or (tl // HOUR) % period == (at_l // HOUR) % period]
         if len(slot) < 6:
             continue
         slot.sort()
         return kind, nearest_rank(slot, 5), nearest_rank(slot, 95), nearest_rank(slot, 50), \
             len(slot), days
     return "none", None, None, None, 0, days
+
+
+def dst_rule():
+    """A POSIX TZ whose daylight-saving time (UTC+1) began 7 days ago and
+    ends in 30: the 15 days of history straddle the change, so a baseline
+    that put every point at one offset would pick the wrong points for
+    the hour of the week two weeks back."""
+    start, end = time.gmtime(time.time() - 7 * DAY), time.gmtime(time.time() + 30 * DAY)
+    return "XST0XDT,%d/0,%d/0" % (start.tm_yday - 1, end.tm_yday - 1)
 
 
 def per_minute(counter, at):
@@ -106,17 +128,18 @@ def per_minute(counter, at):
 
 
 def check(doc, pts):
-    """mailmond's ranges in doc against the test's own, for the time and
-    UTC offset mailmond computed them at; returns the test's."""
-    at, off = doc["computed_at"], doc["utc_offset_s"]
+    """mailmond's ranges in doc against the test's own, for the time
+    mailmond computed them at; returns the test's."""
+    at = doc["computed_at"]
+    assert doc["utc_offset_s"] == time.localtime(at).tm_gmtoff == HOUR, doc
     got = {m["metric"]: m for m in doc["metrics"]}
     queue = {}
     for t, v in pts[Q_DEF] + pts[Q_ACT]:
         queue[t] = queue.get(t, 0) + v
     want = {
-        "queue": expected(sorted(queue.items()), at, off),
-        "inflow": expected(per_minute(pts[INFLOW], at), at, off),
-        "deferral": expected(per_minute(pts[DEFERRAL], at), at, off),
+        "queue": expected(sorted(queue.items()), at),
+        "inflow": expected(per_minute(pts[INFLOW], at), at),
+        "deferral": expected(per_minute(pts[DEFERRAL], at), at),
     }
     kinds = {"queue": "hour-of-week", "inflow": "hour-of-day", "deferral": "all"}
     for name, (kind, low, high, median, n, days) in want.items():
@@ -130,7 +153,22 @@ def check(doc, pts):
     return want
 
 
-def test_baseline_from_history_and_departure(lab, tmp_path):
+@pytest.fixture
+def dst_tz():
+    """The test and the mailmond it starts run in dst_rule()'s time zone."""
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = dst_rule()
+    time.tzset()
+    assert time.localtime().tm_isdst == 1 and time.localtime(time.time() - 14 * DAY).tm_isdst == 0
+    yield
+    if old is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
+
+
+def test_baseline_from_history_and_departure(lab, tmp_path, dst_tz):
     # mailmond computes again at each new local hour: start clear of one,
     # so that the range checked stays the range shown (at most 70 s lost)
     left = HOUR - (int(time.time()) + time.localtime().tm_gmtoff) % HOUR
