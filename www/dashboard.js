@@ -390,7 +390,9 @@ async function showCluster() {
   const q = (n, k) => (n.queues && n.queues[k] !== undefined ? num(n.queues[k]) : "-");
   fill(document.querySelector("#cluster tbody"), rows.map((n) => {
     const state = n.state || "unknown";
-    const why = n.error || (n.verdict && n.verdict.reasons && n.verdict.reasons[0]) || "";
+    // The named cause (stalled, down, drained), else the first reason.
+    const v = n.verdict || {};
+    const why = n.error || v.cause || (v.reasons && v.reasons[0]) || "";
     return el("tr", { class: "node state-" + state, "data-node": n.url },
       el("td", {}, n.node ? n.node + " (" + n.url + ")" : n.url), el("td", { class: "state" }, state),
       el("td", {}, q(n, "incoming")), el("td", {}, q(n, "active")), el("td", {}, q(n, "deferred")),

@@ -37,7 +37,8 @@ static void usage(FILE *out)
 	      "    config) and prints one row per node: its verdict (healthy,\n"
 	      "    degraded, stalled, down), incoming/active/deferred messages,\n"
 	      "    inflow and outflow per minute over its stall window, and the\n"
-	      "    verdict's first reason; then which node holds the backlog.\n"
+	      "    verdict's cause when it names one (stalled, down, drained), else\n"
+	      "    its first reason; then which node holds the backlog.\n"
 	      "    Read-only: it only reads the nodes' APIs.\n"
 	      "    --json       one JSON document instead of the table\n"
 	      "    --watch SECS redraw every SECS seconds (until Ctrl-C, or N times\n"
@@ -71,8 +72,11 @@ static void print_table(json_t *doc)
 			continue;
 		}
 		json_t *q = json_object_get(n, "queues");
-		json_t *r = json_object_get(json_object_get(n, "verdict"), "reasons");
-		const char *why = json_string_value(json_array_get(r, 0));
+		/* The named cause (stalled, down, drained), else the first reason. */
+		json_t *v = json_object_get(n, "verdict");
+		const char *why = json_string_value(json_object_get(v, "cause"));
+		if (!why)
+			why = json_string_value(json_array_get(json_object_get(v, "reasons"), 0));
 		printf("%-22s %-11s %9.0f %7.0f %9.0f %7.0f %7.0f  %s\n", url, state,
 		       num(q, "incoming"), num(q, "active"), num(q, "deferred"),
 		       num(n, "inflow_per_min"), num(n, "outflow_per_min"), why ? why : "");

@@ -10,7 +10,8 @@
  *   mailmon_node_verdict_since_timestamp_seconds
  *   mailmon_flooded_destination_messages{destination,reason}
  *   mailmon_agent_weight_percent                what the agent announces
- * /api/v1/status gets "verdict": {state, reasons, since, line, warming_up}
+ * /api/v1/status gets "verdict": {state, reasons, since, line, warming_up,
+ * cause}
  * (null before the first run or with [cluster] enable = no);
  * /api/v1/cluster the verdict with its figures (inflow, attempts,
  * deferred, unavailable: deferrals without an attempt, backlog), the
@@ -205,15 +206,19 @@ static json_t *verdict_json(const struct mm_cluster *c)
 	char line[1024] = "unknown (no verdict yet)";
 	if (!c->have_last) {
 		json_array_append_new(reasons, json_string("no verdict yet"));
-		return json_pack("{s:s, s:o, s:I, s:s, s:b}", "state", "unknown", "reasons", reasons,
-				 "since", (json_int_t)0, "line", line, "warming_up", 1);
+		return json_pack("{s:s, s:o, s:I, s:s, s:b, s:n}", "state", "unknown", "reasons",
+				 reasons, "since", (json_int_t)0, "line", line, "warming_up", 1,
+				 "cause");
 	}
 	for (size_t i = 0; i < v->nreasons; i++)
 		json_array_append_new(reasons, json_string(v->reasons[i]));
 	mm_verdict_line(v, line, sizeof line);
-	return json_pack("{s:s, s:o, s:I, s:s, s:b}", "state", mm_vstate_name(v->state), "reasons",
-			 reasons, "since", (json_int_t)(v->since_ms / 1000), "line", line,
-			 "warming_up", v->warming_up);
+	/* The reason the agent gives, when it drains or downs the node. */
+	bool named = (v->state == MM_V_STALLED || v->state == MM_V_DOWN || v->drain) &&
+		     v->cause < v->nreasons;
+	return json_pack("{s:s, s:o, s:I, s:s, s:b, s:s?}", "state", mm_vstate_name(v->state),
+			 "reasons", reasons, "since", (json_int_t)(v->since_ms / 1000), "line", line,
+			 "warming_up", v->warming_up, "cause", named ? v->reasons[v->cause] : NULL);
 }
 
 static void status(struct mm_daemon *d, json_t *out)

@@ -201,8 +201,12 @@ def test_stall_drain_and_recover(cluster):
             counts = [len(n["lab"].postqueue_json()) for n in nodes]
             assert counts[1] == max(counts) and counts[1] > 0, counts
             assert view["backlog_holder"] == urls[1], (view, counts)
+            assert view["nodes"][1]["verdict"]["cause"] == "qmgr is stopped (process state T)"
             r = mmbin.mailmon("cluster", *urls)
             assert "backlog: %s holds" % urls[1] in r.stdout, r.stdout
+            # WHY: the named cause of the stalled node's drain.
+            assert re.search(r"^%s +stalled .* qmgr is stopped \(process state T\)$"
+                             % re.escape(urls[1]), r.stdout, re.M), r.stdout
             print(r.stdout)
         finally:
             os.kill(qpid, signal.SIGCONT)

@@ -129,6 +129,8 @@ def test_partition_lock_and_unlock_once_each(tmp_path, small_fs):
         assert re.search(r"%s: [0-9.]+%% available, LOCKED" % re.escape(path), st_out), st_out
         assert re.match(r"verdict: degraded \(partition %s is locked \(" % re.escape(path),
                         st_out), st_out
+        v = api_get(api, "/api/status")["verdict"]
+        assert v["cause"] == answer[len("drain #"):-1], (v, answer)
         assert re.search(r'^mailmon_disk_lock_actions_total\{path="%s",action="lock",'
                          r'result="ok"\} 1$' % re.escape(path), text, re.M)
         if small_fs is not None:

@@ -111,7 +111,8 @@ def wait_stalled(node, cause, timeout):
     def stalled():
         v = verdict(node)
         seen.append(v.get("line"))
-        if v.get("state") == "stalled" and v["reasons"] and v["reasons"][-1] == cause:
+        if (v.get("state") == "stalled" and v["reasons"] and v["reasons"][-1] == cause
+                and v.get("cause") == cause):
             return v, agent_answer(node["agent"])
         return None
     try:
