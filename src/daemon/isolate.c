@@ -14,13 +14,14 @@
  *   isolate: postconf -x -h transport_maps (our map first?), postconf -M
  *            TRANSPORT/unix (defined?), postmap -q DEST MAP for the other
  *            maps (the nexthop the destination had, kept in our entry),
- *            then write map + state, postmap, reload, postqueue -f;
+ *            then write map + state, postmap, reload;
  *   release: write map + state, postmap, reload, postqueue -f.
  * "reload" is `postfix -c DIR reload`, through the root helper when
  * privileges are separated (privsep.h: it derives the command from its
- * own config). postqueue -f retries the deferred queue at once, so the
- * destination's deferred mail takes its new route now rather than at its
- * next retry.
+ * own config). After a release postqueue -f retries the deferred queue at
+ * once, so the destination's backlog goes out now; after an isolation the
+ * backlog takes the slow route at its next retry (moving it at once would
+ * only re-activate the whole flood).
  *
  * Every run ([isolate] interval): a destination the cluster module reports
  * flooded (mailmon_flooded_destination_messages) with a class of
@@ -322,6 +323,26 @@ static void on_ps_done(const struct mm_child_result *res, void *arg)
 }
 
 static void advance(struct mm_isolate *x, const struct mm_child_result *res);
+
+/* Every check passed: the entry into the set and the files, then postmap
+ * (or finish with the reason). */
+static void change(struct mm_isolate *x)
+{
+	x->before = x->set;
+	if (!mm_isolate_add(&x->set, x->cur.dest, x->cur.reason, x->cur.manual,
+			    mm_wall_ms() / 1000, x->nexthop)) {
+		finish(x, false, C_REFUSED, "isolate %s: cannot add (full or invalid)", x->cur.dest);
+		return;
+	}
+	struct mm_err err;
+	if (write_files(x, &err) < 0) {
+		x->set = x->before;
+		finish(x, false, C_FAILED, "isolate %s: %s", x->cur.dest, err.msg);
+		return;
+	}
+	x->step = S_POSTMAP;
+	step(x);
+}
 static void kick(struct mm_isolate *x);
 
 /* A step's child (or the root helper) is done: the next step, or, when
@@ -376,7 +397,10 @@ static void advance(struct mm_isolate *x, const struct mm_child_result *res)
 		x->step = S_NEXTHOP;
 		x->map_i = 1;
 		x->nexthop[0] = '\0';
-		break;
+		if (x->map_i < x->nmaps)
+			break; /* ask the other maps */
+		change(x); /* ours is the only map */
+		return;
 	case S_NEXTHOP:
 		/* postmap -q: 0 found, 1 not found. A map we cannot read leaves
 		 * the nexthop to the next one (or Postfix's default). */
@@ -392,24 +416,8 @@ static void advance(struct mm_isolate *x, const struct mm_child_result *res)
 		}
 		if (x->map_i < x->nmaps)
 			break;
-		/* Every check passed: the change itself. */
-		x->before = x->set;
-		if (!mm_isolate_add(&x->set, x->cur.dest, x->cur.reason, x->cur.manual,
-				    mm_wall_ms() / 1000, x->nexthop)) {
-			finish(x, false, C_REFUSED, "isolate %s: cannot add (full or invalid)",
-			       x->cur.dest);
-			return;
-		}
-		{
-			struct mm_err err;
-			if (write_files(x, &err) < 0) {
-				x->set = x->before;
-				finish(x, false, C_FAILED, "isolate %s: %s", x->cur.dest, err.msg);
-				return;
-			}
-		}
-		x->step = S_POSTMAP;
-		break;
+		change(x);
+		return;
 	case S_POSTMAP:
 		if (!ok) {
 			if (x->cur.kind != OP_SYNC)
@@ -433,22 +441,24 @@ static void advance(struct mm_isolate *x, const struct mm_child_result *res)
 			       x->set.n);
 			return;
 		}
+		if (x->cur.kind == OP_ISOLATE) {
+			/* No flush: the destination's deferred backlog takes the new
+			 * route at its next retry; re-activating it now would only
+			 * load the queue manager (bench/cluster_tarpit.py). */
+			const struct mm_isolated *e = mm_isolate_find(&x->set, x->cur.dest);
+			finish(x, true, C_ISOLATED, "isolated %s (%s, %s) to transport %s, nexthop %s",
+			       x->cur.dest, x->cur.reason, x->cur.manual ? "manual" : "auto",
+			       x->transport, e && e->nexthop[0] ? e->nexthop : "(default)");
+			return;
+		}
 		x->step = S_FLUSH;
 		break;
 	case S_FLUSH: {
 		const char *flush = ok ? "" : " (postqueue -f failed: deferred mail moves at its next retry)";
-		if (x->cur.kind == OP_ISOLATE) {
-			const struct mm_isolated *e = mm_isolate_find(&x->set, x->cur.dest);
-			finish(x, true, C_ISOLATED, "isolated %s (%s, %s) to transport %s, nexthop %s%s",
-			       x->cur.dest, x->cur.reason, x->cur.manual ? "manual" : "auto",
-			       x->transport, e && e->nexthop[0] ? e->nexthop : "(default)", flush);
-		} else {
-			if (x->cur.manual)
-				hold(x, x->cur.dest);
-			remember_release(x);
-			finish(x, true, C_RELEASED, "released %s (%s)%s", x->cur.dest, x->cur.reason,
-			       flush);
-		}
+		if (x->cur.manual)
+			hold(x, x->cur.dest);
+		remember_release(x);
+		finish(x, true, C_RELEASED, "released %s (%s)%s", x->cur.dest, x->cur.reason, flush);
 		return;
 	}
 	}
