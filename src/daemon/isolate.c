@@ -141,6 +141,7 @@ struct mm_isolate {
 		char dest[MM_ISOLATE_DEST], reason[MM_ISOLATE_REASON];
 		int64_t until_ms; /* mono */
 	} gone[MAX_RESULTS]; /* released lately: published as 0, so the alarm clears at once */
+	bool need_sync; /* the map is rewritten from the set at the next run */
 	bool setup_missing;
 	int64_t setup_retry_ms;
 	uint64_t changes[4];
@@ -624,6 +625,10 @@ static void run(void *arg, int64_t now_ms)
 {
 	struct mm_isolate *x = arg;
 	(void)now_ms;
+	if (x->need_sync) {
+		x->need_sync = false;
+		enqueue(x, OP_SYNC, "", "", false);
+	}
 	mm_daemon_collect(x->d);
 	const struct mm_registry *reg = x->d->metrics;
 	int64_t now_s = mm_wall_ms() / 1000;
@@ -821,7 +826,7 @@ static void load_state(struct mm_isolate *x)
 		   err.msg, aside);
 	x->set.n = 0;
 	x->changes[C_FAILED]++;
-	enqueue(x, OP_SYNC, "", "", false);
+	x->need_sync = true;
 }
 
 static void isolate_free(struct mm_daemon *d);
@@ -848,9 +853,11 @@ static int isolate_init(struct mm_daemon *d, struct mm_err *err)
 		return -1;
 	mm_registry_add_collector(d->metrics, collect, x);
 	load_state(x);
-	/* A map file missing (first start, or removed): written from the set. */
-	if (!x->busy && access(x->map_path, F_OK) < 0)
-		enqueue(x, OP_SYNC, "", "", false);
+	/* A map file missing (first start, or removed): written from the set,
+	 * at the first run: after the privilege drop, so that the files and
+	 * postmap's .db belong to mailmond's user. */
+	if (access(x->map_path, F_OK) < 0)
+		x->need_sync = true;
 	mm_http_route_post(d, "/api/isolate", on_api, x);
 	int64_t iv = mm_config_duration_ms(d->conf, "isolate", "interval");
 	mm_schedule_add(&d->sched, "isolate", iv, iv, mm_mono_ms(), run, x);

@@ -18,12 +18,15 @@ connections.  mailmond runs with [isolate] enable = yes.
 - `mailmon isolate --release dead.test` removes the entry (postmap -q
   finds nothing) and dead.test's mail moves back: Postfix's plain smtp
   transport tries it again.
+- Separated ([daemon] user = mailmon): the same through the root runner
+  (postfix reload), with the map in a 0750 state directory.
 """
-import json
 import os
+import pwd
 import re
 import smtplib
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -236,3 +239,66 @@ def test_isolate_release(setup):
     log = d.log()
     assert "isolate: isolated dead.test (refused, auto)" in log
     assert "isolate: released dead.test (refused)" in log
+
+
+def test_isolate_separated(tmp_path):
+    """[daemon] user = mailmon: postconf, postmap and postqueue run as
+    mailmon, `postfix reload` (root only) through the runner helper, and
+    Postfix reads the map from the state directory mailmond was handed
+    (mode 0750, as the package makes /var/lib/mailmon)."""
+    mmbin.require("postfix", "the isolation test runs a real Postfix")
+    try:
+        pwd.getpwnam("mailmon")
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--user-group", "--no-create-home",
+                        "--shell", "/usr/sbin/nologin", "mailmon"], check=True)
+    lab = mailmonlab.Lab(components=("postfix",), syslog_name=NAME)
+    d = None
+    try:
+        lab.start()
+        top = tempfile.mkdtemp(prefix="mm-isolate-sep-")
+        os.chmod(top, 0o711)
+        state = os.path.join(top, "state")
+        os.mkdir(state, 0o750)
+        spec = "hash:%s/isolate/transport" % state
+        http = mmbin.free_port()
+        api = "127.0.0.1:%d" % http
+        conf = os.path.join(top, "mailmon.conf")
+        with open(conf, "w") as f:
+            f.write(conf_text(lab, http, state).replace(
+                "[daemon]\n", "[daemon]\nuser = mailmon\n").replace(
+                "run_directory = %s" % state, "run_directory = %s/run" % top))
+        os.mkdir(os.path.join(top, "run"))
+        d = mmbin.Daemon(conf, os.path.join(top, "mailmond.log"))
+        st = d.start(api=api)
+        assert st["privileges"]["separated"] is True, st["privileges"]
+        mailmonlab.Lab.wait_for(lambda: os.path.exists(spec[5:] + ".db"), 10, what="map .db")
+        assert os.stat(spec[5:] + ".db").st_uid == pwd.getpwnam("mailmon").pw_uid
+        cdir = lab.paths["postfix_config_dir"]
+        lab.postconf({"transport_maps": "%s, texthash:%s" % (spec, lab.paths["transport"])},
+                     reload=False)
+        subprocess.run(["postconf", "-c", cdir, "-M",
+                        "isolated/unix=isolated unix - - n - 2 smtp"
+                        " -o syslog_name=%s/isolated" % NAME], check=True, timeout=30)
+        lab.postfix_cmd("reload")
+        offset = os.path.getsize(lab.paths["maillog"])
+        with smtplib.SMTP("127.0.0.1", lab.ports["smtpd"], timeout=30,
+                          local_hostname=mailmonlab.CLIENT_HELO) as s:
+            for i in range(5):
+                s.sendmail("a@client.lab.test", ["s%d@dead.test" % i],
+                           "Subject: sep\r\n\r\nx\r\n")
+        r = mmbin.mailmon("isolate", "--api", api, "dead.test")
+        assert r.returncode == 0, (r.stdout, r.stderr, d.log()[-2000:])
+        assert postmap_q(lab, "dead.test", spec).stdout.strip() == \
+            "isolated:[127.0.0.1]:%d" % lab.ports["dead"]
+        iso_re = re.compile(r" %s/isolated/smtp\[\d+\]: \w+: to=<s\d@dead\.test>" % NAME)
+        mailmonlab.Lab.wait_for(
+            lambda: any(iso_re.search(x) for x in maillog_lines(lab, offset)), 40, interval=1,
+            what="maillog: dead.test through the isolated transport (separated mailmond)")
+        r = mmbin.mailmon("isolate", "--api", api, "--release", "dead.test")
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        assert postmap_q(lab, "dead.test", spec).returncode == 1
+    finally:
+        rc = d.stop() if d else 0
+        lab.stop()
+    assert rc == 0, d.log()[-3000:]
