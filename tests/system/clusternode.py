@@ -1,7 +1,7 @@
 """Helpers for the cluster tests: a mailmond config watching one lab
 Postfix as a cluster node (verdict, qmgr process check, HAProxy agent),
-the lab's qmgr pid, and the HAProxy agent's answer read as HAProxy reads
-it."""
+the lab's qmgr pid, the HAProxy agent's answer read as HAProxy reads it,
+and the servers' states from HAProxy's stats socket."""
 import os
 import socket
 
@@ -81,3 +81,17 @@ def agent_answer(port, host="127.0.0.1"):
             if not chunk:
                 return data.decode()
             data += chunk
+
+
+def haproxy_status(hap):
+    """{server name: status} from HAProxy's `show stat` (UP, DRAIN, DOWN...)."""
+    out = hap.haproxy_cmd("show stat")
+    lines = out.strip().splitlines()
+    head = lines[0].lstrip("# ").split(",")
+    i_sv, i_st = head.index("svname"), head.index("status")
+    res = {}
+    for line in lines[1:]:
+        f = line.split(",")
+        if len(f) > i_st and f[i_sv] not in ("FRONTEND", "BACKEND"):
+            res[f[i_sv]] = f[i_st]
+    return res

@@ -32,25 +32,11 @@ import pytest
 
 import mailmonlab
 import mmbin
-from clusternode import node_config, qmgr_pid
+from clusternode import haproxy_status, node_config, qmgr_pid
 from smtp_record import RecordingSink
 
 NODES = 3
 WINDOW_S = 20
-
-
-def haproxy_status(hap):
-    """{server name: status} from HAProxy's `show stat` (UP, DRAIN, DOWN...)."""
-    out = hap.haproxy_cmd("show stat")
-    lines = out.strip().splitlines()
-    head = lines[0].lstrip("# ").split(",")
-    i_sv, i_st = head.index("svname"), head.index("status")
-    res = {}
-    for line in lines[1:]:
-        f = line.split(",")
-        if len(f) > i_st and f[i_sv] not in ("FRONTEND", "BACKEND"):
-            res[f[i_sv]] = f[i_st]
-    return res
 
 
 class Traffic:

@@ -2,7 +2,9 @@
 real threshold. A small tmpfs is mounted when the machine allows it;
 otherwise the lock threshold is set just under the real use of the test's
 own filesystem and lifted by a reload.  While the partition is locked the
-node verdict names it and the HAProxy agent answers drain (issue 15)."""
+node verdict names it and the HAProxy agent answers drain: a real HAProxy
+with agent-check on mailmond shows the server DRAIN (agent), and UP again
+after the unlock (issue 15)."""
 
 import json
 import os
@@ -14,8 +16,9 @@ import urllib.request
 
 import pytest
 
+import mailmonlab
 import mmbin
-from clusternode import agent_answer
+from clusternode import agent_answer, haproxy_status
 
 LO = "127.0.0.1"
 
@@ -94,7 +97,13 @@ def test_partition_lock_and_unlock_once_each(tmp_path, small_fs):
                                   "%.2f" % max(used_percent(path) - 0.5, 0.01), agent))
     d = mmbin.Daemon(str(conf), str(tmp_path / "d.log"))
     d.start(api=api)
+    hap = None
     try:
+        # HAProxy's health check connects to the API port; its agent-check
+        # asks mailmond's agent.
+        mmbin.require("haproxy", "scripts/install-deps installs it")
+        hap = mailmonlab.Lab(components=("haproxy",), haproxy_servers=[
+            {"name": "node", "port": api_port, "agent_port": agent_port}]).start()
         # values agree with statvfs taken here
         doc = wait(lambda: [p for p in api_get(api, "/api/disk")["diskusage"]
                             if "availSpace" in p], what="first stat")
@@ -104,6 +113,7 @@ def test_partition_lock_and_unlock_once_each(tmp_path, small_fs):
         cu = mmbin.mailmon("counterutil", "-o", "diskusage", "--api", api, check=True).stdout
         assert "%s.totalSpace = %d" % (path, st.f_blocks * st.f_frsize // 1024) in cu
         wait(lambda: agent_answer(agent_port) == "up ready 100%\n", what="agent ready")
+        wait(lambda: haproxy_status(hap).get("node") == "UP", what="HAProxy UP")
         if small_fs is not None:
             assert actions(tmp_path) == []
             big = small_fs / "fill"
@@ -131,6 +141,8 @@ def test_partition_lock_and_unlock_once_each(tmp_path, small_fs):
                         st_out), st_out
         v = api_get(api, "/api/status")["verdict"]
         assert v["cause"] == answer[len("drain #"):-1], (v, answer)
+        wait(lambda: haproxy_status(hap).get("node") == "DRAIN (agent)",
+             what="HAProxy DRAIN (agent) while locked")
         assert re.search(r'^mailmon_disk_lock_actions_total\{path="%s",action="lock",'
                          r'result="ok"\} 1$' % re.escape(path), text, re.M)
         if small_fs is not None:
@@ -152,7 +164,11 @@ def test_partition_lock_and_unlock_once_each(tmp_path, small_fs):
         st_out = mmbin.mailmon("-c", str(conf), "status").stdout
         assert path + ":" in st_out and "LOCKED" not in st_out, st_out
         wait(lambda: agent_answer(agent_port) == "up ready 100%\n", what="agent ready again")
+        wait(lambda: haproxy_status(hap).get("node") == "UP",
+             what="HAProxy UP again (the agent answered ready)")
         st_out = mmbin.mailmon("-c", str(conf), "status").stdout
         assert st_out.startswith("verdict: healthy"), st_out
     finally:
+        if hap:
+            hap.stop()
         d.stop()
