@@ -179,8 +179,10 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 }
 
 /* The state and run directories, and what is in them, become the user's:
- * it keeps writing its files there after the drop. */
-static void hand_over(const char *dir, uid_t uid, gid_t gid)
+ * it keeps writing its files there after the drop. The config file stays
+ * root's even when it lies there: the helpers trust only a root-owned
+ * config. */
+static void hand_over(const char *dir, uid_t uid, gid_t gid, const char *conf_path)
 {
 	if (!dir || !*dir)
 		return;
@@ -190,10 +192,16 @@ static void hand_over(const char *dir, uid_t uid, gid_t gid)
 	if (fchown(dfd, uid, gid) < 0) {
 		/* reported by whatever later fails to write there */
 	}
+	struct stat conf;
+	bool have_conf = stat(conf_path, &conf) == 0;
 	DIR *dp = fdopendir(dfd);
 	struct dirent *de;
 	while (dp && (de = readdir(dp))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		struct stat st;
+		if (have_conf && fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_dev == conf.st_dev && st.st_ino == conf.st_ino)
 			continue;
 		if (fchownat(dfd, de->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
 			/* as above */
@@ -243,8 +251,10 @@ int mm_privsep_drop(struct mm_daemon *d, struct mm_err *err)
 	struct mm_privsep *ps = d->privsep;
 	if (!ps)
 		return 0;
-	hand_over(mm_config_get(d->conf, "daemon", "state_directory"), ps->uid, ps->gid);
-	hand_over(mm_config_get(d->conf, "daemon", "run_directory"), ps->uid, ps->gid);
+	hand_over(mm_config_get(d->conf, "daemon", "state_directory"), ps->uid, ps->gid,
+		  d->conf_path);
+	hand_over(mm_config_get(d->conf, "daemon", "run_directory"), ps->uid, ps->gid,
+		  d->conf_path);
 	if (initgroups(ps->user, ps->gid) < 0 || setgid(ps->gid) < 0 || setuid(ps->uid) < 0 ||
 	    setuid(0) == 0 || geteuid() != ps->uid)
 		return mm_err_sys(err, errno, "privsep: cannot drop to %s", ps->user);

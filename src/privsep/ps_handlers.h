@@ -23,6 +23,7 @@ struct mm_ps_qdirs {
 	char *dirs[MM_MTA_MAX_INSTANCES];    /* one per [queue] instance */
 	char *problem[MM_MTA_MAX_INSTANCES]; /* why dirs[i] is NULL */
 	size_t n;
+	int err;	     /* errno when they could not be had (never ENOENT) */
 	struct stat conf_st; /* the config file they were read from */
 	int64_t at_ms;	     /* when (monotonic); 0: never */
 };

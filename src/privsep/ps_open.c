@@ -3,7 +3,9 @@
  * directories come from the helper's own load of the root-owned config,
  * through the MTA backend's queue_dir hook (for Postfix: [mta]
  * queue_directory, or `postconf -h queue_directory` per instance), and
- * are reloaded when the config file changes or 30 s have passed. A
+ * are reloaded when the config file changes or 30 s have passed. Only a
+ * path that does not exist answers ENOENT: a config that does not load
+ * answers EACCES, an unknown instance ENXIO. A
  * request is opened only when the backend's rel_ok accepts the path; it
  * is then opened one component at a time below the queue directory with
  * O_NOFOLLOW (a symlink anywhere is refused with ELOOP), read-only and
@@ -42,16 +44,18 @@ static bool same_file(const struct stat *a, const struct stat *b)
 	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
-/* The queue directories of the config at conf_path; -errno when the
- * config does not load or its MTA has no queue files. */
+/* The queue directories of the config at conf_path; 0, or an errno that
+ * is never ENOENT (which the scanner takes for a queue that does not
+ * exist): EACCES when the config does not load (not root's, bad mode,
+ * unreadable, invalid), EOPNOTSUPP when its MTA has no queue files. */
 static int refresh(struct mm_ps_qdirs *q, const char *conf_path)
 {
 	struct stat st;
 	if (stat(conf_path, &st) < 0)
-		return -errno;
+		return EACCES;
 	int64_t now = mm_mono_ms();
 	if (q->at_ms && same_file(&st, &q->conf_st) && now - q->at_ms < QDIRS_MAX_AGE_MS)
-		return q->type ? 0 : -ENOENT;
+		return q->err;
 	mm_ps_qdirs_free(q);
 	q->conf_st = st;
 	q->at_ms = now ? now : 1;
@@ -59,12 +63,12 @@ static int refresh(struct mm_ps_qdirs *q, const char *conf_path)
 	struct mm_config *conf = mm_config_load(conf_path, &diags);
 	mm_diags_free(&diags);
 	if (!conf)
-		return -EINVAL;
+		return q->err = EACCES;
 	const char *type = mm_config_get(conf, "mta", "type");
 	const struct mm_mta_backend *be = type ? mm_mta_backend_find(type) : NULL;
 	if (!be || !be->queue_dir || !be->rel_ok) {
 		mm_config_free(conf);
-		return -ENOENT;
+		return q->err = EOPNOTSUPP;
 	}
 	struct mm_mta_params p;
 	memset(&p, 0, sizeof p);
@@ -135,10 +139,10 @@ int mm_ps_serve_open(int fd, struct mm_ps_qdirs *q, const char *conf_path,
 	int rc = refresh(q, conf_path);
 	uint32_t i = req->u.queue_open.instance;
 	const struct mm_mta_backend *be = q->type ? mm_mta_backend_find(q->type) : NULL;
-	if (rc < 0)
-		ans.u.done.err = -rc;
+	if (rc)
+		ans.u.done.err = rc;
 	else if (i >= q->n || !q->dirs[i])
-		ans.u.done.err = ENOENT; /* no such instance, or postconf failed */
+		ans.u.done.err = ENXIO; /* no such instance, or postconf failed */
 	else if (!be || !be->rel_ok(rel))
 		ans.u.done.err = EPERM; /* not a path of the queue's layout */
 	else if ((got = open_below(q->dirs[i], rel)) < 0)

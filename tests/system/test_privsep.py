@@ -158,13 +158,15 @@ def test_helper_refuses_without_a_config_user(tmp_path):
 
 def separated_queue_conf(lab, scan_interval):
     """A temp dir with a config for a separated mailmond watching the lab's
-    Postfix queue: (dir, config path, config text, api address)."""
+    Postfix queue: (dir, config path, config text, api address). The
+    config lies in the state directory, which mailmond hands to its user:
+    the config must stay root's, or the helpers would refuse it."""
     top = tempfile.mkdtemp(prefix="mm-privsep-")
     os.chmod(top, 0o711)
     state = os.path.join(top, "state")
     os.mkdir(state)
     port = mmbin.free_port()
-    conf = os.path.join(top, "mailmon.conf")
+    conf = os.path.join(state, "mailmon.conf")
     text = (f"[daemon]\nuser = mailmon\nstate_directory = {state}\n"
             f"run_directory = {state}\n[http]\nlisten = {LO}:{port}\n"
             f"[mta]\nconfig_directory = {lab.paths['postfix_config_dir']}\n"
@@ -207,6 +209,8 @@ def test_separated_direct_queue_reads_through_the_helper(lab, mailmon_user):
         d.start(api=api)
         try:
             assert uids(d.proc.pid) == [mailmon_user.pw_uid] * 4
+            assert os.stat(conf).st_uid == 0
+            assert os.stat(os.path.dirname(conf)).st_uid == mailmon_user.pw_uid
             deadline = time.time() + 20
             while True:
                 q = d.get(api, "/api/queue")
@@ -323,7 +327,7 @@ def test_opener_refuses_forged_requests(lab, mailmon_user):
             os.close(qfd)
             assert queue_open(sock, 0, b"bounce", b"") == (errno.EPERM, None)
             assert queue_open(sock, 0, b"private", b"") == (errno.EPERM, None)
-            assert queue_open(sock, 7, b"deferred", b"") == (errno.ENOENT, None)
+            assert queue_open(sock, 7, b"deferred", b"") == (errno.ENXIO, None)
             assert queue_open(sock, 0, b"deferred", b"../../../etc/shadow") is None
             deadline = time.time() + 5
             while mailmonlab.is_alive(opener["pid"]):

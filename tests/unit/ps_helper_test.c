@@ -141,7 +141,7 @@ static void test_opener(void **state)
 		{0, "deferred/AB/ABCDEF12345", EPERM},
 		{0, "deferred/A/B/C/D/ABCDEF12345", EPERM}, /* too deep */
 		{0, "deferred/A/NOSUCHFILE1", ENOENT},
-		{1, "deferred", ENOENT}, /* the config has one instance */
+		{1, "deferred", ENXIO},  /* the config has one instance */
 	};
 	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
 		errno = 0;
@@ -150,9 +150,19 @@ static void test_opener(void **state)
 			fail_msg("%s: fd %d errno %d, want %d", refused[i].rel, r, errno,
 				 refused[i].want);
 	}
+	/* A config the helper does not trust (group-writable) is no queue:
+	 * EACCES, never the ENOENT of a queue directory that does not exist. */
+	assert_int_equal(chmod(f->conf, 0620), 0);
+	errno = 0;
+	assert_int_equal(mm_ps_client_queue_open(&c, 0, "deferred"), -1);
+	assert_int_equal(errno, EACCES);
+	assert_int_equal(chmod(f->conf, 0600), 0);
+	d = mm_ps_client_queue_open(&c, 0, "deferred");
+	assert_true(d >= 0);
+	close(d);
 	struct mm_ps_client_stats s = mm_ps_client_stats(&c);
-	assert_int_equal(s.asked, 10);
-	assert_int_equal(s.refused, 8);
+	assert_int_equal(s.asked, 12);
+	assert_int_equal(s.refused, 9);
 	assert_false(s.dead);
 	/* Forged bytes going up the tree: the helper does not answer, it
 	 * exits, and the client gives up at once afterwards. */

@@ -497,7 +497,10 @@ static int walk(struct mm_pf_scanner *s, const char *rel, uint8_t q, int depth, 
 		if (e == ENOENT && (top || depth > 0))
 			return 0; /* maildrop or corrupt may not exist; subdir removed */
 		if (top && s->opts.opener)
-			return mm_err_sys(err, e, "the privileged helper cannot open %s", path);
+			return mm_err_sys(err, e, "the privileged helper cannot open %s (it takes "
+					  "the queue directory from its own load of the config, "
+					  "which must be root's and not group- or world-writable)",
+					  path);
 		if (top)
 			return mm_err_sys(err, e, "cannot read %s (direct mode needs root or the "
 					  "postfix user; use [queue] mode = postqueue or "
