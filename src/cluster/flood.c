@@ -8,26 +8,39 @@
 #include "mta/reason_class.h"
 
 /* The dominant failure class of d, or NULL. Classes that vote: every
- * class but none (being delivered, not tried yet). suspended follows
- * another cause, so it is added to the strongest other class. */
+ * class but none (being delivered, not tried yet). A suspended
+ * recipient votes for the cause Postfix quoted after "delivery
+ * temporarily suspended" (suspended_cause); one with no known cause
+ * follows another cause, so it is added to the strongest other class.
+ * Only when no other class is known at all is the class "suspended". */
 static const char *dominant_class(const struct mm_vdest *d, double dominant)
 {
-	double total = 0, best = 0;
-	unsigned bestc = MM_RC_N;
+	double votes[MM_RC_N] = {0};
+	double total = 0, unexplained = d->rc[MM_RC_SUSPENDED];
 	for (unsigned c = 0; c < MM_RC_N; c++) {
 		if (c == MM_RC_NONE)
 			continue;
 		total += d->rc[c];
-		if (c != MM_RC_SUSPENDED && d->rc[c] > best) {
-			best = d->rc[c];
-			bestc = c;
-		}
+		if (c == MM_RC_SUSPENDED)
+			continue;
+		/* never more than the suspended recipients counted */
+		double from_susp = d->suspended_cause[c] < unexplained ? d->suspended_cause[c]
+									: unexplained;
+		unexplained -= from_susp;
+		votes[c] = d->rc[c] + from_susp;
 	}
 	if (total <= 0)
 		return NULL;
-	if (bestc == MM_RC_N) /* only suspended known */
+	double best = 0;
+	unsigned bestc = MM_RC_N;
+	for (unsigned c = 0; c < MM_RC_N; c++)
+		if (votes[c] > best) {
+			best = votes[c];
+			bestc = c;
+		}
+	if (bestc == MM_RC_N) /* only suspended known, with no cause */
 		return mm_rclass_name(MM_RC_SUSPENDED);
-	if ((best + d->rc[MM_RC_SUSPENDED]) / total >= dominant)
+	if ((best + unexplained) / total >= dominant)
 		return mm_rclass_name(bestc);
 	return NULL;
 }

@@ -11,8 +11,12 @@
  * all destinations between the two samples (and grew); and its pending
  * recipients with a known delay reason have one dominant class (at least
  * conf.dominant of them): refused, timeout, 4xx, tls, dns or suspended.
- * "suspended" (Postfix marked the destination dead) is folded into the
- * class of the rest when one dominates, since it follows another cause.
+ * "suspended" (Postfix marked the destination dead and deferred the
+ * rest) counts as the class of the cause it quotes ("delivery
+ * temporarily suspended: connect to ...: Connection refused" is refused;
+ * the queue scanner splits them, mm_vdest.suspended_cause); with no
+ * cause quoted it is folded into the class of the rest when one
+ * dominates, and the class is "suspended" only when nothing else is known.
  * Messages being delivered (reason none) do not vote; a backlog with no
  * known reason yet is not flagged.
  *

@@ -95,6 +95,23 @@ static void take_named(const struct mm_registry *reg, const char *family, const 
 	}
 }
 
+/* A {queue,destination,class} family summed per destination into rc[]
+ * (suspended: into suspended_cause[]). */
+static void take_dest_classes(const struct mm_registry *reg, const char *family, bool suspended,
+			      struct mm_vsample *out)
+{
+	const struct mm_metric *m = mm_registry_find(reg, family);
+	for (size_t i = 0; m && i < mm_metric_nseries(m); i++) {
+		const struct mm_series *s = mm_metric_series(m, i);
+		int q = qindex(s->lv[0]), c = rindex_of(s->lv[2]);
+		if (q < 0 || c < 0 || strcmp(s->lv[1], "other") == 0)
+			continue;
+		struct mm_vdest *d = mm_vsample_dest(out, s->lv[1]);
+		if (d)
+			(suspended ? d->suspended_cause : d->rc)[c] += s->value;
+	}
+}
+
 static void take_queue(const struct mm_registry *reg, struct mm_vsample *out)
 {
 	const struct mm_metric *m = mm_registry_find(reg, "mailmon_queue_messages");
@@ -123,16 +140,8 @@ static void take_queue(const struct mm_registry *reg, struct mm_vsample *out)
 		if (q == MM_VQ_DEFERRED)
 			d->deferred += s->value;
 	}
-	m = mm_registry_find(reg, "mailmon_queue_destination_reason_recipients");
-	for (size_t i = 0; m && i < mm_metric_nseries(m); i++) {
-		const struct mm_series *s = mm_metric_series(m, i);
-		int q = qindex(s->lv[0]), c = rindex_of(s->lv[2]);
-		if (q < 0 || c < 0 || strcmp(s->lv[1], "other") == 0)
-			continue;
-		struct mm_vdest *d = mm_vsample_dest(out, s->lv[1]);
-		if (d)
-			d->rc[c] += s->value;
-	}
+	take_dest_classes(reg, "mailmon_queue_destination_reason_recipients", false, out);
+	take_dest_classes(reg, "mailmon_queue_destination_suspended_recipients", true, out);
 }
 
 void mm_vsample_take(const struct mm_registry *reg, const struct mm_vsample_names *names,

@@ -9,6 +9,7 @@
  *   mailmon_queue_messages{queue}, mailmon_queue_oldest_age_seconds{queue}
  *   mailmon_queue_destination_messages{queue,destination}
  *   mailmon_queue_destination_reason_recipients{queue,destination,reason}
+ *   mailmon_queue_destination_suspended_recipients{queue,destination,cause}
  *   mailmon_messages_submitted_total{channel}     inflow (smtpd, pickup)
  *   mailmon_messages_delivered_total{channel}, _deferred_total, _bounced_total
  *   mailmon_log_program_lines_total{program}      qmgr logging, any logging
@@ -53,6 +54,9 @@ struct mm_vdest {
 	char name[MM_VDEST_NAME_MAX];
 	double msgs, deferred;
 	double rc[MM_RC_N]; /* pending recipients per delay-reason class */
+	/* rc[MM_RC_SUSPENDED] split by the class of the quoted cause
+	 * (MM_RC_NONE: none quoted, or the family is absent) */
+	double suspended_cause[MM_RC_N];
 };
 
 struct mm_vsample {

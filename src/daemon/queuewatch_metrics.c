@@ -1,7 +1,8 @@
 /*
  * queuewatch_metrics: the queue module's families in the metric registry
  * (mailmon_queue_*: sizes, ages, growth and drain per queue, the top
- * destinations, delay-reason classes, the scanner's own figures) and the
+ * destinations, delay-reason classes and the causes behind suspended
+ * destinations, the scanner's own figures) and the
  * collector that sets them from the published summary at each scrape.
  *
  * The registry owns the families; w->f[] only points at them. The
@@ -28,6 +29,7 @@ enum {
 	F_REASON,
 	F_REASON_RCPTS,
 	F_DEST_REASON,
+	F_DEST_SUSPENDED,
 	F_SCANS,
 	F_SCAN_FAIL,
 	F_SCAN_SECONDS,
@@ -80,6 +82,13 @@ static const struct mm_metric_def defs[F_N] = {
 			   "(top N destinations plus \"other\"; classes with none are left out).",
 			   MM_METRIC_GAUGE, {"queue", "destination", "reason"}, .max_series = 8000,
 			   .fold_label = 2},
+	[F_DEST_SUSPENDED] = {"mailmon_queue_destination_suspended_recipients",
+			      "Pending recipients per destination domain whose delay reason is "
+			      "\"delivery temporarily suspended\" (reason=\"suspended\" above), by the "
+			      "class of the cause Postfix quoted after it (refused, timeout, ...; none: "
+			      "no cause quoted).",
+			      MM_METRIC_GAUGE, {"queue", "destination", "cause"}, .max_series = 8000,
+			      .fold_label = 2},
 	[F_SCANS] = {"mailmon_queue_scans_total", "Queue scans completed.", MM_METRIC_COUNTER},
 	[F_SCAN_FAIL] = {"mailmon_queue_scan_failures_total", "Queue scans that failed.",
 			 MM_METRIC_COUNTER},
@@ -136,6 +145,11 @@ static void collect(void *arg, struct mm_registry *r)
 					mm_metric_set(w->f[F_DEST_REASON],
 						      (const char *[]){dl[0], dl[1], mm_rclass_name(c)},
 						      (double)dd->rclass[c]);
+			for (unsigned c = 0; c < MM_RC_N; c++)
+				if (dd->suspended_cause[c])
+					mm_metric_set(w->f[F_DEST_SUSPENDED],
+						      (const char *[]){dl[0], dl[1], mm_rclass_name(c)},
+						      (double)dd->suspended_cause[c]);
 		}
 		for (unsigned c = 0; c < MM_RC_N; c++) {
 			const char *rl[] = {mm_queue_name(qi), mm_rclass_name(c)};

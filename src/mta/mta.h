@@ -78,6 +78,8 @@ struct mm_qrcpt {
 	const char *reason; /* delay reason text, NULL when none */
 	uint8_t rclass;	    /* enum mm_rclass */
 	uint16_t code;	    /* SMTP reply code for MM_RC_4XX, else 0 */
+	uint8_t cause;	    /* MM_RC_SUSPENDED: the quoted cause's class
+			       (mm_rclass_cause); else MM_RC_NONE */
 };
 
 struct mm_qmsg {

@@ -72,8 +72,10 @@ static void fold(struct mm_qsum_dest *into, const struct mm_qsum_dest *d)
 	into->bytes += d->bytes;
 	if (d->oldest < into->oldest)
 		into->oldest = d->oldest;
-	for (int c = 0; c < MM_RC_N; c++)
+	for (int c = 0; c < MM_RC_N; c++) {
 		into->rclass[c] += d->rclass[c];
+		into->suspended_cause[c] += d->suspended_cause[c];
+	}
 	for (int a = 0; a < MM_QSUM_AGES; a++)
 		into->ages[a] += d->ages[a];
 }
@@ -161,6 +163,9 @@ void mm_qsummary_build(const struct mm_qsnap *snap, size_t top, struct mm_qsumma
 					d->oldest = m->arrival;
 			}
 			d->rcpts++;
+			if (m->rcpt[k].rclass == MM_RC_SUSPENDED)
+				d->suspended_cause[m->rcpt[k].cause < MM_RC_N ? m->rcpt[k].cause
+									      : MM_RC_OTHER]++;
 			d->rclass[m->rcpt[k].rclass < MM_RC_N ? m->rcpt[k].rclass : MM_RC_OTHER]++;
 			q->rclass[m->rcpt[k].rclass < MM_RC_N ? m->rcpt[k].rclass : MM_RC_OTHER]++;
 			classes |= 1u << (m->rcpt[k].rclass < MM_RC_N ? m->rcpt[k].rclass : MM_RC_OTHER);

@@ -2,7 +2,9 @@
  * queue_summary: what the daemon keeps about the queue, computed from a
  * snapshot: per queue the messages, recipients, bytes, oldest arrival and
  * delay-reason class mix, and the same per destination domain (top N by
- * messages, the rest summed as "other").
+ * messages, the rest summed as "other"). Per destination the suspended
+ * recipients are also split by the class of the cause Postfix quoted
+ * (so a dead destination's class survives its suspension).
  *
  *   mm_qsummary_build(snap, top, sum)   top = 0 keeps every destination
  *   mm_qsummary_json(sum, now_s)        the /api/queue "queues" object
@@ -47,6 +49,9 @@ struct mm_qsum_dest {
 	uint64_t msgs, rcpts, bytes;
 	int64_t oldest; /* arrival, INT64_MAX when empty */
 	uint64_t rclass[MM_RC_N];
+	/* The rclass[MM_RC_SUSPENDED] recipients by the class of the cause
+	 * quoted after "delivery temporarily suspended" (none: no cause). */
+	uint64_t suspended_cause[MM_RC_N];
 	uint64_t last_msg; /* build-time: message sequence last counted */
 };
 

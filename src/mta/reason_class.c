@@ -4,6 +4,7 @@
 #include "mta/reason_class.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,12 +14,14 @@ static const char *const names[MM_RC_N] = {
 	[MM_RC_SUSPENDED] = "suspended", [MM_RC_OTHER] = "other",
 };
 
+#define SUSPENDED "delivery temporarily suspended"
+
 /* First match wins. */
 static const struct {
 	const char *needle;
 	enum mm_rclass rclass;
 } rules[] = {
-	{"delivery temporarily suspended", MM_RC_SUSPENDED},
+	{SUSPENDED, MM_RC_SUSPENDED},
 	{"connection refused", MM_RC_REFUSED},
 	{"tls is required", MM_RC_TLS},
 	{"cannot start tls", MM_RC_TLS},
@@ -57,13 +60,17 @@ static uint16_t reply_code(const char *reason)
 	return 0;
 }
 
-enum mm_rclass mm_rclass_of(const char *reason, const char *status, uint16_t *code)
+/* The rules from the table on; with no_suspended the suspended marker
+ * is not a class (used on the text quoted after it). */
+static enum mm_rclass classify(const char *reason, const char *status, bool no_suspended,
+			       uint16_t *code)
 {
 	*code = 0;
 	if (!reason || !*reason)
 		return status && *status ? MM_RC_OTHER : MM_RC_NONE;
 	for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
-		if (ci_strstr(reason, rules[i].needle))
+		if (!(no_suspended && rules[i].rclass == MM_RC_SUSPENDED) &&
+		    ci_strstr(reason, rules[i].needle))
 			return rules[i].rclass;
 	uint16_t c = reply_code(reason);
 	if (c >= 400 && c < 500) {
@@ -75,6 +82,25 @@ enum mm_rclass mm_rclass_of(const char *reason, const char *status, uint16_t *co
 	if (status && strncmp(status, "4.4.2", 5) == 0)
 		return MM_RC_TIMEOUT;
 	return MM_RC_OTHER;
+}
+
+enum mm_rclass mm_rclass_of(const char *reason, const char *status, uint16_t *code)
+{
+	return classify(reason, status, false, code);
+}
+
+enum mm_rclass mm_rclass_cause(const char *reason, const char *status, uint16_t *code)
+{
+	*code = 0;
+	const char *p = reason ? ci_strstr(reason, SUSPENDED) : NULL;
+	if (!p)
+		return MM_RC_NONE;
+	p += strlen(SUSPENDED);
+	while (*p == ':' || *p == ' ' || *p == '\t')
+		p++;
+	if (!*p)
+		return MM_RC_NONE; /* no cause quoted: the status alone says little */
+	return classify(p, status, true, code);
 }
 
 const char *mm_rclass_name(unsigned rclass)

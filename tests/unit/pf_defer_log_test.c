@@ -2,6 +2,7 @@
  * wins, caps; and the delay-reason classes. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -71,35 +72,60 @@ static void test_reason_class(void **state)
 		const char *reason, *status;
 		enum mm_rclass want;
 		uint16_t code;
+		bool cause; /* mm_rclass_cause, else mm_rclass_of */
 	} cases[] = {
-		{"connect to 127.0.0.1[127.0.0.1]:58235: Connection refused", "4.4.1", MM_RC_REFUSED, 0},
+		{"connect to 127.0.0.1[127.0.0.1]:58235: Connection refused", "4.4.1", MM_RC_REFUSED, 0, false},
 		{"conversation with 127.0.0.1[127.0.0.1] timed out while receiving the initial server greeting",
-		 "4.4.2", MM_RC_TIMEOUT, 0},
-		{"connect to mx.example[192.0.2.1]:25: Connection timed out", NULL, MM_RC_TIMEOUT, 0},
+		 "4.4.2", MM_RC_TIMEOUT, 0, false},
+		{"connect to mx.example[192.0.2.1]:25: Connection timed out", NULL, MM_RC_TIMEOUT, 0, false},
 		{"lost connection with mx.example[192.0.2.1] while receiving the initial server greeting",
-		 NULL, MM_RC_TIMEOUT, 0},
+		 NULL, MM_RC_TIMEOUT, 0, false},
 		{"delivery temporarily suspended: connect to 127.0.0.1[127.0.0.1]:1: Connection refused",
-		 NULL, MM_RC_SUSPENDED, 0},
-		{"TLS is required, but was not offered by host mx.example[192.0.2.1]", NULL, MM_RC_TLS, 0},
-		{"Cannot start TLS: handshake failure", NULL, MM_RC_TLS, 0},
+		 NULL, MM_RC_SUSPENDED, 0, false},
+		{"TLS is required, but was not offered by host mx.example[192.0.2.1]", NULL, MM_RC_TLS, 0, false},
+		{"Cannot start TLS: handshake failure", NULL, MM_RC_TLS, 0, false},
 		{"Host or domain name not found. Name service error for name=x.example type=MX: Host not found, try again",
-		 NULL, MM_RC_DNS, 0},
+		 NULL, MM_RC_DNS, 0, false},
 		{"host mx.example[192.0.2.1] said: 451 4.7.1 Greylisted, try later (in reply to RCPT TO command)",
-		 NULL, MM_RC_4XX, 451},
-		{"host mx.example[192.0.2.1] said: 421-4.7.0 busy", NULL, MM_RC_4XX, 421},
-		{"host mx.example[192.0.2.1] said: 550 5.1.1 no such user", NULL, MM_RC_OTHER, 0},
-		{"mail transport unavailable", "4.3.0", MM_RC_OTHER, 0},
-		{"", NULL, MM_RC_NONE, 0},
-		{NULL, NULL, MM_RC_NONE, 0},
-		{"something", "4.4.3", MM_RC_DNS, 0},
+		 NULL, MM_RC_4XX, 451, false},
+		{"host mx.example[192.0.2.1] said: 421-4.7.0 busy", NULL, MM_RC_4XX, 421, false},
+		{"host mx.example[192.0.2.1] said: 550 5.1.1 no such user", NULL, MM_RC_OTHER, 0, false},
+		{"mail transport unavailable", "4.3.0", MM_RC_OTHER, 0, false},
+		{"", NULL, MM_RC_NONE, 0, false},
+		{NULL, NULL, MM_RC_NONE, 0, false},
+		{"something", "4.4.3", MM_RC_DNS, 0, false},
+		/* The cause quoted after "delivery temporarily suspended" (Postfix's
+		 * words on the lab: qmgr defers the rest of a dead destination):
+		 * mm_rclass_cause, last column true. */
+		{"delivery temporarily suspended: connect to 127.0.0.1[127.0.0.1]:1: Connection refused",
+		 "4.4.1", MM_RC_REFUSED, 0, true},
+		{"delivery temporarily suspended: conversation with 127.0.0.1[127.0.0.1] timed out while "
+		 "receiving the initial server greeting",
+		 "4.4.2", MM_RC_TIMEOUT, 0, true},
+		{"delivery temporarily suspended: host mx.example[192.0.2.1] said: 421 4.7.0 busy", NULL,
+		 MM_RC_4XX, 421, true},
+		{"delivery temporarily suspended: Cannot start TLS: handshake failure", NULL, MM_RC_TLS,
+		 0, true},
+		{"Delivery Temporarily Suspended: lost connection with mx.example[192.0.2.1]", NULL,
+		 MM_RC_TIMEOUT, 0, true},
+		{"delivery temporarily suspended: unknown trouble", NULL, MM_RC_OTHER, 0, true},
+		{"delivery temporarily suspended", "4.4.1", MM_RC_NONE, 0, true},
+		{"delivery temporarily suspended: ", NULL, MM_RC_NONE, 0, true},
+		/* the marker twice is not a cause */
+		{"delivery temporarily suspended: delivery temporarily suspended", NULL, MM_RC_OTHER, 0, true},
+		/* not a suspension: no cause */
+		{"connect to 127.0.0.1[127.0.0.1]:1: Connection refused", "4.4.1", MM_RC_NONE, 0, true},
+		{NULL, NULL, MM_RC_NONE, 0, true},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		uint16_t code = 99;
-		enum mm_rclass got = mm_rclass_of(cases[i].reason, cases[i].status, &code);
+		enum mm_rclass got = (cases[i].cause ? mm_rclass_cause : mm_rclass_of)(
+			cases[i].reason, cases[i].status, &code);
 		if (got != cases[i].want || code != cases[i].code)
-			fail_msg("case %zu \"%s\": got %s/%u, want %s/%u", i,
-				 cases[i].reason ? cases[i].reason : "(null)", mm_rclass_name(got),
-				 code, mm_rclass_name(cases[i].want), cases[i].code);
+			fail_msg("case %zu \"%s\"%s: got %s/%u, want %s/%u", i,
+				 cases[i].reason ? cases[i].reason : "(null)",
+				 cases[i].cause ? " (cause)" : "", mm_rclass_name(got), code,
+				 mm_rclass_name(cases[i].want), cases[i].code);
 	}
 	char label[16];
 	mm_rclass_label(MM_RC_4XX, 451, label, sizeof label);

@@ -204,6 +204,58 @@ static void test_table(void **state)
 	assert_non_null(strstr(err.msg, "no queue reader"));
 }
 
+/* The summary splits a destination's suspended recipients by the cause
+ * quoted after "delivery temporarily suspended", so a dead destination
+ * keeps its class (refused, timeout) once all its mail is suspended. */
+static void test_suspended_cause(void **state)
+{
+	static const char *const reasons[] = {
+		"delivery temporarily suspended: conversation with 127.0.0.1[127.0.0.1] timed out "
+		"while receiving the initial server greeting",
+		"delivery temporarily suspended: conversation with 127.0.0.1[127.0.0.1] timed out "
+		"while receiving the initial server greeting",
+		"conversation with 127.0.0.1[127.0.0.1] timed out while receiving the initial server "
+		"greeting",
+		"delivery temporarily suspended: connect to 127.0.0.1[127.0.0.1]:1: Connection refused",
+		"delivery temporarily suspended",
+	};
+	static const char *const addrs[] = {"a@slow.test", "b@slow.test", "c@slow.test",
+					    "a@dead.test", "b@dead.test"};
+	struct mm_qrcpt r[5];
+	struct mm_qmsg m[5];
+	const struct mm_qmsg *pm[5];
+	for (int i = 0; i < 5; i++) {
+		uint16_t code;
+		r[i] = (struct mm_qrcpt){.addr = addrs[i], .reason = reasons[i]};
+		r[i].rclass = (uint8_t)mm_rclass_of(reasons[i], NULL, &r[i].code);
+		r[i].cause = (uint8_t)mm_rclass_cause(reasons[i], NULL, &code);
+		m[i] = (struct mm_qmsg){.id = addrs[i], .sender = "", .arrival = 1000, .size = 10,
+					.queue = MM_Q_DEFERRED, .nrcpt = 1, .rcpt = &r[i]};
+		pm[i] = &m[i];
+	}
+	struct mm_qsnap snap = {.msgs = pm, .n = 5, .taken_s = 1060};
+	struct mm_qsummary sum;
+	mm_qsummary_build(&snap, 0, &sum);
+	const struct mm_qsum_queue *q = &sum.q[MM_Q_DEFERRED];
+	assert_int_equal(q->ndests, 2);
+	const struct mm_qsum_dest *slow = &q->dests[0], *dead = &q->dests[1];
+	assert_string_equal(slow->name, "slow.test");
+	assert_int_equal(slow->rclass[MM_RC_SUSPENDED], 2);
+	assert_int_equal(slow->rclass[MM_RC_TIMEOUT], 1);
+	assert_int_equal(slow->suspended_cause[MM_RC_TIMEOUT], 2);
+	assert_string_equal(dead->name, "dead.test");
+	assert_int_equal(dead->rclass[MM_RC_SUSPENDED], 2);
+	assert_int_equal(dead->suspended_cause[MM_RC_REFUSED], 1);
+	assert_int_equal(dead->suspended_cause[MM_RC_NONE], 1);
+	assert_int_equal(dead->suspended_cause[MM_RC_TIMEOUT], 0);
+	mm_qsummary_free(&sum);
+	/* Folded into "other" the split is kept. */
+	mm_qsummary_build(&snap, 1, &sum);
+	assert_int_equal(sum.q[MM_Q_DEFERRED].other.suspended_cause[MM_RC_REFUSED], 1);
+	assert_int_equal(sum.q[MM_Q_DEFERRED].other.suspended_cause[MM_RC_NONE], 1);
+	mm_qsummary_free(&sum);
+}
+
 static void test_trend(void **state)
 {
 	struct mm_qtrend *tr = calloc(1, sizeof *tr);
@@ -243,6 +295,7 @@ int main(void)
 		cmocka_unit_test(test_domain),
 		cmocka_unit_test(test_bucket),
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_suspended_cause),
 		cmocka_unit_test(test_trend),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,7 +24,8 @@
 /* One trace line: "key=value ..." with keys
  *   t (s) in act def oin oact (queue sizes, oldest ages in s)
  *   sub dlv dfr bnc (counters)  master qmgr qstop smtpd (-1: unknown)
- *   dest=NAME:MSGS:DEFERRED:CLASS:RCPTS (repeatable)
+ *   dest=NAME:MSGS:DEFERRED:CLASS:RCPTS (repeatable; CLASS suspended/CAUSE
+ *   is "delivery temporarily suspended: " followed by a CAUSE-class text)
  *   qlines lines (log lines of qmgr, of every program)  unav (deferrals
  *   "mail transport unavailable")  tr=NAME:COUNT ("connect to transport"
  *   warnings, repeatable)  lock=PATH:AVAIL_PCT (a locked partition) */
@@ -92,9 +93,15 @@ static void parse_sample(const char *line, struct mm_vsample *s)
 			assert_non_null(d);
 			d->msgs = msgs;
 			d->deferred = dfr;
-			for (unsigned c = 0; c < MM_RC_N; c++)
+			char *cause = strchr(cls, '/');
+			if (cause)
+				*cause++ = '\0';
+			for (unsigned c = 0; c < MM_RC_N; c++) {
 				if (!strcmp(cls, mm_rclass_name(c)))
-					d->rc[c] = rc;
+					d->rc[c] += rc;
+				if (cause && !strcmp(cause, mm_rclass_name(c)))
+					d->suspended_cause[c] += rc;
+			}
 		} else
 			fail_msg("unknown trace key %s", k);
 	}
@@ -247,6 +254,40 @@ static void test_tarpit(void **state)
 	assert_int_equal(out.floods.n, 1);
 	assert_string_equal(out.floods.v[0].rclass, "timeout");
 	free(v);
+}
+
+/* A dead destination after Postfix marked it dead: every pending
+ * recipient's reason is "delivery temporarily suspended: CAUSE" (the
+ * messages that failed first were tried again and suspended too). The
+ * class is the cause's, timeout for a tarpit and refused for a refusing
+ * server, never "suspended"; the node is degraded. */
+static void test_all_suspended(void **state)
+{
+	static const struct {
+		const char *dest, *cause;
+	} cases[] = {{"slow.test", "timeout"}, {"dead.test", "refused"}};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct mm_verdict_engine *v = malloc(sizeof *v);
+		mm_verdict_init(v, &conf);
+		struct mm_verdict out;
+		char line[400], want[64];
+		for (int t = 0; t <= 120; t += 5) {
+			snprintf(line, sizeof line,
+				 "t=%d in=0 act=10 def=%d oin=0 oact=5 sub=%d dlv=%d dfr=%d master=1 "
+				 "qmgr=1 qstop=0 smtpd=1 dest=%s:%d:%d:suspended/%s:%d",
+				 t, 500 + t * 4, t * 6, t * 2, t * 4, cases[i].dest, 500 + t * 4,
+				 500 + t * 4, cases[i].cause, 500 + t * 4);
+			run(v, (const char *[]){line}, 1, &out);
+		}
+		assert_int_equal(out.state, MM_V_DEGRADED);
+		assert_int_equal(out.floods.n, 1);
+		assert_string_equal(out.floods.v[0].dest, cases[i].dest);
+		assert_string_equal(out.floods.v[0].rclass, cases[i].cause);
+		snprintf(want, sizeof want, "flooded destination %s:", cases[i].dest);
+		assert_true(has_reason(&out, want));
+		assert_true(has_reason(&out, cases[i].cause));
+		free(v);
+	}
 }
 
 /* A quiet night: no traffic for hours, an empty queue, or three deferred
@@ -539,6 +580,31 @@ static void test_flood_rules(void **state)
 	assert_string_equal(f.v[1].dest, "grow.test");
 	assert_string_equal(f.v[1].rclass, "dns");
 	assert_true(f.v[1].growth_per_min > 299 && f.v[1].growth_per_min < 301);
+	/* Suspended with a cause votes for the cause; with no cause quoted
+	 * (or from a mailmond without the split) it is the class of the
+	 * rest, or "suspended" when alone. want NULL: no flood. */
+	static const struct {
+		const char *now, *want;
+	} susp[] = {
+		{"dest=x.test:300:300:refused:50 dest=x.test:300:300:suspended/refused:250", "refused"},
+		{"dest=x.test:300:300:refused:50 dest=x.test:300:300:suspended/timeout:150 "
+		 "dest=x.test:300:300:suspended/refused:100",
+		 NULL},
+		{"dest=x.test:300:300:suspended:300", "suspended"},
+		{"dest=x.test:300:300:suspended/none:300", "suspended"},
+		{"dest=x.test:300:300:timeout:10 dest=x.test:300:300:suspended:290", "timeout"},
+	};
+	parse_sample("t=0 def=0", &then);
+	for (size_t i = 0; i < sizeof susp / sizeof susp[0]; i++) {
+		char line[300];
+		snprintf(line, sizeof line, "t=60 def=300 %s", susp[i].now);
+		parse_sample(line, &now);
+		mm_flood_detect(&fc, &then, &now, &f);
+		if (f.n != (susp[i].want ? 1u : 0u) ||
+		    (susp[i].want && strcmp(f.v[0].rclass, susp[i].want) != 0))
+			fail_msg("%s: got %zu floods (%s), want %s", susp[i].now, f.n,
+				 f.n ? f.v[0].rclass : "-", susp[i].want ? susp[i].want : "none");
+	}
 }
 
 int main(void)
@@ -548,6 +614,7 @@ int main(void)
 		cmocka_unit_test(test_stalled_qmgr_missing_no_logs),
 		cmocka_unit_test(test_dead_destination),
 		cmocka_unit_test(test_tarpit),
+		cmocka_unit_test(test_all_suspended),
 		cmocka_unit_test(test_quiet_night),
 		cmocka_unit_test(test_restart),
 		cmocka_unit_test(test_transport_without_process),

@@ -43,6 +43,8 @@ int mm_pf_postqueue_line(struct mm_pf_pq *pq, const char *line, size_t len, unsi
 		if (why) {
 			r[k].reason = mm_strpool_get(&pq->pool, why, strlen(why));
 			r[k].rclass = (uint8_t)mm_rclass_of(why, NULL, &r[k].code);
+			uint16_t ccode;
+			r[k].cause = (uint8_t)mm_rclass_cause(why, NULL, &ccode);
 		}
 		k++;
 	}

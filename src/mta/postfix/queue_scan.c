@@ -223,6 +223,7 @@ static void read_reasons(struct mm_pf_scanner *s, struct mm_qmsg *m, const char 
 			m->rcpt[i].reason = NULL;
 			m->rcpt[i].rclass = MM_RC_NONE;
 			m->rcpt[i].code = 0;
+			m->rcpt[i].cause = MM_RC_NONE;
 		}
 		return;
 	}
@@ -251,10 +252,13 @@ static void read_reasons(struct mm_pf_scanner *s, struct mm_qmsg *m, const char 
 		r->reason = NULL;
 		r->code = 0;
 		r->rclass = MM_RC_NONE;
+		r->cause = MM_RC_NONE;
 		if (de && (de->reason || de->status)) {
 			if (de->reason)
 				r->reason = mm_strpool_get(&s->pool, de->reason, strlen(de->reason));
 			r->rclass = (uint8_t)mm_rclass_of(de->reason, de->status, &r->code);
+			uint16_t ccode;
+			r->cause = (uint8_t)mm_rclass_cause(de->reason, de->status, &ccode);
 		}
 	}
 }
