@@ -84,7 +84,8 @@ static const struct mm_metric_def defs[F_N] = {
 			   .fold_label = 2},
 	[F_DEST_SUSPENDED] = {"mailmon_queue_destination_suspended_recipients",
 			      "Pending recipients per destination domain whose delay reason is "
-			      "\"delivery temporarily suspended\" (reason=\"suspended\" above), by the "
+			      "\"delivery temporarily suspended\" (reason=\"suspended\" in "
+			      "mailmon_queue_destination_reason_recipients), by the "
 			      "class of the cause Postfix quoted after it (refused, timeout, ...; none: "
 			      "no cause quoted).",
 			      MM_METRIC_GAUGE, {"queue", "destination", "cause"}, .max_series = 8000,
