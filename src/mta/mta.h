@@ -121,10 +121,23 @@ struct mm_qsnap {
 
 #define MM_MTA_MAX_INSTANCES 16
 
-/* Opens rel below the queue directory of instance read-only (O_NOFOLLOW
- * on every component); the descriptor, or -1 with errno. Thread-safe. */
+/* One entry of a directory listed through an opener, with its lstat
+ * identity. */
+struct mm_mta_dirent {
+	char name[64];
+	uint32_t mode;
+	uint64_t ino, size;
+	int64_t mtime_ns, ctime_ns;
+};
+
+/* open: opens rel below the queue directory of instance read-only
+ * (O_NOFOLLOW on every component); the descriptor, or -1 with errno.
+ * list: the entries of directory rel (*out malloc'ed, *n of them); 0, or
+ * -1 with errno. Both thread-safe. */
 struct mm_mta_opener {
 	int (*open)(void *ctx, unsigned instance, const char *rel);
+	int (*list)(void *ctx, unsigned instance, const char *rel, struct mm_mta_dirent **out,
+		    size_t *n);
 	void *ctx;
 };
 

@@ -11,7 +11,11 @@
  *       errno: the helper's refusal (ENOENT, EPERM, ELOOP, ...) or EPIPE
  *       when the helper is gone, did not answer within timeout_ms or
  *       answered garbage (then every later request fails at once)
- *   mm_ps_client_opener(c)  the same as a struct mm_mta_opener (mta.h)
+ *   mm_ps_client_queue_list(c, instance, rel, &out, &n)
+ *       the entries of directory rel (names of letters and digits only,
+ *       with their lstat identity; *out malloc'ed): 0, or -1 with errno as
+ *       above
+ *   mm_ps_client_opener(c)  both as a struct mm_mta_opener (mta.h)
  *   mm_ps_client_free(c)    closes the socket (the helper exits)
  *
  * Counters (asked, refused, failed) are read with mm_ps_client_stats.
@@ -41,6 +45,8 @@ struct mm_ps_client_stats {
 
 void mm_ps_client_init(struct mm_ps_client *c, int fd, int timeout_ms);
 int mm_ps_client_queue_open(struct mm_ps_client *c, unsigned instance, const char *rel);
+int mm_ps_client_queue_list(struct mm_ps_client *c, unsigned instance, const char *rel,
+			    struct mm_mta_dirent **out, size_t *n);
 const struct mm_mta_opener *mm_ps_client_opener(struct mm_ps_client *c);
 struct mm_ps_client_stats mm_ps_client_stats(struct mm_ps_client *c);
 void mm_ps_client_free(struct mm_ps_client *c);

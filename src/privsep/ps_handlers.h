@@ -5,7 +5,8 @@
  *
  *   mm_ps_serve_run(fd, conf_path, req)     MM_PS_RUN and MM_PS_DISK_RUN
  *   mm_ps_serve_open(fd, dirs, conf_path, req)
- *                                           MM_PS_QUEUE_OPEN; dirs caches
+ *                                           MM_PS_QUEUE_OPEN and
+ *                                           MM_PS_QUEUE_LIST; dirs caches
  *                                           the queue directories
  *   mm_ps_qdirs_free(dirs)
  */

@@ -34,7 +34,7 @@ int mm_ps_helper_serve(int fd, const char *conf_path, enum mm_ps_role role)
 			if (d == 0)
 				break;
 			bool run = m.type == MM_PS_RUN || m.type == MM_PS_DISK_RUN;
-			bool open = m.type == MM_PS_QUEUE_OPEN;
+			bool open = m.type == MM_PS_QUEUE_OPEN || m.type == MM_PS_QUEUE_LIST;
 			if (d < 0 || (role == MM_PS_ROLE_RUN && !run) ||
 			    (role == MM_PS_ROLE_OPEN && !open)) {
 				rc = 2; /* a confused or hostile peer: no second try */

@@ -8,7 +8,10 @@
  *                     watched path (MM_PS_DISK_RUN); answers MM_PS_RUN_DONE
  *   MM_PS_ROLE_OPEN   opens a queue file or directory read-only
  *                     (MM_PS_QUEUE_OPEN); answers MM_PS_QUEUE_DONE with the
- *                     descriptor beside it (SCM_RIGHTS)
+ *                     descriptor beside it (SCM_RIGHTS); or lists a queue
+ *                     directory (MM_PS_QUEUE_LIST): one MM_PS_QUEUE_ENTRY
+ *                     per name with its lstat identity, then
+ *                     MM_PS_QUEUE_DONE
  *
  * Every answer comes from the helper's own load of the root-owned config
  * at conf_path (with the config trust checks), made per request (the

@@ -11,6 +11,7 @@
  * O_NOFOLLOW (a symlink anywhere is refused with ELOOP), read-only and
  * non-blocking, and must be a regular file or a directory.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -128,6 +129,61 @@ static int open_below(const char *qdir, const char *rel)
 	}
 }
 
+#define LIST_MAX 1000000 /* entries of one directory: more is not a queue */
+
+static bool entry_name_ok(const char *n)
+{
+	size_t k = 0;
+	for (; n[k]; k++)
+		if (!((n[k] >= 'A' && n[k] <= 'Z') || (n[k] >= 'a' && n[k] <= 'z') ||
+		      (n[k] >= '0' && n[k] <= '9')))
+			return false;
+	return k >= 1 && k < MM_PS_NAME;
+}
+
+/* Streams the entries of the open directory dfd (taken) as
+ * MM_PS_QUEUE_ENTRY messages, batched; names that cannot be queue files
+ * or hash directories are left out, an entry gone before its lstat too.
+ * 0, or -1 when a write failed. */
+static int send_list(int fd, int dfd)
+{
+	DIR *dir = fdopendir(dfd);
+	if (!dir) {
+		close(dfd);
+		return 0;
+	}
+	uint8_t out[65536];
+	size_t n = 0, count = 0;
+	int rc = 0;
+	struct dirent *de;
+	while (rc == 0 && count < LIST_MAX && (de = readdir(dir)) != NULL) {
+		if (!entry_name_ok(de->d_name))
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		struct mm_ps_msg e = {.type = MM_PS_QUEUE_ENTRY};
+		memcpy(e.u.entry.name, de->d_name, strlen(de->d_name) + 1);
+		e.u.entry.mode = (uint32_t)st.st_mode;
+		e.u.entry.ino = (uint64_t)st.st_ino;
+		e.u.entry.size = (uint64_t)st.st_size;
+		e.u.entry.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+		e.u.entry.ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+		if (sizeof out - n < 256) {
+			rc = mm_fd_send(fd, out, n, -1);
+			n = 0;
+		}
+		int k = mm_ps_encode(&e, out + n, sizeof out - n);
+		if (k > 0)
+			n += (size_t)k;
+		count++;
+	}
+	closedir(dir);
+	if (rc == 0 && n)
+		rc = mm_fd_send(fd, out, n, -1);
+	return rc;
+}
+
 int mm_ps_serve_open(int fd, struct mm_ps_qdirs *q, const char *conf_path,
 		     const struct mm_ps_msg *req)
 {
@@ -147,6 +203,16 @@ int mm_ps_serve_open(int fd, struct mm_ps_qdirs *q, const char *conf_path,
 		ans.u.done.err = EPERM; /* not a path of the queue's layout */
 	else if ((got = open_below(q->dirs[i], rel)) < 0)
 		ans.u.done.err = -got;
+	if (req->type == MM_PS_QUEUE_LIST && got >= 0) {
+		struct stat st;
+		if (fstat(got, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			close(got);
+			ans.u.done.err = ENOTDIR;
+		} else if (send_list(fd, got) < 0) {
+			return -1;
+		}
+		got = -1; /* send_list took it */
+	}
 	uint8_t out[64];
 	int n = mm_ps_encode(&ans, out, sizeof out);
 	int w = n < 0 ? -1 : mm_fd_send(fd, out, (size_t)n, got);

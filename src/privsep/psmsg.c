@@ -14,6 +14,8 @@ static const size_t payload_len[MM_PS__COUNT] = {
 	[MM_PS_QUEUE_OPEN] = 4 + MM_PS_NAME + MM_PS_NAME,
 	[MM_PS_QUEUE_DONE] = 4,
 	[MM_PS_DISK_RUN] = 4 + 4 + MM_PS_TEXT,
+	[MM_PS_QUEUE_LIST] = 4 + MM_PS_NAME + MM_PS_NAME,
+	[MM_PS_QUEUE_ENTRY] = MM_PS_NAME + 4 + 8 * 4,
 };
 
 size_t mm_ps_payload_len(enum mm_ps_type type)
@@ -31,6 +33,20 @@ static void put32(uint8_t *p, uint32_t v)
 {
 	for (int i = 0; i < 4; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
 }
 
 static uint16_t get16(const uint8_t *p)
@@ -120,6 +136,7 @@ int mm_ps_encode(const struct mm_ps_msg *m, uint8_t *buf, size_t cap)
 		put32(p, (uint32_t)m->u.done.err);
 		break;
 	case MM_PS_QUEUE_OPEN:
+	case MM_PS_QUEUE_LIST:
 		put32(p, m->u.queue_open.instance);
 		put_text(p + 4, m->u.queue_open.queue, MM_PS_NAME);
 		put_text(p + 4 + MM_PS_NAME, m->u.queue_open.file, MM_PS_NAME);
@@ -128,6 +145,14 @@ int mm_ps_encode(const struct mm_ps_msg *m, uint8_t *buf, size_t cap)
 		put32(p, m->u.disk_run.id);
 		put32(p + 4, m->u.disk_run.lock);
 		put_text(p + 8, m->u.disk_run.path, MM_PS_TEXT);
+		break;
+	case MM_PS_QUEUE_ENTRY:
+		put_text(p, m->u.entry.name, MM_PS_NAME);
+		put32(p + MM_PS_NAME, m->u.entry.mode);
+		put64(p + MM_PS_NAME + 4, m->u.entry.ino);
+		put64(p + MM_PS_NAME + 12, m->u.entry.size);
+		put64(p + MM_PS_NAME + 20, (uint64_t)m->u.entry.mtime_ns);
+		put64(p + MM_PS_NAME + 28, (uint64_t)m->u.entry.ctime_ns);
 		break;
 	default:
 		return -1;
@@ -182,6 +207,7 @@ int mm_ps_decode(const uint8_t *buf, size_t n, struct mm_ps_msg *m, size_t *used
 		bad = m->u.done.err < 0 || m->u.done.err > 4095;
 		break;
 	case MM_PS_QUEUE_OPEN:
+	case MM_PS_QUEUE_LIST:
 		m->u.queue_open.instance = get32(p);
 		bad = get_text(p + 4, MM_PS_NAME, m->u.queue_open.queue, NAME) ||
 		      strchr(m->u.queue_open.queue, '/') ||
@@ -193,6 +219,15 @@ int mm_ps_decode(const uint8_t *buf, size_t n, struct mm_ps_msg *m, size_t *used
 		m->u.disk_run.lock = get32(p + 4);
 		bad = m->u.disk_run.lock > 1 ||
 		      get_text(p + 8, MM_PS_TEXT, m->u.disk_run.path, ABS_PATH);
+		break;
+	case MM_PS_QUEUE_ENTRY:
+		bad = get_text(p, MM_PS_NAME, m->u.entry.name, NAME) ||
+		      strpbrk(m->u.entry.name, "/._-") != NULL;
+		m->u.entry.mode = get32(p + MM_PS_NAME);
+		m->u.entry.ino = get64(p + MM_PS_NAME + 4);
+		m->u.entry.size = get64(p + MM_PS_NAME + 12);
+		m->u.entry.mtime_ns = (int64_t)get64(p + MM_PS_NAME + 20);
+		m->u.entry.ctime_ns = (int64_t)get64(p + MM_PS_NAME + 28);
 		break;
 	default:
 		bad = 1;

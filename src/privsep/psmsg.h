@@ -13,8 +13,8 @@
  * command by section and kind, MM_PS_DISK_RUN the [disk] lock or unlock
  * command and a partition path (which must be one of the helper's own
  * [disk] paths), both read from the helper's own, root-owned config; and
- * MM_PS_QUEUE_OPEN names a queue file or directory by MTA instance, queue
- * and file name, which the helper checks against the queue directory of
+ * MM_PS_QUEUE_OPEN (and MM_PS_QUEUE_LIST) names a queue file or directory
+ * by MTA instance, queue and file name, which the helper checks against the queue directory of
  * that instance in its own config (the MTA backend's rel_ok) and opens
  * read-only, one component at a time, never following a symlink.
  *
@@ -47,6 +47,10 @@ enum mm_ps_type {
 	MM_PS_QUEUE_OPEN,     /* open queue file `file` in queue `queue` */
 	MM_PS_QUEUE_DONE,     /* errno (0: the fd comes as SCM_RIGHTS) */
 	MM_PS_DISK_RUN,	      /* run [disk] lock/unlock_command for `path` */
+	MM_PS_QUEUE_LIST,     /* list queue directory `file` of `queue` (queue_open
+			       * layout): MM_PS_QUEUE_ENTRY per entry, then
+			       * MM_PS_QUEUE_DONE */
+	MM_PS_QUEUE_ENTRY,    /* one directory entry with its lstat identity */
 	MM_PS__COUNT
 };
 
@@ -82,6 +86,12 @@ struct mm_ps_msg {
 			uint32_t lock;		/* 1: lock_command, 0: unlock_command */
 			char path[MM_PS_TEXT];	/* a [disk] paths entry */
 		} disk_run;
+		struct {
+			char name[MM_PS_NAME];	/* one path component: letters, digits */
+			uint32_t mode;		/* st_mode (type and permissions) */
+			uint64_t ino, size;
+			int64_t mtime_ns, ctime_ns;
+		} entry;
 	} u;
 };
 

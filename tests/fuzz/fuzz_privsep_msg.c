@@ -28,9 +28,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int n = mm_ps_encode(&m, buf, sizeof buf);
 		if (n != (int)used || memcmp(buf, data + off, used) != 0)
 			abort();
-		if (m.type == MM_PS_QUEUE_OPEN &&
+		if ((m.type == MM_PS_QUEUE_OPEN || m.type == MM_PS_QUEUE_LIST) &&
 		    (strstr(m.u.queue_open.file, "..") || m.u.queue_open.file[0] == '/' ||
 		     strchr(m.u.queue_open.queue, '/') || !m.u.queue_open.queue[0]))
+			abort();
+		/* a listed name is one plain component */
+		if (m.type == MM_PS_QUEUE_ENTRY &&
+		    (!m.u.entry.name[0] || strpbrk(m.u.entry.name, "/.")))
 			abort();
 		/* a lock path is absolute and never climbs */
 		if (m.type == MM_PS_DISK_RUN &&

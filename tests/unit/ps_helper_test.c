@@ -150,6 +150,37 @@ static void test_opener(void **state)
 			fail_msg("%s: fd %d errno %d, want %d", refused[i].rel, r, errno,
 				 refused[i].want);
 	}
+	/* Listings: each entry with its lstat identity (a symlink is one,
+	 * never followed); a file is not a directory. */
+	struct mm_mta_dirent *ents = NULL;
+	size_t n = 0;
+	assert_int_equal(mm_ps_client_queue_list(&c, 0, "deferred/A", &ents, &n), 0);
+	assert_int_equal(n, 2);
+	char pth[256];
+	snprintf(pth, sizeof pth, "%s/queue/deferred/A/ABCDEF12345", f->dir);
+	struct stat want;
+	assert_int_equal(lstat(pth, &want), 0);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(ents[i].name, "ABCDEF12345") == 0) {
+			assert_true(S_ISREG(ents[i].mode));
+			assert_int_equal(ents[i].ino, want.st_ino);
+			assert_int_equal(ents[i].size, 10);
+			assert_int_equal(ents[i].mtime_ns, (int64_t)want.st_mtim.tv_sec * 1000000000 +
+								   want.st_mtim.tv_nsec);
+		} else {
+			assert_string_equal(ents[i].name, "SYMLNK12345");
+			assert_true(S_ISLNK(ents[i].mode));
+		}
+	}
+	free(ents);
+	assert_int_equal(mm_ps_client_queue_list(&c, 0, "deferred", &ents, &n), 0);
+	assert_int_equal(n, 2); /* A (a directory) and B (a symlink) */
+	free(ents);
+	errno = 0;
+	assert_int_equal(mm_ps_client_queue_list(&c, 0, "deferred/A/ABCDEF12345", &ents, &n), -1);
+	assert_int_equal(errno, ENOTDIR);
+	assert_int_equal(mm_ps_client_queue_list(&c, 0, "deferred/B", &ents, &n), -1);
+	assert_int_equal(errno, ELOOP); /* the symlinked hash dir, not followed */
 	/* A config the helper does not trust (group-writable) is no queue:
 	 * EACCES, never the ENOENT of a queue directory that does not exist. */
 	assert_int_equal(chmod(f->conf, 0620), 0);
@@ -161,8 +192,8 @@ static void test_opener(void **state)
 	assert_true(d >= 0);
 	close(d);
 	struct mm_ps_client_stats s = mm_ps_client_stats(&c);
-	assert_int_equal(s.asked, 12);
-	assert_int_equal(s.refused, 9);
+	assert_int_equal(s.asked, 16);
+	assert_int_equal(s.refused, 11);
 	assert_false(s.dead);
 	/* Forged bytes going up the tree: the helper does not answer, it
 	 * exits, and the client gives up at once afterwards. */

@@ -62,6 +62,18 @@ static void test_roundtrip(void **state)
 	roundtrip(&m);
 	strcpy(m.u.disk_run.path, "/");
 	roundtrip(&m);
+	m = (struct mm_ps_msg){.type = MM_PS_QUEUE_LIST};
+	strcpy(m.u.queue_open.queue, "defer");
+	strcpy(m.u.queue_open.file, "F");
+	roundtrip(&m);
+	m = (struct mm_ps_msg){.type = MM_PS_QUEUE_ENTRY};
+	strcpy(m.u.entry.name, "4F2A81C0D3");
+	m.u.entry.mode = 0100700;
+	m.u.entry.ino = 0x0123456789abcdefULL;
+	m.u.entry.size = 1u << 31;
+	m.u.entry.mtime_ns = -1;
+	m.u.entry.ctime_ns = 1765000000123456789LL;
+	roundtrip(&m);
 }
 
 static const struct {
@@ -131,6 +143,16 @@ static void test_bad(void **state)
 	m.u.bind.addr[9] = 1;
 	n = mm_ps_encode(&m, good, sizeof good);
 	assert_int_equal(mm_ps_decode(good, (size_t)n, &got, &used, &err), -1);
+	/* a listed entry is one plain name: no separator, no dot */
+	uint8_t eb[256];
+	static const char *const bad_names[] = {"", "A/B", "..", ".x", "a-b", "a_b"};
+	for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
+		m = (struct mm_ps_msg){.type = MM_PS_QUEUE_ENTRY};
+		strcpy(m.u.entry.name, bad_names[i]);
+		n = mm_ps_encode(&m, eb, sizeof eb);
+		if (mm_ps_decode(eb, (size_t)n, &got, &used, &err) != -1)
+			fail_msg("entry name \"%s\" decoded", bad_names[i]);
+	}
 	/* disk run: lock must be 0 or 1, the path absolute and plain */
 	uint8_t big[512];
 	m = (struct mm_ps_msg){.type = MM_PS_DISK_RUN};

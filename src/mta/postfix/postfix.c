@@ -9,8 +9,9 @@
  *   auto       direct when every queue directory can be opened, else
  *              postqueue (decided at open, reported by mode())
  * With params.opener (mailmond separated from root), direct and auto read
- * the queue files through it (the privileged helper opens them), without
- * inotify: every scan walks, still parsing only changed files.
+ * the queue files through it (the privileged helper lists the directories
+ * and opens the files), without inotify: every scan walks the listings,
+ * still opening and parsing only new or changed files.
  *
  * The queue directory of each instance is [mta] queue_directory when set
  * (single instance only), else `postconf -c DIR -h queue_directory`.

@@ -387,8 +387,10 @@ static int open_file(struct mm_pf_scanner *s, int dfd, size_t di, const char *na
 }
 
 /* Looks at one directory entry: the file name in queue dir index di (open
- * as dfd). Returns nothing: every outcome is a counter or a cache entry. */
-static void visit(struct mm_pf_scanner *s, int dfd, size_t di, const char *name)
+ * as dfd; -1 when listed through the opener, with its identity in
+ * listed). Returns nothing: every outcome is a counter or a cache entry. */
+static void visit(struct mm_pf_scanner *s, int dfd, size_t di, const char *name,
+		  const struct stat *listed)
 {
 	if (!id_ok(name))
 		return;
@@ -408,7 +410,9 @@ static void visit(struct mm_pf_scanner *s, int dfd, size_t di, const char *name)
 	}
 	struct stat st;
 	int fd = -1;
-	if (e && !s->opts.opener) {
+	if (e && listed) {
+		st = *listed;
+	} else if (e && !s->opts.opener) {
 		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			goto stat_failed;
 	} else {
@@ -537,9 +541,60 @@ static int walk(struct mm_pf_scanner *s, const char *rel, uint8_t q, int depth, 
 			continue;
 		}
 		if (q != DEFER_QUEUE)
-			visit(s, dirfd(dir), di, name);
+			visit(s, dirfd(dir), di, name, NULL);
 	}
 	closedir(dir);
+	return 0;
+}
+
+/* walk() through the opener's listings: the helper lstat()s each entry,
+ * so an unchanged file costs no request of its own. */
+static int walk_listed(struct mm_pf_scanner *s, const char *rel, uint8_t q, int depth,
+		       bool top, struct mm_err *err)
+{
+	const struct mm_mta_opener *o = s->opts.opener;
+	struct mm_mta_dirent *ents = NULL;
+	size_t n = 0;
+	if (o->list(o->ctx, s->instance, rel, &ents, &n) < 0) {
+		int e = errno;
+		if (e == ENOENT && (top || depth > 0))
+			return 0; /* maildrop or corrupt may not exist; subdir removed */
+		if (top)
+			return mm_err_sys(err, e, "the privileged helper cannot list %s/%s (it "
+					  "takes the queue directory from its own load of the "
+					  "config, which must be root's and not group- or "
+					  "world-writable)", s->qdir, rel);
+		s->st->unreadable++;
+		problem(s, rel, strerror(e));
+		return 0;
+	}
+	size_t di = add_dir(s, rel, q);
+	for (size_t i = 0; i < n; i++) {
+		const struct mm_mta_dirent *de = &ents[i];
+		if (S_ISDIR(de->mode)) {
+			if (depth < MAX_DEPTH && strlen(de->name) == 1) {
+				char sub[256];
+				int k = snprintf(sub, sizeof sub, "%s/%s", rel, de->name);
+				if (k > 0 && (size_t)k < sizeof sub)
+					walk_listed(s, sub, q, depth + 1, false, err);
+			}
+			continue;
+		}
+		if (q == DEFER_QUEUE)
+			continue;
+		struct stat st;
+		memset(&st, 0, sizeof st);
+		st.st_mode = (mode_t)de->mode;
+		st.st_ino = (ino_t)de->ino;
+		st.st_size = (off_t)de->size;
+		st.st_mtim.tv_sec = (time_t)(de->mtime_ns / 1000000000);
+		st.st_mtim.tv_nsec = (long)(de->mtime_ns % 1000000000);
+		st.st_ctim.tv_sec = (time_t)(de->ctime_ns / 1000000000);
+		st.st_ctim.tv_nsec = (long)(de->ctime_ns % 1000000000);
+		if (S_ISREG(st.st_mode))
+			visit(s, -1, di, de->name, &st);
+	}
+	free(ents);
 	return 0;
 }
 
@@ -695,7 +750,10 @@ static int full_walk(struct mm_pf_scanner *s, unsigned qmask, struct mm_err *err
 	for (unsigned q = 0; q < MM_Q_N; q++) {
 		if (!(qmask & MM_QMASK(q)))
 			continue;
-		if (walk(s, walk_queues[q], (uint8_t)q, 0, true, err) < 0) {
+		int rc = s->opts.opener && s->opts.opener->list
+				 ? walk_listed(s, walk_queues[q], (uint8_t)q, 0, true, err)
+				 : walk(s, walk_queues[q], (uint8_t)q, 0, true, err);
+		if (rc < 0) {
 			s->collect = false;
 			run_jobs(s); /* settle what was found; the scan still fails */
 			return -1;
@@ -758,7 +816,7 @@ static void on_event(struct mm_pf_scanner *s, const struct inotify_event *ev)
 		return;
 	}
 	s->gen++; /* a fresh mark, so a move is not taken for a duplicate */
-	visit(s, dfd, di, ev->name);
+	visit(s, dfd, di, ev->name, NULL);
 	close(dfd);
 }
 

@@ -51,9 +51,9 @@ struct mm_pf_scan_opts {
 	bool watch;		/* inotify-driven incremental rescans */
 	int64_t full_every_ms;	/* with watch: a full walk at least this often */
 	const struct mm_mta_opener *opener; /* set: every open goes through it
-					     * (the privileged helper); files
-					     * are then stat'ed through their
-					     * descriptor, never by name */
+					     * (the privileged helper), and the
+					     * walk uses its listings (names
+					     * with their lstat identity) */
 };
 
 struct mm_pf_scanner *mm_pf_scanner_new(const char *queue_dir, unsigned instance,
