@@ -255,6 +255,12 @@ int mm_privsep_drop(struct mm_daemon *d, struct mm_err *err)
 		  d->conf_path);
 	hand_over(mm_config_get(d->conf, "daemon", "run_directory"), ps->uid, ps->gid,
 		  d->conf_path);
+	/* [daemon] log_file was opened (made) as root: the user must be able
+	 * to reopen it after logrotate (which creates it as the user, see
+	 * packaging/logrotate). The group stays. */
+	if (d->log.sink == MM_LOG_FILE && d->log.fd >= 0 && fchown(d->log.fd, ps->uid, (gid_t)-1) < 0)
+		mm_log_warn(&d->log, "privsep: log file %s stays root's (%s): SIGUSR1 cannot "
+				     "reopen it after the drop", d->log.path, strerror(errno));
 	if (initgroups(ps->user, ps->gid) < 0 || setgid(ps->gid) < 0 || setuid(ps->uid) < 0 ||
 	    setuid(0) == 0 || geteuid() != ps->uid)
 		return mm_err_sys(err, errno, "privsep: cannot drop to %s", ps->user);

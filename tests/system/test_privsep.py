@@ -7,9 +7,11 @@ queue reads still work (checked against `postqueue -j`). Forged and
 malformed requests to the helpers are tested in tests/unit/ps_helper_test.c
 (the same helper code, forked on a socketpair)."""
 import ctypes
+import grp
 import errno
 import json
 import os
+import pathlib
 import pwd
 import re
 import shutil
@@ -352,3 +354,40 @@ def test_opener_refuses_forged_requests(lab, mailmon_user):
             assert d.stop() == 0, d.log()[-2000:]
     finally:
         shutil.rmtree(top, ignore_errors=True)
+
+
+def test_separated_log_file_reopens_after_logrotate(mailmon_user):
+    """[daemon] log_file is opened as root before the drop; mailmond hands it
+    to its user, and the file logrotate creates (packaging/logrotate's
+    `create` line) is one the user can reopen on SIGUSR1."""
+    tmp_path = pathlib.Path(tempfile.mkdtemp(prefix="mm-privsep-"))  # reachable by mailmon
+    os.chmod(tmp_path, 0o711)
+    logdir = tmp_path / "log"
+    logdir.mkdir(mode=0o750)
+    log = logdir / "mailmond.log"
+    port = mmbin.free_port()
+    conf = tmp_path / "mailmon.conf"
+    conf.write_text(f"[daemon]\nuser = mailmon\nstate_directory = {tmp_path}\n"
+                    f"run_directory = {tmp_path}\nlog_file = {log}\n"
+                    f"[http]\nlisten = {LO}:{port}\n[queue]\nenable = no\n[log]\nsources =\n")
+    d = mmbin.Daemon(str(conf), str(tmp_path / "stderr.log"))
+    d.start(api=f"{LO}:{port}")
+    try:
+        assert os.stat(log).st_uid == mailmon_user.pw_uid
+        create = re.search(r"^\s*create\s+(\d+)\s+(\S+)\s+(\S+)$",
+                           open(os.path.join(mmbin.SOURCE_DIR, "packaging", "logrotate")).read(),
+                           re.M)
+        mode, owner, group = int(create.group(1), 8), create.group(2), create.group(3)
+        # what logrotate does: move the file away, create the new one, signal
+        os.rename(log, str(log) + ".1")
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        os.fchown(fd, pwd.getpwnam(owner).pw_uid, grp.getgrnam(group).gr_gid)
+        os.close(fd)
+        d.signal(signal.SIGUSR1)
+        deadline = time.time() + 10
+        while "log file reopened" not in log.read_text():
+            assert time.time() < deadline, (str(log) + ".1: " + open(str(log) + ".1").read()[-1500:])
+            time.sleep(0.1)
+    finally:
+        assert d.stop() == 0
+        shutil.rmtree(tmp_path, ignore_errors=True)
