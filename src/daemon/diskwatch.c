@@ -190,23 +190,50 @@ static void load_locks(struct mm_diskwatch *w)
 
 /* ---- lock commands ---- */
 
+/* A command in flight names its partition by path, not by a struct dpath
+ * pointer: a reload moves the paths into a new array meanwhile. */
 struct action {
-	struct dpath *p;
+	struct mm_diskwatch *w;
+	char *path;
 	int lock; /* 1 lock, 0 unlock */
 	char *line;
 	char **argv;
 	char **envp;
 };
 
+static void action_free(struct action *a)
+{
+	if (!a)
+		return;
+	free(a->argv);
+	free(a->line);
+	mm_envp_free(a->envp);
+	free(a->path);
+	free(a);
+}
+
+static struct dpath *find_path(struct mm_diskwatch *w, const char *path)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (strcmp(w->p[i].path, path) == 0)
+			return &w->p[i];
+	return NULL;
+}
 
 static void action_done(const struct mm_child_result *res, void *arg)
 {
 	struct action *a = arg;
-	struct dpath *p = a->p;
-	struct mm_diskwatch *w = p->w;
+	struct mm_diskwatch *w = a->w;
+	struct dpath *p = find_path(w, a->path);
 	bool ok = res->exit_code == 0 && !res->timed_out && !res->signal;
 	char what[300];
 	mm_child_describe(res, what, sizeof what);
+	if (!p) {
+		mm_log_warn(&w->d->log, "disk: %s command for %s (no longer watched): %s",
+			    a->lock ? "lock" : "unlock", a->path, what);
+		action_free(a);
+		return;
+	}
 	p->busy = false;
 	p->ps_id = 0;
 	p->actions[a->lock ? 0 : 1][ok ? 0 : 1]++;
@@ -219,10 +246,7 @@ static void action_done(const struct mm_child_result *res, void *arg)
 		mm_log_err(&w->d->log, "disk: %s command for %s failed: %s (retried at the next "
 				       "check)", a->lock ? "lock" : "unlock", p->path, what);
 	}
-	free(a->argv);
-	free(a->line);
-	mm_envp_free(a->envp);
-	free(a);
+	action_free(a);
 }
 
 static void run_action(struct mm_diskwatch *w, struct dpath *p, int lock)
@@ -232,7 +256,8 @@ static void run_action(struct mm_diskwatch *w, struct dpath *p, int lock)
 		return;
 	struct mm_err err = {{0}};
 	struct action *a = xcalloc(1, sizeof *a);
-	a->p = p;
+	a->w = w;
+	a->path = xstrdup(p->path);
 	a->lock = lock;
 	if (w->d->privsep) {
 		/* Separated: the helper runs the command of its own read of the
@@ -244,7 +269,7 @@ static void run_action(struct mm_diskwatch *w, struct dpath *p, int lock)
 			p->busy = false;
 			mm_log_err(&w->d->log, "disk: %s command for %s: the privileged helper is "
 					       "not available", lock ? "lock" : "unlock", p->path);
-			free(a);
+			action_free(a);
 		}
 		return;
 	}
@@ -253,8 +278,7 @@ static void run_action(struct mm_diskwatch *w, struct dpath *p, int lock)
 	if (!a->argv) {
 		mm_log_err(&w->d->log, "disk: [disk] %s_command: %s", lock ? "lock" : "unlock",
 			   err.msg);
-		free(a->line);
-		free(a);
+		action_free(a);
 		return;
 	}
 	const char *const kv[][2] = {{"MAILMON_DISK_PATH", p->path},
@@ -272,10 +296,7 @@ static void run_action(struct mm_diskwatch *w, struct dpath *p, int lock)
 		p->busy = false;
 		mm_log_err(&w->d->log, "disk: %s command for %s: %s", lock ? "lock" : "unlock",
 			   p->path, err.msg);
-		free(a->argv);
-		free(a->line);
-		mm_envp_free(a->envp);
-		free(a);
+		action_free(a);
 	}
 }
 
@@ -410,7 +431,7 @@ static void free_paths(struct mm_diskwatch *w)
 	for (size_t i = 0; i < w->n; i++) {
 		mm_disk_stat_drop(w->p[i].job);
 		if (w->p[i].ps_id)
-			free(mm_privsep_cancel(w->d, w->p[i].ps_id)); /* its struct action */
+			action_free(mm_privsep_cancel(w->d, w->p[i].ps_id));
 		free(w->p[i].path);
 	}
 	free(w->p);

@@ -35,6 +35,14 @@ import mailmonlab  # noqa: E402
 LO = "127.0.0.1"
 
 
+@pytest.fixture(scope="module")
+def lab():
+    """Only Postfix: the queue tests need no other server (fewer ports to
+    race other tests for)."""
+    with mailmonlab.Lab(components=("postfix",)) as running:
+        yield running
+
+
 @pytest.fixture
 def mailmon_user():
     try:
