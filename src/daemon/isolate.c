@@ -650,7 +650,13 @@ static void run(void *arg, int64_t now_ms)
 			mm_log_notice(&x->d->log,
 				      "isolate: %s has not been failing for %lld s: releasing",
 				      e->dest, (long long)(now_s - e->quiet_since_s));
-			enqueue(x, OP_RELEASE, e->dest, e->reason, false);
+			char dest[MM_ISOLATE_DEST], reason[MM_ISOLATE_REASON];
+			mm_strlcpy(dest, e->dest, sizeof dest);
+			mm_strlcpy(reason, e->reason, sizeof reason);
+			/* It may start at once and take e out of the set: one
+			 * release per run, the next ones at the next runs. */
+			enqueue(x, OP_RELEASE, dest, reason, false);
+			break;
 		}
 	}
 	if (changed && !x->busy) {

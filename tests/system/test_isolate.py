@@ -15,6 +15,8 @@ connections.  mailmond runs with [isolate] enable = yes.
   transport (postfix-iso/isolated/smtp), and every normal message sent
   during the flood reaches the sink.
 - The state survives a mailmond restart.
+- With release_after 3 s and dead.test's mail deleted (postsuper -d), it
+  is released automatically.
 - `mailmon isolate --release dead.test` removes the entry (postmap -q
   finds nothing) and dead.test's mail moves back: Postfix's plain smtp
   transport tries it again.
@@ -24,6 +26,7 @@ connections.  mailmond runs with [isolate] enable = yes.
 import os
 import pwd
 import re
+import signal
 import smtplib
 import subprocess
 import tempfile
@@ -217,7 +220,33 @@ def test_isolate_release(setup):
     r = mmbin.mailmon("isolate", "--api", api, "--list")
     assert r.returncode == 0 and re.search(r"^dead\.test +refused +auto ", r.stdout, re.M), r.stdout
 
-    # 5. Released by hand: the entry goes, and the mail moves back.
+    # 5. Released automatically once dead.test stops failing (its mail
+    # deleted with postsuper), after release_after (3 s, by a reload).
+    with open(conf) as f:
+        text = f.read()
+    with open(conf, "w") as f:
+        f.write(text.replace("release_after = 10m", "release_after = 3s"))
+    d.signal(signal.SIGHUP)
+    mailmonlab.Lab.wait_for(
+        lambda: d.get(api, "/api/status")["reload"]["in_effect"].get("isolate.release_after")
+        == 3000, 15, what="release_after 3 s in effect")
+    subprocess.run(["postsuper", "-c", cdir, "-d", "ALL"], check=True, timeout=60,
+                   capture_output=True)
+    mailmonlab.Lab.wait_for(lambda: not isolation(api)["isolated"], 40, interval=1,
+                            what="dead.test released automatically")
+    assert postmap_q(lab, "dead.test", spec).returncode == 1
+    assert re.search(r"isolate: dead\.test has not been failing for \d+ s: releasing", d.log())
+    with open(conf, "w") as f:
+        f.write(text)
+    d.signal(signal.SIGHUP)
+    mailmonlab.Lab.wait_for(
+        lambda: d.get(api, "/api/status")["reload"]["in_effect"].get("isolate.release_after")
+        == 600000, 15, what="release_after 10 min in effect again")
+
+    # 6. Flooded again: isolated again; then released by hand: the entry
+    # goes, and the mail moves back.
+    flood(lab.ports["smtpd"], 300, "dead.test")
+    mailmonlab.Lab.wait_for(isolated, 90, interval=1, what="dead.test isolated again")
     offset = os.path.getsize(lab.paths["maillog"])
     r = mmbin.mailmon("isolate", "--api", api, "--release", "dead.test")
     assert r.returncode == 0, (r.stdout, r.stderr)
