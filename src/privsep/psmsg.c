@@ -9,8 +9,6 @@
 static const size_t payload_len[MM_PS__COUNT] = {
 	[MM_PS_RUN] = 4 + 4 + MM_PS_NAME,
 	[MM_PS_RUN_DONE] = 4 + 4 + 4 + MM_PS_TEXT,
-	[MM_PS_BIND] = 2 + 1 + 16,
-	[MM_PS_BIND_DONE] = 4,
 	[MM_PS_QUEUE_OPEN] = 4 + MM_PS_NAME + MM_PS_NAME,
 	[MM_PS_QUEUE_DONE] = 4,
 	[MM_PS_DISK_RUN] = 4 + 4 + MM_PS_TEXT,
@@ -126,12 +124,6 @@ int mm_ps_encode(const struct mm_ps_msg *m, uint8_t *buf, size_t cap)
 		put32(p + 8, m->u.run_done.ms);
 		put_text(p + 12, m->u.run_done.text, MM_PS_TEXT);
 		break;
-	case MM_PS_BIND:
-		put16(p, m->u.bind.port);
-		p[2] = m->u.bind.family;
-		memcpy(p + 3, m->u.bind.addr, 16);
-		break;
-	case MM_PS_BIND_DONE:
 	case MM_PS_QUEUE_DONE:
 		put32(p, (uint32_t)m->u.done.err);
 		break;
@@ -193,15 +185,6 @@ int mm_ps_decode(const uint8_t *buf, size_t n, struct mm_ps_msg *m, size_t *used
 		m->u.run_done.ms = get32(p + 8);
 		bad = get_text(p + 12, MM_PS_TEXT, m->u.run_done.text, FREE_TEXT);
 		break;
-	case MM_PS_BIND:
-		m->u.bind.port = get16(p);
-		m->u.bind.family = p[2];
-		memcpy(m->u.bind.addr, p + 3, 16);
-		bad = (m->u.bind.family != 4 && m->u.bind.family != 6) || m->u.bind.port == 0;
-		for (int i = 4; m->u.bind.family == 4 && i < 16; i++)
-			bad |= m->u.bind.addr[i] != 0;
-		break;
-	case MM_PS_BIND_DONE:
 	case MM_PS_QUEUE_DONE:
 		m->u.done.err = (int32_t)get32(p);
 		bad = m->u.done.err < 0 || m->u.done.err > 4095;

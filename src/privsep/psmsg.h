@@ -24,8 +24,8 @@
  *                                 consumed), 0 when more bytes are needed,
  *                                 -1 with err when the bytes are invalid
  *
- * No allocation; nothing is kept. Descriptors (a bound socket, an open
- * queue file) travel beside a reply as SCM_RIGHTS, never in the payload.
+ * No allocation; nothing is kept. Descriptors (an open queue file or
+ * directory) travel beside a reply as SCM_RIGHTS, never in the payload.
  */
 #ifndef MAILMON_PRIVSEP_PSMSG_H
 #define MAILMON_PRIVSEP_PSMSG_H
@@ -42,9 +42,9 @@
 enum mm_ps_type {
 	MM_PS_RUN = 1,	      /* run command `index` of section `name` */
 	MM_PS_RUN_DONE,	      /* its exit status, run time and output excerpt */
-	MM_PS_BIND,	      /* bind a listening TCP socket (privileged port) */
-	MM_PS_BIND_DONE,      /* errno (0: the socket comes as SCM_RIGHTS) */
-	MM_PS_QUEUE_OPEN,     /* open queue file `file` in queue `queue` */
+	/* 3 and 4 are not used (no helper binds sockets: docs/security.md);
+	 * the numbers below stay as they were on the wire. */
+	MM_PS_QUEUE_OPEN = 5, /* open queue file `file` in queue `queue` */
 	MM_PS_QUEUE_DONE,     /* errno (0: the fd comes as SCM_RIGHTS) */
 	MM_PS_DISK_RUN,	      /* run [disk] lock/unlock_command for `path` */
 	MM_PS_QUEUE_LIST,     /* list queue directory `file` of `queue` (queue_open
@@ -68,11 +68,6 @@ struct mm_ps_msg {
 			uint32_t ms;
 			char text[MM_PS_TEXT];
 		} run_done;
-		struct {
-			uint16_t port;
-			uint8_t family;		/* 4 or 6 */
-			uint8_t addr[16];	/* network order; v4 in the first 4 */
-		} bind;
 		struct {
 			int32_t err;		/* 0 or an errno */
 		} done;
