@@ -14,14 +14,21 @@
  *   isolate: postconf -x -h transport_maps (our map first?), postconf -M
  *            TRANSPORT/unix (defined?), postmap -q DEST MAP for the other
  *            maps (the nexthop the destination had, kept in our entry),
- *            then write map + state, postmap, reload;
+ *            then write map + state, postmap (no reload);
  *   release: write map + state, postmap, reload, postqueue -f.
  * "reload" is `postfix -c DIR reload`, through the root helper when
  * privileges are separated (privsep.h: it derives the command from its
- * own config). After a release postqueue -f retries the deferred queue at
- * once, so the destination's backlog goes out now; after an isolation the
- * backlog takes the slow route at its next retry (moving it at once would
- * only re-activate the whole flood).
+ * own config). An isolation does not reload: a reload restarts the queue
+ * manager, which puts the whole active queue (the flood) back in front of
+ * new mail, and that was normal mail's 1.4 s p99 spike in
+ * bench/cluster_tarpit.py. trivial-rewrite notices the rebuilt .db by
+ * itself ("table ... has changed -- restarting", at its next new client
+ * connection: seconds on a busy node, at most ipc_ttl) and the queue
+ * manager resolves with the new map from then on (docs/cluster.md). After
+ * a release postqueue -f retries the deferred queue at once, so the
+ * destination's backlog goes out now; after an isolation the backlog
+ * takes the slow route at its next retry (moving it at once would only
+ * re-activate the whole flood).
  *
  * Every run ([isolate] interval): a destination the cluster module reports
  * flooded (mailmon_flooded_destination_messages) with a class of
@@ -356,6 +363,16 @@ static void on_done(const struct mm_child_result *res, void *arg)
 		kick(x);
 }
 
+/* An isolation is done once postmap has rebuilt the map: no reload (see
+ * the header comment) and no flush. */
+static void isolated(struct mm_isolate *x)
+{
+	const struct mm_isolated *e = mm_isolate_find(&x->set, x->cur.dest);
+	finish(x, true, C_ISOLATED, "isolated %s (%s, %s) to transport %s, nexthop %s",
+	       x->cur.dest, x->cur.reason, x->cur.manual ? "manual" : "auto",
+	       x->transport, e && e->nexthop[0] ? e->nexthop : "(default)");
+}
+
 static void advance(struct mm_isolate *x, const struct mm_child_result *res)
 {
 	x->child = NULL;
@@ -427,6 +444,10 @@ static void advance(struct mm_isolate *x, const struct mm_child_result *res)
 			       x->map_path, desc, res->err[0] ? ": " : "", res->err);
 			return;
 		}
+		if (x->cur.kind == OP_ISOLATE) {
+			isolated(x);
+			return;
+		}
 		x->step = S_RELOAD;
 		break;
 	case S_RELOAD:
@@ -440,16 +461,6 @@ static void advance(struct mm_isolate *x, const struct mm_child_result *res)
 		if (x->cur.kind == OP_SYNC) {
 			finish(x, true, -1, "map %s resynchronised (%zu destinations)", x->map_path,
 			       x->set.n);
-			return;
-		}
-		if (x->cur.kind == OP_ISOLATE) {
-			/* No flush: the destination's deferred backlog takes the new
-			 * route at its next retry; re-activating it now would only
-			 * load the queue manager (bench/cluster_tarpit.py). */
-			const struct mm_isolated *e = mm_isolate_find(&x->set, x->cur.dest);
-			finish(x, true, C_ISOLATED, "isolated %s (%s, %s) to transport %s, nexthop %s",
-			       x->cur.dest, x->cur.reason, x->cur.manual ? "manual" : "auto",
-			       x->transport, e && e->nexthop[0] ? e->nexthop : "(default)");
 			return;
 		}
 		x->step = S_FLUSH;
