@@ -92,20 +92,6 @@ class Normal:
         self._t.join(60)
 
 
-def flood(port, n, threads=4):
-    def worker(k):
-        with smtplib.SMTP("127.0.0.1", port, timeout=120,
-                          local_hostname=mailmonlab.CLIENT_HELO) as s:
-            for i in range(k, n, threads):
-                s.sendmail("a@client.lab.test", ["t%d@slow.test" % i],
-                           "Subject: tarpit\r\nMessage-ID: <t%d@client.lab.test>\r\n\r\nx\r\n" % i)
-    ts = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-
-
 ISOLATED_SERVICE = ("isolated unix - - n - 2 smtp -o syslog_name=postfix/isolated"
                     " -o smtp_connect_timeout=2s -o smtp_helo_timeout=5s")
 
@@ -176,7 +162,7 @@ def run_once(a, isolate):
                     done.wait(1)
             w = threading.Thread(target=watch, daemon=True)
             w.start()
-            flood(lab.ports["smtpd"], a.flood)
+            traffic.flood(lab.ports["smtpd"], a.flood, "slow.test", prefix="t", timeout=120)
             r["queued_s"] = time.time() - t0
             while time.time() - t0 < a.during:
                 time.sleep(1)

@@ -35,6 +35,7 @@ import mailmonlab
 import mmbin
 from clusternode import haproxy_status, node_config, qmgr_pid
 from smtp_record import RecordingSink
+from traffic import flood
 
 NODES = 3
 WINDOW_S = 20
@@ -73,22 +74,6 @@ class Traffic:
     def stop(self):
         self._stop.set()
         self._thread.join(60)
-
-
-def flood(port, n, domain, threads=4):
-    """n messages to domain through one node's smtpd, threads sessions."""
-    def worker(k):
-        with smtplib.SMTP("127.0.0.1", port, timeout=60,
-                          local_hostname=mailmonlab.CLIENT_HELO) as s:
-            for i in range(k, n, threads):
-                s.sendmail("a@client.lab.test", ["f%d@%s" % (i, domain)],
-                           "Subject: flood\r\nMessage-ID: <f%d@client.lab.test>\r\n\r\nx\r\n"
-                           % i)
-    ts = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,6 @@ import signal
 import smtplib
 import subprocess
 import tempfile
-import threading
 import time
 
 import pytest
@@ -38,6 +37,7 @@ import pytest
 import mailmonlab
 import mmbin
 from smtp_record import RecordingSink
+from traffic import flood
 
 NAME = "postfix-iso"
 
@@ -73,21 +73,6 @@ interval = 1s
 release_after = {release_after}
 """.format(state=state, http=http, conf=lab.paths["postfix_config_dir"], q=q,
            maillog=lab.paths["maillog"], release_after=release_after)
-
-
-def flood(port, n, domain, threads=3):
-    def worker(k):
-        with smtplib.SMTP("127.0.0.1", port, timeout=60,
-                          local_hostname=mailmonlab.CLIENT_HELO) as s:
-            for i in range(k, n, threads):
-                s.sendmail("a@client.lab.test", ["f%d@%s" % (i, domain)],
-                           "Subject: flood\r\nMessage-ID: <iso-f%d@client.lab.test>\r\n\r\nx\r\n"
-                           % i)
-    ts = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
 
 
 def send_normal(port, n, tag):
@@ -183,7 +168,7 @@ def test_isolate_release(setup):
     # 3. Flood dead.test (refused) while normal mail flows.
     offset = os.path.getsize(lab.paths["maillog"])
     t0 = time.time()
-    flood(lab.ports["smtpd"], 300, "dead.test")
+    flood(lab.ports["smtpd"], 300, "dead.test", threads=3)
     normal = send_normal(lab.ports["smtpd"], 20, "a")
 
     def isolated():
@@ -245,7 +230,7 @@ def test_isolate_release(setup):
 
     # 6. Flooded again: isolated again; then released by hand: the entry
     # goes, and the mail moves back.
-    flood(lab.ports["smtpd"], 300, "dead.test")
+    flood(lab.ports["smtpd"], 300, "dead.test", threads=3)
     mailmonlab.Lab.wait_for(isolated, 90, interval=1, what="dead.test isolated again")
     offset = os.path.getsize(lab.paths["maillog"])
     r = mmbin.mailmon("isolate", "--api", api, "--release", "dead.test")

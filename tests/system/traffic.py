@@ -15,8 +15,14 @@ check mailmond's figures (/metrics, history, SNMP).
   reason_class(text)
       the delay-reason class (refused, timeout, suspended, other, none) of
       a `postqueue -j` delay_reason, by Postfix's own wording.
+  flood(port, n, domain, threads=4, prefix="f", timeout=60)
+      n one-recipient messages PREFIX<i>@domain (Message-ID
+      <PREFIX<i>@client.lab.test>) through the smtpd at port, over
+      `threads` SMTP sessions at once; returns when all are accepted.
 """
 import re
+import smtplib
+import threading
 
 import mmbin
 
@@ -77,3 +83,21 @@ def start_mailmond(lab, tmp, extra=""):
     api = "127.0.0.1:%d" % port
     daemon.start(api=api)
     return daemon, api, state
+
+
+def flood(port, n, domain, threads=4, prefix="f", timeout=60):
+    """The flood of the cluster tests and bench (see the module text)."""
+    import mailmonlab  # the lab's HELO name; on sys.path wherever the lab is
+
+    def worker(k):
+        with smtplib.SMTP("127.0.0.1", port, timeout=timeout,
+                          local_hostname=mailmonlab.CLIENT_HELO) as s:
+            for i in range(k, n, threads):
+                s.sendmail("a@client.lab.test", ["%s%d@%s" % (prefix, i, domain)],
+                           "Subject: flood\r\nMessage-ID: <%s%d@client.lab.test>\r\n\r\nx\r\n"
+                           % (prefix, i))
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
