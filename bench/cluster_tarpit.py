@@ -4,35 +4,60 @@
 A destination that accepts TCP and never answers (the lab's slow.test
 "hold" helper) holds a delivery agent per attempt until smtp_helo_timeout.
 This bench sends normal mail (rec.test, to a sink recording each
-Message-ID and its arrival) at a steady rate, measures its delivery
-latency (sink arrival - SMTP accept) before the flood, then floods
-slow.test with N messages while normal mail goes on, and measures again.
-It also records when mailmond's floodeddestination alarm fired and with
-which class (it must say timeout), and the node's verdict.
+Message-ID and its arrival) at a steady rate, then floods slow.test with
+N messages (at full speed or paced at --flood-rate per second) while
+normal mail goes on. It also records when mailmond's floodeddestination
+alarm fired and with which class (it must say timeout), and the node's
+verdict.
 
-It runs twice on a fresh lab each time: without isolation, then with
-[isolate] enable = yes and the Postfix setup of docs/cluster.md (mailmond's
-map first in transport_maps, an "isolated" smtp service with process
-limit 2, a 5 s greeting wait and concurrency 1), so the two "during"
-figures compare the same flood with and without isolation in one run.
-The isolated run also reports how long after the flood mailmond isolated
-slow.test, and normal mail's latency from then on. --write replaces the
-section in docs/benchmarks.md.
+Latency of a normal message: from the 250 reply to its DATA (the end of
+smtplib's sendmail, before QUIT) to the moment the sink has read its
+final "." (the sink runs in this process; the flood runs in a separate
+process, so it does not compete with the sink for the interpreter).
+Figures are printed in seconds with 3 decimals, per phase of the send
+time:
 
-    bench/cluster_tarpit.py [--flood 5000] [--rate 5] [--before 60] [--during 180]
-                            [--helo-timeout 30s] [--mode both|without|with]
-                            [--backoff postfix|lab] [--write docs/benchmarks.md]
+  before     the --before seconds before the flood starts;
+  injection  while the flood is being sent;
+  queued     after the last flood message was accepted;
+  isolated   (isolation run) after mailmond isolated slow.test.
 
+Per phase it also prints what tells CPU contention from queue clogging:
+the machine's CPU busy share (/proc/stat, all cores, everyone's work),
+the mean 1-minute load average (/proc/loadavg), and the largest number of
+files in Postfix's incoming and active queue directories (listed every
+second). A normal message that waits in incoming while active is at
+qmgr_message_active_limit (20,000) is clogging, not CPU.
+
+It runs without isolation, then with [isolate] enable = yes and the
+Postfix setup of docs/cluster.md (mailmond's map first in transport_maps,
+an "isolated" smtp service with process limit 2, a 5 s greeting wait and
+concurrency 1), a fresh lab each; --repeat repeats the pair. --write
+replaces this invocation's section (keyed by retry timing, greeting
+timeout and flood rate) in docs/benchmarks.md; --json saves the raw
+figures of every run.
+
+    bench/cluster_tarpit.py [--flood 20000] [--flood-rate 0] [--rate 5]
+                            [--before 60] [--during 420]
+                            [--helo-timeout 300s] [--mode both|without|with]
+                            [--backoff postfix|lab] [--repeat 1]
+                            [--write docs/benchmarks.md] [--json FILE]
+
+--flood-rate: messages per second of the flood (0: as fast as 4 SMTP
+sessions go). --during: seconds from the flood's start to the end of the
+measurement (at least until the flood is queued); with a 300 s greeting
+timeout it must pass 300 s to see the first attempts time out.
 --backoff: Postfix's default retry timing (queue_run_delay 300 s, backoff
-300-4000 s), or the lab's (10 s, 5-10 s), under which the flood's 20,000
-deferred messages come back to the active queue every 10 s.
+300-4000 s), or the lab's (10 s, 5-10 s), under which the deferred flood
+comes back to the active queue every 10 s.
 
 Run as root from the source tree with the binaries in build/ (MAILMON_BIN).
-Scaled down from the issue's 20,000 messages and Postfix's 300 s greeting
-timeout so that one run takes minutes; both are options.
+One run takes about --before + --during + 60 s. Not part of CI.
 """
 import argparse
 import datetime
+import json
+import multiprocessing
 import os
 import pathlib
 import re
@@ -52,8 +77,11 @@ import mmbin  # noqa: E402
 import traffic  # noqa: E402
 from smtp_record import RecordingSink  # noqa: E402
 
+PHASES = ("before", "injection", "queued", "isolated")
+
 
 def pct(xs, p):
+    """Nearest-rank percentile (p99 of 300 samples is the 3rd largest)."""
     xs = sorted(xs)
     if not xs:
         return float("nan")
@@ -62,10 +90,13 @@ def pct(xs, p):
 
 
 class Normal:
+    """Normal mail at `rate`/s, one SMTP session per message; sent[mid] is
+    the time of the 250 reply to DATA."""
+
     def __init__(self, port, rate):
         self.port, self.rate = port, rate
-        self.sent = {}  # mid -> (time, phase)
-        self.phase = "before"
+        self.sent = {}  # mid -> time.time() of DATA's 250
+        self.failed = 0
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._run, daemon=True)
 
@@ -78,9 +109,9 @@ class Normal:
                                   local_hostname=mailmonlab.CLIENT_HELO) as s:
                     s.sendmail("a@client.lab.test", ["u%d@rec.test" % i],
                                "Subject: n\r\nMessage-ID: %s\r\n\r\nx\r\n" % mid)
-                self.sent[mid] = (time.time(), self.phase)
+                    self.sent[mid] = time.time()
             except (smtplib.SMTPException, OSError):
-                pass
+                self.failed += 1
             i += 1
             self._stop.wait(1.0 / self.rate)
 
@@ -90,6 +121,70 @@ class Normal:
     def stop(self):
         self._stop.set()
         self._t.join(60)
+
+
+def cpu_times():
+    """(busy, total) jiffies of all cores from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    return sum(v) - idle, sum(v)
+
+
+def count_files(d):
+    n = 0
+    try:
+        for e in os.scandir(d):
+            n += count_files(e.path) if e.is_dir(follow_symlinks=False) else 1
+    except OSError:
+        pass
+    return n
+
+
+class Sampler:
+    """Every second: CPU jiffies, 1-min load average, and the number of
+    files in Postfix's incoming, active and deferred directories."""
+
+    def __init__(self, queue_dir):
+        self.q = queue_dir
+        self.samples = []  # (t, busy, total, load1, incoming, active, deferred)
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            busy, total = cpu_times()
+            with open("/proc/loadavg") as f:
+                load1 = float(f.read().split()[0])
+            self.samples.append((time.time(), busy, total, load1,
+                                 count_files(os.path.join(self.q, "incoming")),
+                                 count_files(os.path.join(self.q, "active")),
+                                 count_files(os.path.join(self.q, "deferred"))))
+            self._stop.wait(1.0)
+
+    def start(self):
+        self._t.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._t.join(30)
+
+    def window(self, a, b):
+        """CPU busy %, mean load, max incoming, max active, max deferred in [a, b)."""
+        s = [x for x in self.samples if a <= x[0] < b]
+        if len(s) < 2:
+            return None
+        busy = (s[-1][1] - s[0][1]) / max(1, s[-1][2] - s[0][2]) * 100.0
+        return {"cpu": busy, "load": sum(x[3] for x in s) / len(s),
+                "incoming": max(x[4] for x in s), "active": max(x[5] for x in s),
+                "deferred": max(x[6] for x in s)}
+
+
+def flood_proc(port, n, rate):
+    """The flood, in its own process (spawned: no interpreter shared with
+    the sink and the normal sender)."""
+    traffic.flood(port, n, "slow.test", prefix="t", timeout=120, rate=rate)
 
 
 ISOLATED_SERVICE = ("isolated unix - - n - 2 smtp -o syslog_name=postfix/isolated"
@@ -118,6 +213,22 @@ def setup_isolation(lab, state, tmap):
                   "isolated_destination_concurrency_limit": "1"})
 
 
+LOGTIME = re.compile(r"^(\w{3} +\d+ \d\d:\d\d:\d\d) ")
+
+
+def first_log(log, pattern):
+    """time.time() of the first maillog line matching pattern (1 s resolution,
+    local time), or None."""
+    m = re.search(r"^.*%s.*$" % pattern, log, re.M)
+    if not m:
+        return None
+    t = LOGTIME.match(m.group(0))
+    if not t:
+        return None
+    year = time.localtime().tm_year
+    return time.mktime(time.strptime("%d %s" % (year, t.group(1)), "%Y %b %d %H:%M:%S"))
+
+
 def run_once(a, isolate):
     """One lab, one flood; returns the figures of this run."""
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="mm-tarpit-"))
@@ -128,21 +239,22 @@ def run_once(a, isolate):
              "[cluster]\ninterval = 2s\nstall_window = 30s\n")
     if isolate:
         extra += "[isolate]\nenable = yes\ninterval = 2s\nrelease_after = 1h\n"
-    r = {"isolated_at": None, "alarm_at": None, "alarm": None, "states": set()}
-    backoff = BACKOFF[a.backoff]
-    with mailmonlab.Lab(components=("postfix",), **backoff) as lab:
+    r = {"isolate": isolate, "isolated_at": None, "alarm_at": None, "alarm": None,
+         "states": set()}
+    with mailmonlab.Lab(components=("postfix",), **BACKOFF[a.backoff]) as lab:
         lab.postconf({"transport_maps": "texthash:%s, texthash:%s" % (tmap, lab.paths["transport"]),
                       "smtp_helo_timeout": a.helo_timeout, "smtp_connect_timeout": "5s"})
         daemon, api, state = traffic.start_mailmond(lab, tmp, extra)
         if isolate:
             setup_isolation(lab, state, tmap)
+        sampler = Sampler(lab.paths["queue_dir"]).start()
         n = Normal(lab.ports["smtpd"], a.rate)
+        done = threading.Event()
         try:
+            start = time.time()
             n.start()
             time.sleep(a.before)
-            n.phase = "during"
             t0 = time.time()
-            done = threading.Event()
 
             def watch():
                 while not done.is_set():
@@ -152,7 +264,7 @@ def run_once(a, isolate):
                         if r["alarm_at"] is None:
                             for x in mmbin.Daemon.get(api, "/api/alarms")["alarms"]:
                                 if x["alarm"] == "floodeddestination" and x["state"] == "firing":
-                                    r["alarm_at"], r["alarm"] = time.time() - t0, x["instance"]
+                                    r["alarm_at"], r["alarm"] = time.time(), x["instance"]
                         if isolate and r["isolated_at"] is None:
                             iso = mmbin.Daemon.get(api, "/api/isolate")["isolated"]
                             if any(e["destination"] == "slow.test" for e in iso):
@@ -162,10 +274,15 @@ def run_once(a, isolate):
                     done.wait(1)
             w = threading.Thread(target=watch, daemon=True)
             w.start()
-            traffic.flood(lab.ports["smtpd"], a.flood, "slow.test", prefix="t", timeout=120)
-            r["queued_s"] = time.time() - t0
+            fp = multiprocessing.get_context("spawn").Process(
+                target=flood_proc, args=(lab.ports["smtpd"], a.flood, a.flood_rate))
+            fp.start()
+            fp.join()
+            r["flood_rc"] = fp.exitcode
+            t_queued = time.time()
             while time.time() - t0 < a.during:
                 time.sleep(1)
+            t_end = time.time()
             done.set()
             w.join(30)
             r["verdict"] = (mmbin.Daemon.get(api, "/api/status").get("verdict") or {}).get("line")
@@ -173,111 +290,169 @@ def run_once(a, isolate):
             deadline = time.time() + 120
             while time.time() < deadline and not set(n.sent) <= set(sink.ids):
                 time.sleep(1)
+            t_drained = time.time()
+            log = open(lab.paths["maillog"], errors="replace").read()
+            r["first_timeout"] = first_log(log, r"to=<t\d+@slow\.test>.*status=deferred.*timed out")
+            r["first_suspended"] = first_log(log, r"to=<t\d+@slow\.test>.*delivery temporarily suspended")
             if isolate:
-                log = open(lab.paths["maillog"], errors="replace").read()
                 r["iso_attempts"] = len(re.findall(r"postfix/isolated/smtp\[\d+\]: \w+: "
                                                    r"to=<t\d+@slow\.test>", log))
         finally:
+            done.set()
             n.stop()
+            sampler.stop()
             daemon.stop()
-    r["lat"] = {"before": [], "during": [], "isolated": [], "queued": []}
-    r["lost"] = 0
-    for mid, (t, phase) in n.sent.items():
-        if mid in sink.ids:
-            r["lat"][phase].append(sink.ids[mid] - t)
-            if r["isolated_at"] and t >= r["isolated_at"]:
-                r["lat"]["isolated"].append(sink.ids[mid] - t)
-            if t >= t0 + r["queued_s"]:
-                r["lat"]["queued"].append(sink.ids[mid] - t)
-        else:
-            r["lost"] += 1
-    if r["isolated_at"]:
-        r["isolated_at"] -= t0
+    bounds = {"before": (start, t0), "injection": (t0, t_queued), "queued": (t_queued, t_end),
+              "isolated": (r["isolated_at"] or t_end, t_end)}
+    r["lat"] = {p: [] for p in PHASES}
+    r["late"] = {p: 0 for p in PHASES}  # not at the sink when the run ended
+    r["sent_s"] = []  # (send time - t0, latency) of every message, for the slow list
+    for mid, t in n.sent.items():
+        got = sink.ids.get(mid)
+        lat = (got if got is not None else t_drained) - t
+        r["sent_s"].append((t - t0, lat, got is None))
+        for p, (lo, hi) in bounds.items():
+            if lo <= t < hi:
+                r["lat"][p].append(lat)
+                r["late"][p] += got is None
+    r["load"] = {p: sampler.window(lo, hi) for p, (lo, hi) in bounds.items()}
+    r["normal_failed"] = n.failed
+    r["duplicates"] = sink.duplicates
+    for k in ("alarm_at", "isolated_at", "first_timeout", "first_suspended"):
+        if r[k] is not None:
+            r[k] -= t0
+    r["queued_s"] = t_queued - t0
+    r["states"] = sorted(s for s in r["states"] if s)
     sink.stop()
     return r
 
 
-def row(label, xs):
-    return "| %s | %d | %.2f | %.2f | %.2f |" % (label, len(xs), pct(xs, 50), pct(xs, 99),
-                                                 max(xs) if xs else float("nan"))
+def fmt(x):
+    return "-" if x != x else "%.3f" % x
+
+
+def rows(r):
+    """The table rows of one run."""
+    name = "with isolation" if r["isolate"] else "no isolation"
+    label = {"before": "before the flood", "injection": "during injection",
+             "queued": "after the flood was queued",
+             "isolated": "after slow.test was isolated"}
+    base = pct(r["lat"]["before"], 99)
+    out = []
+    for p in PHASES:
+        if p == "isolated" and not r["isolate"]:
+            continue
+        xs, ld = r["lat"][p], r["load"][p] or {}
+        late = " (%d not delivered: counted at the end)" % r["late"][p] if r["late"][p] else ""
+        out.append("| %s | %s%s | %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            name, label[p], late, len(xs), fmt(pct(xs, 50)), fmt(pct(xs, 99)),
+            fmt(max(xs) if xs else float("nan")),
+            "%.1f" % (pct(xs, 99) / base) if xs and base else "-",
+            "%.0f" % ld["cpu"] if ld else "-", "%.2f" % ld["load"] if ld else "-",
+            ld.get("incoming", "-"), ld.get("active", "-")))
+    return out
+
+
+def note(r, before_p99):
+    name = "with isolation" if r["isolate"] else "no isolation"
+
+    def at(x):
+        return "%.0f s" % x if x is not None else "never"
+    slow = [s for s in r["sent_s"] if s[1] > 2 * before_p99]
+    line = ("- %s: flood queued in %.1f s; first greeting timeout logged %s and first "
+            "\"delivery temporarily suspended\" %s after the flood started; "
+            "floodeddestination `%s` %s; verdicts seen: %s; at the end: %s; "
+            "normal mail not delivered by the end: %d, send failures: %d, duplicates: %d; "
+            "normal messages over 2x the before-p99: %d"
+            % (name, r["queued_s"], at(r["first_timeout"]), at(r["first_suspended"]),
+               r["alarm"], at(r["alarm_at"]), ", ".join(r["states"]), r["verdict"],
+               sum(r["late"][p] for p in ("before", "injection", "queued")),
+               r["normal_failed"], r["duplicates"], len(slow)))
+    if slow:
+        line += " (sent %.0f..%.0f s after the flood started)" % (min(s[0] for s in slow),
+                                                                  max(s[0] for s in slow))
+    if r["isolate"]:
+        line += ("; slow.test isolated %s after the flood started; attempts by the isolated "
+                 "transport in the maillog: %d" % (at(r["isolated_at"]), r.get("iso_attempts", 0)))
+    return line
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--flood", type=int, default=5000)
-    ap.add_argument("--rate", type=float, default=5.0)
+    ap.add_argument("--flood", type=int, default=20000)
+    ap.add_argument("--flood-rate", type=float, default=0.0,
+                    help="flood messages per second (0: full speed)")
+    ap.add_argument("--rate", type=float, default=5.0, help="normal messages per second")
     ap.add_argument("--before", type=int, default=60)
-    ap.add_argument("--during", type=int, default=180)
-    ap.add_argument("--helo-timeout", default="30s")
+    ap.add_argument("--during", type=int, default=420,
+                    help="seconds from the flood's start to the end of the measurement")
+    ap.add_argument("--helo-timeout", default="300s")
     ap.add_argument("--mode", choices=("both", "without", "with"), default="both")
     ap.add_argument("--backoff", choices=sorted(BACKOFF), default="postfix")
+    ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--write")
+    ap.add_argument("--json")
     a = ap.parse_args()
-    runs = {}
-    for iso in (False, True):
-        if a.mode == "both" or a.mode == ("with" if iso else "without"):
-            t = time.time()
-            runs[iso] = run_once(a, iso)
-            runs[iso]["wall"] = time.time() - t
-            print("run %s isolation: %.0f s" % ("with" if iso else "without", runs[iso]["wall"]),
-                  flush=True)
-    rows, notes = [], []
-    for iso, r in sorted(runs.items()):
-        name = "with isolation" if iso else "no isolation"
-        before, during = r["lat"]["before"], r["lat"]["during"]
-        rows.append(row("before the flood (%s run)" % name, before))
-        rows.append(row("during the flood, %s" % name, during))
-        rows.append(row("during the flood, %s, sent after the flood was queued" % name,
-                        r["lat"]["queued"]))
-        ratio = pct(during, 99) / pct(before, 99) if before and during else float("nan")
-        line = ("- %s: flood queued in %.1f s; floodeddestination `%s` %s after the flood "
-                "started; verdicts seen: %s; at the end: %s; normal messages not delivered: %d; "
-                "p99 during / p99 before = %.1f"
-                % (name, r["queued_s"], r["alarm"],
-                   "%.0f s" % r["alarm_at"] if r["alarm_at"] is not None else "never",
-                   ", ".join(sorted(s for s in r["states"] if s)), r["verdict"], r["lost"], ratio))
-        if iso:
-            xs = r["lat"]["isolated"]
-            rows.append(row("during the flood, with isolation, sent after slow.test was isolated",
-                            xs))
-            line += ("; slow.test isolated %s after the flood started; attempts by the isolated "
-                     "transport in the maillog: %d; p99 after isolation / p99 before = %.1f"
-                     % ("%.0f s" % r["isolated_at"] if r["isolated_at"] is not None else "never",
-                        r.get("iso_attempts", 0),
-                        pct(xs, 99) / pct(before, 99) if xs and before else float("nan")))
-        notes.append(line)
-    text = """<!-- tarpit:begin backoff={backoff} (written by bench/cluster_tarpit.py) -->
-## Tarpit flood (issue 15), {backoff} retry timing
+    runs = []
+    wall = time.time()
+    for rep in range(a.repeat):
+        for iso in (False, True):
+            if a.mode == "both" or a.mode == ("with" if iso else "without"):
+                t = time.time()
+                r = run_once(a, iso)
+                r["wall"], r["repeat"] = time.time() - t, rep + 1
+                r["loadavg_end"] = open("/proc/loadavg").read().strip()
+                runs.append(r)
+                print("\n".join(rows(r)), flush=True)
+                print(note(r, pct(r["lat"]["before"], 99)), flush=True)
+                if a.json:
+                    with open(a.json, "w") as f:
+                        json.dump(runs, f, indent=1, default=str)
+    wall = time.time() - wall
+    table, notes = [], []
+    for r in runs:
+        table.extend(rows(r))
+        notes.append(note(r, pct(r["lat"]["before"], 99)).replace(
+            "- ", "- run %d, " % r["repeat"], 1))
+    pace = "%g/s" % a.flood_rate if a.flood_rate > 0 else "full speed"
+    key = "backoff=%s helo=%s flood-rate=%s" % (a.backoff, a.helo_timeout,
+                                                 "%g" % a.flood_rate if a.flood_rate > 0 else "full")
+    text = """<!-- tarpit:begin {key} (written by bench/cluster_tarpit.py) -->
+## Tarpit flood (issue 15): {backoff} retry timing, greeting timeout {helo}, flood {pace}
 
-`bench/cluster_tarpit.py --flood {flood} --rate {rate} --helo-timeout {helo} --mode {mode} --backoff {backoff}`
-on {date}, {wall:.0f} s: one real Postfix 3.7 node per run (a fresh lab each), with
-`queue_run_delay = {qrd}`, `minimal_backoff_time = {minb}`,
-`maximal_backoff_time = {maxb}`; normal
-mail at {rate}/s to a recording sink, then {flood} messages to a
-destination that accepts TCP and never answers, `smtp_helo_timeout =
-{helo}` (Postfix's default is 300 s). The isolated run has the setup of
-docs/cluster.md ("Isolation"): an `isolated` smtp service with process
-limit 2, a 5 s greeting wait and concurrency 1. Latency = sink arrival
-minus SMTP accept, per message, in seconds.
+`bench/cluster_tarpit.py --flood {flood} --flood-rate {frate} --rate {rate} --before {before} --during {during} --helo-timeout {helo} --mode {mode} --backoff {backoff} --repeat {repeat}`
+on {date}, {wall:.0f} s, on the shared 2-core machine: one real Postfix 3.7 node per run
+(a fresh lab each), `queue_run_delay = {qrd}`, `minimal_backoff_time = {minb}`,
+`maximal_backoff_time = {maxb}`, `smtp_helo_timeout = {helo}`; normal mail at
+{rate}/s to a recording sink, then {flood} messages ({pace}) to a destination
+that accepts TCP and never answers. The isolated run has the setup of
+docs/cluster.md ("Isolation"): an `isolated` smtp service with process limit
+2, a 5 s greeting wait and concurrency 1. Latency = sink arrival (end of
+DATA at the sink) minus the 250 reply to the client's DATA, per normal
+message, in seconds; phases by send time. x before = p99 / p99 before the
+flood in the same run. CPU % = the whole machine's busy share (both cores,
+everyone's work); load = mean 1-minute load average; incoming/active = the
+most files seen in Postfix's queue directories (listed every second).
 
-| normal mail | messages | p50 s | p99 s | max s |
-|---|---|---|---|---|
+| run | normal mail sent | messages | p50 s | p99 s | max s | x before | CPU % | load | incoming max | active max |
+|---|---|---|---|---|---|---|---|---|---|---|
 {rows}
 
 {notes}
 <!-- tarpit:end -->
-""".format(flood=a.flood, rate=a.rate, helo=a.helo_timeout, mode=a.mode, backoff=a.backoff,
-           wall=sum(r["wall"] for r in runs.values()), qrd=BACKOFF[a.backoff]["queue_run_delay"],
+""".format(key=key, flood=a.flood, frate="%g" % a.flood_rate, rate=a.rate, before=a.before,
+           during=a.during, helo=a.helo_timeout, mode=a.mode, backoff=a.backoff,
+           repeat=a.repeat, pace=pace, wall=wall, qrd=BACKOFF[a.backoff]["queue_run_delay"],
            minb=BACKOFF[a.backoff]["minimal_backoff_time"],
            maxb=BACKOFF[a.backoff]["maximal_backoff_time"],
-           date=datetime.date.today(), rows="\n".join(rows), notes="\n".join(notes))
+           date=datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
+           rows="\n".join(table), notes="\n".join(notes))
     print(text)
     if a.write:
         doc = open(a.write).read()
-        # Replaces the section of the same retry timing (and the old one
-        # without a timing); the other timing's section stays.
-        doc = re.sub(r"<!-- tarpit:begin (backoff=%s |\(written).*?<!-- tarpit:end -->\n"
-                     % a.backoff, "", doc, flags=re.S)
+        # Replaces the section with the same key; other sections stay.
+        doc = re.sub(r"<!-- tarpit:begin %s \(written.*?<!-- tarpit:end -->\n" % re.escape(key),
+                     "", doc, flags=re.S)
         open(a.write, "w").write(doc.rstrip("\n") + "\n\n" + text)
 
 

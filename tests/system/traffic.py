@@ -15,14 +15,17 @@ check mailmond's figures (/metrics, history, SNMP).
   reason_class(text)
       the delay-reason class (refused, timeout, suspended, other, none) of
       a `postqueue -j` delay_reason, by Postfix's own wording.
-  flood(port, n, domain, threads=4, prefix="f", timeout=60)
+  flood(port, n, domain, threads=4, prefix="f", timeout=60, rate=0)
       n one-recipient messages PREFIX<i>@domain (Message-ID
       <PREFIX<i>@client.lab.test>) through the smtpd at port, over
       `threads` SMTP sessions at once; returns when all are accepted.
+      rate > 0 paces it: message i is sent no earlier than i/rate seconds
+      after the start (a session that fell behind catches up at once).
 """
 import re
 import smtplib
 import threading
+import time
 
 import mmbin
 
@@ -85,14 +88,19 @@ def start_mailmond(lab, tmp, extra=""):
     return daemon, api, state
 
 
-def flood(port, n, domain, threads=4, prefix="f", timeout=60):
+def flood(port, n, domain, threads=4, prefix="f", timeout=60, rate=0):
     """The flood of the cluster tests and bench (see the module text)."""
     import mailmonlab  # the lab's HELO name; on sys.path wherever the lab is
+    start = time.monotonic()
 
     def worker(k):
         with smtplib.SMTP("127.0.0.1", port, timeout=timeout,
                           local_hostname=mailmonlab.CLIENT_HELO) as s:
             for i in range(k, n, threads):
+                if rate > 0:
+                    wait = start + i / rate - time.monotonic()
+                    if wait > 0:
+                        time.sleep(wait)
                 s.sendmail("a@client.lab.test", ["%s%d@%s" % (prefix, i, domain)],
                            "Subject: flood\r\nMessage-ID: <%s%d@client.lab.test>\r\n\r\nx\r\n"
                            % (prefix, i))
