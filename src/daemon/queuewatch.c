@@ -11,6 +11,10 @@
  * Only the loop thread touches the published summary, the trend ring and
  * the counters.
  *
+ * Each queue's messages and oldest age are also published per instance
+ * ([mta] config_directory and [queue] instances), labelled with the
+ * instance's syslog_name (mm_mta_instance_name).
+ *
  * /api/queue (GET): mode, scan statistics, per queue and per destination
  * (top N plus "other") messages, recipients, bytes, oldest age and
  * delay-reason mix, growth per minute and the drain estimate per queue
@@ -122,6 +126,18 @@ static void mm_mta_mode_copy(struct mm_mta *m, struct mm_queuewatch *w)
 	pthread_mutex_unlock(&w->mu);
 }
 
+/* The backend's instance names into the summary (its per-instance
+ * figures are indexed the same way). */
+static void instance_names(const struct mm_mta *m, struct mm_qsummary *sum)
+{
+	size_t n = mm_mta_ninstances(m);
+	sum->ninst = n < MM_MTA_MAX_INSTANCES ? n : MM_MTA_MAX_INSTANCES;
+	for (size_t i = 0; i < sum->ninst; i++) {
+		const char *name = mm_mta_instance_name(m, i);
+		snprintf(sum->inst[i].name, sizeof sum->inst[i].name, "%s", name ? name : "");
+	}
+}
+
 static void *worker(void *arg)
 {
 	struct mm_queuewatch *w = arg;
@@ -162,6 +178,7 @@ static void *worker(void *arg)
 		if (!err.msg[0] && mm_mta_scan(w->mta, MM_QMASK_ALL, &snap, &err) == 0) {
 			sum = xcalloc(1, sizeof *sum);
 			mm_qsummary_build(&snap, top, sum);
+			instance_names(w->mta, sum);
 			stored = stored_msgs(&snap);
 		}
 

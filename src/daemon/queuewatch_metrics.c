@@ -1,6 +1,7 @@
 /*
  * queuewatch_metrics: the queue module's families in the metric registry
- * (mailmon_queue_*: sizes, ages, growth and drain per queue, the top
+ * (mailmon_queue_*: sizes, ages, growth and drain per queue, sizes and
+ * ages per queue of each Postfix instance, the top
  * destinations, delay-reason classes and the causes behind suspended
  * destinations, the scanner's own figures) and the
  * collector that sets them from the published summary at each scrape.
@@ -30,6 +31,8 @@ enum {
 	F_REASON_RCPTS,
 	F_DEST_REASON,
 	F_DEST_SUSPENDED,
+	F_INST_MSGS,
+	F_INST_OLDEST,
 	F_SCANS,
 	F_SCAN_FAIL,
 	F_SCAN_SECONDS,
@@ -90,6 +93,17 @@ static const struct mm_metric_def defs[F_N] = {
 			      "no cause quoted).",
 			      MM_METRIC_GAUGE, {"queue", "destination", "cause"}, .max_series = 8000,
 			      .fold_label = 2},
+	[F_INST_MSGS] = {"mailmon_queue_instance_messages",
+			 "Messages in the queue of one Postfix instance ([mta] config_directory "
+			 "and each of [queue] instances), labelled with its syslog_name; "
+			 "mailmon_queue_messages is their sum.",
+			 MM_METRIC_GAUGE, {"postfix_instance", "queue"}, .max_series = 200,
+			 .fold_label = 1},
+	[F_INST_OLDEST] = {"mailmon_queue_instance_oldest_age_seconds",
+			   "Age of the oldest message in one Postfix instance's queue, in "
+			   "seconds (0 when empty).",
+			   MM_METRIC_GAUGE, {"postfix_instance", "queue"}, .max_series = 200,
+			   .fold_label = 1},
 	[F_SCANS] = {"mailmon_queue_scans_total", "Queue scans completed.", MM_METRIC_COUNTER},
 	[F_SCAN_FAIL] = {"mailmon_queue_scan_failures_total", "Queue scans that failed.",
 			 MM_METRIC_COUNTER},
@@ -156,6 +170,15 @@ static void collect(void *arg, struct mm_registry *r)
 			const char *rl[] = {mm_queue_name(qi), mm_rclass_name(c)};
 			mm_metric_set(w->f[F_REASON], rl, (double)q->rclass_msgs[c]);
 			mm_metric_set(w->f[F_REASON_RCPTS], rl, (double)q->rclass[c]);
+		}
+		for (size_t k = 0; k < w->cur.ninst; k++) {
+			const struct mm_qsum_inst *in = &w->cur.inst[k];
+			const char *il[] = {in->name, mm_queue_name(qi)};
+			mm_metric_set(w->f[F_INST_MSGS], il, (double)in->msgs[qi]);
+			mm_metric_set(w->f[F_INST_OLDEST], il,
+				      in->oldest[qi] == INT64_MAX || in->oldest[qi] > now_s
+					      ? 0
+					      : (double)(now_s - in->oldest[qi]));
 		}
 	}
 }

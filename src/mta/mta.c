@@ -74,6 +74,17 @@ const char *mm_mta_mode(const struct mm_mta *m)
 	return m->be->mode(m->h);
 }
 
+size_t mm_mta_ninstances(const struct mm_mta *m)
+{
+	return m->be->ninstances ? m->be->ninstances(m->h) : 0;
+}
+
+const char *mm_mta_instance_name(const struct mm_mta *m, size_t i)
+{
+	return m->be->instance_name && i < mm_mta_ninstances(m) ? m->be->instance_name(m->h, i)
+							      : NULL;
+}
+
 void mm_mta_close(struct mm_mta *m)
 {
 	if (!m)

@@ -164,6 +164,10 @@ struct mm_mta_backend {
 	void (*close)(void *h);
 	char *(*queue_dir)(const struct mm_mta_params *p, size_t i, struct mm_err *err);
 	bool (*rel_ok)(const char *rel);
+	/* Optional: how many instances the open handle reads, and instance
+	 * i's name as its log lines tag it (Postfix: syslog_name). */
+	size_t (*ninstances)(void *h);
+	const char *(*instance_name)(void *h, size_t i);
 };
 
 struct mm_mta {
@@ -182,6 +186,11 @@ struct mm_mta *mm_mta_open(const char *type, const struct mm_mta_params *p,
 int mm_mta_scan(struct mm_mta *m, unsigned qmask, struct mm_qsnap *snap,
 		struct mm_err *err);
 const char *mm_mta_mode(const struct mm_mta *m);
+/* The instances the handle reads (0 when the backend has no notion of
+ * them) and instance i's name (NULL past the end); the name is owned by
+ * the handle. */
+size_t mm_mta_ninstances(const struct mm_mta *m);
+const char *mm_mta_instance_name(const struct mm_mta *m, size_t i);
 void mm_mta_close(struct mm_mta *m);
 
 /* Fills p from [mta] and [queue]; extra_dirs (CLI -c) replace the

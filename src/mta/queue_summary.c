@@ -138,12 +138,20 @@ void mm_qsummary_build(const struct mm_qsnap *snap, size_t top, struct mm_qsumma
 	for (int q = 0; q < MM_Q_N; q++) {
 		sum->q[q].oldest = INT64_MAX;
 		sum->q[q].other.oldest = INT64_MAX;
+		for (size_t k = 0; k < MM_MTA_MAX_INSTANCES; k++)
+			sum->inst[k].oldest[q] = INT64_MAX;
 	}
 	for (size_t i = 0; i < snap->n; i++) {
 		const struct mm_qmsg *m = snap->msgs[i];
 		if (m->queue >= MM_Q_N)
 			continue;
 		struct mm_qsum_queue *q = &sum->q[m->queue];
+		if (m->instance < MM_MTA_MAX_INSTANCES) {
+			struct mm_qsum_inst *in = &sum->inst[m->instance];
+			in->msgs[m->queue]++;
+			if (m->arrival < in->oldest[m->queue])
+				in->oldest[m->queue] = m->arrival;
+		}
 		q->msgs++;
 		q->rcpts += m->nrcpt;
 		q->bytes += m->size;

@@ -66,10 +66,24 @@ struct mm_qsum_queue {
 	size_t other_dests;
 };
 
+/* One instance's share of the queues (the messages whose mm_qmsg.instance
+ * is its index). The name is not set by mm_qsummary_build: the daemon
+ * copies the backend's instance names (mm_mta_instance_name). */
+#define MM_QSUM_INST_NAME_MAX 64
+struct mm_qsum_inst {
+	char name[MM_QSUM_INST_NAME_MAX];
+	uint64_t msgs[MM_Q_N];
+	int64_t oldest[MM_Q_N]; /* arrival, INT64_MAX when empty */
+};
+
 struct mm_qsummary {
 	int64_t taken_s;
 	struct mm_qsum_queue q[MM_Q_N];
 	struct mm_qscan_stats stats;
+	/* Per instance (index = mm_qmsg.instance); ninst is 0 after build,
+	 * set with the names by whoever knows them. */
+	struct mm_qsum_inst inst[MM_MTA_MAX_INSTANCES];
+	size_t ninst;
 };
 
 void mm_qsummary_build(const struct mm_qsnap *snap, size_t top, struct mm_qsummary *sum);

@@ -8,13 +8,35 @@ import socket
 import mailmonlab
 
 
-def node_config(path, lab, http_port, agent_port, state, window_s, interval_s=2):
+def master_pidfile(lab):
+    return os.path.join(lab.paths["queue_dir"], "pid", "master.pid")
+
+
+def node_config(path, lab, http_port, agent_port, state, window_s, interval_s=2, others=(),
+                extra=""):
     """Writes the config of a node's mailmond: the lab's Postfix (queue,
     maillog), [service.smtp] with the master's pidfile, [service.qmgr]
     limited to the master's children, and [cluster] with the given stall
-    window, interval and agent port."""
+    window, interval and agent port.  others: more lab Postfix instances
+    on the same host, the i-th (from 1) added to [queue] instances and
+    [log] sources with its own [service.smtpI] and [service.qmgrI].
+    extra: text appended to the file."""
     q = lab.paths["queue_dir"]
-    master_pid = os.path.join(q, "pid", "master.pid")
+    master_pid = master_pidfile(lab)
+    more = "".join("""\
+[service.smtp{i}]
+url = smtp://127.0.0.1:{smtpd}
+interval = {iv}s
+pidfile = {pid}
+[service.qmgr{i}]
+process_name = qmgr
+parent_pidfile = {pid}
+interval = {iv}s
+""".format(i=i, smtpd=o.ports["smtpd"], pid=master_pidfile(o), iv=interval_s)
+                   for i, o in enumerate(others, 1))
+    instances = ("instances = %s\n" % ", ".join(o.paths["postfix_config_dir"] for o in others)
+                 if others else "")
+    sources = ", ".join([lab.paths["maillog"]] + [o.paths["maillog"] for o in others])
     path.write_text("""\
 [daemon]
 state_directory = {state}
@@ -27,9 +49,9 @@ type = postfix
 config_directory = {conf}
 queue_directory = {q}
 [queue]
-scan_interval = {iv}s
+{instances}scan_interval = {iv}s
 [log]
-sources = {maillog}
+sources = {sources}
 [history]
 enable = no
 [alarm]
@@ -46,9 +68,10 @@ interval = {iv}s
 interval = {iv}s
 stall_window = {window}s
 agent_listen = 127.0.0.1:{agent}
-""".format(state=state, http=http_port, conf=lab.paths["postfix_config_dir"], q=q,
-           maillog=lab.paths["maillog"], smtpd=lab.ports["smtpd"], master_pid=master_pid,
-           window=window_s, agent=agent_port, iv=interval_s))
+{more}{extra}""".format(state=state, http=http_port, conf=lab.paths["postfix_config_dir"], q=q,
+                        sources=sources, smtpd=lab.ports["smtpd"], master_pid=master_pid,
+                        window=window_s, agent=agent_port, iv=interval_s, instances=instances,
+                        more=more, extra=extra))
 
 
 def qmgr_pid(lab):

@@ -15,6 +15,9 @@
  *
  * The queue directory of each instance is [mta] queue_directory when set
  * (single instance only), else `postconf -c DIR -h queue_directory`.
+ * Each instance's name is its syslog_name (`postconf -c DIR -x -h
+ * syslog_name`: the tag before the "/" of its log lines, "postfix-out"),
+ * or the config directory's last component when postconf cannot tell.
  *
  * Ownership: the handle owns one scanner per instance (direct) or the
  * postqueue message list; snapshots borrow from them.
@@ -37,6 +40,7 @@ struct pf {
 	struct mm_mta_params p;
 	char *conf_dirs[MM_MTA_MAX_INSTANCES];
 	char *queue_dirs[MM_MTA_MAX_INSTANCES];
+	char *names[MM_MTA_MAX_INSTANCES]; /* syslog_name of each */
 	char *cmd_dir;
 	bool direct;
 	bool fell_back; /* auto mode chose postqueue: the queue was unreadable */
@@ -59,22 +63,38 @@ static int collect(void *arg, const char *buf, size_t len)
 	return 0;
 }
 
+/* `postconf -c DIR [-x] -h PARAM`, its first line into c; 0 or -1. */
+static int ask_param(const char *cmd_dir, int64_t timeout_ms, const char *conf_dir,
+		     const char *param, bool expand, struct collect *c, struct mm_err *err)
+{
+	char prog[4096];
+	snprintf(prog, sizeof prog, "%s/postconf", cmd_dir);
+	char *argv[] = {prog, (char *)"-c", (char *)conf_dir, (char *)"-h", (char *)param, NULL,
+			NULL};
+	if (expand) { /* -x before -h PARAM */
+		argv[3] = (char *)"-x";
+		argv[4] = (char *)"-h";
+		argv[5] = (char *)param;
+	}
+	c->len = 0;
+	c->buf[0] = '\0';
+	struct mm_child_params cp = {.argv = argv, .timeout_ms = timeout_ms,
+				     .max_output = sizeof c->buf, .keep_stderr = true,
+				     .on_data = collect, .data_arg = c};
+	struct mm_child_result res;
+	if (mm_child_run(&cp, &res, err) < 0)
+		return -1;
+	c->buf[strcspn(c->buf, "\r\n")] = '\0';
+	return 0;
+}
+
 /* `postconf -c DIR -h queue_directory`. */
 static char *ask_queue_dir(const char *cmd_dir, int64_t timeout_ms, const char *conf_dir,
 			   struct mm_err *err)
 {
-	char prog[4096];
-	snprintf(prog, sizeof prog, "%s/postconf", cmd_dir);
-	char *argv[] = {prog, (char *)"-c", (char *)conf_dir, (char *)"-h", (char *)"queue_directory",
-			NULL};
-	struct collect c = {.len = 0};
-	struct mm_child_params cp = {.argv = argv, .timeout_ms = timeout_ms,
-				     .max_output = sizeof c.buf, .keep_stderr = true,
-				     .on_data = collect, .data_arg = &c};
-	struct mm_child_result res;
-	if (mm_child_run(&cp, &res, err) < 0)
+	struct collect c;
+	if (ask_param(cmd_dir, timeout_ms, conf_dir, "queue_directory", false, &c, err) < 0)
 		return NULL;
-	c.buf[strcspn(c.buf, "\r\n")] = '\0';
 	if (c.buf[0] != '/') {
 		mm_err_set(err, "%s: queue_directory is \"%s\", not an absolute path", conf_dir,
 			   c.buf);
@@ -83,11 +103,32 @@ static char *ask_queue_dir(const char *cmd_dir, int64_t timeout_ms, const char *
 	return xstrdup(c.buf);
 }
 
+/* The instance's syslog_name, or the last component of its config
+ * directory when postconf fails or prints something unusable (the name
+ * only labels series; the scan does not depend on it). */
+static char *ask_name(const char *cmd_dir, int64_t timeout_ms, const char *conf_dir)
+{
+	struct collect c;
+	struct mm_err err = {{0}};
+	if (ask_param(cmd_dir, timeout_ms, conf_dir, "syslog_name", true, &c, &err) == 0 &&
+	    c.buf[0] && strlen(c.buf) < 64 && !strchr(c.buf, ' ') && !strchr(c.buf, '$') &&
+	    !strchr(c.buf, '/'))
+		return xstrdup(c.buf);
+	const char *e = conf_dir + strlen(conf_dir);
+	while (e > conf_dir + 1 && e[-1] == '/')
+		e--;
+	const char *b = e;
+	while (b > conf_dir && b[-1] != '/')
+		b--;
+	return xstrndup(b, (size_t)(e - b));
+}
+
 static void pf_close(void *vh)
 {
 	struct pf *h = vh;
 	for (size_t i = 0; i < MM_MTA_MAX_INSTANCES; i++) {
 		mm_pf_scanner_free(h->scan[i]);
+		free(h->names[i]);
 		free(h->conf_dirs[i]);
 		free(h->queue_dirs[i]);
 	}
@@ -130,6 +171,7 @@ static void *pf_open(const struct mm_mta_params *p, struct mm_err *err)
 		}
 		h->conf_dirs[i] = xstrdup(p->config_dirs[i]);
 		h->p.config_dirs[i] = h->conf_dirs[i];
+		h->names[i] = ask_name(h->cmd_dir, p->command_timeout_ms, p->config_dirs[i]);
 		if (!want_direct)
 			continue;
 		if (p->queue_directory && p->ninstances == 1)
@@ -218,6 +260,16 @@ static const char *pf_mode(void *vh)
 	return ((struct pf *)vh)->direct ? "direct" : "postqueue";
 }
 
+static size_t pf_ninstances(void *vh)
+{
+	return ((struct pf *)vh)->p.ninstances;
+}
+
+static const char *pf_instance_name(void *vh, size_t i)
+{
+	return ((struct pf *)vh)->names[i];
+}
+
 const struct mm_mta_backend mm_mta_postfix = {
 	.name = "postfix",
 	.open = pf_open,
@@ -226,4 +278,6 @@ const struct mm_mta_backend mm_mta_postfix = {
 	.close = pf_close,
 	.queue_dir = pf_queue_dir,
 	.rel_ok = mm_pf_queue_rel_ok,
+	.ninstances = pf_ninstances,
+	.instance_name = pf_instance_name,
 };
