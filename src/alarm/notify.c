@@ -6,10 +6,10 @@
 
 #include <event2/event.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 
 #include "alarm/alarm_mail.h"
@@ -23,6 +23,9 @@
 
 #define MAIL_MAX ((size_t)1 << 20)
 
+/* The notifier's own messages go to its owner's sink. */
+#define logf_(n, level, ...) mm_logsink_printf(&(n)->log, (level), __VA_ARGS__)
+
 struct mm_notifier {
 	struct event_base *base;
 	struct mm_probe_env *penv;
@@ -30,8 +33,7 @@ struct mm_notifier {
 	struct mm_alarm_engine *engine;
 	struct mm_notify_conf conf;
 	bool have_conf;
-	mm_notify_log_fn *log;
-	void *log_arg;
+	struct mm_logsink log;
 
 	struct mm_alarm_event *pend;
 	size_t npend, pcap;
@@ -47,20 +49,6 @@ struct mm_notifier {
 	struct mm_httpc *am_refresh_busy;
 	uint64_t seq;
 };
-
-static void logf_(struct mm_notifier *n, int warning, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void logf_(struct mm_notifier *n, int warning, const char *fmt, ...)
-{
-	if (!n->log)
-		return;
-	char msg[700];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	n->log(n->log_arg, warning, msg);
-}
 
 /* ---- the notifier ---- */
 
@@ -100,10 +88,9 @@ void mm_notifier_free(struct mm_notifier *n)
 	free(n);
 }
 
-void mm_notifier_set_log(struct mm_notifier *n, mm_notify_log_fn *fn, void *arg)
+void mm_notifier_set_log(struct mm_notifier *n, struct mm_logsink log)
 {
-	n->log = fn;
-	n->log_arg = arg;
+	n->log = log;
 }
 
 const struct mm_outbox *mm_notifier_outbox(const struct mm_notifier *n)
@@ -183,7 +170,7 @@ static void enqueue_mail(struct mm_notifier *n, const struct mm_alarm_event *evs
 	char *keys = event_keys(evs, count);
 	struct mm_err err = {{0}};
 	if (!mm_outbox_add(n->ob, "mail", b.p, b.len, keys, now_ms, &err)) {
-		logf_(n, 1, "alarm mail could not be queued: %s", err.msg);
+		logf_(n, LOG_WARNING, "alarm mail could not be queued: %s", err.msg);
 		set_results(n, keys, "mail: could not be queued");
 	} else {
 		set_results(n, keys, "mail: queued");
@@ -247,7 +234,7 @@ static void enqueue_am(struct mm_notifier *n, const struct mm_alarm_event *evs, 
 	char *keys = event_keys(evs, count);
 	struct mm_err err = {{0}};
 	if (!mm_outbox_add(n->ob, "am", text, len, keys, now_ms, &err))
-		logf_(n, 1, "Alertmanager notice could not be queued: %s", err.msg);
+		logf_(n, LOG_WARNING, "Alertmanager notice could not be queued: %s", err.msg);
 	free(keys);
 	free(text);
 }
@@ -297,7 +284,7 @@ static void am_done(const struct mm_httpc_res *res, void *arg)
 			snprintf(why, sizeof why, "Alertmanager: HTTP %d: %.120s", res->status,
 				 res->body);
 		mm_outbox_failed(n->ob, e, why, now);
-		logf_(n, 1, "%s (%u attempts)", why, e->attempts);
+		logf_(n, LOG_WARNING, "%s (%u attempts)", why, e->attempts);
 	}
 	pump(n);
 }
@@ -319,7 +306,7 @@ static void send_am(struct mm_notifier *n, struct mm_outbox_entry *e, int64_t no
 		free(body);
 	}
 	mm_outbox_failed(n->ob, e, err.msg, now_ms);
-	logf_(n, 1, "Alertmanager: %s", err.msg);
+	logf_(n, LOG_WARNING, "Alertmanager: %s", err.msg);
 }
 
 static void am_refresh_done(const struct mm_httpc_res *res, void *arg)
@@ -327,7 +314,7 @@ static void am_refresh_done(const struct mm_httpc_res *res, void *arg)
 	struct mm_notifier *n = arg;
 	n->am_refresh_busy = NULL;
 	if (res->status != 200)
-		logf_(n, 1, "Alertmanager refresh: %s", res->error ? res->error : "not accepted");
+		logf_(n, LOG_WARNING, "Alertmanager refresh: %s", res->error ? res->error : "not accepted");
 }
 
 void mm_notifier_am_refresh(struct mm_notifier *n, const struct mm_alarm_engine *e,
@@ -353,7 +340,7 @@ void mm_notifier_am_refresh(struct mm_notifier *n, const struct mm_alarm_engine 
 	char *text = json_text(arr, &len);
 	struct mm_err err = {{0}};
 	if (text && am_start(n, text, len, am_refresh_done, &n->am_refresh_busy, &err) < 0)
-		logf_(n, 1, "Alertmanager refresh: %s", err.msg);
+		logf_(n, LOG_WARNING, "Alertmanager refresh: %s", err.msg);
 	free(text);
 }
 
@@ -373,7 +360,7 @@ static void exec_done(const struct mm_child_result *res, void *arg)
 	mm_child_describe(res, what, sizeof what);
 	bool ok = res->exit_code == 0 && !res->timed_out && !res->signal;
 	if (!ok)
-		logf_(j->n, 1, "alarm exec hook for %s: %s", j->key, what);
+		logf_(j->n, LOG_WARNING, "alarm exec hook for %s: %s", j->key, what);
 	mm_envp_free(j->envp);
 	free(j);
 }
@@ -415,7 +402,7 @@ static void run_exec(struct mm_notifier *n, const struct mm_alarm_event *ev)
 	};
 	struct mm_err err = {{0}};
 	if (!mm_child_start(n->base, &p, exec_done, j, &err)) {
-		logf_(n, 1, "alarm exec hook for %s: %s", j->key, err.msg);
+		logf_(n, LOG_WARNING, "alarm exec hook for %s: %s", j->key, err.msg);
 		mm_envp_free(j->envp);
 		free(j);
 	}
@@ -467,7 +454,7 @@ void mm_notifier_events(struct mm_notifier *n, const struct mm_alarm_event *evs,
 		const struct mm_alarm_event *ev = &evs[i];
 		char subject[600];
 		mm_alarm_subject(ev, subject, sizeof subject);
-		logf_(n, ev->kind != MM_ALARM_CLEAR, "%s%s", subject,
+		logf_(n, ev->kind != MM_ALARM_CLEAR ? LOG_WARNING : LOG_INFO, "%s%s", subject,
 		      ev->silenced ? " (silenced)" : "");
 		if (ev->silenced)
 			continue;
@@ -511,7 +498,7 @@ static void mail_done(const struct mm_probe_result *res, void *arg)
 	if (res->fail == MM_PF_NONE) {
 		snprintf(result, sizeof result, "mail sent %s: %.120s", hm, res->queue_id);
 		set_results(n, e->keys, result);
-		logf_(n, 0, "alarm mail %llu delivered to %s:%d: %s", (unsigned long long)e->seq,
+		logf_(n, LOG_INFO, "alarm mail %llu delivered to %s:%d: %s", (unsigned long long)e->seq,
 		      n->conf.host, n->conf.port, res->queue_id);
 		mm_outbox_done(n->ob, e);
 	} else {
@@ -521,7 +508,7 @@ static void mail_done(const struct mm_probe_result *res, void *arg)
 		snprintf(result, sizeof result, "mail failed %s (queued, attempt %u): %.120s", hm,
 			 e->attempts, why);
 		set_results(n, e->keys, result);
-		logf_(n, 1, "alarm mail %llu to %s:%d failed (%u attempts; retry in %llds): %s",
+		logf_(n, LOG_WARNING, "alarm mail %llu to %s:%d failed (%u attempts; retry in %llds): %s",
 		      (unsigned long long)e->seq, n->conf.host, n->conf.port, e->attempts,
 		      (long long)((e->next_ms - now) / 1000), why);
 	}
@@ -549,7 +536,7 @@ static void send_mail(struct mm_notifier *n, struct mm_outbox_entry *e, int64_t 
 	char *msg = mm_outbox_read(n->ob, e, &len, &err);
 	if (!msg) {
 		mm_outbox_failed(n->ob, e, err.msg, now_ms);
-		logf_(n, 1, "alarm mail %llu: %s", (unsigned long long)e->seq, err.msg);
+		logf_(n, LOG_WARNING, "alarm mail %llu: %s", (unsigned long long)e->seq, err.msg);
 		return;
 	}
 	struct mm_probe_params p;
@@ -567,7 +554,7 @@ static void send_mail(struct mm_notifier *n, struct mm_outbox_entry *e, int64_t 
 		n->mail_data = NULL;
 		n->mail_entry = NULL;
 		mm_outbox_failed(n->ob, e, err.msg, now_ms);
-		logf_(n, 1, "alarm mail %llu: %s", (unsigned long long)e->seq, err.msg);
+		logf_(n, LOG_WARNING, "alarm mail %llu: %s", (unsigned long long)e->seq, err.msg);
 	}
 }
 

@@ -36,6 +36,7 @@
 #include "alarm/outbox.h"
 #include "core/config.h"
 #include "core/err.h"
+#include "core/logsink.h"
 
 struct event_base;
 struct mm_probe_env;
@@ -64,7 +65,6 @@ struct mm_notify_conf {
 	int64_t exec_timeout_ms;
 };
 
-typedef void mm_notify_log_fn(void *arg, int warning, const char *msg);
 typedef void mm_notify_test_fn(void *arg, const char *channel, int ok, const char *detail);
 
 int mm_notify_conf_load(const struct mm_config *conf, struct mm_notify_conf *out,
@@ -78,7 +78,9 @@ struct mm_notifier *mm_notifier_new(struct event_base *base, struct mm_probe_env
 				    struct mm_err *err);
 void mm_notifier_free(struct mm_notifier *n);
 void mm_notifier_set_conf(struct mm_notifier *n, struct mm_notify_conf *nc);
-void mm_notifier_set_log(struct mm_notifier *n, mm_notify_log_fn *fn, void *arg);
+/* Where the notifier reports notices sent (LOG_INFO) and failed
+ * (LOG_WARNING); see logsink.h. */
+void mm_notifier_set_log(struct mm_notifier *n, struct mm_logsink log);
 void mm_notifier_events(struct mm_notifier *n, const struct mm_alarm_event *evs, size_t count,
 			const struct mm_registry *reg, int64_t now_ms);
 void mm_notifier_flush(struct mm_notifier *n, int64_t now_ms);

@@ -29,7 +29,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -91,8 +90,7 @@ struct mm_httpd {
 	char **hosts; /* NULL: any */
 	char *bearer, *basic64;
 	SSL_CTX *tls;
-	void (*note)(void *arg, int level, const char *msg);
-	void *note_arg;
+	struct mm_logsink note;
 
 	struct conn *head, *tail; /* oldest first */
 	int nconns;
@@ -109,20 +107,6 @@ struct mm_httpd {
 
 	uint64_t accepted, evicted, expired, rejected, unauthorized, accept_errors;
 };
-
-static void note(struct mm_httpd *h, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void note(struct mm_httpd *h, int level, const char *fmt, ...)
-{
-	if (!h->note)
-		return;
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	h->note(h->note_arg, level, msg);
-}
 
 /* The evhttp connection behind a record, or NULL when evhttp closed it. */
 static struct evhttp_connection *conn_evcon(struct conn *c)
@@ -229,9 +213,10 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	int64_t now = mm_mono_ms();
 	if (h->accept_rep.total && now - h->last_accept_error_ms > 10000) {
 		uint64_t n = mm_repeat_clear(&h->accept_rep);
-		note(h, LOG_NOTICE,
-		     "http: accept has worked for 10 s after %llu failure%s; connection cap back to %d",
-		     (unsigned long long)n, n == 1 ? "" : "s", h->max_conns);
+		mm_logsink_printf(&h->note, LOG_NOTICE,
+				  "http: accept has worked for 10 s after %llu failure%s; "
+				  "connection cap back to %d",
+				  (unsigned long long)n, n == 1 ? "" : "s", h->max_conns);
 		h->cap = h->max_conns;
 	}
 	for (struct conn *c = h->head, *next; c; c = next) {
@@ -394,15 +379,15 @@ static void on_accept_error(struct evconnlistener *lev, void *arg)
 	if (!mm_repeat_due(&h->accept_rep, mm_mono_ms(), &suppressed))
 		return;
 	if (pause_ms)
-		note(h, LOG_ERR,
-		     "http: accept: %s; no connection of ours to close, paused accepting for %d ms "
-		     "(%llu more since the last report)",
-		     strerror(e), pause_ms, (unsigned long long)suppressed);
+		mm_logsink_printf(&h->note, LOG_ERR,
+				  "http: accept: %s; no connection of ours to close, paused "
+				  "accepting for %d ms (%llu more since the last report)",
+				  strerror(e), pause_ms, (unsigned long long)suppressed);
 	else
-		note(h, LOG_ERR,
-		     "http: accept: %s; closed the oldest idle connection instead, connection cap "
-		     "now %d (%llu more since the last report)",
-		     strerror(e), h->cap, (unsigned long long)suppressed);
+		mm_logsink_printf(&h->note, LOG_ERR,
+				  "http: accept: %s; closed the oldest idle connection instead, "
+				  "connection cap now %d (%llu more since the last report)",
+				  strerror(e), h->cap, (unsigned long long)suppressed);
 }
 
 /* The record of req's connection, its deadline restarted; NULL for a
@@ -661,7 +646,6 @@ struct mm_httpd *mm_httpd_new(struct event_base *base, const struct mm_httpd_opt
 	if (h->tls)
 		SSL_CTX_up_ref(h->tls);
 	h->note = o->note;
-	h->note_arg = o->note_arg;
 	h->accept_rep.window_ms = 60000;
 	h->fallback.h = h;
 

@@ -42,6 +42,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/logsink.h"
 
 struct event_base;
 struct evhttp_request;
@@ -57,10 +58,9 @@ struct mm_httpd_opts {
 	const char *basic;	   /* or required basic "user:password"; NULL: none */
 	struct ssl_ctx_st *tls;	   /* serve TLS with this context (the httpd
 				      takes a reference); NULL: plain */
-	/* Told about resource problems and recoveries; level is a syslog
-	 * priority. May be NULL. */
-	void (*note)(void *arg, int level, const char *msg);
-	void *note_arg;
+	/* Told about resource problems and recoveries (logsink.h); fn may
+	 * be NULL. */
+	struct mm_logsink note;
 };
 
 struct mm_httpd_stats {

@@ -58,10 +58,10 @@ struct mm_alarms {
 	int64_t am_refresh_ms; /* next Alertmanager refresh (Unix ms) */
 };
 
-static void notify_log(void *arg, int warning, const char *msg)
+static void notify_log(void *arg, int level, const char *msg)
 {
 	struct mm_alarms *a = arg;
-	mm_log(&a->d->log, warning ? LOG_WARNING : LOG_INFO, "alarm: %s", msg);
+	mm_log(&a->d->log, level, "alarm: %s", msg);
 }
 
 /* Rereads the silences when `mailmon alarms silence` changed the file. */
@@ -253,7 +253,7 @@ static int alarms_init(struct mm_daemon *d, struct mm_err *err)
 		mm_notify_conf_free(&nc);
 		return -1;
 	}
-	mm_notifier_set_log(a->notifier, notify_log, a);
+	mm_notifier_set_log(a->notifier, (struct mm_logsink){notify_log, a});
 	mm_notifier_set_conf(a->notifier, &nc);
 	size_t queued = mm_outbox_backlog(mm_notifier_outbox(a->notifier), NULL);
 	if (queued)

@@ -284,8 +284,7 @@ static int http_init(struct mm_daemon *d, struct mm_err *err)
 		.max_conns = max_connections(d),
 		.request_timeout_ms = mm_config_duration_ms(d->conf, "http", "timeout"),
 		.max_header_bytes = 8192,
-		.note = on_note,
-		.note_arg = d,
+		.note = {on_note, d},
 	};
 	d->httpd = mm_httpd_new(d->base, &o);
 	mm_config_list_free(hosts);

@@ -91,10 +91,10 @@ static void consumer_setup(struct mm_logwatch *lw)
 
 /* ---- helpers ---- */
 
-static void lw_notice(void *arg, const char *msg)
+static void lw_notice(void *arg, int level, const char *msg)
 {
 	struct lw_source *s = arg;
-	mm_log_notice(&s->lw->d->log, "log source: %s", msg);
+	mm_log(&s->lw->d->log, level, "log source: %s", msg);
 }
 
 static void on_line(const char *line, size_t len, void *arg)
@@ -218,8 +218,7 @@ static void open_source(struct mm_logwatch *lw, struct lw_source *s, const char 
 		.read_limit = read_limit,
 		.start_at_end = at_end,
 		.rotate_grace_ms = ROTATE_GRACE_MS,
-		.notice = lw_notice,
-		.notice_arg = s,
+		.notice = {lw_notice, s},
 	};
 	s->tailer = mm_tailer_new(name, &o);
 	const struct mm_srcstate *rec = mm_posfile_find(&lw->snap, s->kind, name);

@@ -17,11 +17,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -51,18 +51,8 @@ struct mm_tailer {
 	struct mm_backlog *bl; /* rotated files to read before PATH, or NULL */
 };
 
-static void notice(struct mm_tailer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void notice(struct mm_tailer *t, const char *fmt, ...)
-{
-	if (!t->o.notice)
-		return;
-	char msg[768];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	t->o.notice(t->o.notice_arg, msg);
-}
+/* Every tailer message is a notice (rotation, truncation, a file missing). */
+#define notice(t, ...) mm_logsink_printf(&(t)->o.notice, LOG_NOTICE, __VA_ARGS__)
 
 struct mm_tailer *mm_tailer_new(const char *path, const struct mm_tailer_opts *opts)
 {

@@ -44,6 +44,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/logsink.h"
 #include "sources/linebuf.h"
 #include "sources/position.h"
 
@@ -55,9 +56,9 @@ struct mm_tailer_opts {
 	size_t chunk;		 /* bytes per read(); 0: 256 KiB */
 	bool start_at_end;	 /* no saved position: begin at the last line end */
 	int64_t rotate_grace_ms; /* quiet time at EOF of a rotated file; 0: none */
-	/* Optional: told about rotations, truncations, missing files. */
-	void (*notice)(void *arg, const char *msg);
-	void *notice_arg;
+	/* Optional (fn NULL: silent): told about rotations, truncations,
+	 * missing files, at LOG_NOTICE (logsink.h). */
+	struct mm_logsink notice;
 };
 
 struct mm_tailer_stats {
