@@ -3,7 +3,8 @@
  * mailmon_log_* per source, the RFC 2789 channel counters per channel
  * (mailmon_messages_*, mailmon_*_associations*, mailmon_channel_stored_*,
  * ...), the Dovecot logins, the pipeline's tracked messages, the lines per
- * program and the signs of a transport with no process (progstat.h); and the
+ * program and the signs of a transport with no process, the same per
+ * Postfix instance with its message outcomes (progstat.h); and the
  * collector that sets them at each scrape from the sources and the
  * counters file.
  *
@@ -53,6 +54,9 @@ enum {
 	F_PROGRAM_LINES,
 	F_TRANSPORT_UNAVAIL,
 	F_UNAVAIL_DEFERRED,
+	F_INST_LINES,
+	F_INST_MESSAGES,
+	F_INST_TRANSPORT,
 	F_N
 };
 
@@ -150,6 +154,24 @@ static const struct mm_metric_def defs[F_N] = {
 				"Deferrals \"mail transport unavailable\": mail deferred without "
 				"a delivery attempt because its transport has no process.",
 				MM_METRIC_COUNTER},
+	[F_INST_LINES] = {"mailmon_log_instance_program_lines_total",
+			  "Postfix log lines per instance (syslog_name, the tag before the "
+			  "first \"/\") and program, since mailmond started.",
+			  MM_METRIC_COUNTER, {"postfix_instance", "program"}, .max_series = 512,
+			  .fold_label = 2},
+	[F_INST_MESSAGES] = {"mailmon_log_instance_messages_total",
+			     "Message outcomes per Postfix instance (syslog_name) from its log "
+			     "lines: submitted (smtpd client= and pickup), delivered, deferred, "
+			     "bounced (delivery lines by status; bounced includes expired), "
+			     "unavailable (deferred \"mail transport unavailable\"), since "
+			     "mailmond started.",
+			     MM_METRIC_COUNTER, {"postfix_instance", "outcome"}, .max_series = 100,
+			     .fold_label = 1},
+	[F_INST_TRANSPORT] = {"mailmon_log_instance_transport_unavailable_total",
+			      "qmgr warnings \"connect to transport private/NAME\" per Postfix "
+			      "instance (syslog_name).",
+			      MM_METRIC_COUNTER, {"postfix_instance", "transport"}, .max_series = 512,
+			      .fold_label = 2},
 };
 
 /* Counter fields of the counters file, published per channel. */
@@ -186,6 +208,33 @@ static const struct {
 	{F_LOGIN_CONNS, MM_CG_LOGIN_CONNS, 1},
 };
 
+/* The per-instance tables of progstat.h. */
+static void collect_instances(struct mm_logwatch *lw, const struct mm_progstat *ps)
+{
+	for (size_t k = 0; k < ps->ninst; k++) {
+		const struct mm_progstat_inst *in = &ps->inst[k];
+		for (size_t i = 0; i < in->programs.n; i++)
+			mm_metric_set(lw->f[F_INST_LINES],
+				      (const char *[]){in->name, in->programs.v[i].name},
+				      (double)in->programs.v[i].n);
+		for (size_t i = 0; i < in->transports.n; i++)
+			mm_metric_set(lw->f[F_INST_TRANSPORT],
+				      (const char *[]){in->name, in->transports.v[i].name},
+				      (double)in->transports.v[i].n);
+		const struct {
+			const char *outcome;
+			uint64_t n;
+		} o[] = {{"submitted", in->submitted},
+			 {"delivered", in->delivered},
+			 {"deferred", in->deferred},
+			 {"bounced", in->bounced},
+			 {"unavailable", in->unavailable_deferred}};
+		for (size_t i = 0; i < sizeof o / sizeof o[0]; i++)
+			mm_metric_set(lw->f[F_INST_MESSAGES], (const char *[]){in->name, o[i].outcome},
+				      (double)o[i].n);
+	}
+}
+
 static void collect(void *arg, struct mm_registry *r)
 {
 	struct mm_logwatch *lw = arg;
@@ -213,6 +262,7 @@ static void collect(void *arg, struct mm_registry *r)
 			      (const char *[]){ps->transports.v[i].name},
 			      (double)ps->transports.v[i].n);
 	mm_metric_set(lw->f[F_UNAVAIL_DEFERRED], NULL, (double)ps->unavailable_deferred);
+	collect_instances(lw, ps);
 	struct mm_cfile *cf = mm_logpipe_cfile(lw->lp);
 	uint32_t n = cf ? mm_cfile_ngroups(cf) : 0;
 	for (uint32_t g = 0; g < n; g++) {

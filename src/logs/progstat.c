@@ -71,19 +71,65 @@ static struct mm_sv transport_of(struct mm_sv reason)
 	return out;
 }
 
+/* The row of the line's Postfix instance, added when new; NULL for a
+ * line without one or when the table is full. */
+static struct mm_progstat_inst *inst_of(struct mm_progstat *ps, const struct mm_log_event *ev)
+{
+	if (ev->source != MM_SRC_POSTFIX || !ev->instance.p || !ev->instance.len)
+		return NULL;
+	size_t len = ev->instance.len;
+	if (len >= MM_PROGSTAT_NAME_MAX)
+		len = MM_PROGSTAT_NAME_MAX - 1;
+	for (size_t i = 0; i < ps->ninst; i++) {
+		struct mm_progstat_inst *in = &ps->inst[i];
+		if (strncmp(in->name, ev->instance.p, len) == 0 && in->name[len] == '\0')
+			return in;
+	}
+	if (ps->ninst == MM_PROGSTAT_INST_MAX) {
+		ps->inst_dropped++;
+		return NULL;
+	}
+	struct mm_progstat_inst *in = &ps->inst[ps->ninst++];
+	memset(in, 0, sizeof *in);
+	memcpy(in->name, ev->instance.p, len);
+	in->name[len] = '\0';
+	return in;
+}
+
 void mm_progstat_event(struct mm_progstat *ps, const struct mm_log_event *ev)
 {
-	if (ev->service.p && ev->service.len)
+	struct mm_progstat_inst *in = inst_of(ps, ev);
+	if (ev->service.p && ev->service.len) {
 		bump(&ps->programs, ev->service.p, ev->service.len);
+		if (in)
+			bump(&in->programs, ev->service.p, ev->service.len);
+	}
 	if (ev->source != MM_SRC_POSTFIX)
 		return;
 	if (ev->type == MM_EV_WARNING && sv_is(ev->service, "qmgr")) {
 		struct mm_sv t = transport_of(ev->reason);
-		if (t.len)
+		if (t.len) {
 			bump(&ps->transports, t.p, t.len);
+			if (in)
+				bump(&in->transports, t.p, t.len);
+		}
 	} else if (ev->type == MM_EV_DELIVERY && ev->status == MM_DS_DEFERRED &&
 		   ends_with(ev->reason, "mail transport unavailable")) {
 		/* also "delivery temporarily suspended: mail transport ..." */
 		ps->unavailable_deferred++;
+		if (in)
+			in->unavailable_deferred++;
+	}
+	if (!in)
+		return;
+	if (ev->type == MM_EV_CLIENT || ev->type == MM_EV_PICKUP) {
+		in->submitted++;
+	} else if (ev->type == MM_EV_DELIVERY) {
+		if (ev->status == MM_DS_SENT)
+			in->delivered++;
+		else if (ev->status == MM_DS_DEFERRED || ev->status == MM_DS_DEFERRED_FIRST)
+			in->deferred++;
+		else if (ev->status == MM_DS_BOUNCED || ev->status == MM_DS_EXPIRED)
+			in->bounced++;
 	}
 }

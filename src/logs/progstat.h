@@ -14,6 +14,16 @@
  *
  *   mm_progstat_init(ps)          empty tables
  *   mm_progstat_event(ps, ev)     counts one parsed line
+ *
+ * The same per Postfix instance (ps->inst[], for a verdict per instance):
+ * a Postfix line's instance is its syslog_name, the tag before the first
+ * "/" ("postfix-out/qmgr" -> "postfix-out"). Per instance: the lines per
+ * program, the transports qmgr could not connect to, the "mail transport
+ * unavailable" deferrals, and the message outcomes the verdict reads:
+ * submitted (smtpd "client=" and pickup lines, as the channel counters
+ * count inflow), and delivered, deferred, bounced (delivery lines by
+ * status; bounced includes expired). At most MM_PROGSTAT_INST_MAX
+ * instances; lines of later ones are counted in inst_dropped only.
  *   mm_progstat_program(ps, i, &name, &lines)   walk the programs
  *   mm_progstat_transport(ps, i, &name, &count) walk the transports
  *
@@ -43,10 +53,22 @@ struct mm_progstat_table {
 	struct mm_progstat_row v[MM_PROGSTAT_MAX];
 };
 
+#define MM_PROGSTAT_INST_MAX 16
+
+struct mm_progstat_inst {
+	char name[MM_PROGSTAT_NAME_MAX]; /* syslog_name */
+	struct mm_progstat_table programs, transports;
+	uint64_t unavailable_deferred;
+	uint64_t submitted, delivered, deferred, bounced;
+};
+
 struct mm_progstat {
 	struct mm_progstat_table programs;   /* lines per program */
 	struct mm_progstat_table transports; /* "connect to transport" warnings */
 	uint64_t unavailable_deferred;	     /* "mail transport unavailable" deferrals */
+	size_t ninst;			     /* Postfix instances seen */
+	struct mm_progstat_inst inst[MM_PROGSTAT_INST_MAX];
+	uint64_t inst_dropped; /* lines of instances beyond the table */
 };
 
 void mm_progstat_init(struct mm_progstat *ps);

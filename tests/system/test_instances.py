@@ -20,6 +20,7 @@ import os
 import re
 import signal
 import smtplib
+import time
 import urllib.request
 
 import pytest
@@ -110,3 +111,53 @@ def test_queue_per_instance(host):
         os.kill(pid, signal.SIGCONT)
     mailmonlab.Lab.wait_for(lambda: postqueue_count(b) == 0, timeout=60,
                             what="instance b's queue empty after SIGCONT")
+
+
+def log_counts(lab, name, offset):
+    """From the instance's maillog past offset: smtpd client= lines,
+    status=sent lines and qmgr lines (the independent count)."""
+    with open(lab.paths["maillog"], errors="replace") as f:
+        f.seek(offset)
+        text = f.read()
+    tag = re.escape(name)
+    return {
+        "submitted": len(re.findall(r" %s/smtpd\[\d+\]: \w+: client=" % tag, text)),
+        "delivered": len(re.findall(r" %s/\w+\[\d+\]: \w+: to=<.*status=sent" % tag, text)),
+        "qmgr": len(re.findall(r" %s/qmgr\[\d+\]: " % tag, text)),
+    }
+
+
+def inst_logs(mx, name):
+    m = lambda o: mx.get(("mailmon_log_instance_messages_total",
+                          (("outcome", o), ("postfix_instance", name))), 0)
+    q = mx.get(("mailmon_log_instance_program_lines_total",
+                (("postfix_instance", name), ("program", "qmgr"))), 0)
+    return {"submitted": m("submitted"), "delivered": m("delivered"), "qmgr": q}
+
+
+def node_submitted(mx):
+    return sum(v for (n, _), v in mx.items() if n == "mailmon_messages_submitted_total")
+
+
+def test_log_lines_per_instance(host):
+    labs = host["labs"]
+    # Settled: everything read so far (the counts stop moving).
+    mailmonlab.Lab.wait_for(lambda: all(postqueue_count(lab) == 0 for lab in labs), timeout=60,
+                            what="queues empty")
+    offsets = [os.path.getsize(lab.paths["maillog"]) for lab in labs]
+    time.sleep(2)
+    mx0 = metrics(host["api"])
+    base = [inst_logs(mx0, n) for n in NAMES]
+    send(labs[0], 3, "la")
+    send(labs[1], 5, "lb")
+
+    def agrees():
+        mx = metrics(host["api"])
+        got = [{k: v - b[k] for k, v in inst_logs(mx, n).items()} for n, b in zip(NAMES, base)]
+        want = [log_counts(lab, n, off) for lab, n, off in zip(labs, NAMES, offsets)]
+        ok = (got == want and [w["delivered"] for w in want] == [3, 5]
+              and node_submitted(mx) - node_submitted(mx0) == 8)
+        return (got, want) if ok else None
+    got, want = mailmonlab.Lab.wait_for(agrees, timeout=30, interval=0.5,
+                                        what="per-instance log counts as each maillog")
+    print("per instance, from mailmond: %s; from the maillogs: %s" % (got, want))

@@ -91,11 +91,94 @@ static void test_cap(void **state)
 	assert_int_equal(sum, 100);
 }
 
+static const struct mm_progstat_inst *inst(const struct mm_progstat *ps, const char *name)
+{
+	for (size_t i = 0; i < ps->ninst; i++)
+		if (strcmp(ps->inst[i].name, name) == 0)
+			return &ps->inst[i];
+	return NULL;
+}
+
+/* Per instance: the same lines split by syslog_name, with the outcomes
+ * the verdict reads (Postfix 3.7 lines of two lab instances). */
+static void test_instances(void **state)
+{
+	static const char *const two[] = {
+		"Dec 07 23:10:01 mail postfix-ia/smtpd[100]: 1A2B3C4D5E: client=localhost[127.0.0.1]",
+		"Dec 07 23:10:01 mail postfix-ia/qmgr[101]: 1A2B3C4D5E: from=<a@client.lab.test>, "
+		"size=300, nrcpt=1 (queue active)",
+		"Dec 07 23:10:01 mail postfix-ia/smtp[102]: 1A2B3C4D5E: to=<q0@sink.test>, "
+		"relay=127.0.0.1[127.0.0.1]:2525, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, "
+		"status=sent (250 Ok)",
+		"Dec 07 23:10:02 mail postfix-ib/smtpd[200]: 2A2B3C4D5E: client=localhost[127.0.0.1]",
+		"Dec 07 23:10:02 mail postfix-ib/pickup[201]: 3A2B3C4D5E: uid=0 from=<root>",
+		"Dec 07 23:10:03 mail postfix-ib/smtp[202]: 2A2B3C4D5E: to=<q1@x.test>, relay=none, "
+		"delay=9, delays=9/0/0/0, dsn=4.4.1, status=deferred (connect refused)",
+		"Dec 07 23:10:03 mail postfix-ib/error[203]: 4A2B3C4D5E: to=<q2@x.test>, relay=none, "
+		"delay=1, delays=1/0/0/0, dsn=4.3.0, status=deferred (mail transport unavailable)",
+		"Dec 07 23:10:03 mail postfix-ib/qmgr[204]: warning: connect to transport "
+		"private/smtp: No such file or directory",
+		"Dec 07 23:10:04 mail postfix-ib/submission/smtpd[205]: 5A2B3C4D5E: "
+		"client=localhost[127.0.0.1]",
+		"Dec 07 23:10:05 mail postfix-ib/local[206]: 2A2B3C4D5E: to=<u@x.test>, relay=local, "
+		"delay=1, delays=1/0/0/0, dsn=5.1.1, status=bounced (unknown user)",
+		"Dec 07 23:10:05 mail dovecot: imap-login: Login: user=<u>, method=PLAIN, "
+		"rip=127.0.0.1, lip=127.0.0.1, mpid=1, session=<x>",
+	};
+	struct mm_progstat ps;
+	mm_progstat_init(&ps);
+	for (size_t i = 0; i < sizeof two / sizeof two[0]; i++) {
+		struct mm_log_event ev;
+		mm_postfix_parse(two[i], strlen(two[i]), 2026, &ev);
+		mm_progstat_event(&ps, &ev);
+	}
+	assert_int_equal(ps.ninst, 2);
+	const struct mm_progstat_inst *a = inst(&ps, "postfix-ia"), *b = inst(&ps, "postfix-ib");
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(row(&a->programs, "qmgr"), 1);
+	assert_int_equal(row(&a->programs, "smtpd"), 1);
+	assert_int_equal(row(&b->programs, "qmgr"), 1);
+	assert_int_equal(row(&b->programs, "smtpd"), 2); /* submission/smtpd too */
+	assert_int_equal(a->submitted, 1);
+	assert_int_equal(a->delivered, 1);
+	assert_int_equal(a->deferred + a->bounced + a->unavailable_deferred, 0);
+	assert_int_equal(b->submitted, 3);
+	assert_int_equal(b->delivered, 0);
+	assert_int_equal(b->deferred, 2); /* unavailable is also a deferral */
+	assert_int_equal(b->unavailable_deferred, 1);
+	assert_int_equal(b->bounced, 1);
+	assert_int_equal(row(&b->transports, "smtp"), 1);
+	assert_int_equal(a->transports.n, 0);
+	/* The node-wide figures are unchanged by the split. */
+	assert_int_equal(row(&ps.programs, "smtpd"), 3);
+	assert_int_equal(ps.unavailable_deferred, 1);
+}
+
+/* More instances than rows: their lines are counted as dropped only. */
+static void test_instance_cap(void **state)
+{
+	struct mm_progstat ps;
+	mm_progstat_init(&ps);
+	char line[200];
+	for (int i = 0; i < MM_PROGSTAT_INST_MAX + 5; i++) {
+		snprintf(line, sizeof line, "Dec 07 20:51:44 mail postfix-%d/qmgr[9]: hello", i);
+		struct mm_log_event ev;
+		mm_postfix_parse(line, strlen(line), 2026, &ev);
+		mm_progstat_event(&ps, &ev);
+	}
+	assert_int_equal(ps.ninst, MM_PROGSTAT_INST_MAX);
+	assert_int_equal(ps.inst_dropped, 5);
+	assert_int_equal(row(&ps.programs, "qmgr"), MM_PROGSTAT_INST_MAX + 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_cap),
+		cmocka_unit_test(test_instances),
+		cmocka_unit_test(test_instance_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
