@@ -232,8 +232,10 @@ def haproxy_cfg(p, servers):
     """haproxy.cfg: one TCP frontend balancing to servers.
 
     servers: list of dicts {name, port, addr='127.0.0.1', weight=None,
-    agent_port=None}.  A server with agent_port gets `check agent-check`
-    polling every second, so tests can drain/ready it by agent answers.
+    agent_port=None, agent_send=None}.  A server with agent_port gets
+    `check agent-check` polling every second, so tests can drain/ready it
+    by agent answers; with agent_send also `agent-send "TEXT\\n"` (HAProxy
+    sends TEXT and a newline to the agent first).
     noreuseport makes a port clash fail loudly instead of sharing.
     """
     lines = []
@@ -246,6 +248,8 @@ def haproxy_cfg(p, servers):
             line += (" check inter 1s agent-check agent-addr %s "
                      "agent-port %d agent-inter 1s"
                      % (s.get("agent_addr", LOOPBACK), s["agent_port"]))
+            if s.get("agent_send"):
+                line += ' agent-send "%s\\n"' % s["agent_send"]
         lines.append(line)
     return """\
 # mailmon lab haproxy.cfg (generated)

@@ -26,7 +26,9 @@ static void usage(FILE *out)
 	      "DESCRIPTION\n"
 	      "    Asks mailmond's API (from [http] listen in the config, or --api)\n"
 	      "    and prints the node verdict first (healthy, degraded, stalled or\n"
-	      "    down, with its reasons and since when; see [cluster]), then its\n"
+	      "    down, with its reasons and since when; see [cluster]) and the\n"
+	      "    verdict of each Postfix instance of an [instance.NAME] section\n"
+	      "    (\"instance NAME: ...\"), then its\n"
 	      "    queues in words (backlog, net drain rate, time to empty: \"deferred:\n"
 	      "    backlog of 2,140 messages, draining at 85/min, clear in about 25\n"
 	      "    min\" or \"not draining\"), the isolated destinations when\n"
@@ -50,11 +52,9 @@ static void usage(FILE *out)
 	      out);
 }
 
-/* The node verdict first, the way an operator reads it:
- * "verdict: stalled (reason; reason) since 14:02:10". */
-static void print_verdict(json_t *doc)
+/* One verdict object as "LABEL: stalled (reason; reason) since ...". */
+static void print_one_verdict(const char *label, json_t *v)
 {
-	json_t *v = json_object_get(doc, "verdict");
 	const char *line = json_string_value(json_object_get(v, "line"));
 	if (!line)
 		return;
@@ -63,7 +63,23 @@ static void print_verdict(json_t *doc)
 	char when[32] = "";
 	if (since > 0 && localtime_r(&since, &tm))
 		strftime(when, sizeof when, " since %Y-%m-%d %H:%M:%S", &tm);
-	printf("verdict: %s%s\n", line, when);
+	printf("%s: %s%s\n", label, line, when);
+}
+
+/* The node verdict first, the way an operator reads it:
+ * "verdict: stalled (reason; reason) since 14:02:10"; then one line per
+ * [instance.NAME]: "instance postfix-out: healthy (...)". */
+static void print_verdict(json_t *doc)
+{
+	print_one_verdict("verdict", json_object_get(doc, "verdict"));
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(doc, "instance_verdicts"), i, e) {
+		char label[128];
+		snprintf(label, sizeof label, "instance %s",
+			 json_string_value(json_object_get(e, "instance")));
+		print_one_verdict(label, e);
+	}
 }
 
 /* With [isolate] on: "isolated: dead.test (refused, auto), ..." and a

@@ -9,6 +9,13 @@ static const struct mm_conf_section cluster_sections[] = {
 		    "(healthy, degraded, stalled, down; /api/status \"verdict\"), the\n"
 		    "flooded-destination detector, and an HAProxy agent-check responder\n"
 		    "that drains a stalled node (docs/cluster.md)."},
+	{"instance.*", "A Postfix instance of this host with a verdict of its own (for the\n"
+		       "agent's agent-send): [instance.NAME], NAME being the instance's\n"
+		       "syslog_name (the tag of its log lines, postfix-out in\n"
+		       "postfix-out/qmgr), which labels its queue and log series\n"
+		       "(postfix_instance). Its queue must be read: [mta] config_directory\n"
+		       "or one of [queue] instances. The [cluster] thresholds apply.\n"
+		       "Sections and keys are read at start (docs/cluster.md)."},
 };
 
 static const struct mm_conf_key cluster_keys[] = {
@@ -53,14 +60,25 @@ static const struct mm_conf_key cluster_keys[] = {
 	{"cluster", "agent_min_weight", MM_CT_INT, "10", 1, 100, NULL, true,
 	 "The lowest weight (percent) a healthy node announces."},
 	{"cluster", "agent_instances", MM_CT_LIST, NULL, 0, 0, NULL, true,
-	 "Names HAProxy may send with agent-send (one agent for several\n"
-	 "Postfix instances on a host); each is answered with this node's\n"
-	 "verdict. Another name is answered \"down #unknown instance\"."},
+	 "Names HAProxy may send with agent-send that are answered with this\n"
+	 "node's verdict. A name of an [instance.NAME] section is answered\n"
+	 "with that instance's own verdict; any other name \"down #unknown\n"
+	 "instance NAME\"."},
 	{"cluster", "nodes", MM_CT_LIST, NULL, 0, 0, NULL, false,
 	 "The mailmond APIs (HOST:PORT, numeric) of the cluster's nodes: the\n"
 	 "rows `mailmon cluster` shows when given no URL, and the dashboard's\n"
 	 "cluster rows (mailmond fetches them every 10 s; their APIs must\n"
 	 "answer this node without a token)."},
+	{"instance.*", "master_service", MM_CT_STRING, NULL, 0, 0, NULL, false,
+	 "The [service.NAME] whose process check watches this instance's\n"
+	 "master (pidfile = its master.pid); no process: the instance is down.\n"
+	 "Unset: not watched."},
+	{"instance.*", "smtpd_service", MM_CT_STRING, NULL, 0, 0, NULL, false,
+	 "The [service.NAME] that probes this instance's smtpd; failing: down."},
+	{"instance.*", "qmgr_service", MM_CT_STRING, NULL, 0, 0, NULL, false,
+	 "The [service.NAME] that watches this instance's queue manager\n"
+	 "(process_name = qmgr, parent_pidfile = its master.pid): named as the\n"
+	 "cause of its stall."},
 };
 
 const struct mm_conf_table mm_conf_table_cluster =

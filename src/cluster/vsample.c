@@ -144,10 +144,59 @@ static void take_queue(const struct mm_registry *reg, struct mm_vsample *out)
 	take_dest_classes(reg, "mailmon_queue_destination_suspended_recipients", true, out);
 }
 
-void mm_vsample_take(const struct mm_registry *reg, const struct mm_vsample_names *names,
-		     int64_t wall_ms, struct mm_vsample *out)
+/* Sum of the series of a {postfix_instance, X} family whose first label
+ * is inst and (when x is set) whose second is x; false when the family
+ * is absent or has no series at all. */
+static bool sum_inst(const struct mm_registry *reg, const char *family, const char *inst,
+		     const char *x, double *out)
 {
-	mm_vsample_clear(out, wall_ms);
+	const struct mm_metric *m = mm_registry_find(reg, family);
+	if (!m || mm_metric_nseries(m) == 0)
+		return false;
+	double sum = 0;
+	for (size_t i = 0; i < mm_metric_nseries(m); i++) {
+		const struct mm_series *s = mm_metric_series(m, i);
+		if (strcmp(s->lv[0], inst) == 0 && (!x || strcmp(s->lv[1], x) == 0))
+			sum += s->value;
+	}
+	*out = sum;
+	return true;
+}
+
+/* One instance's queue and log figures (see vsample.h). */
+static void take_instance(const struct mm_registry *reg, const char *inst, struct mm_vsample *out)
+{
+	for (int q = 0; q < MM_VQ_N; q++) {
+		if (sum_inst(reg, "mailmon_queue_instance_messages", inst, qnames[q], &out->qmsgs[q]))
+			out->have_queue = true;
+		sum_inst(reg, "mailmon_queue_instance_oldest_age_seconds", inst, qnames[q],
+			 &out->qoldest[q]);
+	}
+	static const char *const fam = "mailmon_log_instance_messages_total";
+	bool a = sum_inst(reg, fam, inst, "submitted", &out->inflow);
+	bool b = sum_inst(reg, fam, inst, "delivered", &out->delivered);
+	bool c = sum_inst(reg, fam, inst, "deferred", &out->deferred);
+	bool e = sum_inst(reg, fam, inst, "bounced", &out->bounced);
+	out->have_logs = a || b || c || e;
+	sum_inst(reg, fam, inst, "unavailable", &out->unavail_deferred);
+	static const char *const lines = "mailmon_log_instance_program_lines_total";
+	if (sum_inst(reg, lines, inst, "qmgr", &out->qmgr_lines))
+		sum_inst(reg, lines, inst, NULL, &out->all_lines);
+	const struct mm_metric *m =
+		mm_registry_find(reg, "mailmon_log_instance_transport_unavailable_total");
+	for (size_t i = 0; m && i < mm_metric_nseries(m) && out->ntransports < MM_VNAMED_MAX; i++) {
+		const struct mm_series *s = mm_metric_series(m, i);
+		if (strcmp(s->lv[0], inst) != 0 || !(s->value > 0))
+			continue;
+		struct mm_vnamed *v = &out->transports[out->ntransports++];
+		mm_strlcpy(v->name, s->lv[1], sizeof v->name);
+		v->value = s->value;
+	}
+}
+
+/* The node's queue and log figures. */
+static void take_node(const struct mm_registry *reg, struct mm_vsample *out)
+{
 	take_queue(reg, out);
 	bool a = sum_family(reg, "mailmon_messages_submitted_total", &out->inflow);
 	bool b = sum_family(reg, "mailmon_messages_delivered_total", &out->delivered);
@@ -163,6 +212,16 @@ void mm_vsample_take(const struct mm_registry *reg, const struct mm_vsample_name
 	sum_family(reg, "mailmon_log_deferred_unavailable_total", &out->unavail_deferred);
 	take_named(reg, "mailmon_log_transport_unavailable_total", NULL, out->transports,
 		   &out->ntransports);
+}
+
+void mm_vsample_take(const struct mm_registry *reg, const struct mm_vsample_names *names,
+		     int64_t wall_ms, struct mm_vsample *out)
+{
+	mm_vsample_clear(out, wall_ms);
+	if (names->instance && *names->instance)
+		take_instance(reg, names->instance, out);
+	else
+		take_node(reg, out);
 	take_named(reg, "mailmon_disk_locked", "mailmon_disk_avail_percent", out->locked,
 		   &out->nlocked);
 	out->master = one(reg, "mailmon_process_count", names->master);

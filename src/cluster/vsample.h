@@ -21,6 +21,17 @@
  * names gives the [service.NAME] sections that watch the master, qmgr
  * and smtpd (empty: not watched).
  *
+ * With names->instance set, the sample is one Postfix instance's (its
+ * syslog_name): the queue sizes and ages from
+ * mailmon_queue_instance_messages / _oldest_age_seconds{postfix_instance,queue},
+ * inflow, attempts and "mail transport unavailable" from
+ * mailmon_log_instance_messages_total{postfix_instance,outcome}, qmgr and
+ * all lines from mailmon_log_instance_program_lines_total, the
+ * transports from mailmon_log_instance_transport_unavailable_total; no
+ * destinations (flooded destinations are judged node-wide only); the
+ * locked partitions and the process checks as above (the names then
+ * being that instance's services).
+ *
  * Ownership: the sample is plain data with fixed arrays; destination
  * names are copied (cut to MM_VDEST_NAME_MAX).
  */
@@ -81,6 +92,7 @@ struct mm_vsample {
 
 struct mm_vsample_names {
 	const char *master, *qmgr, *smtpd; /* service names; "" or NULL: none */
+	const char *instance;		   /* NULL or "": the whole node */
 };
 
 /* A sample with everything unknown. */

@@ -10,16 +10,28 @@
  *   mailmon_node_verdict_since_timestamp_seconds
  *   mailmon_flooded_destination_messages{destination,reason}
  *   mailmon_agent_weight_percent                what the agent announces
+ *   mailmon_instance_verdict{postfix_instance,state}    per [instance.NAME]
+ *   mailmon_instance_verdict_since_timestamp_seconds{postfix_instance}
  * /api/v1/status gets "verdict": {state, reasons, since, line, warming_up,
  * cause}
- * (null before the first run or with [cluster] enable = no);
+ * (null before the first run or with [cluster] enable = no), and
+ * "instance_verdicts": [{instance, state, ...}] of the [instance.*]
+ * sections (empty without);
  * /api/v1/cluster the verdict with its figures (inflow, attempts,
  * deferred, unavailable: deferrals without an attempt, backlog), the
  * flooded destinations, the agent's current answer and the isolation
  * state (isolate.c; null when off).
  *
+ * Per Postfix instance: each [instance.NAME] section (NAME: the
+ * instance's syslog_name) gets a verdict engine of its own, fed with that
+ * instance's series (vsample.h, names.instance) and its own
+ * master/qmgr/smtpd services, with the same [cluster] thresholds. The
+ * node verdict is unchanged by them.
+ *
  * The agent: a connection is answered from the last verdict, never from
- * a fresh scan. It waits at most AGENT_WAIT_MS for an agent-send line
+ * a fresh scan. An agent-send NAME of an [instance.NAME] is answered
+ * with that instance's verdict; a NAME of [cluster] agent_instances with
+ * the node's; any other with "down #unknown instance NAME". It waits at most AGENT_WAIT_MS for an agent-send line
  * (at most MM_AGENT_LINE_MAX bytes), answers one line, and closes. At
  * most AGENT_MAX_CONNS connections are open; more are answered at once.
  * accept() failing (EMFILE: mailmond's fds are taken) pauses accepting for
@@ -54,8 +66,10 @@
 #define AGENT_PAUSE_MS 100
 #define AGENT_MAX_CONNS 64
 #define RING_INTERVALS 240 /* stall_window may span at most this many runs */
+#define MAX_INSTANCES 16    /* [instance.NAME] sections */
+#define NAME_MAX_LEN 64
 
-enum { F_VERDICT, F_SINCE, F_FLOOD, F_WEIGHT, F_N };
+enum { F_VERDICT, F_SINCE, F_FLOOD, F_WEIGHT, F_INST_VERDICT, F_INST_SINCE, F_N };
 
 static const char *const vstates[] = {"healthy", "degraded", "stalled", "down"};
 
@@ -74,6 +88,25 @@ static const struct mm_metric_def defs[F_N] = {
 	[F_WEIGHT] = {"mailmon_agent_weight_percent",
 		      "The weight the HAProxy agent announces while the node is up.",
 		      MM_METRIC_GAUGE},
+	[F_INST_VERDICT] = {"mailmon_instance_verdict",
+			    "The verdict of one Postfix instance ([instance.NAME], NAME its "
+			    "syslog_name): 1 for the current state (healthy, degraded, stalled, "
+			    "down).",
+			    MM_METRIC_STATESET, {"postfix_instance", "state"}, .states = vstates,
+			    .nstates = 4},
+	[F_INST_SINCE] = {"mailmon_instance_verdict_since_timestamp_seconds",
+			  "When the instance's verdict last changed, seconds since the epoch.",
+			  MM_METRIC_GAUGE, {"postfix_instance"}},
+};
+
+/* One Postfix instance's verdict ([instance.NAME]). */
+struct inst_verdict {
+	char name[NAME_MAX_LEN];
+	char master[NAME_MAX_LEN], qmgr[NAME_MAX_LEN], smtpd[NAME_MAX_LEN];
+	struct mm_verdict_engine *eng;
+	struct mm_verdict last;
+	bool have_last;
+	bool warned; /* no queue series carries the name: logged once */
 };
 
 struct agent_conn {
@@ -89,6 +122,8 @@ struct mm_cluster {
 	struct mm_verdict_engine *eng;
 	struct mm_verdict last;
 	bool have_last;
+	struct inst_verdict *inst; /* [instance.NAME], fixed at start */
+	size_t ninst;
 	/* in effect (reloadable) */
 	int64_t interval_ms;
 	char master[64], smtpd[64], qmgr[64];
@@ -126,6 +161,8 @@ static void take_conf(struct mm_cluster *c)
 	struct mm_verdict_conf vc;
 	conf_from(conf, &vc);
 	c->eng->conf = vc; /* keeps the samples: a new window reads the same ring */
+	for (size_t i = 0; i < c->ninst; i++)
+		c->inst[i].eng->conf = vc;
 	c->interval_ms = mm_config_duration_ms(conf, "cluster", "interval");
 	mm_strlcpy(c->master, mm_config_get(conf, "cluster", "master_service"), sizeof c->master);
 	mm_strlcpy(c->smtpd, mm_config_get(conf, "cluster", "smtpd_service"), sizeof c->smtpd);
@@ -160,27 +197,78 @@ static bool list_has(const char *list, const char *name)
 
 /* ---- the verdict ---- */
 
+/* One sample into eng and its verdict into *last; a change of state is
+ * logged as "WHAT verdict: LINE" (the registry was collected). */
+static void judge(struct mm_cluster *c, const struct mm_vsample_names *names,
+		  struct mm_verdict_engine *eng, const char *what, struct mm_verdict *last,
+		  bool *have_last)
+{
+	struct mm_vsample *s = xmalloc(sizeof *s);
+	mm_vsample_take(c->d->metrics, names, mm_wall_ms(), s);
+	mm_verdict_push(eng, s);
+	free(s);
+	struct mm_verdict v;
+	mm_verdict_eval(eng, &v);
+	if (!*have_last || v.state != last->state) {
+		char line[1024];
+		mm_verdict_line(&v, line, sizeof line);
+		if (v.state == MM_V_HEALTHY)
+			mm_log_notice(&c->d->log, "%s verdict: %s", what, line);
+		else
+			mm_log_warn(&c->d->log, "%s verdict: %s", what, line);
+	}
+	*last = v;
+	*have_last = true;
+}
+
+/* Does any series of the per-instance queue family carry name? Also the
+ * names it has, comma-separated, into known. True when the family has
+ * no series yet (nothing to judge by). */
+static bool instance_seen(const struct mm_registry *reg, const char *name, char *known,
+			  size_t cap)
+{
+	const struct mm_metric *m = mm_registry_find(reg, "mailmon_queue_instance_messages");
+	known[0] = '\0';
+	if (!m || mm_metric_nseries(m) == 0)
+		return true;
+	for (size_t i = 0; i < mm_metric_nseries(m); i++) {
+		const char *lv = mm_metric_series(m, i)->lv[0];
+		if (strcmp(lv, name) == 0)
+			return true;
+		if (!strstr(known, lv) && strlen(known) + strlen(lv) + 3 < cap)
+			snprintf(known + strlen(known), cap - strlen(known), "%s%s",
+				 known[0] ? ", " : "", lv);
+	}
+	return false;
+}
+
+/* One instance's sample, verdict and change log (the registry was
+ * collected by run()). */
+static void run_instance(struct mm_cluster *c, struct inst_verdict *iv)
+{
+	char known[256];
+	if (!iv->warned && !instance_seen(c->d->metrics, iv->name, known, sizeof known)) {
+		mm_log_warn(&c->d->log,
+			    "cluster: [instance.%s]: no queue of [mta] config_directory or [queue] "
+			    "instances has syslog_name %s (they have: %s); its verdict sees no "
+			    "queue",
+			    iv->name, iv->name, known);
+		iv->warned = true;
+	}
+	struct mm_vsample_names names = {iv->master, iv->qmgr, iv->smtpd, iv->name};
+	char what[NAME_MAX_LEN + 16];
+	snprintf(what, sizeof what, "instance %s", iv->name);
+	judge(c, &names, iv->eng, what, &iv->last, &iv->have_last);
+}
+
 static void run(void *arg, int64_t now_ms)
 {
 	struct mm_cluster *c = arg;
 	mm_daemon_collect(c->d);
-	struct mm_vsample *s = xmalloc(sizeof *s);
-	struct mm_vsample_names names = {c->master, c->qmgr, c->smtpd};
-	mm_vsample_take(c->d->metrics, &names, mm_wall_ms(), s);
-	mm_verdict_push(c->eng, s);
-	free(s);
-	struct mm_verdict v;
-	mm_verdict_eval(c->eng, &v);
-	if (!c->have_last || v.state != c->last.state) {
-		char line[1024];
-		mm_verdict_line(&v, line, sizeof line);
-		if (v.state == MM_V_HEALTHY)
-			mm_log_notice(&c->d->log, "node verdict: %s", line);
-		else
-			mm_log_warn(&c->d->log, "node verdict: %s", line);
-	}
-	c->last = v;
-	c->have_last = true;
+	struct mm_vsample_names names = {c->master, c->qmgr, c->smtpd, NULL};
+	judge(c, &names, c->eng, "node", &c->last, &c->have_last);
+	for (size_t i = 0; i < c->ninst; i++)
+		run_instance(c, &c->inst[i]);
 }
 
 static void collect(void *arg, struct mm_registry *r)
@@ -195,16 +283,23 @@ static void collect(void *arg, struct mm_registry *r)
 		mm_metric_set(c->f[F_FLOOD], (const char *[]){f->dest, f->rclass}, f->msgs);
 	}
 	mm_metric_set(c->f[F_WEIGHT], NULL, mm_agent_weight(&c->agent, c->last.backlog));
+	for (size_t i = 0; i < c->ninst; i++) {
+		const struct inst_verdict *iv = &c->inst[i];
+		if (!iv->have_last)
+			continue;
+		const char *l[] = {iv->name};
+		mm_metric_set_state(c->f[F_INST_VERDICT], l, mm_vstate_name(iv->last.state));
+		mm_metric_set(c->f[F_INST_SINCE], l, (double)iv->last.since_ms / 1000.0);
+	}
 }
 
 /* The verdict as /api/v1/status and /api/v1/cluster show it; before the
  * first run (one [cluster] interval after start) state "unknown". */
-static json_t *verdict_json(const struct mm_cluster *c)
+static json_t *verdict_json(const struct mm_verdict *v, bool have)
 {
-	const struct mm_verdict *v = &c->last;
 	json_t *reasons = json_array();
 	char line[1024] = "unknown (no verdict yet)";
-	if (!c->have_last) {
+	if (!have) {
 		json_array_append_new(reasons, json_string("no verdict yet"));
 		return json_pack("{s:s, s:o, s:I, s:s, s:b, s:n}", "state", "unknown", "reasons",
 				 reasons, "since", (json_int_t)0, "line", line, "warming_up", 1,
@@ -221,10 +316,31 @@ static json_t *verdict_json(const struct mm_cluster *c)
 			 "warming_up", v->warming_up, "cause", named ? v->reasons[v->cause] : NULL);
 }
 
+/* [{instance, state, reasons, ...}] of the [instance.NAME] verdicts; with
+ * agent set, each also with "agent": the answer to its agent-send. */
+static json_t *instances_json(const struct mm_cluster *c, bool agent)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < c->ninst; i++) {
+		const struct inst_verdict *iv = &c->inst[i];
+		json_t *o = verdict_json(&iv->last, iv->have_last);
+		json_object_set_new(o, "instance", json_string(iv->name));
+		if (agent) {
+			char ans[MM_AGENT_LINE_MAX] = "up\n";
+			if (iv->have_last)
+				mm_agent_answer(&c->agent, &iv->last, ans, sizeof ans);
+			json_object_set_new(o, "agent", json_string(ans));
+		}
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
 static void status(struct mm_daemon *d, json_t *out)
 {
 	struct mm_cluster *c = d->cluster;
-	json_object_set_new(out, "verdict", c ? verdict_json(c) : json_null());
+	json_object_set_new(out, "verdict", c ? verdict_json(&c->last, c->have_last) : json_null());
+	json_object_set_new(out, "instance_verdicts", c ? instances_json(c, false) : json_array());
 }
 
 static void on_api_cluster(struct evhttp_request *req, void *arg)
@@ -250,12 +366,21 @@ static void on_api_cluster(struct evhttp_request *req, void *arg)
 				  c->agent_bound[0] ? c->agent_bound : NULL, "answer", ans,
 				  "answered", (json_int_t)c->answered);
 	mm_http_reply_json(req, 200,
-			   json_pack("{s:o, s:o, s:o, s:o, s:o}", "verdict", verdict_json(c), "window",
-				     w, "floods", fl, "agent", agent, "isolation",
-				     mm_isolate_json(c->d)));
+			   json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "verdict",
+				     verdict_json(&c->last, c->have_last), "window", w, "floods", fl,
+				     "agent", agent, "isolation", mm_isolate_json(c->d), "instances",
+				     instances_json(c, true)));
 }
 
 /* ---- the agent ---- */
+
+static const struct inst_verdict *inst_find(const struct mm_cluster *c, const char *name)
+{
+	for (size_t i = 0; i < c->ninst; i++)
+		if (strcmp(c->inst[i].name, name) == 0)
+			return &c->inst[i];
+	return NULL;
+}
 
 static void agent_reply(struct agent_conn *ac, const char *req, size_t len)
 {
@@ -263,8 +388,12 @@ static void agent_reply(struct agent_conn *ac, const char *req, size_t len)
 	char name[64], ans[MM_AGENT_LINE_MAX];
 	mm_agent_request(req, len, name, sizeof name);
 	bool asked = len > 0 && req[0] != '\r' && req[0] != '\n';
+	const struct inst_verdict *iv = asked && name[0] ? inst_find(c, name) : NULL;
 	size_t n;
-	if (asked && (!name[0] || !c->instances || !list_has(c->instances, name))) {
+	if (iv) {
+		n = iv->have_last ? mm_agent_answer(&c->agent, &iv->last, ans, sizeof ans)
+				  : (size_t)snprintf(ans, sizeof ans, "up\n");
+	} else if (asked && (!name[0] || !c->instances || !list_has(c->instances, name))) {
 		n = (size_t)snprintf(ans, sizeof ans, "down #unknown instance %s\n",
 				     name[0] ? name : "(unreadable name)");
 	} else if (!c->have_last) {
@@ -401,9 +530,59 @@ static int check_window(const struct mm_config *conf, struct mm_err *err)
 	return 0;
 }
 
+/* [instance.NAME]: at most MAX_INSTANCES, names an agent-send can carry
+ * (mm_agent_request) and the label can hold. */
+static int check_instances(const struct mm_config *conf, struct mm_err *err)
+{
+	size_t n;
+	const char **names = mm_config_instances(conf, "instance", &n);
+	int rc = 0;
+	if (n > MAX_INSTANCES)
+		rc = mm_err_set(err, "[instance.%s]: at most %d [instance.NAME] sections", names[n - 1],
+				MAX_INSTANCES);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char got[NAME_MAX_LEN];
+		mm_agent_request(names[i], strlen(names[i]), got, sizeof got);
+		if (strlen(names[i]) >= NAME_MAX_LEN || strcmp(got, names[i]) != 0)
+			rc = mm_err_set(err,
+					"[instance.%s]: NAME must be the instance's syslog_name: "
+					"letters, digits, '.', '_' and '-', at most %d bytes",
+					names[i], NAME_MAX_LEN - 1);
+	}
+	free(names);
+	return rc;
+}
+
 static int cluster_check(struct mm_daemon *d, const struct mm_config *next, struct mm_err *err)
 {
+	if (check_instances(next, err) < 0)
+		return -1;
 	return check_window(next, err);
+}
+
+/* One engine per [instance.NAME], with its services (read at start). */
+static void instances_init(struct mm_cluster *c, const struct mm_verdict_conf *vc)
+{
+	const struct mm_config *conf = c->d->conf;
+	size_t n;
+	const char **names = mm_config_instances(conf, "instance", &n);
+	c->inst = xcalloc(n ? n : 1, sizeof *c->inst);
+	for (size_t i = 0; i < n && i < MAX_INSTANCES; i++) {
+		struct inst_verdict *iv = &c->inst[c->ninst++];
+		char sec[NAME_MAX_LEN + 16];
+		snprintf(sec, sizeof sec, "instance.%s", names[i]);
+		mm_strlcpy(iv->name, names[i], sizeof iv->name);
+		const char *v;
+		mm_strlcpy(iv->master, (v = mm_config_get(conf, sec, "master_service")) ? v : "",
+			   sizeof iv->master);
+		mm_strlcpy(iv->qmgr, (v = mm_config_get(conf, sec, "qmgr_service")) ? v : "",
+			   sizeof iv->qmgr);
+		mm_strlcpy(iv->smtpd, (v = mm_config_get(conf, sec, "smtpd_service")) ? v : "",
+			   sizeof iv->smtpd);
+		iv->eng = xmalloc(sizeof *iv->eng);
+		mm_verdict_init(iv->eng, vc);
+	}
+	free(names);
 }
 
 static void cluster_apply(struct mm_daemon *d, const struct mm_config *old)
@@ -449,7 +628,7 @@ static int cluster_init(struct mm_daemon *d, struct mm_err *err)
 {
 	if (!mm_config_bool(d->conf, "cluster", "enable"))
 		return 0;
-	if (check_window(d->conf, err) < 0)
+	if (check_window(d->conf, err) < 0 || check_instances(d->conf, err) < 0)
 		return -1;
 	struct mm_cluster *c = xcalloc(1, sizeof *c);
 	c->d = d;
@@ -458,6 +637,7 @@ static int cluster_init(struct mm_daemon *d, struct mm_err *err)
 	struct mm_verdict_conf vc;
 	conf_from(d->conf, &vc);
 	mm_verdict_init(c->eng, &vc);
+	instances_init(c, &vc);
 	take_conf(c);
 	if (mm_registry_add_all(d->metrics, defs, F_N, c->f, err) < 0)
 		return -1;
@@ -489,6 +669,9 @@ static void cluster_free(struct mm_daemon *d)
 		if (strcmp(d->sched.jobs[i].name, "cluster verdict") == 0)
 			d->sched.jobs[i].fn = NULL;
 	free(c->instances);
+	for (size_t i = 0; i < c->ninst; i++)
+		free(c->inst[i].eng);
+	free(c->inst);
 	free(c->eng);
 	free(c);
 	d->cluster = NULL;

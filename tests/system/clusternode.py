@@ -94,10 +94,13 @@ def qmgr_pid(lab):
     raise AssertionError("no qmgr under master %s" % master)
 
 
-def agent_answer(port, host="127.0.0.1"):
-    """The line mailmond's HAProxy agent answers: connect, read to EOF."""
+def agent_answer(port, host="127.0.0.1", send=None):
+    """The line mailmond's HAProxy agent answers: connect, send what
+    HAProxy's agent-send would (when given), read to EOF."""
     with socket.create_connection((host, port), timeout=3) as s:
         s.settimeout(3)
+        if send is not None:
+            s.sendall(send.encode())
         data = b""
         while True:
             chunk = s.recv(512)

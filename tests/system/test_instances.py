@@ -27,10 +27,22 @@ import pytest
 
 import mailmonlab
 import mmbin
-from clusternode import node_config, qmgr_pid
+from clusternode import agent_answer, haproxy_status, node_config, qmgr_pid
+from test_stall_causes import Traffic, sink_rcpts
 
 WINDOW_S = 10
 NAMES = ("postfix-ia", "postfix-ib")
+# One verdict per instance, each with the services node_config wrote for it.
+INSTANCES = """\
+[instance.postfix-ia]
+master_service = smtp
+smtpd_service = smtp
+qmgr_service = qmgr
+[instance.postfix-ib]
+master_service = smtp1
+smtpd_service = smtp1
+qmgr_service = qmgr1
+"""
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +55,8 @@ def host(tmp_path_factory):
             lab.start()
         http, agent = mmbin.free_port(), mmbin.free_port()
         conf = tmp / "mailmon.conf"
-        node_config(conf, labs[0], http, agent, tmp, WINDOW_S, interval_s=1, others=labs[1:])
+        node_config(conf, labs[0], http, agent, tmp, WINDOW_S, interval_s=1, others=labs[1:],
+                    extra=INSTANCES)
         d = mmbin.Daemon(str(conf), str(tmp / "mailmond.log"))
         d.start(api="127.0.0.1:%d" % http)
         yield {"labs": labs, "api": "127.0.0.1:%d" % http, "agent": agent, "daemon": d}
@@ -161,3 +174,97 @@ def test_log_lines_per_instance(host):
     got, want = mailmonlab.Lab.wait_for(agrees, timeout=30, interval=0.5,
                                         what="per-instance log counts as each maillog")
     print("per instance, from mailmond: %s; from the maillogs: %s" % (got, want))
+
+
+def inst_verdicts(host):
+    doc = mmbin.Daemon.get(host["api"], "/api/status")
+    return {v["instance"]: v for v in doc.get("instance_verdicts", [])}
+
+
+def ask(host, name):
+    return agent_answer(host["agent"], send=name + "\n")
+
+
+def test_stall_of_one_instance(host):
+    labs = host["labs"]
+    hap = mailmonlab.Lab(components=("haproxy",), haproxy_servers=[
+        {"name": "ia", "port": labs[0].ports["smtpd"], "agent_port": host["agent"],
+         "agent_send": NAMES[0]},
+        {"name": "ib", "port": labs[1].ports["smtpd"], "agent_port": host["agent"],
+         "agent_send": NAMES[1]}])
+    try:
+        hap.start()
+        with Traffic(labs[0].ports["smtpd"], "sa", rate=2.0) as ta, \
+                Traffic(labs[1].ports["smtpd"], "sb", rate=2.0) as tb:
+            check_stall(host, hap, labs)
+    finally:
+        hap.stop()
+    assert len(ta.sent) > 20 and len(tb.sent) > 20, (ta.errors[:5], tb.errors[:5])
+    for lab, t in ((labs[0], ta), (labs[1], tb)):
+        mailmonlab.Lab.wait_for(lambda: set(t.sent) <= sink_rcpts(lab), timeout=60,
+                                what="every message at its instance's sink")
+
+
+def both_healthy(host, hap, what):
+    def ok():
+        v = inst_verdicts(host)
+        answers = [ask(host, n) for n in NAMES]
+        st = haproxy_status(hap)
+        good = (all(v.get(n, {}).get("state") == "healthy" and not v[n].get("warming_up")
+                    for n in NAMES)
+                and all(a.startswith("up ready ") for a in answers)
+                and st.get("ia") == "UP" and st.get("ib") == "UP")
+        return (v, answers, st) if good else None
+    return mailmonlab.Lab.wait_for(ok, timeout=WINDOW_S + 60, interval=0.5, what=what)
+
+
+def check_stall(host, hap, labs):
+    v, answers, st = both_healthy(host, hap, "both instances healthy, ready and UP")
+    print("before: %s / %s / %s" % ([v[n]["line"] for n in NAMES], answers, st))
+    pid = qmgr_pid(labs[1])
+    t0 = time.time()
+    states_a = []
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        cause = "qmgr is stopped (process state T)"
+
+        def stalled():
+            v = inst_verdicts(host)
+            states_a.append(v[NAMES[0]]["state"])
+            b = v[NAMES[1]]
+            if b["state"] == "stalled" and b.get("cause") == cause:
+                return v
+            return None
+        v = mailmonlab.Lab.wait_for(stalled, timeout=WINDOW_S + 40, interval=0.5,
+                                    what="instance b stalled naming qmgr")
+        print("instance b stalled after %.1f s: %s" % (time.time() - t0, v[NAMES[1]]["line"]))
+        assert ask(host, NAMES[1]) == "drain #stalled: %s\n" % cause
+        a = ask(host, NAMES[0])
+        assert re.fullmatch(r"up ready \d+%\n", a), a
+        assert ask(host, "nosuch") == "down #unknown instance nosuch\n"
+
+        def drained():
+            st = haproxy_status(hap)
+            return st if st.get("ib", "").startswith("DRAIN") and st.get("ia") == "UP" else None
+        st = mailmonlab.Lab.wait_for(drained, timeout=10, interval=0.5,
+                                     what="HAProxy: ib DRAIN, ia UP")
+        print("HAProxy after %.1f s: %s" % (time.time() - t0, st))
+        mx = metrics(host["api"])
+        assert mx.get(("mailmon_instance_verdict",
+                       (("postfix_instance", NAMES[1]), ("state", "stalled")))) == 1
+        assert mx.get(("mailmon_instance_verdict",
+                       (("postfix_instance", NAMES[0]), ("state", "healthy")))) == 1
+        out = mmbin.mailmon("status", "--api", host["api"]).stdout
+        lines = out.splitlines()
+        assert lines[0].startswith("verdict: "), out[:300]
+        assert lines[1].startswith("instance %s: healthy (" % NAMES[0]), out[:600]
+        assert lines[2].startswith("instance %s: stalled (" % NAMES[1]), out[:600]
+        assert cause in lines[2], lines[2]
+        node = mmbin.Daemon.get(host["api"], "/api/status")["verdict"]
+        print("node verdict meanwhile: %s; node agent answer %r"
+              % (node["line"], agent_answer(host["agent"])))
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert set(states_a) == {"healthy"}, states_a
+    v, answers, st = both_healthy(host, hap, "both healthy, ready and UP after SIGCONT")
+    print("after SIGCONT (%.1f s): %s / %s" % (time.time() - t0, answers, st))
