@@ -14,6 +14,7 @@
  * Ownership: the worker owns two tables. The one passed to done belongs to
  * the caller until the next done; the worker scans into the other and they
  * are swapped on the loop, so they are never shared while a scan runs.
+ * Threads: the scan thread and its hand-over to the loop are core/bgwork.h.
  * Errors: new returns NULL with err (thread or pipe could not be made); a
  * failed scan reaches done with ok false and the reason.
  */
