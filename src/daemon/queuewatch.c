@@ -7,7 +7,8 @@
  * one follow-up scan (counted as "merged"). The worker owns the MTA
  * handle and its cache; after each scan it builds a struct mm_qsummary
  * (owned values, no pointers into the cache) and hands it to the loop
- * through a mutex-guarded slot, waking the loop with a byte on a pipe.
+ * with the request it answers (core/bgwork.h: the thread, the wake-up and
+ * the hand-over).
  * Only the loop thread touches the published summary, the trend ring and
  * the counters.
  *
@@ -35,15 +36,12 @@
  */
 #include "daemon/queuewatch.h"
 
-#include <errno.h>
-#include <event2/event.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "core/bgwork.h"
 #include "core/clock.h"
 #include "core/xalloc.h"
 #include "daemon/daemon.h"
@@ -138,104 +136,84 @@ static void instance_names(const struct mm_mta *m, struct mm_qsummary *sum)
 	}
 }
 
-static void *worker(void *arg)
+/* One scan request, from request_scan to scan_done: what the worker is
+ * to do, and what it found. */
+struct qjob {
+	size_t top;
+	struct qparams *reopen; /* open the backend with these first; the worker takes them */
+	struct mm_qsummary *sum; /* NULL: the scan failed, see error */
+	struct mm_stored_msg *stored; /* with sum, for the counters file */
+	size_t nstored;
+	char error[MM_ERR_MAX];
+};
+
+static void qjob_free(struct qjob *j)
 {
-	struct mm_queuewatch *w = arg;
-	struct mm_qsnap snap = {0};
-	pthread_mutex_lock(&w->mu);
-	for (;;) {
-		while (!w->want && !w->quit)
-			pthread_cond_wait(&w->cv, &w->mu);
-		if (w->quit)
-			break;
-		w->want = false;
-		w->busy = true;
-		size_t top = w->top;
-		struct qparams *reopen = w->reopen;
-		w->reopen = NULL;
-		pthread_mutex_unlock(&w->mu);
-
-		struct mm_err err = {{0}};
-		if (reopen) {
-			/* A reload changed [mta] or the queue's command settings:
-			 * the next scan uses a backend opened with them. Opening
-			 * may run postconf, so it happens here, off the loop. */
-			struct mm_mta *fresh = mm_mta_open(w->type, &reopen->p, &err);
-			if (fresh) {
-				mm_mta_close(w->mta);
-				w->mta = fresh;
-				mm_mta_mode_copy(fresh, w);
-				pthread_mutex_lock(&w->mu);
-				qparams_free(w->in_use);
-				w->in_use = reopen;
-				pthread_mutex_unlock(&w->mu);
-			} else {
-				qparams_free(reopen);
-			}
-		}
-		struct mm_qsummary *sum = NULL;
-		struct mm_stored_msg *stored = NULL;
-		if (!err.msg[0] && mm_mta_scan(w->mta, MM_QMASK_ALL, &snap, &err) == 0) {
-			sum = xcalloc(1, sizeof *sum);
-			mm_qsummary_build(&snap, top, sum);
-			instance_names(w->mta, sum);
-			stored = stored_msgs(&snap);
-		}
-
-		pthread_mutex_lock(&w->mu);
-		w->busy = false;
-		if (sum) {
-			if (w->ready) {
-				mm_qsummary_free(w->ready);
-				free(w->ready);
-			}
-			free(w->ready_stored);
-			w->ready = sum;
-			w->ready_stored = stored;
-			w->ready_nstored = snap.n;
-		} else {
-			memcpy(w->error, err.msg, sizeof w->error);
-			w->error_new = true;
-		}
-		ssize_t wr = write(w->pipefd[1], "x", 1);
-		(void)wr; /* a full pipe already holds a wake-up */
+	qparams_free(j->reopen);
+	if (j->sum) {
+		mm_qsummary_free(j->sum);
+		free(j->sum);
 	}
-	pthread_mutex_unlock(&w->mu);
-	mm_qsnap_free(&snap);
-	return NULL;
+	free(j->stored);
+	free(j);
+}
+
+/* On the worker: reopen the backend if asked, then scan. */
+static void *scan_run(void *ctx, void *job)
+{
+	struct mm_queuewatch *w = ctx;
+	struct qjob *j = job;
+	struct mm_err err = {{0}};
+	struct qparams *reopen = j->reopen;
+	j->reopen = NULL;
+	if (reopen) {
+		/* A reload changed [mta] or the queue's command settings:
+		 * the next scan uses a backend opened with them. Opening
+		 * may run postconf, so it happens here, off the loop. */
+		struct mm_mta *fresh = mm_mta_open(w->type, &reopen->p, &err);
+		if (fresh) {
+			mm_mta_close(w->mta);
+			w->mta = fresh;
+			mm_mta_mode_copy(fresh, w);
+			pthread_mutex_lock(&w->mu);
+			qparams_free(w->in_use);
+			w->in_use = reopen;
+			pthread_mutex_unlock(&w->mu);
+		} else {
+			qparams_free(reopen);
+		}
+	}
+	if (!err.msg[0] && mm_mta_scan(w->mta, MM_QMASK_ALL, &w->snap, &err) == 0) {
+		j->sum = xcalloc(1, sizeof *j->sum);
+		mm_qsummary_build(&w->snap, j->top, j->sum);
+		instance_names(w->mta, j->sum);
+		j->stored = stored_msgs(&w->snap);
+		j->nstored = w->snap.n;
+	} else {
+		memcpy(j->error, err.msg, sizeof j->error);
+	}
+	return j;
 }
 
 /* Loop side: take the worker's result. */
-static void on_done(evutil_socket_t fd, short what, void *arg)
+static void scan_done(void *ctx, void *job, void *result)
 {
-	struct mm_queuewatch *w = arg;
-	char buf[64];
-	while (read(fd, buf, sizeof buf) > 0)
-		;
-	pthread_mutex_lock(&w->mu);
-	struct mm_qsummary *sum = w->ready;
-	struct mm_stored_msg *stored = w->ready_stored;
-	size_t nstored = w->ready_nstored;
-	w->ready = NULL;
-	w->ready_stored = NULL;
-	bool failed = w->error_new;
-	char error[MM_ERR_MAX];
-	memcpy(error, w->error, sizeof error);
-	w->error_new = false;
-	pthread_mutex_unlock(&w->mu);
-
-	if (failed) {
+	struct mm_queuewatch *w = ctx;
+	struct qjob *j = job;
+	struct mm_qsummary *sum = j->sum;
+	j->sum = NULL;
+	if (!sum) {
 		w->failures++;
-		if (strcmp(error, w->last_error) != 0)
-			mm_log_err(&w->d->log, "queue scan: %s", error);
-		memcpy(w->last_error, error, sizeof w->last_error);
-	}
-	if (!sum)
+		if (strcmp(j->error, w->last_error) != 0)
+			mm_log_err(&w->d->log, "queue scan: %s", j->error);
+		memcpy(w->last_error, j->error, sizeof w->last_error);
+		qjob_free(j);
 		return;
+	}
 	struct mm_logpipe *lp = mm_logwatch_logpipe(w->d);
 	if (lp)
-		mm_logpipe_set_stored(lp, stored, nstored, sum->taken_s);
-	free(stored);
+		mm_logpipe_set_stored(lp, j->stored, j->nstored, sum->taken_s);
+	qjob_free(j);
 	if (w->last_error[0])
 		mm_log_notice(&w->d->log, "queue scan: working again");
 	w->last_error[0] = '\0';
@@ -254,16 +232,37 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 	mm_qtrend_add(&w->trend, w->cur.taken_s, sizes);
 }
 
-/* Asks the worker for a scan; merged into the pending one if any. */
-static void request_scan(struct mm_queuewatch *w)
+/* stop: a request never run or a result never taken. */
+static void scan_drop(void *ctx, void *job, void *result)
 {
-	pthread_mutex_lock(&w->mu);
-	if (w->want || w->busy)
+	qjob_free(job);
+}
+
+static const struct mm_bgwork_ops scan_ops = {
+	.run = scan_run,
+	.done = scan_done,
+	.drop = scan_drop,
+	.what = "queue scan",
+};
+
+/* Asks the worker for a scan, with the backend reopened first when
+ * reopen is not NULL (taken). A request made while one waits or a scan
+ * runs is merged into one follow-up scan: the waiting request is taken
+ * back and its reopen kept unless this one brings newer parameters. */
+static void request_scan(struct mm_queuewatch *w, struct qparams *reopen)
+{
+	struct qjob *j = mm_bgwork_withdraw(w->bg);
+	if (j || mm_bgwork_running(w->bg))
 		w->merged++;
-	w->want = true;
+	if (!j)
+		j = xcalloc(1, sizeof *j);
 	w->top = (size_t)mm_config_int(w->d->conf, "queue", "top_destinations");
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
+	j->top = w->top;
+	if (reopen) {
+		qparams_free(j->reopen);
+		j->reopen = reopen;
+	}
+	mm_bgwork_post(w->bg, j); /* cannot be refused: nothing waits now */
 	w->requests++;
 }
 
@@ -276,7 +275,7 @@ static void on_job(void *arg, int64_t now_ms)
 		if (strcmp(w->d->sched.jobs[i].name, "queue") == 0 &&
 		    w->d->sched.jobs[i].period_ms != period)
 			mm_schedule_set_period(&w->d->sched, "queue", period);
-	request_scan(w);
+	request_scan(w, NULL);
 }
 static void queuewatch_free(struct mm_daemon *d);
 
@@ -295,7 +294,6 @@ static int queuewatch_init(struct mm_daemon *d, struct mm_err *err)
 	d->queue = w;
 	w->type = xstrdup(type);
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
 	if (mm_queuewatch_metrics_add(w, err) < 0)
 		return -1;
 	struct qparams *qp = qparams_from(d, d->conf);
@@ -309,30 +307,21 @@ static int queuewatch_init(struct mm_daemon *d, struct mm_err *err)
 		w->open_failed = true;
 		snprintf(w->last_error, sizeof w->last_error, "%s", oerr.msg);
 		snprintf(w->mode, sizeof w->mode, "off");
-		w->pipefd[0] = w->pipefd[1] = -1;
 		if (d->httpd)
 			mm_http_route(d, "/api/queue", mm_queuewatch_api, w);
 		return 0;
 	}
 	w->mta = mta;
 	snprintf(w->mode, sizeof w->mode, "%s", mm_mta_mode(mta));
-	if (pipe2(w->pipefd, O_CLOEXEC | O_NONBLOCK) < 0) {
-		mm_err_sys(err, errno, "queue: pipe");
-		w->pipefd[0] = w->pipefd[1] = -1;
+	w->bg = mm_bgwork_start(d->base, &scan_ops, w, err);
+	if (!w->bg) {
 		queuewatch_free(d);
 		return -1;
 	}
-	w->ev_done = event_new(d->base, w->pipefd[0], EV_READ | EV_PERSIST, on_done, w);
-	event_add(w->ev_done, NULL);
-	if (pthread_create(&w->thread, NULL, worker, w) != 0) {
-		queuewatch_free(d);
-		return mm_err_set(err, "queue: cannot start the scan thread");
-	}
-	w->started = true;
 	int64_t now = mm_mono_ms();
 	mm_schedule_add(&d->sched, "queue",
 			mm_config_duration_ms(d->conf, "queue", "scan_interval"), 0, now, on_job, w);
-	request_scan(w); /* the first scan now, not a heartbeat later */
+	request_scan(w, NULL); /* the first scan now, not a heartbeat later */
 	if (d->httpd)
 		mm_http_route(d, "/api/queue", mm_queuewatch_api, w);
 	mm_log_info(&d->log, "queue: watching in %s mode", w->mode);
@@ -348,35 +337,17 @@ static void queuewatch_free(struct mm_daemon *d)
 		return;
 	}
 	mm_registry_remove_collector(d->metrics, w);
-	qparams_free(w->reopen);
+	mm_bgwork_stop(w->bg); /* waits for the scan under way */
+	if (d->httpd)
+		mm_http_unroute(d, "/api/queue");
+	mm_qsnap_free(&w->snap);
+	mm_mta_close(w->mta);
 	qparams_free(w->in_use);
 	free(w->sig);
 	free(w->type);
-	if (w->started) {
-		pthread_mutex_lock(&w->mu);
-		w->quit = true;
-		pthread_cond_signal(&w->cv);
-		pthread_mutex_unlock(&w->mu);
-		pthread_join(w->thread, NULL);
-	}
-	if (d->httpd)
-		mm_http_unroute(d, "/api/queue");
-	if (w->ev_done)
-		event_free(w->ev_done);
-	if (w->pipefd[0] >= 0)
-		close(w->pipefd[0]);
-	if (w->pipefd[1] >= 0)
-		close(w->pipefd[1]);
-	mm_mta_close(w->mta);
-	free(w->ready_stored);
-	if (w->ready) {
-		mm_qsummary_free(w->ready);
-		free(w->ready);
-	}
 	if (w->have_cur)
 		mm_qsummary_free(&w->cur);
 	pthread_mutex_destroy(&w->mu);
-	pthread_cond_destroy(&w->cv);
 	free(w);
 	d->queue = NULL;
 }
@@ -398,12 +369,8 @@ static void queuewatch_apply(struct mm_daemon *d, const struct mm_config *old)
 	}
 	free(w->sig);
 	w->sig = xstrdup(qp->sig);
-	pthread_mutex_lock(&w->mu);
-	qparams_free(w->reopen);
-	w->reopen = qp;
-	pthread_mutex_unlock(&w->mu);
 	mm_log_notice(&d->log, "queue: [mta]/[queue] settings changed; the next scan reopens the MTA");
-	request_scan(w);
+	request_scan(w, qp);
 }
 const struct mm_module mm_module_queue = {
 	.name = "queue",

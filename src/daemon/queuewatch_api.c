@@ -12,6 +12,7 @@
  */
 #include <string.h>
 
+#include "core/bgwork.h"
 #include "core/clock.h"
 #include "core/utf8.h"
 #include "daemon/daemon.h"
@@ -58,15 +59,14 @@ static json_t *queue_json(struct mm_queuewatch *w)
 {
 	int64_t now_s = mm_wall_ms() / 1000;
 	int64_t window = mm_config_duration_ms(w->d->conf, "queue", "growth_window") / 1000;
+	bool busy = w->bg && mm_bgwork_running(w->bg);
 	pthread_mutex_lock(&w->mu);
-	bool busy = w->busy;
-	uint64_t merged = w->merged;
 	char mode[sizeof w->mode];
 	memcpy(mode, w->mode, sizeof mode);
 	pthread_mutex_unlock(&w->mu);
 	json_t *doc = json_pack("{s:s, s:I, s:I, s:I, s:I, s:b, s:o}", "mode", mode, "scans",
 				(json_int_t)w->scans, "failures", (json_int_t)w->failures,
-				"requests", (json_int_t)w->requests, "merged", (json_int_t)merged,
+				"requests", (json_int_t)w->requests, "merged", (json_int_t)w->merged,
 				"scanning", busy, "error",
 				w->last_error[0] ? mm_json_text(w->last_error) : json_null());
 	if (!w->have_cur) {
@@ -130,8 +130,8 @@ void mm_queuewatch_in_effect(struct mm_daemon *d, json_t *out)
 		if (strcmp(d->sched.jobs[i].name, "queue") == 0)
 			put_ms(out, "queue.scan_interval", d->sched.jobs[i].period_ms);
 	put_ms(out, "queue.growth_window", mm_config_duration_ms(d->conf, "queue", "growth_window"));
-	pthread_mutex_lock(&w->mu);
 	json_object_set_new(out, "queue.top_destinations", json_integer((json_int_t)w->top));
+	pthread_mutex_lock(&w->mu);
 	const struct mm_mta_params *p = w->in_use ? &w->in_use->p : NULL;
 	if (p) {
 		json_object_set_new(out, "mta.config_directory", json_string(p->config_dirs[0]));

@@ -4,11 +4,13 @@
  * queuewatch_api.c (GET /api/queue and the in_effect hook) and
  * queuewatch_metrics.c (the registry families). Nothing else includes it.
  *
- * Threads: fields under "guarded by mu" are shared with the worker and
- * read under w->mu; "loop thread only" fields, which the readers use, are
- * never touched by the worker. Ownership: struct mm_queuewatch (d->queue)
- * owns the parameters, the published summary and the trend ring; the
- * worker owns the MTA handle.
+ * Threads: the scan thread and the hand-over of each scan are core/bgwork.h.
+ * Fields under "guarded by mu" are written by the worker when it reopens
+ * the backend and read under w->mu; "worker only" ones are never touched
+ * by the loop while the worker runs; "loop thread only" fields, which the
+ * readers use, are never touched by the worker. Ownership: struct
+ * mm_queuewatch (d->queue) owns the parameters, the published summary and
+ * the trend ring; the worker owns the MTA handle and its snapshot.
  */
 #ifndef MAILMON_DAEMON_QUEUEWATCH_IMPL_H
 #define MAILMON_DAEMON_QUEUEWATCH_IMPL_H
@@ -24,8 +26,8 @@
 #include "mta/queue_summary.h"
 #include "mta/queue_trend.h"
 
-struct event;
 struct evhttp_request;
+struct mm_bgwork;
 struct mm_daemon;
 struct mm_metric;
 struct mm_stored_msg;
@@ -45,33 +47,24 @@ struct qparams {
 
 struct mm_queuewatch {
 	struct mm_daemon *d;
-	struct mm_mta *mta; /* used by the worker only, after init */
-	char mode[16];
 	struct mm_metric *f[24]; /* registry families, see defs[] */
+	char *type;		 /* the [mta] type, fixed at init */
 
-	pthread_t thread;
-	bool started;
+	struct mm_bgwork *bg; /* the scan thread; NULL when the backend never opened */
+	/* worker only, after init */
+	struct mm_mta *mta;
+	struct mm_qsnap snap; /* the last scan's, reused by the next */
+
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
 	/* guarded by mu */
-	bool want, busy, quit;
-	size_t top;
-	struct qparams *reopen; /* new backend parameters for the worker */
+	char mode[16];
 	struct qparams *in_use; /* those of the open backend */
-	char *type;
-	char *sig;	  /* of the parameters in use (loop thread) */
-	bool open_failed; /* the backend never opened: no worker */
-	struct mm_qsummary *ready;
-	struct mm_stored_msg *ready_stored; /* with ready, for the counters file */
-	size_t ready_nstored;
-	char error[MM_ERR_MAX];
-	bool error_new;
-	uint64_t merged;
-
-	int pipefd[2];
-	struct event *ev_done;
 
 	/* loop thread only */
+	size_t top;	  /* [queue] top_destinations of the last request */
+	uint64_t merged;  /* requests made while a scan waited or ran */
+	char *sig;	  /* of the parameters in use */
+	bool open_failed; /* the backend never opened: no worker */
 	struct mm_qsummary cur;
 	bool have_cur;
 	struct mm_qtrend trend;
