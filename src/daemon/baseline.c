@@ -34,13 +34,15 @@
  * history_days}{metric}, mailmon_baseline_kind{metric,kind} and
  * mailmon_baseline_computed_timestamp_seconds; GET /api/v1/baseline.
  *
- * Ownership: struct mm_baseline_mod lives in d->baseline; the running
- * job is owned by the module and joined before it is freed.
+ * Threads: the read runs on a core/bgwork worker, started at the first
+ * computation; its result comes back on the loop and is applied at the
+ * next tick.
+ * Ownership: struct mm_baseline_mod lives in d->baseline; the job is the
+ * worker's from job_start until job_done, then the module's until
+ * job_finish frees it; free waits for a read under way.
  */
 #include <jansson.h>
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +51,7 @@
 
 #include "cluster/baseline.h"
 #include "cluster/bl_points.h"
+#include "core/bgwork.h"
 #include "core/clock.h"
 #include "core/xalloc.h"
 #include "daemon/daemon.h"
@@ -113,11 +116,9 @@ static const struct mm_metric_def defs[F_N] = {
 			MM_METRIC_GAUGE},
 };
 
-/* One computation, run on its own thread; the loop reads it only after
- * done is set. */
+/* One computation, run on the worker; the loop reads it only after
+ * job_done. */
 struct job {
-	pthread_t tid;
-	atomic_bool done;
 	char *path;
 	int64_t now_s, utc_off;
 	struct mm_baseline out[M_N];
@@ -138,7 +139,9 @@ struct mm_baseline_mod {
 	char last_err[MM_ERR_MAX];
 	bool want;	    /* recompute at the next tick */
 	int64_t retry_s;    /* after a failed read: try again then (0: no) */
-	struct job *job;
+	struct mm_bgwork *bg; /* the worker; NULL until the first computation */
+	struct job *job;      /* posted, and not yet applied by job_finish */
+	bool job_back;	      /* job's result is back on the loop */
 	uint64_t runs;
 	int64_t took_ms; /* the last computation's */
 	/* now */
@@ -186,7 +189,7 @@ static int read_one(struct mm_hist_store *rd, int m, int64_t now, int64_t off,
 	return 0;
 }
 
-static void *job_main(void *arg)
+static void *job_main(void *ctx, void *arg)
 {
 	struct job *j = arg;
 	int64_t t0 = mm_mono_ms();
@@ -201,27 +204,58 @@ static void *job_main(void *arg)
 		snprintf(j->err, sizeof j->err, "%s", err.msg);
 	mm_hist_close(rd);
 	j->took_ms = mm_mono_ms() - t0;
-	atomic_store(&j->done, true);
-	return NULL;
+	return j;
 }
+
+static void job_free(struct job *j)
+{
+	free(j->path);
+	free(j);
+}
+
+/* On the loop: the read is done; the next tick applies it. */
+static void job_done(void *ctx, void *job, void *result)
+{
+	struct mm_baseline_mod *b = ctx;
+	b->job_back = true;
+}
+
+/* stop: a read that never came back to the loop. */
+static void job_drop(void *ctx, void *job, void *result)
+{
+	struct mm_baseline_mod *b = ctx;
+	if (job == b->job)
+		b->job = NULL;
+	job_free(job);
+}
+
+static const struct mm_bgwork_ops job_ops = {
+	.run = job_main,
+	.done = job_done,
+	.drop = job_drop,
+	.what = "baseline",
+};
 
 static void job_start(struct mm_baseline_mod *b)
 {
 	const char *path = mm_history_path(b->d);
 	if (!path)
 		return;
+	if (!b->bg) {
+		struct mm_err err = {{0}};
+		b->bg = mm_bgwork_start(b->d->base, &job_ops, b, &err);
+		if (!b->bg) {
+			mm_log_err(&b->d->log, "%s", err.msg);
+			return;
+		}
+	}
 	struct job *j = xcalloc(1, sizeof *j);
-	atomic_init(&j->done, false);
 	j->path = xstrdup(path);
 	j->now_s = mm_wall_ms() / 1000;
 	j->utc_off = utc_offset(j->now_s);
-	if (pthread_create(&j->tid, NULL, job_main, j) != 0) {
-		mm_log_err(&b->d->log, "baseline: cannot start its thread");
-		free(j->path);
-		free(j);
-		return;
-	}
+	mm_bgwork_post(b->bg, j); /* nothing waits: b->job was NULL */
 	b->job = j;
+	b->job_back = false;
 	b->want = false;
 	b->retry_s = 0;
 }
@@ -229,8 +263,8 @@ static void job_start(struct mm_baseline_mod *b)
 static void job_finish(struct mm_baseline_mod *b)
 {
 	struct job *j = b->job;
-	pthread_join(j->tid, NULL);
 	b->job = NULL;
+	b->job_back = false;
 	b->runs++;
 	if (j->err[0]) {
 		if (strcmp(j->err, b->last_err) != 0)
@@ -246,8 +280,7 @@ static void job_finish(struct mm_baseline_mod *b)
 	b->computed_s = j->now_s;
 	b->utc_off = j->utc_off;
 	b->took_ms = j->took_ms;
-	free(j->path);
-	free(j);
+	job_free(j);
 }
 
 static bool one_of(const char *const *names, const char *v)
@@ -297,7 +330,7 @@ static void compare(struct mm_baseline_mod *b, int64_t wall_ms)
 static void tick(void *arg, int64_t now_ms)
 {
 	struct mm_baseline_mod *b = arg;
-	if (b->job && atomic_load(&b->job->done))
+	if (b->job && b->job_back)
 		job_finish(b);
 	int64_t now = mm_wall_ms() / 1000;
 	bool new_hour = b->runs > 0 && (now + utc_offset(now)) / 3600 !=
@@ -452,8 +485,9 @@ static void baseline_free(struct mm_daemon *d)
 	struct mm_baseline_mod *b = d->baseline;
 	if (!b)
 		return;
+	mm_bgwork_stop(b->bg); /* waits for the read under way, drops it */
 	if (b->job)
-		job_finish(b); /* waits for the read under way */
+		job_free(b->job); /* back on the loop, not applied yet */
 	mm_registry_remove_collector(d->metrics, b);
 	mm_http_unroute(d, "/api/baseline");
 	for (size_t i = 0; i < d->sched.n; i++)
