@@ -60,7 +60,11 @@ def synthetic(now0):
     pts = {Q_DEF: [], Q_ACT: [], INFLOW: [], DEFERRAL: []}
     for t in range(now0 - 15 * DAY, now0 - HOUR + 1, STEP):
         how = (t // HOUR) % 168
-        pts[Q_DEF].append((t, how % 5 + (t // STEP) % 3))
+        # hour-dependent (so a point in the wrong hour shows), but low
+        # enough in every hour that the live, empty queue lies within the
+        # widened range: with how % 5 the hours where it is 4 gave 4..7,
+        # widened 0.5..10.5, and an empty queue read "below"
+        pts[Q_DEF].append((t, how % 3 + (t // STEP) % 3))
         pts[Q_ACT].append((t, (t // STEP) % 2))
     c = 0
     for t in range(now0 - 3 * DAY, now0 - HOUR + 1, STEP):
