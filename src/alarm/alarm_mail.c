@@ -94,6 +94,15 @@ static const struct hint hints[] = {
 	{"mailmon_node_verdict", NULL,
 	 "The node verdict is %s: mailmon status lists the reasons.", "mailmon status",
 	 "mailmon_flooded_destination_messages", NULL},
+	{"mailmon_instance_verdict", "stalled",
+	 "Postfix instance,state %s: the instance accepts mail but does not deliver\n"
+	 "it; its verdict names the cause (qmgr stopped, missing or not logging, or\n"
+	 "a transport with no process). The HAProxy agent answers drain to its\n"
+	 "agent-send while it lasts.",
+	 "mailmon status; postqueue -c CONFIG_DIRECTORY_OF_THE_INSTANCE -p | tail -1", NULL, NULL},
+	{"mailmon_instance_verdict", NULL,
+	 "Postfix instance,state %s: mailmon status lists the reasons.", "mailmon status", NULL,
+	 NULL},
 	{"mailmon_flooded_destination", NULL,
 	 "Destination,class %s: one destination holds a large or fast-growing share\n"
 	 "of the queue and its deliveries fail for one reason.",

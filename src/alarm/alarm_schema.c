@@ -81,6 +81,10 @@ static const struct mm_conf_section alarm_sections[] = {
 	{"alarm.nodeverdict", "The node verdict ([cluster]) is stalled, down or degraded: one\n"
 			      "instance per state, raised when the verdict enters it and cleared\n"
 			      "when it leaves (mailmon status shows the reasons)."},
+	{"alarm.instanceverdict", "The verdict of a Postfix instance ([instance.NAME]) is stalled, down\n"
+				  "or degraded: one instance per Postfix instance and state\n"
+				  "(\"postfix-out,stalled\"), raised when it enters the state and\n"
+				  "cleared when it leaves (mailmon status shows the reasons)."},
 	{"alarm.floodeddestination", "A flooded destination ([cluster]): one instance per destination\n"
 				     "and delay-reason class (\"dead.test,refused\"); the value is its\n"
 				     "queued messages."},
@@ -180,6 +184,9 @@ static const struct mm_conf_key alarm_keys[] = {
 		   "5/5", "warning", "CPU of the service's processes (1 = one core)"),
 	ALARM_KEYS("alarm.nodeverdict", "mailmon_node_verdict{state=~\"stalled|down|degraded\"}",
 		   "10s", "0.5", 0, 1, "above", "1/1", "critical", "node verdict (1: in this state)"),
+	ALARM_KEYS("alarm.instanceverdict",
+		   "mailmon_instance_verdict{state=~\"stalled|down|degraded\"}", "10s", "0.5", 0, 1,
+		   "above", "1/1", "critical", "Postfix instance verdict (1: in this state)"),
 	ALARM_KEYS("alarm.floodeddestination", "mailmon_flooded_destination_messages", "15s", "0", 0,
 		   0, "above", "1/1", "warning", "messages queued for a flooded destination"),
 	ALARM_KEYS("alarm.baselinedeparture", "mailmon_baseline_departure", "1m", "0", 0, 0,

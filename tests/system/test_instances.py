@@ -260,6 +260,12 @@ def check_stall(host, hap, labs):
         assert lines[1].startswith("instance %s: healthy (" % NAMES[0]), out[:600]
         assert lines[2].startswith("instance %s: stalled (" % NAMES[1]), out[:600]
         assert cause in lines[2], lines[2]
+        alarm = mailmonlab.Lab.wait_for(
+            lambda: firing(host, "instanceverdict", "%s,stalled" % NAMES[1]), timeout=30,
+            interval=0.5, what="alarm instanceverdict for %s,stalled" % NAMES[1])
+        print("alarm after %.1f s: %s" % (time.time() - t0, alarm["instance"]))
+        assert not [x for x in alarms(host) if x["alarm"] == "instanceverdict"
+                    and x["state"] == "firing" and x["instance"].startswith(NAMES[0])]
         node = mmbin.Daemon.get(host["api"], "/api/status")["verdict"]
         print("node verdict meanwhile: %s; node agent answer %r"
               % (node["line"], agent_answer(host["agent"])))
@@ -268,3 +274,17 @@ def check_stall(host, hap, labs):
     assert set(states_a) == {"healthy"}, states_a
     v, answers, st = both_healthy(host, hap, "both healthy, ready and UP after SIGCONT")
     print("after SIGCONT (%.1f s): %s / %s" % (time.time() - t0, answers, st))
+    mailmonlab.Lab.wait_for(
+        lambda: not firing(host, "instanceverdict", "%s,stalled" % NAMES[1]), timeout=30,
+        interval=0.5, what="alarm instanceverdict cleared")
+
+
+def alarms(host):
+    return mmbin.Daemon.get(host["api"], "/api/alarms")["alarms"]
+
+
+def firing(host, alarm, instance):
+    for a in alarms(host):
+        if a["alarm"] == alarm and a["state"] == "firing" and a["instance"] == instance:
+            return a
+    return None

@@ -326,7 +326,7 @@ static void test_defaults_builtin(void **state)
 	struct mm_config *conf = mm_config_defaults();
 	struct mm_alarm_defs defs;
 	assert_int_equal(mm_alarm_defs_load(conf, &defs, &d), 0);
-	assert_int_equal(defs.n, 22); /* with isolateddestination, isolatesetup */
+	assert_int_equal(defs.n, 23); /* with isolateddestination, isolatesetup, instanceverdict */
 	const struct mm_alarm_def *hr = mm_alarm_defs_find(&defs, "historyrecovered");
 	assert_non_null(hr);
 	assert_int_equal(hr->fn, MM_AF_DELTA);
