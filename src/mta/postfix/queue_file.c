@@ -141,6 +141,25 @@ static int64_t leading_num(const char *s)
 	return v;
 }
 
+/* A pointer record ('p', its data at *off, len bytes) says where reading
+ * goes on. Returns 1 with *off moved to its target, 0 for a null pointer
+ * (reading goes on after the record), -1 with q->status set (unreadable,
+ * or more than MM_PF_MAX_JUMPS jumps: a loop; start is the record's
+ * offset, for the message). */
+static int follow_ptr(const struct mm_pf_src *src, struct mm_pf_qfile *q, uint64_t *off,
+		      uint64_t len, uint64_t start, unsigned *jumps)
+{
+	if (rec_data(src, q, *off, len) < 0)
+		return -1;
+	int64_t to = leading_num((char *)q->rec);
+	if (to <= 0)
+		return 0;
+	if (++*jumps > MM_PF_MAX_JUMPS)
+		return fail(q, MM_PF_MALFORMED, start, "pointer loop"), -1;
+	*off = (uint64_t)to;
+	return 1;
+}
+
 static void reset(struct mm_pf_qfile *q)
 {
 	q->arrival = -1;
@@ -215,15 +234,11 @@ enum mm_pf_status mm_pf_qfile_parse(const struct mm_pf_src *src, struct mm_pf_qf
 			q->done++;
 			break;
 		case 'p': {
-			if (rec_data(src, q, off, len) < 0)
+			int jumped = follow_ptr(src, q, &off, len, start, &jumps);
+			if (jumped < 0)
 				return q->status;
-			int64_t to = leading_num((char *)q->rec);
-			if (to > 0) {
-				if (++jumps > MM_PF_MAX_JUMPS)
-					return fail(q, MM_PF_MALFORMED, start, "pointer loop");
-				off = (uint64_t)to;
+			if (jumped)
 				continue;
-			}
 			break;
 		}
 		case 'M':
@@ -252,15 +267,11 @@ enum mm_pf_status mm_pf_qfile_parse(const struct mm_pf_src *src, struct mm_pf_qf
 				if (r <= 0)
 					return fail(q, MM_PF_TRUNCATED, start, "content without end");
 				if (type == 'p') {
-					if (rec_data(src, q, off, len) < 0)
+					int jumped = follow_ptr(src, q, &off, len, start, &jumps);
+					if (jumped < 0)
 						return q->status;
-					int64_t to = leading_num((char *)q->rec);
-					if (to > 0) {
-						if (++jumps > MM_PF_MAX_JUMPS)
-							return fail(q, MM_PF_MALFORMED, start, "pointer loop");
-						off = (uint64_t)to;
+					if (jumped)
 						continue;
-					}
 				} else if (type != 'N' && type != 'L') {
 					break;
 				}
