@@ -15,7 +15,14 @@
  *            TRANSPORT/unix (defined?), postmap -q DEST MAP for the other
  *            maps (the nexthop the destination had, kept in our entry),
  *            then write map + state, postmap (no reload);
- *   release: write map + state, postmap, reload, postqueue -f.
+ *   release: write map + state, postmap, reload, postqueue -j (the
+ *            deferred mail of the destination), postqueue -i QUEUE_ID
+ *            for each of those messages (MOVE_PARALLEL at a time, at
+ *            most MM_ISOLATE_MOVE_MAX, none started after
+ *            MM_ISOLATE_MOVE_MS); separated, the root helper does the
+ *            last two (privsep.h: postqueue run by another user than
+ *            root accepts -c DIR only for a DIR the default main.cf
+ *            lists), one postqueue -i at a time, and answers the counts.
  * "reload" is `postfix -c DIR reload`, through the root helper when
  * privileges are separated (privsep.h: it derives the command from its
  * own config). An isolation does not reload: a reload restarts the queue
@@ -25,10 +32,18 @@
  * itself ("table ... has changed -- restarting", at its next new client
  * connection: seconds on a busy node, at most ipc_ttl) and the queue
  * manager resolves with the new map from then on (docs/cluster.md). After
- * a release postqueue -f retries the deferred queue at once, so the
- * destination's backlog goes out now; after an isolation the backlog
- * takes the slow route at its next retry (moving it at once would only
- * re-activate the whole flood).
+ * a release the destination's deferred mail is moved with postqueue -i,
+ * so its backlog goes out now by its usual route: postqueue -i asks the
+ * flush(8) daemon, which renames the file from deferred to incoming, and
+ * the new queue manager scans incoming when it starts. (postqueue -f
+ * was used before: it only sends a trigger to qmgr, and a trigger that
+ * reaches the qmgr the reload is replacing is lost; the backlog then
+ * waited for its next retry. It also retried every deferred message.)
+ * Postfix 3.7's postqueue takes one -i per call, so one child per ID.
+ * The queue module's summary keeps only a few example IDs per
+ * destination, so the IDs come from postqueue -j. After an isolation the
+ * backlog takes the slow route at its next retry (moving it at once
+ * would only re-activate the whole flood).
  *
  * Every run ([isolate] interval): a destination the cluster module reports
  * flooded (mailmon_flooded_destination_messages) with a class of
@@ -52,6 +67,7 @@
  * appears in GET's "results" under the returned id).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <event2/http.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -61,6 +77,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cluster/isolate_queue.h"
 #include "cluster/isolate_state.h"
 #include "core/atomicfile.h"
 #include "core/childproc.h"
@@ -79,6 +96,7 @@
 #define MAX_MAPS 16
 #define CMD_TIMEOUT_MS 60000
 #define SETUP_RETRY_MS 60000 /* auto isolation waits this long after a refusal */
+#define MOVE_PARALLEL 4 /* postqueue -i children at once */
 
 enum { F_ISO, F_SETUP, F_CHANGES, F_N };
 
@@ -98,7 +116,7 @@ static const struct mm_metric_def defs[F_N] = {
 };
 
 enum op_kind { OP_ISOLATE, OP_RELEASE, OP_SYNC };
-enum step { S_MAPS, S_MASTER, S_NEXTHOP, S_POSTMAP, S_RELOAD, S_FLUSH };
+enum step { S_MAPS, S_MASTER, S_NEXTHOP, S_POSTMAP, S_RELOAD, S_LIST, S_MOVE };
 
 struct op {
 	uint32_t id;
@@ -114,6 +132,25 @@ struct result {
 	int64_t at_s;
 	char dest[MM_ISOLATE_DEST];
 	char text[400];
+};
+
+struct mm_isolate;
+
+/* One postqueue -i child of a release. */
+struct mover {
+	struct mm_isolate *x;
+	struct mm_child *child;
+};
+
+/* A release's move of the destination's deferred mail: the IDs from
+ * postqueue -j, then postqueue -i for each (or all of it done by the root
+ * helper when separated, which answers with the counts). */
+struct moving {
+	struct mm_isolate_pq pq;
+	size_t next, done, failed, left; /* left: by the helper's count */
+	int64_t deadline_ms;		  /* mono */
+	char last_err[200];
+	struct mover movers[MOVE_PARALLEL];
 };
 
 struct mm_isolate {
@@ -137,6 +174,7 @@ struct mm_isolate {
 	char nexthop[MM_ISOLATE_NEXTHOP];
 	struct mm_isolate_set before; /* rolled back to when isolate fails */
 	struct mm_child *child;
+	struct moving mv;
 	uint32_t ps_id, next_id;
 	struct result results[MAX_RESULTS];
 	size_t nresults;
@@ -208,6 +246,11 @@ static void finish(struct mm_isolate *x, bool ok, int change, const char *fmt, .
 	x->busy = false;
 	x->child = NULL;
 	x->ps_id = 0;
+	mm_isolate_pq_free(&x->mv.pq);
+	struct mover movers[MOVE_PARALLEL];
+	memcpy(movers, x->mv.movers, sizeof movers);
+	memset(&x->mv, 0, sizeof x->mv);
+	memcpy(x->mv.movers, movers, sizeof movers);
 }
 
 /* The map and the state file, from x->set. */
@@ -373,6 +416,114 @@ static void isolated(struct mm_isolate *x)
 	       x->transport, e && e->nexthop[0] ? e->nexthop : "(default)");
 }
 
+/* ---- a release moves the destination's deferred mail ---- */
+
+/* The release is done (its mail moved, or as much as could be): the
+ * result says how many messages moved and why any did not. */
+static void released(struct mm_isolate *x)
+{
+	const struct moving *mv = &x->mv;
+	char text[400];
+	int n = snprintf(text, sizeof text, "released %s (%s)", x->cur.dest, x->cur.reason);
+	size_t left = mv->left + mv->pq.nids - mv->next + (size_t)mv->pq.over;
+	if (mv->last_err[0] && x->step == S_LIST)
+		n += snprintf(text + n, sizeof text - (size_t)n,
+			      "; %s: its deferred mail moves at its next retry", mv->last_err);
+	else if (mv->done + mv->failed + left == 0)
+		n += snprintf(text + n, sizeof text - (size_t)n, "; no deferred mail to move");
+	else
+		n += snprintf(text + n, sizeof text - (size_t)n,
+			      "; %zu deferred messages moved back (postqueue -i)", mv->done);
+	if (left > 0 && n < (int)sizeof text)
+		n += snprintf(text + n, sizeof text - (size_t)n,
+			      mv->pq.over ? ", %zu left to their next retry (more than %d)"
+					  : ", %zu left to their next retry (time limit)",
+			      left, MM_ISOLATE_MOVE_MAX);
+	if (mv->failed > 0 && n < (int)sizeof text)
+		n += snprintf(text + n, sizeof text - (size_t)n, ", %zu failed (%s)", mv->failed,
+			      mv->last_err);
+	if ((mv->pq.bad || mv->pq.long_lines) && n < (int)sizeof text)
+		snprintf(text + n, sizeof text - (size_t)n,
+			 ", %" PRIu64 " postqueue -j lines not understood",
+			 mv->pq.bad + mv->pq.long_lines);
+	if (x->cur.manual)
+		hold(x, x->cur.dest);
+	remember_release(x);
+	finish(x, true, C_RELEASED, "%s", text);
+}
+
+static void on_move_done(const struct mm_child_result *res, void *arg);
+
+/* Starts postqueue -i children up to MOVE_PARALLEL; the release is done
+ * when none is left to start or running. */
+static void move_more(struct mm_isolate *x)
+{
+	struct moving *mv = &x->mv;
+	char prog[600];
+	cmd(x, "postqueue", prog, sizeof prog);
+	bool running = false;
+	for (size_t k = 0; k < MOVE_PARALLEL; k++) {
+		struct mover *m = &mv->movers[k];
+		while (!m->child && mv->next < mv->pq.nids && mm_mono_ms() < mv->deadline_ms) {
+			char *argv[] = {prog, "-c", (char *)confdir(x), "-i",
+					mv->pq.ids[mv->next++], NULL};
+			struct mm_child_params p = {.argv = argv,
+						    .timeout_ms = CMD_TIMEOUT_MS,
+						    .max_output = 4096,
+						    .keep_stderr = true};
+			struct mm_err err = {{0}};
+			m->child = mm_child_start(x->d->base, &p, on_move_done, m, &err);
+			if (!m->child) {
+				mv->failed++;
+				mm_strlcpy(mv->last_err, err.msg, sizeof mv->last_err);
+			}
+		}
+		running |= m->child != NULL;
+	}
+	if (!running)
+		released(x);
+}
+
+static void on_move_done(const struct mm_child_result *res, void *arg)
+{
+	struct mover *m = arg;
+	struct mm_isolate *x = m->x;
+	m->child = NULL;
+	if (res->exit_code == 0 && !res->timed_out) {
+		x->mv.done++;
+	} else {
+		char desc[200];
+		mm_child_describe(res, desc, sizeof desc);
+		x->mv.failed++;
+		char why[2048];
+		snprintf(why, sizeof why, "postqueue -i: %s%s%s", desc, res->err[0] ? ": " : "",
+			 res->err);
+		mm_strlcpy(x->mv.last_err, why, sizeof x->mv.last_err);
+	}
+	move_more(x);
+	if (!x->busy)
+		kick(x);
+}
+
+/* The root helper's answer to a move (privsep.h): its counts, in the text
+ * mm_isolate_move_format wrote, into x->mv. */
+static void helper_moved(struct mm_isolate *x, const struct mm_child_result *res,
+			 const char *desc)
+{
+	struct moving *mv = &x->mv;
+	if (res->exit_code != 0 || mm_isolate_move_parse(res->err, &mv->done, &mv->left,
+							 &mv->failed, &mv->pq.over,
+							 &mv->pq.bad, mv->last_err,
+							 sizeof mv->last_err) < 0) {
+		char why[2048];
+		snprintf(why, sizeof why, "the root helper's move: %s%s%s", desc,
+			 res->err[0] ? ": " : "", res->err);
+		mm_strlcpy(mv->last_err, why, sizeof mv->last_err);
+		x->step = S_LIST; /* says: the mail moves at its next retry */
+	}
+	released(x);
+}
+
 static void advance(struct mm_isolate *x, const struct mm_child_result *res)
 {
 	x->child = NULL;
@@ -463,16 +614,26 @@ static void advance(struct mm_isolate *x, const struct mm_child_result *res)
 			       x->set.n);
 			return;
 		}
-		x->step = S_FLUSH;
+		x->step = S_LIST;
 		break;
-	case S_FLUSH: {
-		const char *flush = ok ? "" : " (postqueue -f failed: deferred mail moves at its next retry)";
-		if (x->cur.manual)
-			hold(x, x->cur.dest);
-		remember_release(x);
-		finish(x, true, C_RELEASED, "released %s (%s)%s", x->cur.dest, x->cur.reason, flush);
+	case S_LIST:
+		if (ok)
+			mm_isolate_pq_end(&x->mv.pq);
+		if (!ok) {
+			char why[2048];
+			snprintf(why, sizeof why, "postqueue -j: %s%s%s", desc,
+				 res->err[0] ? ": " : "", res->err);
+			mm_strlcpy(x->mv.last_err, why, sizeof x->mv.last_err);
+			released(x);
+			return;
+		}
+		x->step = S_MOVE;
+		x->mv.deadline_ms = mm_mono_ms() + MM_ISOLATE_MOVE_MS;
+		move_more(x);
 		return;
-	}
+	case S_MOVE: /* separated: the root helper's answer */
+		helper_moved(x, res, desc);
+		return;
 	}
 	step(x);
 }
@@ -522,11 +683,37 @@ static void step(struct mm_isolate *x)
 			spawn(x, argv);
 		}
 		return;
-	case S_FLUSH: {
-		char *argv[] = {cmd(x, "postqueue", prog, sizeof prog), "-c", (char *)dir, "-f", NULL};
-		spawn(x, argv);
+	case S_LIST: {
+		mm_isolate_pq_init(&x->mv.pq, x->cur.dest);
+		if (x->d->privsep) {
+			/* postqueue as mailmon needs [mta] config_directory in
+			 * the default main.cf's alternate_config_directories:
+			 * the root helper moves the mail instead. */
+			x->step = S_MOVE;
+			x->ps_id = mm_privsep_isolate_move(x->d, x->cur.dest, on_ps_done, x);
+			if (!x->ps_id) {
+				x->step = S_LIST;
+				mm_strlcpy(x->mv.last_err, "the root helper cannot be asked",
+					   sizeof x->mv.last_err);
+				released(x);
+			}
+			return;
+		}
+		char *argv[] = {cmd(x, "postqueue", prog, sizeof prog), "-c", (char *)dir, "-j", NULL};
+		struct mm_child_params p;
+		mm_isolate_pq_params(x->d->conf, argv, &x->mv.pq, &p);
+		struct mm_err err = {{0}};
+		x->child = mm_child_start(x->d->base, &p, on_done, x, &err);
+		if (!x->child) {
+			char why[2048];
+			snprintf(why, sizeof why, "cannot run %s: %s", argv[0], err.msg);
+			mm_strlcpy(x->mv.last_err, why, sizeof x->mv.last_err);
+			released(x);
+		}
 		return;
 	}
+	case S_MOVE:
+		return; /* started by advance() */
 	}
 }
 
@@ -857,6 +1044,8 @@ static int isolate_init(struct mm_daemon *d, struct mm_err *err)
 	struct mm_isolate *x = xcalloc(1, sizeof *x);
 	x->d = d;
 	d->isolate = x;
+	for (size_t k = 0; k < MOVE_PARALLEL; k++)
+		x->mv.movers[k].x = x;
 	const char *sd = mm_config_get(d->conf, "daemon", "state_directory");
 	snprintf(x->dir, sizeof x->dir, "%s/isolate", sd);
 	snprintf(x->map_path, sizeof x->map_path, "%s/transport", x->dir);
@@ -914,6 +1103,10 @@ static void isolate_free(struct mm_daemon *d)
 	mm_http_unroute(d, "/api/isolate");
 	if (x->child)
 		mm_child_cancel(x->child);
+	for (size_t k = 0; k < MOVE_PARALLEL; k++)
+		if (x->mv.movers[k].child)
+			mm_child_cancel(x->mv.movers[k].child);
+	mm_isolate_pq_free(&x->mv.pq);
 	if (x->ps_id)
 		mm_privsep_cancel(d, x->ps_id);
 	for (size_t i = 0; i < d->sched.n; i++)

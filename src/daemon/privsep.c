@@ -333,6 +333,20 @@ uint32_t mm_privsep_postfix_reload(struct mm_daemon *d, mm_child_done_fn *cb, vo
 	return ask(ps, &m, &m.u.run.id, cb, arg);
 }
 
+uint32_t mm_privsep_isolate_move(struct mm_daemon *d, const char *dest, mm_child_done_fn *cb,
+				 void *arg)
+{
+	struct mm_privsep *ps = d->privsep;
+	if (!ps || ps->dead)
+		return 0;
+	struct mm_ps_msg m = {.type = MM_PS_RUN};
+	m.u.run.index = 1;
+	if (snprintf(m.u.run.name, sizeof m.u.run.name, "isolate/%s", dest) >=
+	    (int)sizeof m.u.run.name)
+		return 0;
+	return ask(ps, &m, &m.u.run.id, cb, arg);
+}
+
 uint32_t mm_privsep_disk_run(struct mm_daemon *d, const char *path, bool lock,
 			     mm_child_done_fn *cb, void *arg)
 {
@@ -376,7 +390,7 @@ json_t *mm_privsep_json(const struct mm_daemon *d)
 					 "runner", "role",
 					 "runs the restart, start and stop commands of the "
 					 "config's [service.*], the [disk] lock and unlock commands and "
-					 "[isolate]'s postfix reload",
+					 "[isolate]'s postfix reload and postqueue -i",
 					 "pid", (int)ps->helper, "uid", 0, "euid", 0, "user", "root",
 					 "alive", !ps->dead, "requests", (json_int_t)ps->runs));
 		struct mm_ps_client_stats qs = mm_ps_client_stats(&ps->q);

@@ -54,6 +54,13 @@ uint32_t mm_privsep_disk_run(struct mm_daemon *d, const char *path, bool lock,
  * the runner's own config, which must have [isolate] enable = yes): a RUN
  * of section "isolate", index 0. Same callback and id as mm_privsep_run. */
 uint32_t mm_privsep_postfix_reload(struct mm_daemon *d, mm_child_done_fn *cb, void *arg);
+/* [isolate]'s move of a released destination's deferred mail, done by
+ * the runner as root (postqueue -j, then postqueue -i per message; see
+ * cluster/isolate_queue.h): a RUN of section "isolate/DEST", index 1. Its
+ * answer text (res->err) is mm_isolate_move_format's. 0 when DEST is too
+ * long for the message or the helper is gone. */
+uint32_t mm_privsep_isolate_move(struct mm_daemon *d, const char *dest, mm_child_done_fn *cb,
+				 void *arg);
 void *mm_privsep_cancel(struct mm_daemon *d, uint32_t id);
 const struct mm_mta_opener *mm_privsep_queue_opener(struct mm_daemon *d);
 json_t *mm_privsep_json(const struct mm_daemon *d);

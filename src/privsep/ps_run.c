@@ -4,7 +4,12 @@
  * service's restart, start or stop command ([service.NAME]), or the
  * [disk] lock or unlock command for a path the config watches (with
  * MAILMON_DISK_PATH and MAILMON_DISK_ACTION set, as without separation),
- * or [isolate]'s `postfix -c DIR reload` (section "isolate", index 0).
+ * or [isolate]'s `postfix -c DIR reload` (section "isolate", index 0),
+ * or [isolate]'s move of a released destination's deferred mail (section
+ * "isolate/DEST", index 1: postqueue -c DIR -j, then postqueue -c DIR -i
+ * ID for each deferred message with a recipient at DEST, as
+ * cluster/isolate_queue.h reads them; DEST must be a domain, and every ID
+ * passed is a checked queue ID).
  * The child gets /dev/null for stdio and its own session; it is killed
  * after the section's command timeout.
  */
@@ -23,6 +28,8 @@
 #include "core/config.h"
 #include "core/envp.h"
 #include "core/fdpass.h"
+#include "cluster/isolate_queue.h"
+#include "core/childproc.h"
 #include "host/disk_paths.h"
 #include "privsep/ps_handlers.h"
 #include "services/service_conf.h"
@@ -135,21 +142,84 @@ static void serve_disk(const struct mm_config *conf, const struct mm_ps_msg *req
 /* RUN of section "isolate" (index 0): [isolate]'s one root command,
  * `postfix -c DIR reload`, DIR and the command directory from this config;
  * nothing of the request but the index is used. */
-static void serve_isolate(const struct mm_config *conf, const struct mm_ps_msg *req,
-			  struct mm_ps_msg *ans)
+/* [isolate]'s Postfix config directory, with COMMAND_DIRECTORY/name in
+ * prog, when [isolate] is enabled, the request's index is index and ok
+ * holds; else NULL with the refusal in ans. */
+static const char *isolate_cmd(const struct mm_config *conf, const struct mm_ps_msg *req,
+			       uint32_t index, bool ok, const char *name, char *prog, size_t cap,
+			       struct mm_ps_msg *ans)
 {
 	const char *dir = mm_config_get(conf, "mta", "config_directory");
-	if (req->u.run.index != 0 || !mm_config_bool(conf, "isolate", "enable") || !dir) {
+	if (req->u.run.index != index || !mm_config_bool(conf, "isolate", "enable") || !dir ||
+	    !ok) {
 		snprintf(ans->u.run_done.text, MM_PS_TEXT,
 			 "helper: [isolate] is not enabled in the config, or no such command");
 		ans->u.run_done.status = -ENOENT;
-		return;
+		return NULL;
 	}
 	const char *cd = mm_config_get(conf, "mta", "command_directory");
+	snprintf(prog, cap, "%s/%s", cd && *cd ? cd : "/usr/sbin", name);
+	return dir;
+}
+
+static void serve_isolate(const struct mm_config *conf, const struct mm_ps_msg *req,
+			  struct mm_ps_msg *ans)
+{
 	char prog[600];
-	snprintf(prog, sizeof prog, "%s/postfix", cd && *cd ? cd : "/usr/sbin");
+	const char *dir = isolate_cmd(conf, req, 0, true, "postfix", prog, sizeof prog, ans);
+	if (!dir)
+		return;
 	char *argv[] = {prog, "-c", (char *)dir, "reload", NULL};
 	ans->u.run_done.status = run_bounded(argv, NULL, 60000, &ans->u.run_done.ms);
+}
+
+/* RUN of section "isolate/DEST" (index 1): DEST's deferred mail moved
+ * back to the incoming queue, one postqueue -i per message, sequentially,
+ * at most MM_ISOLATE_MOVE_MAX messages and none started after
+ * MM_ISOLATE_MOVE_MS. The answer text has the counts
+ * (mm_isolate_move_format); status -EIO when postqueue -j failed. */
+static void serve_isolate_move(const struct mm_config *conf, const struct mm_ps_msg *req,
+			       struct mm_ps_msg *ans)
+{
+	const char *dest = req->u.run.name + strlen("isolate/");
+	char prog[600];
+	const char *dir = isolate_cmd(conf, req, 1, mm_isolate_dest_ok(dest), "postqueue", prog,
+				      sizeof prog, ans);
+	if (!dir)
+		return;
+	struct mm_isolate_pq pq;
+	mm_isolate_pq_init(&pq, dest);
+	char *argv[] = {prog, "-c", (char *)dir, "-j", NULL};
+	struct mm_child_params p;
+	mm_isolate_pq_params(conf, argv, &pq, &p);
+	struct mm_child_result res;
+	struct mm_err err = {{0}};
+	if (mm_child_run(&p, &res, &err) < 0) {
+		snprintf(ans->u.run_done.text, MM_PS_TEXT, "helper: postqueue -j: %.200s", err.msg);
+		ans->u.run_done.status = -EIO;
+		mm_isolate_pq_free(&pq);
+		return;
+	}
+	mm_isolate_pq_end(&pq);
+	int64_t deadline = mm_mono_ms() + MM_ISOLATE_MOVE_MS;
+	size_t next = 0, moved = 0, failed = 0;
+	char last[120] = "";
+	for (; next < pq.nids && mm_mono_ms() < deadline; next++) {
+		char *mv[] = {prog, "-c", (char *)dir, "-i", pq.ids[next], NULL};
+		uint32_t ms = 0;
+		int st = run_bounded(mv, NULL, 30000, &ms);
+		if (st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+			moved++;
+		} else {
+			failed++;
+			snprintf(last, sizeof last, "postqueue -i %s: %s %d", pq.ids[next],
+				 st < 0 ? "error" : "wait status", st);
+		}
+	}
+	mm_isolate_move_format(ans->u.run_done.text, MM_PS_TEXT, moved, pq.nids - next, failed,
+			       pq.over, pq.bad + pq.long_lines, last);
+	ans->u.run_done.status = 0;
+	mm_isolate_pq_free(&pq);
 }
 
 int mm_ps_serve_run(int fd, const char *conf_path, const struct mm_ps_msg *req)
@@ -164,6 +234,8 @@ int mm_ps_serve_run(int fd, const char *conf_path, const struct mm_ps_msg *req)
 		ans.u.run_done.status = -EINVAL;
 	} else if (req->type == MM_PS_RUN && strcmp(req->u.run.name, "isolate") == 0) {
 		serve_isolate(conf, req, &ans);
+	} else if (req->type == MM_PS_RUN && strncmp(req->u.run.name, "isolate/", 8) == 0) {
+		serve_isolate_move(conf, req, &ans);
 	} else if (req->type == MM_PS_RUN) {
 		serve_service(conf, req, &ans);
 	} else {
