@@ -19,8 +19,11 @@ time:
 
   before     the --before seconds before the flood starts;
   injection  while the flood is being sent;
-  queued     after the last flood message was accepted;
-  isolated   (isolation run) after mailmond isolated slow.test.
+  queued     after the last flood message was accepted (until the
+             suspension below, when that comes later);
+  isolated   (isolation run) after mailmond isolated slow.test;
+  suspended  after Postfix first logged "delivery temporarily suspended"
+             for slow.test (its dead-destination marking, 1 s resolution).
 
 Per phase it also prints what tells CPU contention from queue clogging:
 the machine's CPU busy share (/proc/stat, all cores, everyone's work),
@@ -42,6 +45,7 @@ figures of every run.
                             [--helo-timeout 300s] [--mode both|without|with]
                             [--backoff postfix|lab] [--repeat 1]
                             [--write docs/benchmarks.md] [--json FILE]
+                            [--from-json FILE]
 
 --flood-rate: messages per second of the flood (0: as fast as 4 SMTP
 sessions go). --during: seconds from the flood's start to the end of the
@@ -77,7 +81,7 @@ import mmbin  # noqa: E402
 import traffic  # noqa: E402
 from smtp_record import RecordingSink  # noqa: E402
 
-PHASES = ("before", "injection", "queued", "isolated")
+PHASES = ("before", "injection", "queued", "isolated", "suspended")
 
 
 def pct(xs, p):
@@ -170,15 +174,18 @@ class Sampler:
         self._stop.set()
         self._t.join(30)
 
-    def window(self, a, b):
-        """CPU busy %, mean load, max incoming, max active, max deferred in [a, b)."""
-        s = [x for x in self.samples if a <= x[0] < b]
-        if len(s) < 2:
-            return None
-        busy = (s[-1][1] - s[0][1]) / max(1, s[-1][2] - s[0][2]) * 100.0
-        return {"cpu": busy, "load": sum(x[3] for x in s) / len(s),
-                "incoming": max(x[4] for x in s), "active": max(x[5] for x in s),
-                "deferred": max(x[6] for x in s)}
+
+
+def window(samples, a, b):
+    """CPU busy %, mean load, max incoming, max active, max deferred of the
+    Sampler samples in [a, b), or None."""
+    s = [x for x in samples if a <= x[0] < b]
+    if len(s) < 2:
+        return None
+    busy = (s[-1][1] - s[0][1]) / max(1, s[-1][2] - s[0][2]) * 100.0
+    return {"cpu": busy, "load": sum(x[3] for x in s) / len(s),
+            "incoming": max(x[4] for x in s), "active": max(x[5] for x in s),
+            "deferred": max(x[6] for x in s)}
 
 
 def flood_proc(port, n, rate):
@@ -302,26 +309,17 @@ def run_once(a, isolate):
             n.stop()
             sampler.stop()
             daemon.stop()
-    bounds = {"before": (start, t0), "injection": (t0, t_queued), "queued": (t_queued, t_end),
-              "isolated": (r["isolated_at"] or t_end, t_end)}
-    r["lat"] = {p: [] for p in PHASES}
-    r["late"] = {p: 0 for p in PHASES}  # not at the sink when the run ended
-    r["sent_s"] = []  # (send time - t0, latency) of every message, for the slow list
+    r["sent_s"] = []  # (send time - t0, latency, not delivered) of every message
     for mid, t in n.sent.items():
         got = sink.ids.get(mid)
-        lat = (got if got is not None else t_drained) - t
-        r["sent_s"].append((t - t0, lat, got is None))
-        for p, (lo, hi) in bounds.items():
-            if lo <= t < hi:
-                r["lat"][p].append(lat)
-                r["late"][p] += got is None
-    r["load"] = {p: sampler.window(lo, hi) for p, (lo, hi) in bounds.items()}
+        r["sent_s"].append((t - t0, (got if got is not None else t_drained) - t, got is None))
+    r["samples"] = [(x[0] - t0,) + tuple(x[1:]) for x in sampler.samples]
     r["normal_failed"] = n.failed
     r["duplicates"] = sink.duplicates
     for k in ("alarm_at", "isolated_at", "first_timeout", "first_suspended"):
         if r[k] is not None:
             r[k] -= t0
-    r["queued_s"] = t_queued - t0
+    r["before_s"], r["queued_s"], r["end_s"] = start - t0, t_queued - t0, t_end - t0
     r["states"] = sorted(s for s in r["states"] if s)
     sink.stop()
     return r
@@ -331,19 +329,49 @@ def fmt(x):
     return "-" if x != x else "%.3f" % x
 
 
+def phases(r):
+    """{phase: (latencies, not delivered, load window or None)} of one run,
+    from its raw figures (send times and samples relative to the flood's
+    start); runs saved before the samples were kept have r["load"]."""
+    end = r.get("end_s", max(s[0] for s in r["sent_s"]) + 1)
+    susp = r["first_suspended"]
+    # "queued" stops where Postfix's suspension starts, when that is later.
+    qend = susp if susp is not None and r["queued_s"] < susp < end else end
+    bounds = {"before": (r.get("before_s", -1e9), 0.0), "injection": (0.0, r["queued_s"]),
+              "queued": (r["queued_s"], qend)}
+    if r["isolate"]:
+        bounds["isolated"] = (r["isolated_at"] if r["isolated_at"] is not None else end, end)
+    bounds["suspended"] = (susp if susp is not None else end, end)
+    out = {}
+    for p, (lo, hi) in bounds.items():
+        sel = [s for s in r["sent_s"] if lo <= s[0] < hi]
+        if "samples" in r:
+            ld = window(r["samples"], lo, hi)
+        else:  # an older run's windows: "queued" then ran to the end
+            ld = None if p == "queued" and qend != end else (r.get("load") or {}).get(p)
+        out[p] = ([s[1] for s in sel], sum(1 for s in sel if s[2]), ld)
+    return out
+
+
 def rows(r):
     """The table rows of one run."""
     name = "with isolation" if r["isolate"] else "no isolation"
+    susp = r["first_suspended"]
     label = {"before": "before the flood", "injection": "during injection",
-             "queued": "after the flood was queued",
-             "isolated": "after slow.test was isolated"}
-    base = pct(r["lat"]["before"], 99)
+             "queued": "after the flood was queued" + (
+                 ", until Postfix suspended slow.test"
+                 if susp is not None and r["queued_s"] < susp < r.get("end_s", 1e9) else ""),
+             "isolated": "after slow.test was isolated",
+             "suspended": "after Postfix suspended slow.test"}
+    ph = phases(r)
+    base = pct(ph["before"][0], 99)
     out = []
     for p in PHASES:
-        if p == "isolated" and not r["isolate"]:
+        if p not in ph:
             continue
-        xs, ld = r["lat"][p], r["load"][p] or {}
-        late = " (%d not delivered: counted at the end)" % r["late"][p] if r["late"][p] else ""
+        xs, nlate, ld = ph[p]
+        ld = ld or {}
+        late = " (%d not delivered: counted at the end)" % nlate if nlate else ""
         out.append("| %s | %s%s | %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             name, label[p], late, len(xs), fmt(pct(xs, 50)), fmt(pct(xs, 99)),
             fmt(max(xs) if xs else float("nan")),
@@ -366,7 +394,7 @@ def note(r, before_p99):
             "normal messages over 2x the before-p99: %d"
             % (name, r["queued_s"], at(r["first_timeout"]), at(r["first_suspended"]),
                r["alarm"], at(r["alarm_at"]), ", ".join(r["states"]), r["verdict"],
-               sum(r["late"][p] for p in ("before", "injection", "queued")),
+               sum(1 for s in r["sent_s"] if s[2]),
                r["normal_failed"], r["duplicates"], len(slow)))
     if slow:
         line += " (sent %.0f..%.0f s after the flood started)" % (min(s[0] for s in slow),
@@ -392,9 +420,14 @@ def main():
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--write")
     ap.add_argument("--json")
+    ap.add_argument("--from-json", help="render the runs saved by --json (same options) "
+                    "instead of running")
     a = ap.parse_args()
     runs = []
     wall = time.time()
+    if a.from_json:
+        runs = json.load(open(a.from_json))
+        a.repeat = 0
     for rep in range(a.repeat):
         for iso in (False, True):
             if a.mode == "both" or a.mode == ("with" if iso else "without"):
@@ -404,15 +437,15 @@ def main():
                 r["loadavg_end"] = open("/proc/loadavg").read().strip()
                 runs.append(r)
                 print("\n".join(rows(r)), flush=True)
-                print(note(r, pct(r["lat"]["before"], 99)), flush=True)
+                print(note(r, pct(phases(r)["before"][0], 99)), flush=True)
                 if a.json:
                     with open(a.json, "w") as f:
                         json.dump(runs, f, indent=1, default=str)
-    wall = time.time() - wall
+    wall = sum(r["wall"] for r in runs) if a.from_json else time.time() - wall
     table, notes = [], []
     for r in runs:
         table.extend(rows(r))
-        notes.append(note(r, pct(r["lat"]["before"], 99)).replace(
+        notes.append(note(r, pct(phases(r)["before"][0], 99)).replace(
             "- ", "- run %d, " % r["repeat"], 1))
     pace = "%g/s" % a.flood_rate if a.flood_rate > 0 else "full speed"
     key = "backoff=%s helo=%s flood-rate=%s" % (a.backoff, a.helo_timeout,
