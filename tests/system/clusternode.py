@@ -1,5 +1,6 @@
 """Helpers for the cluster tests: a mailmond config watching one lab
-Postfix as a cluster node (verdict, qmgr process check, HAProxy agent),
+Postfix (lab_config; as a cluster node with verdict, qmgr process check
+and HAProxy agent: node_config),
 the lab's qmgr pid, the HAProxy agent's answer read as HAProxy reads it,
 and the servers' states from HAProxy's stats socket."""
 import os
@@ -12,32 +13,15 @@ def master_pidfile(lab):
     return os.path.join(lab.paths["queue_dir"], "pid", "master.pid")
 
 
-def node_config(path, lab, http_port, agent_port, state, window_s, interval_s=2, others=(),
-                extra=""):
-    """Writes the config of a node's mailmond: the lab's Postfix (queue,
-    maillog), [service.smtp] with the master's pidfile, [service.qmgr]
-    limited to the master's children, and [cluster] with the given stall
-    window, interval and agent port.  others: more lab Postfix instances
-    on the same host, the i-th (from 1) added to [queue] instances and
-    [log] sources with its own [service.smtpI] and [service.qmgrI].
-    extra: text appended to the file."""
-    q = lab.paths["queue_dir"]
-    master_pid = master_pidfile(lab)
-    more = "".join("""\
-[service.smtp{i}]
-url = smtp://127.0.0.1:{smtpd}
-interval = {iv}s
-pidfile = {pid}
-[service.qmgr{i}]
-process_name = qmgr
-parent_pidfile = {pid}
-interval = {iv}s
-""".format(i=i, smtpd=o.ports["smtpd"], pid=master_pidfile(o), iv=interval_s)
-                   for i, o in enumerate(others, 1))
+def lab_config(lab, http_port, state, interval_s=2, others=()):
+    """The start of a mailmond config watching the lab's Postfix (and the
+    others' queues and maillogs): state and run files in state, the API
+    on http_port, queue scans every interval_s, no history, no alarm
+    mail."""
     instances = ("instances = %s\n" % ", ".join(o.paths["postfix_config_dir"] for o in others)
                  if others else "")
     sources = ", ".join([lab.paths["maillog"]] + [o.paths["maillog"] for o in others])
-    path.write_text("""\
+    return """\
 [daemon]
 state_directory = {state}
 run_directory = {state}
@@ -56,6 +40,32 @@ sources = {sources}
 enable = no
 [alarm]
 mail = no
+""".format(state=state, http=http_port, conf=lab.paths["postfix_config_dir"],
+           q=lab.paths["queue_dir"], instances=instances, iv=interval_s, sources=sources)
+
+
+def node_config(path, lab, http_port, agent_port, state, window_s, interval_s=2, others=(),
+                extra=""):
+    """Writes the config of a node's mailmond: the lab's Postfix (queue,
+    maillog), [service.smtp] with the master's pidfile, [service.qmgr]
+    limited to the master's children, and [cluster] with the given stall
+    window, interval and agent port.  others: more lab Postfix instances
+    on the same host, the i-th (from 1) added to [queue] instances and
+    [log] sources with its own [service.smtpI] and [service.qmgrI].
+    extra: text appended to the file."""
+    master_pid = master_pidfile(lab)
+    more = "".join("""\
+[service.smtp{i}]
+url = smtp://127.0.0.1:{smtpd}
+interval = {iv}s
+pidfile = {pid}
+[service.qmgr{i}]
+process_name = qmgr
+parent_pidfile = {pid}
+interval = {iv}s
+""".format(i=i, smtpd=o.ports["smtpd"], pid=master_pidfile(o), iv=interval_s)
+                   for i, o in enumerate(others, 1))
+    path.write_text(lab_config(lab, http_port, state, interval_s, others) + """\
 [service.smtp]
 url = smtp://127.0.0.1:{smtpd}
 interval = {iv}s
@@ -68,10 +78,8 @@ interval = {iv}s
 interval = {iv}s
 stall_window = {window}s
 agent_listen = 127.0.0.1:{agent}
-{more}{extra}""".format(state=state, http=http_port, conf=lab.paths["postfix_config_dir"], q=q,
-                        sources=sources, smtpd=lab.ports["smtpd"], master_pid=master_pid,
-                        window=window_s, agent=agent_port, iv=interval_s, instances=instances,
-                        more=more, extra=extra))
+{more}{extra}""".format(smtpd=lab.ports["smtpd"], master_pid=master_pid, window=window_s,
+                        agent=agent_port, iv=interval_s, more=more, extra=extra))
 
 
 def qmgr_pid(lab):

@@ -39,6 +39,7 @@ import pytest
 
 import mailmonlab
 import mmbin
+from clusternode import lab_config
 from smtp_record import RecordingSink
 from traffic import flood
 
@@ -46,26 +47,7 @@ NAME = "postfix-iso"
 
 
 def conf_text(lab, http, state, release_after="10m"):
-    q = lab.paths["queue_dir"]
-    return """\
-[daemon]
-state_directory = {state}
-run_directory = {state}
-pidfile = {state}/mailmond.pid
-[http]
-listen = 127.0.0.1:{http}
-[mta]
-type = postfix
-config_directory = {conf}
-queue_directory = {q}
-[queue]
-scan_interval = 2s
-[log]
-sources = {maillog}
-[history]
-enable = no
-[alarm]
-mail = no
+    return lab_config(lab, http, state) + """\
 [cluster]
 interval = 2s
 stall_window = 20s
@@ -74,8 +56,7 @@ flood_min_messages = 100
 enable = yes
 interval = 1s
 release_after = {release_after}
-""".format(state=state, http=http, conf=lab.paths["postfix_config_dir"], q=q,
-           maillog=lab.paths["maillog"], release_after=release_after)
+""".format(release_after=release_after)
 
 
 def send_normal(port, n, tag):
