@@ -52,6 +52,9 @@ static void usage(FILE *out)
 	      "    --list       (the default without DEST) the isolated destinations:\n"
 	      "                 reason (flood class or manual), mode, since when, the\n"
 	      "                 nexthop kept, and since when it has not been failing;\n"
+	      "                 whether trivial-rewrite picked up the map of the last\n"
+	      "                 isolation (waiting, picked up, reload: mailmond ran\n"
+	      "                 postfix reload after [isolate] rewrite_wait, and why);\n"
 	      "                 then pending changes and the last results\n"
 	      "    --json       the list as mailmond's JSON (/api/isolate)\n"
 	      "    DEST         isolate this domain (lower-cased)\n"
@@ -115,6 +118,12 @@ static void print_list(json_t *doc)
 			printf("%-30s %-10s %-6s %-19s %-24s %s\n", str(e, "destination"),
 			       str(e, "reason"), str(e, "mode"), since, *nh ? nh : "(default)", quiet);
 		}
+	}
+	json_t *rw = json_object_get(doc, "rewrite");
+	if (json_is_object(rw) && *str(rw, "state")) {
+		char at[32];
+		when(json_integer_value(json_object_get(rw, "at")), at, sizeof at);
+		printf("map pickup (%s): %s: %s\n", at, str(rw, "state"), str(rw, "detail"));
 	}
 	size_t i;
 	json_t *p;

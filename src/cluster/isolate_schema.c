@@ -34,6 +34,14 @@ static const struct mm_conf_key isolate_keys[] = {
 	 "An automatically isolated destination is released when no queued\n"
 	 "mail for it has been failing for this long (it answered, or its\n"
 	 "queue drained). A manual isolation stays until released."},
+	{"isolate", "rewrite_wait", MM_CT_DURATION, "60s", 0, 3600000, NULL, true,
+	 "After an isolation, how long trivial-rewrite may take to restart on\n"
+	 "the rebuilt map by itself (it does at its next client connection;\n"
+	 "under constant load that can take up to ipc_ttl). Every trivial-\n"
+	 "rewrite child of the master (queue_directory/pid/master.pid) must\n"
+	 "have started after the map change; if one has not by then, mailmond\n"
+	 "runs postfix reload and logs which. Checked every interval. 0: never\n"
+	 "reload (and do not check)."},
 	{"isolate", "interval", MM_CT_DURATION, "5s", 1000, 600000, NULL, false,
 	 "How often floods and isolated destinations are looked at."},
 };

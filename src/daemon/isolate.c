@@ -45,6 +45,13 @@
  * backlog takes the slow route at its next retry (moving it at once
  * would only re-activate the whole flood).
  *
+ * After an isolation, every run also checks that trivial-rewrite picked
+ * up the map (daemon/isolate_rewrite.h: every trivial-rewrite child of
+ * the master started after postmap finished). If not within [isolate]
+ * rewrite_wait, a reload operation (OP_RELOAD) runs postfix reload, and
+ * the log names the process that kept the old map; GET /api/isolate
+ * "rewrite" has the state.
+ *
  * Every run ([isolate] interval): a destination the cluster module reports
  * flooded (mailmon_flooded_destination_messages) with a class of
  * [isolate] classes is isolated (auto = yes, below max_destinations); an
@@ -87,6 +94,7 @@
 #include "core/utf8.h"
 #include "core/xalloc.h"
 #include "daemon/daemon.h"
+#include "daemon/isolate_rewrite.h"
 #include "daemon/module.h"
 #include "daemon/privsep.h"
 #include "metrics/registry.h"
@@ -115,7 +123,7 @@ static const struct mm_metric_def defs[F_N] = {
 		       MM_METRIC_COUNTER, {"action"}},
 };
 
-enum op_kind { OP_ISOLATE, OP_RELEASE, OP_SYNC };
+enum op_kind { OP_ISOLATE, OP_RELEASE, OP_SYNC, OP_RELOAD };
 enum step { S_MAPS, S_MASTER, S_NEXTHOP, S_POSTMAP, S_RELOAD, S_LIST, S_MOVE };
 
 struct op {
@@ -162,7 +170,19 @@ struct mm_isolate {
 	char transport[40];
 	bool autoiso;
 	char **classes;
-	int64_t max_dest, release_after_ms;
+	int64_t max_dest, release_after_ms, rewrite_wait_ms;
+	char qdir[512]; /* [mta] queue_directory, else postconf's (S_MAPS) */
+	/* Has trivial-rewrite picked up the map of the last isolation? */
+	struct {
+		bool pending;
+		uint64_t since;		       /* boot ticks: when postmap finished */
+		int64_t start_ms, deadline_ms; /* mono */
+		char dest[MM_ISOLATE_DEST];
+		char state[16]; /* waiting, picked up, reload, not checked */
+		char detail[400];
+		int64_t at_s;
+		bool err_logged;
+	} rw;
 	/* operations */
 	struct op pending[MAX_PENDING];
 	size_t npending;
@@ -218,6 +238,10 @@ static void take_conf(struct mm_isolate *x)
 	x->classes = mm_config_list(conf, "isolate", "classes");
 	x->max_dest = mm_config_int(conf, "isolate", "max_destinations");
 	x->release_after_ms = mm_config_duration_ms(conf, "isolate", "release_after");
+	x->rewrite_wait_ms = mm_config_duration_ms(conf, "isolate", "rewrite_wait");
+	const char *q = mm_config_get(conf, "mta", "queue_directory");
+	if (q && *q)
+		mm_strlcpy(x->qdir, q, sizeof x->qdir);
 }
 
 /* ---- results and files ---- */
@@ -313,10 +337,15 @@ static void split_maps(struct mm_isolate *x, const char *out)
 	}
 }
 
+static const char *op_name(enum op_kind k)
+{
+	return k == OP_ISOLATE ? "isolate" : k == OP_RELEASE ? "release" : k == OP_RELOAD ? "reload"
+												: "resync";
+}
+
 static const char *verb(const struct mm_isolate *x)
 {
-	return x->cur.kind == OP_ISOLATE ? "isolate" : x->cur.kind == OP_RELEASE ? "release"
-										: "resync";
+	return op_name(x->cur.kind);
 }
 
 static void refuse_setup(struct mm_isolate *x, const char *what)
@@ -411,6 +440,22 @@ static void on_done(const struct mm_child_result *res, void *arg)
 static void isolated(struct mm_isolate *x)
 {
 	const struct mm_isolated *e = mm_isolate_find(&x->set, x->cur.dest);
+	x->rw.at_s = mm_wall_ms() / 1000;
+	mm_strlcpy(x->rw.dest, x->cur.dest, sizeof x->rw.dest);
+	x->rw.pending = x->rewrite_wait_ms > 0;
+	if (x->rw.pending) {
+		x->rw.since = mm_isolate_boot_ticks();
+		x->rw.start_ms = mm_mono_ms();
+		x->rw.deadline_ms = x->rw.start_ms + x->rewrite_wait_ms;
+		x->rw.err_logged = false;
+		mm_strlcpy(x->rw.state, "waiting", sizeof x->rw.state);
+		snprintf(x->rw.detail, sizeof x->rw.detail,
+			 "for trivial-rewrite to restart on the map of %s (at most %lld s)",
+			 x->cur.dest, (long long)(x->rewrite_wait_ms / 1000));
+	} else {
+		mm_strlcpy(x->rw.state, "not checked", sizeof x->rw.state);
+		snprintf(x->rw.detail, sizeof x->rw.detail, "[isolate] rewrite_wait = 0");
+	}
 	finish(x, true, C_ISOLATED, "isolated %s (%s, %s) to transport %s, nexthop %s",
 	       x->cur.dest, x->cur.reason, x->cur.manual ? "manual" : "auto",
 	       x->transport, e && e->nexthop[0] ? e->nexthop : "(default)");
@@ -538,7 +583,17 @@ static void advance(struct mm_isolate *x, const struct mm_child_result *res)
 			       x->cur.dest, desc);
 			return;
 		}
-		split_maps(x, res->out);
+		/* Line 1: transport_maps, line 2: queue_directory. */
+		char first[4096];
+		mm_strlcpy(first, res->out, sizeof first);
+		first[strcspn(first, "\r\n")] = '\0';
+		split_maps(x, first);
+		const char *nl = strchr(res->out, '\n');
+		const char *q = mm_config_get(x->d->conf, "mta", "queue_directory");
+		if (nl && nl[1] == '/' && !(q && *q)) {
+			mm_strlcpy(x->qdir, nl + 1, sizeof x->qdir);
+			x->qdir[strcspn(x->qdir, "\r\n")] = '\0';
+		}
 		char want[700];
 		snprintf(want, sizeof want, "hash:%s", x->map_path);
 		if (x->nmaps == 0 || strcmp(x->maps[0], want) != 0) {
@@ -605,8 +660,17 @@ static void advance(struct mm_isolate *x, const struct mm_child_result *res)
 		if (!ok) {
 			/* The map is in place: Postfix reads it at its next reload
 			 * or trivial-rewrite restart. Say so, do not roll back. */
+			if (x->cur.kind == OP_RELOAD)
+				mm_strlcpy(x->rw.state, "reload failed", sizeof x->rw.state);
 			finish(x, false, C_FAILED, "%s %s: map written, but postfix reload: %s%s%s",
 			       verb(x), x->cur.dest, desc, res->err[0] ? ": " : "", res->err);
+			return;
+		}
+		x->rw.pending = false; /* every Postfix process restarts on a reload */
+		if (x->cur.kind == OP_RELOAD) {
+			mm_strlcpy(x->rw.state, "reloaded", sizeof x->rw.state);
+			x->rw.at_s = mm_wall_ms() / 1000;
+			finish(x, true, -1, "postfix reload done: %s", x->rw.detail);
 			return;
 		}
 		if (x->cur.kind == OP_SYNC) {
@@ -647,7 +711,7 @@ static void step(struct mm_isolate *x)
 	snprintf(spec, sizeof spec, "hash:%s", x->map_path);
 	switch (x->step) {
 	case S_MAPS: {
-		char *argv[] = {cmd(x, "postconf", prog, sizeof prog), "-c", (char *)dir, "-x", "-h", "transport_maps", NULL};
+		char *argv[] = {cmd(x, "postconf", prog, sizeof prog), "-c", (char *)dir, "-x", "-h", "transport_maps", "queue_directory", NULL};
 		spawn(x, argv);
 		return;
 	}
@@ -754,6 +818,8 @@ static void kick(struct mm_isolate *x)
 				continue;
 			}
 			x->step = S_POSTMAP;
+		} else if (x->cur.kind == OP_RELOAD) {
+			x->step = S_RELOAD;
 		} else {
 			struct mm_err err;
 			if (write_files(x, &err) < 0) {
@@ -819,6 +885,61 @@ static bool failing(const struct mm_registry *reg, const char *dest)
 	return false;
 }
 
+/* Has trivial-rewrite picked up the map of the last isolation (every
+ * trivial-rewrite child of the master started after postmap finished, or
+ * none running)? If not within rewrite_wait: postfix reload, logged with
+ * the process that kept the old map. */
+static void check_rewrite(struct mm_isolate *x)
+{
+	if (!x->rw.pending)
+		return;
+	int64_t now = mm_mono_ms();
+	long long wait_s = (long long)(x->rewrite_wait_ms / 1000);
+	long long waited_s = (long long)((now - x->rw.start_ms) / 1000);
+	struct mm_rewrite_check c;
+	struct mm_err err = {{0}};
+	char why[400];
+	if (mm_isolate_rewrite_check(x->d, x->qdir, x->rw.since, &c, &err) == 0) {
+		x->rw.err_logged = false;
+		if (c.stale == 0) {
+			x->rw.pending = false;
+			x->rw.at_s = mm_wall_ms() / 1000;
+			mm_strlcpy(x->rw.state, "picked up", sizeof x->rw.state);
+			snprintf(x->rw.detail, sizeof x->rw.detail,
+				 "the map of %s: %d trivial-rewrite processes of master %d, all "
+				 "started after the map change (seen %lld s after it)",
+				 x->rw.dest, c.total, (int)c.master, waited_s);
+			mm_log_notice(&x->d->log, "isolate: trivial-rewrite picked up %s",
+				      x->rw.detail);
+			return;
+		}
+		snprintf(why, sizeof why,
+			 "trivial-rewrite pid %d (running for %lld s, started %lld s before the "
+			 "map change of %s; %d of %d processes of master %d) has not restarted",
+			 (int)c.pid, (long long)c.age_s, (long long)c.before_s, x->rw.dest, c.stale,
+			 c.total, (int)c.master);
+	} else {
+		if (!x->rw.err_logged)
+			mm_log_warn(&x->d->log, "isolate: cannot check trivial-rewrite: %s", err.msg);
+		x->rw.err_logged = true;
+		snprintf(why, sizeof why,
+			 "cannot check that trivial-rewrite restarted on the map of %s (%.200s)",
+			 x->rw.dest, err.msg);
+	}
+	if (now < x->rw.deadline_ms) {
+		snprintf(x->rw.detail, sizeof x->rw.detail, "%.300s (waited %lld of %lld s)", why,
+			 waited_s, wait_s);
+		return;
+	}
+	x->rw.pending = false;
+	x->rw.at_s = mm_wall_ms() / 1000;
+	mm_strlcpy(x->rw.state, "reload", sizeof x->rw.state);
+	snprintf(x->rw.detail, sizeof x->rw.detail, "%.300s within rewrite_wait (%lld s)", why,
+		 wait_s);
+	mm_log_warn(&x->d->log, "isolate: %s: postfix reload", x->rw.detail);
+	enqueue(x, OP_RELOAD, x->rw.dest, "reload", false);
+}
+
 static void run(void *arg, int64_t now_ms)
 {
 	struct mm_isolate *x = arg;
@@ -827,6 +948,7 @@ static void run(void *arg, int64_t now_ms)
 		x->need_sync = false;
 		enqueue(x, OP_SYNC, "", "", false);
 	}
+	check_rewrite(x);
 	mm_daemon_collect(x->d);
 	const struct mm_registry *reg = x->d->metrics;
 	int64_t now_s = mm_wall_ms() / 1000;
@@ -926,16 +1048,13 @@ json_t *mm_isolate_json(const struct mm_daemon *d)
 	if (x->busy)
 		json_array_append_new(pend, json_pack("{s:I, s:s, s:o, s:b}", "id",
 						      (json_int_t)x->cur.id, "op",
-						      x->cur.kind == OP_RELEASE ? "release"
-						      : x->cur.kind == OP_SYNC	 ? "resync"
-										 : "isolate",
+						      verb(x),
 						      "destination", mm_json_text(x->cur.dest),
 						      "running", 1));
 	for (size_t i = 0; i < x->npending; i++)
 		json_array_append_new(pend, json_pack("{s:I, s:s, s:o, s:b}", "id",
 						      (json_int_t)x->pending[i].id, "op",
-						      x->pending[i].kind == OP_RELEASE ? "release"
-										       : "isolate",
+						      op_name(x->pending[i].kind),
 						      "destination", mm_json_text(x->pending[i].dest),
 						      "running", 0));
 	json_t *res = json_array();
@@ -946,11 +1065,15 @@ json_t *mm_isolate_json(const struct mm_daemon *d)
 						     (json_int_t)r->at_s, "destination",
 						     mm_json_text(r->dest), "text", mm_json_text(r->text)));
 	}
-	return json_pack("{s:o, s:s, s:s, s:b, s:I, s:I, s:b, s:o, s:o}", "isolated", list,
+	json_t *rw = json_pack("{s:I, s:o, s:o, s:o, s:I}", "wait_ms",
+			       (json_int_t)x->rewrite_wait_ms, "state", mm_json_text(x->rw.state),
+			       "destination", mm_json_text(x->rw.dest), "detail",
+			       mm_json_text(x->rw.detail), "at", (json_int_t)x->rw.at_s);
+	return json_pack("{s:o, s:s, s:s, s:b, s:I, s:I, s:b, s:o, s:o, s:o}", "isolated", list,
 			 "transport", x->transport, "map", x->map_path, "auto", x->autoiso,
 			 "max_destinations", (json_int_t)x->max_dest, "release_after_ms",
 			 (json_int_t)x->release_after_ms, "setup_missing", x->setup_missing,
-			 "pending", pend, "results", res);
+			 "pending", pend, "results", res, "rewrite", rw);
 }
 
 static void status(struct mm_daemon *d, json_t *out)
@@ -1091,6 +1214,7 @@ static void isolate_in_effect(struct mm_daemon *d, json_t *out)
 	json_object_set_new(out, "isolate.classes", mm_json_text(cl.len ? cl.p : ""));
 	json_object_set_new(out, "isolate.max_destinations", json_integer(x->max_dest));
 	json_object_set_new(out, "isolate.release_after", json_integer(x->release_after_ms));
+	json_object_set_new(out, "isolate.rewrite_wait", json_integer(x->rewrite_wait_ms));
 	mm_strbuf_free(&cl);
 }
 

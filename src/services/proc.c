@@ -98,6 +98,32 @@ bool mm_proc_read_stat(const char *root, pid_t pid, struct mm_proc_stat *st)
 	return true;
 }
 
+int mm_proc_children(const char *root, pid_t parent, const char *name, pid_t *pids,
+		     uint64_t *starts, size_t cap)
+{
+	DIR *dir = opendir(root);
+	if (!dir)
+		return -1;
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(dir))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		pid_t pid = (pid_t)atoi(de->d_name);
+		struct mm_proc_stat st;
+		if (!mm_proc_read_stat(root, pid, &st) || st.state == 'Z' || st.state == 'X' ||
+		    st.ppid != parent || strcmp(st.comm, name) != 0)
+			continue;
+		if ((size_t)n < cap) {
+			pids[n] = pid;
+			starts[n] = st.starttime;
+		}
+		n++;
+	}
+	closedir(dir);
+	return n;
+}
+
 static bool cmdline_matches(const char *root, pid_t pid, const regex_t *re)
 {
 	char path[256], buf[4096];

@@ -81,4 +81,11 @@ struct mm_proc_stat {
 };
 bool mm_proc_read_stat(const char *proc_root, pid_t pid, struct mm_proc_stat *st);
 
+/* The live children of parent whose comm is name: at most cap of them
+ * into pids/starts (start time in clock ticks since boot, as in
+ * /proc/PID/stat); returns how many there are (may exceed cap), or -1
+ * when proc_root cannot be listed (errno set). */
+int mm_proc_children(const char *proc_root, pid_t parent, const char *name, pid_t *pids,
+		     uint64_t *starts, size_t cap);
+
 #endif

@@ -1,8 +1,8 @@
 """Helpers for the cluster tests: a mailmond config watching one lab
 Postfix (lab_config; as a cluster node with verdict, qmgr process check
-and HAProxy agent: node_config),
-the lab's qmgr pid, the HAProxy agent's answer read as HAProxy reads it,
-and the servers' states from HAProxy's stats socket."""
+and HAProxy agent: node_config), the master's children by name (its
+qmgr pid), the HAProxy agent's answer read as HAProxy reads it, and the
+servers' states from HAProxy's stats socket."""
 import os
 import socket
 
@@ -82,24 +82,33 @@ agent_listen = 127.0.0.1:{agent}
                         agent=agent_port, iv=interval_s, more=more, extra=extra))
 
 
-def qmgr_pid(lab):
-    """The qmgr child of this lab's master (every instance's is named qmgr)."""
-    master = mailmonlab.pid_from_file(
-        os.path.join(lab.paths["queue_dir"], "pid", "master.pid"))
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
+def children(lab, name):
+    """The live children of this lab's master named name: [pid, ...]."""
+    master = mailmonlab.pid_from_file(master_pidfile(lab))
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
             continue
         try:
-            with open("/proc/%s/stat" % name) as f:
+            with open("/proc/%s/stat" % entry) as f:
                 st = f.read()
-            with open("/proc/%s/comm" % name) as f:
+            with open("/proc/%s/comm" % entry) as f:
                 comm = f.read().strip()
         except OSError:
             continue
         fields = st.rsplit(")", 1)[1].split()
-        if comm == "qmgr" and int(fields[1]) == master and fields[0] not in "ZX":
-            return int(name)
-    raise AssertionError("no qmgr under master %s" % master)
+        if comm == name and int(fields[1]) == master and fields[0] not in "ZX":
+            pids.append(int(entry))
+    return pids
+
+
+def qmgr_pid(lab):
+    """The qmgr child of this lab's master (every instance's is named qmgr)."""
+    pids = children(lab, "qmgr")
+    if not pids:
+        raise AssertionError("no qmgr under master %s"
+                             % mailmonlab.pid_from_file(master_pidfile(lab)))
+    return pids[0]
 
 
 def agent_answer(port, host="127.0.0.1", send=None):

@@ -23,7 +23,13 @@ connections.  mailmond runs with [isolate] enable = yes.
   postqueue -j): Postfix's plain smtp transport tries those messages
   again.
 - Separated ([daemon] user = mailmon): the same through the root runner
-  (postfix reload), with the map in a 0750 state directory.
+  (postfix reload, the move), with the map in a 0750 state directory.
+- [isolate] rewrite_wait: with no mail flowing trivial-rewrite does not
+  restart on the rebuilt map, so after 2 s mailmond runs postfix reload,
+  naming the old trivial-rewrite pid; then a new trivial-rewrite routes a
+  dead.test message through the isolated transport. With mail flowing
+  and a 10 min wait, trivial-rewrite restarts by itself and no reload
+  happens (qmgr keeps its pid).
 """
 import json
 import os
@@ -39,7 +45,7 @@ import pytest
 
 import mailmonlab
 import mmbin
-from clusternode import lab_config
+from clusternode import children, lab_config, qmgr_pid
 from smtp_record import RecordingSink
 from traffic import flood
 
@@ -334,6 +340,12 @@ def test_isolate_separated(tmp_path):
         mailmonlab.Lab.wait_for(
             lambda: any(iso_re.search(x) for x in maillog_lines(lab, offset)), 40, interval=1,
             what="maillog: dead.test through the isolated transport (separated mailmond)")
+        # The map pickup check reads the master's 0600 pid file through the
+        # root opener: it found the trivial-rewrite processes.
+        rw = mailmonlab.Lab.wait_for(
+            lambda: (lambda w: w if not w["detail"].startswith("for trivial-rewrite") else None)(
+                isolation(api)["rewrite"]), 20, interval=0.5, what="a map pickup check")
+        assert "cannot check" not in rw["detail"], rw
         before = mailmonlab.Lab.wait_for(lambda: deferred_ids(lab, "dead.test"), 60,
                                          interval=1, what="deferred dead.test mail")
         offset = os.path.getsize(lab.paths["maillog"])
@@ -344,6 +356,110 @@ def test_isolate_separated(tmp_path):
         assert m and 0 < int(m.group(1)) <= 5, r.stdout
         assert postmap_q(lab, "dead.test", spec).returncode == 1
         moved_back(lab, offset, before, r"s\d@dead\.test")
+    finally:
+        rc = d.stop() if d else 0
+        lab.stop()
+    assert rc == 0, d.log()[-3000:]
+
+
+def send(port, rcpts, tag):
+    with smtplib.SMTP("127.0.0.1", port, timeout=30,
+                      local_hostname=mailmonlab.CLIENT_HELO) as s:
+        for r in rcpts:
+            s.sendmail("a@client.lab.test", [r], "Subject: %s\r\n\r\nx\r\n" % tag)
+
+
+def test_isolate_rewrite_wait(tmp_path):
+    """The fallback reload when trivial-rewrite does not pick up the map,
+    and none when it does (docs/cluster.md "Isolation", rewrite_wait)."""
+    mmbin.require("postfix", "the isolation test runs a real Postfix")
+    lab = mailmonlab.Lab(components=("postfix",), syslog_name=NAME)
+    d = None
+    try:
+        lab.start()
+        cdir = lab.paths["postfix_config_dir"]
+        state = tmp_path / "state"
+        state.mkdir()
+        spec = "hash:%s/isolate/transport" % state
+        http = mmbin.free_port()
+        api = "127.0.0.1:%d" % http
+        conf = tmp_path / "mailmon.conf"
+        text = conf_text(lab, http, state).replace(
+            "[isolate]\n", "[isolate]\nauto = no\nrewrite_wait = 2s\n")
+        conf.write_text(text)
+        d = mmbin.Daemon(str(conf), str(tmp_path / "mailmond.log"))
+        d.start(api=api)
+        mailmonlab.Lab.wait_for(lambda: os.path.exists(spec[5:] + ".db"), 10, what="map .db")
+        # Clients drop an idle connection to trivial-rewrite after 1 s
+        # (ipc_idle, 5 s by default), so light traffic reconnects often.
+        lab.postconf({"transport_maps": "%s, texthash:%s" % (spec, lab.paths["transport"]),
+                      "ipc_idle": "1s"}, reload=False)
+        subprocess.run(["postconf", "-c", cdir, "-M",
+                        "isolated/unix=isolated unix - - n - 2 smtp"
+                        " -o syslog_name=%s/isolated" % NAME], check=True, timeout=30)
+        lab.postfix_cmd("reload")
+
+        # 1. One message starts a trivial-rewrite; then no mail flows.
+        send(lab.ports["smtpd"], ["u0@sink.test"], "start")
+        old = mailmonlab.Lab.wait_for(lambda: children(lab, "trivial-rewrite"), 30,
+                                      what="a trivial-rewrite process")
+        time.sleep(2)  # every client has dropped its connection (ipc_idle)
+        qmgr0 = qmgr_pid(lab)
+        r = mmbin.mailmon("isolate", "--api", api, "dead.test")
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        rw = mailmonlab.Lab.wait_for(
+            lambda: (lambda w: w if w["state"] in ("reloaded", "picked up") else None)(
+                isolation(api)["rewrite"]), 30, interval=0.5, what="map pickup decided")
+        assert rw["state"] == "reloaded", rw
+        m = re.search(r"isolate: trivial-rewrite pid (\d+) \(running for \d+ s, started \d+ s "
+                      r"before the map change of dead\.test; \d+ of \d+ processes of master "
+                      r"\d+\) has not restarted within rewrite_wait \(2 s\): postfix reload",
+                      d.log())
+        assert m and int(m.group(1)) in old, (old, d.log()[-2000:])
+        mailmonlab.Lab.wait_for(lambda: children(lab, "qmgr") not in ([], [qmgr0]), 30,
+                                what="qmgr restarted by the reload")
+        mailmonlab.Lab.wait_for(lambda: not set(children(lab, "trivial-rewrite")) & set(old),
+                                30, what="the old trivial-rewrite gone")
+        # A new trivial-rewrite routes dead.test to the isolated transport.
+        offset = os.path.getsize(lab.paths["maillog"])
+        send(lab.ports["smtpd"], ["r0@dead.test"], "after")
+        iso_re = re.compile(r" %s/isolated/smtp\[\d+\]: \w+: to=<r0@dead\.test>" % NAME)
+        mailmonlab.Lab.wait_for(
+            lambda: any(iso_re.search(x) for x in maillog_lines(lab, offset)), 40, interval=0.5,
+            what="maillog: dead.test through the isolated transport after the reload")
+        new = children(lab, "trivial-rewrite")
+        assert new and not set(new) & set(old), (old, new)
+        print("fallback: old trivial-rewrite %s, new %s" % (old, new))
+
+        # 2. A long wait, mail flowing: trivial-rewrite restarts by itself.
+        conf.write_text(text.replace("rewrite_wait = 2s", "rewrite_wait = 10m"))
+        d.signal(signal.SIGHUP)
+        mailmonlab.Lab.wait_for(
+            lambda: d.get(api, "/api/status")["reload"]["in_effect"].get("isolate.rewrite_wait")
+            == 600000, 15, what="rewrite_wait 10 min in effect")
+        r = mmbin.mailmon("isolate", "--api", api, "--release", "dead.test")
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        send(lab.ports["smtpd"], ["u1@sink.test"], "settle")
+        time.sleep(2)
+        qmgr1 = qmgr_pid(lab)
+        t0 = time.monotonic()
+        r = mmbin.mailmon("isolate", "--api", api, "dead.test")
+        assert r.returncode == 0, (r.stdout, r.stderr)
+
+        def picked_up():
+            send(lab.ports["smtpd"], ["u2@sink.test"], "flow")  # then 1.5 s > ipc_idle
+            time.sleep(1.5)
+            w = isolation(api)["rewrite"]
+            return w if w["state"] != "waiting" else None
+        rw = mailmonlab.Lab.wait_for(picked_up, 60, interval=0, what="map pickup with mail")
+        assert rw["state"] == "picked up", rw
+        print("picked up after %.1f s: %s" % (time.monotonic() - t0, rw["detail"]))
+        print("\n".join(x for x in d.log().splitlines() if "trivial-rewrite" in x))
+        assert qmgr_pid(lab) == qmgr1  # no reload
+        assert len(re.findall(r"has not restarted within rewrite_wait \(\d+ s\): postfix reload$",
+                              d.log(), re.M)) == 1, d.log()[-3000:]
+        out = mmbin.mailmon("isolate", "--api", api, "--list").stdout
+        assert re.search(r"^map pickup \(.*\): picked up: the map of dead\.test", out, re.M), out
     finally:
         rc = d.stop() if d else 0
         lab.stop()

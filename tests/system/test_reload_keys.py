@@ -226,6 +226,7 @@ def module_values(lab, tmp, maillog2):
         "isolate.classes": ("refused, timeout", "timeout", "timeout"),
         "isolate.max_destinations": ("4", "2", 2),
         "isolate.release_after": ("10m", "5m", 300000),
+        "isolate.rewrite_wait": ("60s", "2s", 2000),
     }
 
 

@@ -183,8 +183,32 @@ static void test_scan(void **state)
 	rm_rf(root);
 }
 
+/* What the privileged opener may open below a queue directory. */
+static void test_rel_ok(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *rel;
+		bool ok;
+	} t[] = {
+		{"deferred", true},
+		{"deferred/A/AAAAAA0002", true},
+		{"incoming/4Ydx2k1Bc3zJ5", true},
+		{"pid/master.pid", true},
+		{"pid", false},
+		{"pid/inet.127.0.0.1:25", false},
+		{"pid/master.pid/x", false},
+		{"etc/main.cf", false},
+		{"deferred/../pid/master.pid", false},
+		{"private/qmgr", false},
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (mm_pf_queue_rel_ok(t[i].rel) != t[i].ok)
+			fail_msg("row %zu \"%s\": want %d", i, t[i].rel, t[i].ok);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {cmocka_unit_test(test_scan)};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_scan), cmocka_unit_test(test_rel_ok)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -170,12 +170,30 @@ static void test_by_pidfile(void **state)
 	assert_int_equal(mm_proc_match_init(&m, NULL, NULL, NULL, &err), -1);
 }
 
+/* mm_proc_children: one master's live children of a name, with start
+ * times; the zombie, the other master's child and other names left out. */
+static void test_children(void **state)
+{
+	(void)state;
+	pid_t pids[4];
+	uint64_t starts[4];
+	assert_int_equal(mm_proc_children(root, 100, "smtpd", pids, starts, 4), 1);
+	assert_int_equal(pids[0], 102);
+	assert_int_equal(starts[0], 1500);
+	assert_int_equal(mm_proc_children(root, 100, "qmgr", pids, starts, 4), 1);
+	assert_int_equal(pids[0], 101);
+	assert_int_equal(mm_proc_children(root, 200, "smtpd", pids, starts, 4), 0);
+	assert_int_equal(mm_proc_children(root, 100, "qmgr", pids, starts, 0), 1);
+	assert_int_equal(mm_proc_children("/nonexistent/proc", 100, "qmgr", pids, starts, 4), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_by_name),
 		cmocka_unit_test(test_by_pidfile),
 		cmocka_unit_test(test_parent_and_stopped),
+		cmocka_unit_test(test_children),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

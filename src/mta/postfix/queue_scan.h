@@ -63,8 +63,9 @@ int mm_pf_scanner_scan(struct mm_pf_scanner *s, unsigned qmask, struct mm_qsnap 
 /* Whether rel names something of a queue directory's layout: a queue
  * ("incoming", "active", "deferred", "hold", "maildrop", "corrupt",
  * "defer"), then up to three one-character hash directories, then
- * optionally a queue id (6 to 40 letters and digits). What the
- * privileged helper may open. */
+ * optionally a queue id (6 to 40 letters and digits); or the master's
+ * "pid/master.pid" (for [isolate]). What the privileged helper may
+ * open. */
 bool mm_pf_queue_rel_ok(const char *rel);
 /* Whether the next scan will be incremental (watching and no overflow). */
 bool mm_pf_scanner_incremental(const struct mm_pf_scanner *s);
