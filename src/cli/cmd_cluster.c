@@ -38,21 +38,33 @@ static void usage(FILE *out)
 	      "    degraded, stalled, down), incoming/active/deferred messages,\n"
 	      "    inflow and outflow per minute over its stall window, and the\n"
 	      "    verdict's cause when it names one (stalled, down, drained), else\n"
-	      "    its first reason; then which node holds the backlog.\n"
+	      "    its first reason; under a node, one row per Postfix instance with\n"
+	      "    a verdict of its own ([instance.NAME]): its name, verdict and\n"
+	      "    cause; then which node holds the backlog.\n"
 	      "    Read-only: it only reads the nodes' APIs.\n"
 	      "    --json       one JSON document instead of the table\n"
 	      "    --watch SECS redraw every SECS seconds (until Ctrl-C, or N times\n"
 	      "                 with --count N)\n"
 	      "\n"
 	      "EXIT STATUS\n"
-	      "    0 every node answered and is healthy; 1 a node is not healthy or\n"
-	      "    did not answer; 2 bad usage; 3 no node to ask.\n",
+	      "    0 every node answered and is healthy, and so is each of its\n"
+	      "    instances; 1 a node or an instance is not healthy, or a node did\n"
+	      "    not answer; 2 bad usage; 3 no node to ask.\n",
 	      out);
 }
 
 static double num(json_t *o, const char *k)
 {
 	return json_number_value(json_object_get(o, k));
+}
+
+/* The verdict's named cause (stalled, down, drained), else its first reason. */
+static const char *why_of(json_t *v)
+{
+	const char *why = json_string_value(json_object_get(v, "cause"));
+	if (!why)
+		why = json_string_value(json_array_get(json_object_get(v, "reasons"), 0));
+	return why ? why : "";
 }
 
 static void print_table(json_t *doc)
@@ -72,14 +84,17 @@ static void print_table(json_t *doc)
 			continue;
 		}
 		json_t *q = json_object_get(n, "queues");
-		/* The named cause (stalled, down, drained), else the first reason. */
-		json_t *v = json_object_get(n, "verdict");
-		const char *why = json_string_value(json_object_get(v, "cause"));
-		if (!why)
-			why = json_string_value(json_array_get(json_object_get(v, "reasons"), 0));
 		printf("%-22s %-11s %9.0f %7.0f %9.0f %7.0f %7.0f  %s\n", url, state,
 		       num(q, "incoming"), num(q, "active"), num(q, "deferred"),
-		       num(n, "inflow_per_min"), num(n, "outflow_per_min"), why ? why : "");
+		       num(n, "inflow_per_min"), num(n, "outflow_per_min"),
+		       why_of(json_object_get(n, "verdict")));
+		size_t k;
+		json_t *e;
+		json_array_foreach(json_object_get(n, "instances"), k, e)
+		printf("  %-20s %-11s %9s %7s %9s %7s %7s  %s\n",
+		       json_string_value(json_object_get(e, "instance")),
+		       json_string_value(json_object_get(e, "state")), "-", "-", "-", "-", "-",
+		       why_of(e));
 	}
 	double held = num(doc, "backlog_held"), total = num(doc, "backlog_total");
 	const char *h = json_string_value(json_object_get(doc, "backlog_holder"));
@@ -161,6 +176,14 @@ int cmd_cluster(struct mm_cli *cli, int argc, char **argv)
 			const char *st = json_string_value(json_object_get(n, "state"));
 			if (!st || strcmp(st, "healthy") != 0)
 				rc = 1;
+			size_t k;
+			json_t *e;
+			json_array_foreach(json_object_get(n, "instances"), k, e)
+			{
+				st = json_string_value(json_object_get(e, "state"));
+				if (!st || strcmp(st, "healthy") != 0)
+					rc = 1;
+			}
 		}
 		if (json) {
 			char *text = json_dumps(doc, JSON_INDENT(2));

@@ -219,6 +219,12 @@ json_t *mm_nodeview_json(const struct mm_nodeview *v)
 						      "deferred", qsize(n, "deferred")));
 			json_object_set_new(o, "inflow_per_min", json_real(per_min(n, "inflow")));
 			json_object_set_new(o, "outflow_per_min", json_real(per_min(n, "outflow")));
+			/* Its Postfix instances' verdicts ([instance.NAME]). */
+			json_t *inst = json_object_get(n->doc[1], "instances");
+			if (json_is_array(inst))
+				json_object_set(o, "instances", inst);
+			else
+				json_object_set_new(o, "instances", json_array());
 		}
 		json_array_append_new(arr, o);
 	}

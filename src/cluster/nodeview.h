@@ -12,7 +12,8 @@
  *       answer is a row that says why.
  *   mm_nodeview_json(v)
  *       {"nodes": [{url, state, error | node, verdict, queues {incoming,
- *        active, deferred}, inflow_per_min, outflow_per_min}],
+ *        active, deferred}, inflow_per_min, outflow_per_min, instances (the
+ *        node's /api/v1/cluster "instances": its Postfix instances' verdicts)}],
  *        "backlog_holder": url|null, "backlog_held": n, "backlog_total": n}
  *
  * Nodes are http://HOST:PORT or HOST:PORT with a numeric address (no name

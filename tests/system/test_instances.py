@@ -266,6 +266,11 @@ def check_stall(host, hap, labs):
         print("alarm after %.1f s: %s" % (time.time() - t0, alarm["instance"]))
         assert not [x for x in alarms(host) if x["alarm"] == "instanceverdict"
                     and x["state"] == "firing" and x["instance"].startswith(NAMES[0])]
+        r = mmbin.mailmon("cluster", host["api"])
+        assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)  # an instance is stalled
+        assert re.search(r"^  %s\s+healthy " % NAMES[0], r.stdout, re.M), r.stdout
+        assert re.search(r"^  %s\s+stalled .*  %s$" % (NAMES[1], re.escape(cause)),
+                         r.stdout, re.M), r.stdout
         node = mmbin.Daemon.get(host["api"], "/api/status")["verdict"]
         print("node verdict meanwhile: %s; node agent answer %r"
               % (node["line"], agent_answer(host["agent"])))
