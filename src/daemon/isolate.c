@@ -61,6 +61,10 @@
  * destination released by hand is not isolated again automatically for
  * release_after.
  *
+ * Files: this one (operations, runs, the module row), isolate_move.c (a
+ * release's move of the deferred mail), isolate_api.c (metrics, HTTP),
+ * sharing isolate_impl.h; isolate_rewrite.c (the map pickup check).
+ *
  * State: STATE_DIRECTORY/isolate/state (cluster/isolate_state.h), written
  * atomically with the map at every change, read at start; a damaged file
  * is set aside (state.damaged) and the map emptied, with an error logged.
@@ -94,135 +98,21 @@
 #include "core/utf8.h"
 #include "core/xalloc.h"
 #include "daemon/daemon.h"
+#include "daemon/isolate_impl.h"
 #include "daemon/isolate_rewrite.h"
 #include "daemon/module.h"
 #include "daemon/privsep.h"
 #include "metrics/registry.h"
 
-#define MAX_PENDING 16
-#define MAX_RESULTS 16
-#define MAX_MAPS 16
-#define CMD_TIMEOUT_MS 60000
-#define SETUP_RETRY_MS 60000 /* auto isolation waits this long after a refusal */
-#define MOVE_PARALLEL 4 /* postqueue -i children at once */
 
-enum { F_ISO, F_SETUP, F_CHANGES, F_N };
-
-static const struct mm_metric_def defs[F_N] = {
-	[F_ISO] = {"mailmon_isolated_destination",
-		   "A destination isolated to the slow transport ([isolate]): 1, with the "
-		   "flood class that isolated it (or manual).",
-		   MM_METRIC_GAUGE, {"destination", "reason"}, .max_series = MM_ISOLATE_MAX},
-	[F_SETUP] = {"mailmon_isolate_setup_missing",
-		     "1 when the last isolation was refused because the Postfix setup (our "
-		     "map first in transport_maps, the transport in master.cf) is missing.",
-		     MM_METRIC_GAUGE},
-	[F_CHANGES] = {"mailmon_isolate_changes_total",
-		       "Isolation changes by outcome: isolated, released, refused (setup "
-		       "missing, limit), failed (a command failed).",
-		       MM_METRIC_COUNTER, {"action"}},
-};
-
-enum op_kind { OP_ISOLATE, OP_RELEASE, OP_SYNC, OP_RELOAD };
-enum step { S_MAPS, S_MASTER, S_NEXTHOP, S_POSTMAP, S_RELOAD, S_LIST, S_MOVE };
-
-struct op {
-	uint32_t id;
-	enum op_kind kind;
-	char dest[MM_ISOLATE_DEST];
-	char reason[MM_ISOLATE_REASON];
-	bool manual;
-};
-
-struct result {
-	uint32_t id;
-	bool ok;
-	int64_t at_s;
-	char dest[MM_ISOLATE_DEST];
-	char text[400];
-};
-
-struct mm_isolate;
-
-/* One postqueue -i child of a release. */
-struct mover {
-	struct mm_isolate *x;
-	struct mm_child *child;
-};
-
-/* A release's move of the destination's deferred mail: the IDs from
- * postqueue -j, then postqueue -i for each (or all of it done by the root
- * helper when separated, which answers with the counts). */
-struct moving {
-	struct mm_isolate_pq pq;
-	size_t next, done, failed, left; /* left: by the helper's count */
-	int64_t deadline_ms;		  /* mono */
-	char last_err[200];
-	struct mover movers[MOVE_PARALLEL];
-};
-
-struct mm_isolate {
-	struct mm_daemon *d;
-	struct mm_metric *f[F_N];
-	struct mm_isolate_set set;
-	char dir[512], map_path[600], state_path[600];
-	/* in effect (reloadable) */
-	char transport[40];
-	bool autoiso;
-	char **classes;
-	int64_t max_dest, release_after_ms, rewrite_wait_ms;
-	char qdir[512]; /* [mta] queue_directory, else postconf's (S_MAPS) */
-	/* Has trivial-rewrite picked up the map of the last isolation? */
-	struct {
-		bool pending;
-		uint64_t since;		       /* boot ticks: when postmap finished */
-		int64_t start_ms, deadline_ms; /* mono */
-		char dest[MM_ISOLATE_DEST];
-		char state[16]; /* waiting, picked up, reload, not checked */
-		char detail[400];
-		int64_t at_s;
-		bool err_logged;
-	} rw;
-	/* operations */
-	struct op pending[MAX_PENDING];
-	size_t npending;
-	struct op cur;
-	bool busy;
-	enum step step;
-	char *maps[MAX_MAPS]; /* transport_maps as postconf -x -h gave them */
-	size_t nmaps, map_i;
-	char nexthop[MM_ISOLATE_NEXTHOP];
-	struct mm_isolate_set before; /* rolled back to when isolate fails */
-	struct mm_child *child;
-	struct moving mv;
-	uint32_t ps_id, next_id;
-	struct result results[MAX_RESULTS];
-	size_t nresults;
-	struct {
-		char dest[MM_ISOLATE_DEST];
-		int64_t until_ms; /* mono */
-	} held[MAX_RESULTS]; /* released by hand: not isolated again automatically before */
-	struct {
-		char dest[MM_ISOLATE_DEST], reason[MM_ISOLATE_REASON];
-		int64_t until_ms; /* mono */
-	} gone[MAX_RESULTS]; /* released lately: published as 0, so the alarm clears at once */
-	bool need_sync; /* the map is rewritten from the set at the next run */
-	bool setup_missing;
-	int64_t setup_retry_ms;
-	uint64_t changes[4];
-};
-
-static const char *const change_names[4] = {"isolated", "released", "refused", "failed"};
-enum { C_ISOLATED, C_RELEASED, C_REFUSED, C_FAILED };
-
-static const char *confdir(const struct mm_isolate *x)
+const char *mm_iso_confdir(const struct mm_isolate *x)
 {
 	return mm_config_get(x->d->conf, "mta", "config_directory");
 }
 
 /* DIR/name, DIR from [mta] command_directory (as the queue module runs
  * postqueue), into buf. */
-static char *cmd(const struct mm_isolate *x, const char *name, char *buf, size_t cap)
+char *mm_iso_cmd(const struct mm_isolate *x, const char *name, char *buf, size_t cap)
 {
 	const char *dir = mm_config_get(x->d->conf, "mta", "command_directory");
 	snprintf(buf, cap, "%s/%s", dir && *dir ? dir : "/usr/sbin", name);
@@ -246,9 +136,7 @@ static void take_conf(struct mm_isolate *x)
 
 /* ---- results and files ---- */
 
-static void finish(struct mm_isolate *x, bool ok, int change, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void finish(struct mm_isolate *x, bool ok, int change, const char *fmt, ...)
+void mm_iso_finish(struct mm_isolate *x, bool ok, int change, const char *fmt, ...)
 {
 	struct result r = {.id = x->cur.id, .ok = ok, .at_s = mm_wall_ms() / 1000};
 	mm_strlcpy(r.dest, x->cur.dest, sizeof r.dest);
@@ -307,7 +195,7 @@ static int spawn(struct mm_isolate *x, char *const *argv)
 	struct mm_err err = {{0}};
 	x->child = mm_child_start(x->d->base, &p, on_done, x, &err);
 	if (!x->child) {
-		finish(x, false, C_FAILED, "%s %s: cannot run %s: %s",
+		mm_iso_finish(x, false, C_FAILED, "%s %s: cannot run %s: %s",
 		       x->cur.kind == OP_RELEASE ? "release" : "isolate", x->cur.dest, argv[0],
 		       err.msg);
 		return -1;
@@ -337,15 +225,15 @@ static void split_maps(struct mm_isolate *x, const char *out)
 	}
 }
 
-static const char *op_name(enum op_kind k)
+const char *mm_iso_op_name(enum op_kind k)
 {
 	return k == OP_ISOLATE ? "isolate" : k == OP_RELEASE ? "release" : k == OP_RELOAD ? "reload"
 												: "resync";
 }
 
-static const char *verb(const struct mm_isolate *x)
+const char *mm_iso_verb(const struct mm_isolate *x)
 {
-	return op_name(x->cur.kind);
+	return mm_iso_op_name(x->cur.kind);
 }
 
 static void refuse_setup(struct mm_isolate *x, const char *what)
@@ -353,7 +241,7 @@ static void refuse_setup(struct mm_isolate *x, const char *what)
 	x->setup_missing = true;
 	if (!x->cur.manual) /* automatic tries wait; an operator's never holds them back */
 		x->setup_retry_ms = mm_mono_ms() + SETUP_RETRY_MS;
-	finish(x, false, C_REFUSED, "isolate %s refused: %s (docs/cluster.md, \"Isolation\")",
+	mm_iso_finish(x, false, C_REFUSED, "isolate %s refused: %s (docs/cluster.md, \"Isolation\")",
 	       x->cur.dest, what);
 }
 
@@ -368,7 +256,7 @@ static void roll_back(struct mm_isolate *x)
 
 /* A destination released by hand is not isolated again automatically for
  * release_after: the operator's choice holds while the flood lasts. */
-static void hold(struct mm_isolate *x, const char *dest)
+void mm_iso_hold(struct mm_isolate *x, const char *dest)
 {
 	size_t slot = 0;
 	for (size_t i = 0; i < MAX_RESULTS; i++)
@@ -386,7 +274,7 @@ static bool held(const struct mm_isolate *x, const char *dest)
 	return false;
 }
 
-static void remember_release(struct mm_isolate *x)
+void mm_iso_remember_release(struct mm_isolate *x)
 {
 	size_t slot = 0;
 	for (size_t i = 0; i < MAX_RESULTS; i++)
@@ -411,19 +299,18 @@ static void change(struct mm_isolate *x)
 	x->before = x->set;
 	if (!mm_isolate_add(&x->set, x->cur.dest, x->cur.reason, x->cur.manual,
 			    mm_wall_ms() / 1000, x->nexthop)) {
-		finish(x, false, C_REFUSED, "isolate %s: cannot add (full or invalid)", x->cur.dest);
+		mm_iso_finish(x, false, C_REFUSED, "isolate %s: cannot add (full or invalid)", x->cur.dest);
 		return;
 	}
 	struct mm_err err;
 	if (write_files(x, &err) < 0) {
 		x->set = x->before;
-		finish(x, false, C_FAILED, "isolate %s: %s", x->cur.dest, err.msg);
+		mm_iso_finish(x, false, C_FAILED, "isolate %s: %s", x->cur.dest, err.msg);
 		return;
 	}
 	x->step = S_POSTMAP;
 	step(x);
 }
-static void kick(struct mm_isolate *x);
 
 /* A step's child (or the root helper) is done: the next step, or, when
  * the operation finished, the next pending operation. */
@@ -432,7 +319,7 @@ static void on_done(const struct mm_child_result *res, void *arg)
 	struct mm_isolate *x = arg;
 	advance(x, res);
 	if (!x->busy)
-		kick(x);
+		mm_iso_kick(x);
 }
 
 /* An isolation is done once postmap has rebuilt the map: no reload (see
@@ -456,117 +343,9 @@ static void isolated(struct mm_isolate *x)
 		mm_strlcpy(x->rw.state, "not checked", sizeof x->rw.state);
 		snprintf(x->rw.detail, sizeof x->rw.detail, "[isolate] rewrite_wait = 0");
 	}
-	finish(x, true, C_ISOLATED, "isolated %s (%s, %s) to transport %s, nexthop %s",
+	mm_iso_finish(x, true, C_ISOLATED, "isolated %s (%s, %s) to transport %s, nexthop %s",
 	       x->cur.dest, x->cur.reason, x->cur.manual ? "manual" : "auto",
 	       x->transport, e && e->nexthop[0] ? e->nexthop : "(default)");
-}
-
-/* ---- a release moves the destination's deferred mail ---- */
-
-/* The release is done (its mail moved, or as much as could be): the
- * result says how many messages moved and why any did not. */
-static void released(struct mm_isolate *x)
-{
-	const struct moving *mv = &x->mv;
-	char text[400];
-	int n = snprintf(text, sizeof text, "released %s (%s)", x->cur.dest, x->cur.reason);
-	size_t left = mv->left + mv->pq.nids - mv->next + (size_t)mv->pq.over;
-	if (mv->last_err[0] && x->step == S_LIST)
-		n += snprintf(text + n, sizeof text - (size_t)n,
-			      "; %s: its deferred mail moves at its next retry", mv->last_err);
-	else if (mv->done + mv->failed + left == 0)
-		n += snprintf(text + n, sizeof text - (size_t)n, "; no deferred mail to move");
-	else
-		n += snprintf(text + n, sizeof text - (size_t)n,
-			      "; %zu deferred messages moved back (postqueue -i)", mv->done);
-	if (left > 0 && n < (int)sizeof text)
-		n += snprintf(text + n, sizeof text - (size_t)n,
-			      mv->pq.over ? ", %zu left to their next retry (more than %d)"
-					  : ", %zu left to their next retry (time limit)",
-			      left, MM_ISOLATE_MOVE_MAX);
-	if (mv->failed > 0 && n < (int)sizeof text)
-		n += snprintf(text + n, sizeof text - (size_t)n, ", %zu failed (%s)", mv->failed,
-			      mv->last_err);
-	if ((mv->pq.bad || mv->pq.long_lines) && n < (int)sizeof text)
-		snprintf(text + n, sizeof text - (size_t)n,
-			 ", %" PRIu64 " postqueue -j lines not understood",
-			 mv->pq.bad + mv->pq.long_lines);
-	if (x->cur.manual)
-		hold(x, x->cur.dest);
-	remember_release(x);
-	finish(x, true, C_RELEASED, "%s", text);
-}
-
-static void on_move_done(const struct mm_child_result *res, void *arg);
-
-/* Starts postqueue -i children up to MOVE_PARALLEL; the release is done
- * when none is left to start or running. */
-static void move_more(struct mm_isolate *x)
-{
-	struct moving *mv = &x->mv;
-	char prog[600];
-	cmd(x, "postqueue", prog, sizeof prog);
-	bool running = false;
-	for (size_t k = 0; k < MOVE_PARALLEL; k++) {
-		struct mover *m = &mv->movers[k];
-		while (!m->child && mv->next < mv->pq.nids && mm_mono_ms() < mv->deadline_ms) {
-			char *argv[] = {prog, "-c", (char *)confdir(x), "-i",
-					mv->pq.ids[mv->next++], NULL};
-			struct mm_child_params p = {.argv = argv,
-						    .timeout_ms = CMD_TIMEOUT_MS,
-						    .max_output = 4096,
-						    .keep_stderr = true};
-			struct mm_err err = {{0}};
-			m->child = mm_child_start(x->d->base, &p, on_move_done, m, &err);
-			if (!m->child) {
-				mv->failed++;
-				mm_strlcpy(mv->last_err, err.msg, sizeof mv->last_err);
-			}
-		}
-		running |= m->child != NULL;
-	}
-	if (!running)
-		released(x);
-}
-
-static void on_move_done(const struct mm_child_result *res, void *arg)
-{
-	struct mover *m = arg;
-	struct mm_isolate *x = m->x;
-	m->child = NULL;
-	if (res->exit_code == 0 && !res->timed_out) {
-		x->mv.done++;
-	} else {
-		char desc[200];
-		mm_child_describe(res, desc, sizeof desc);
-		x->mv.failed++;
-		char why[2048];
-		snprintf(why, sizeof why, "postqueue -i: %s%s%s", desc, res->err[0] ? ": " : "",
-			 res->err);
-		mm_strlcpy(x->mv.last_err, why, sizeof x->mv.last_err);
-	}
-	move_more(x);
-	if (!x->busy)
-		kick(x);
-}
-
-/* The root helper's answer to a move (privsep.h): its counts, in the text
- * mm_isolate_move_format wrote, into x->mv. */
-static void helper_moved(struct mm_isolate *x, const struct mm_child_result *res,
-			 const char *desc)
-{
-	struct moving *mv = &x->mv;
-	if (res->exit_code != 0 || mm_isolate_move_parse(res->err, &mv->done, &mv->left,
-							 &mv->failed, &mv->pq.over,
-							 &mv->pq.bad, mv->last_err,
-							 sizeof mv->last_err) < 0) {
-		char why[2048];
-		snprintf(why, sizeof why, "the root helper's move: %s%s%s", desc,
-			 res->err[0] ? ": " : "", res->err);
-		mm_strlcpy(mv->last_err, why, sizeof mv->last_err);
-		x->step = S_LIST; /* says: the mail moves at its next retry */
-	}
-	released(x);
 }
 
 static void advance(struct mm_isolate *x, const struct mm_child_result *res)
@@ -579,7 +358,7 @@ static void advance(struct mm_isolate *x, const struct mm_child_result *res)
 	switch (x->step) {
 	case S_MAPS: {
 		if (!ok) {
-			finish(x, false, C_FAILED, "isolate %s: postconf transport_maps: %s",
+			mm_iso_finish(x, false, C_FAILED, "isolate %s: postconf transport_maps: %s",
 			       x->cur.dest, desc);
 			return;
 		}
@@ -646,7 +425,7 @@ static void advance(struct mm_isolate *x, const struct mm_child_result *res)
 		if (!ok) {
 			if (x->cur.kind != OP_SYNC)
 				roll_back(x);
-			finish(x, false, C_FAILED, "%s %s: postmap %s: %s%s%s", verb(x), x->cur.dest,
+			mm_iso_finish(x, false, C_FAILED, "%s %s: postmap %s: %s%s%s", mm_iso_verb(x), x->cur.dest,
 			       x->map_path, desc, res->err[0] ? ": " : "", res->err);
 			return;
 		}
@@ -662,19 +441,19 @@ static void advance(struct mm_isolate *x, const struct mm_child_result *res)
 			 * or trivial-rewrite restart. Say so, do not roll back. */
 			if (x->cur.kind == OP_RELOAD)
 				mm_strlcpy(x->rw.state, "reload failed", sizeof x->rw.state);
-			finish(x, false, C_FAILED, "%s %s: map written, but postfix reload: %s%s%s",
-			       verb(x), x->cur.dest, desc, res->err[0] ? ": " : "", res->err);
+			mm_iso_finish(x, false, C_FAILED, "%s %s: map written, but postfix reload: %s%s%s",
+			       mm_iso_verb(x), x->cur.dest, desc, res->err[0] ? ": " : "", res->err);
 			return;
 		}
 		x->rw.pending = false; /* every Postfix process restarts on a reload */
 		if (x->cur.kind == OP_RELOAD) {
 			mm_strlcpy(x->rw.state, "reloaded", sizeof x->rw.state);
 			x->rw.at_s = mm_wall_ms() / 1000;
-			finish(x, true, -1, "postfix reload done: %s", x->rw.detail);
+			mm_iso_finish(x, true, -1, "postfix reload done: %s", x->rw.detail);
 			return;
 		}
 		if (x->cur.kind == OP_SYNC) {
-			finish(x, true, -1, "map %s resynchronised (%zu destinations)", x->map_path,
+			mm_iso_finish(x, true, -1, "map %s resynchronised (%zu destinations)", x->map_path,
 			       x->set.n);
 			return;
 		}
@@ -688,15 +467,15 @@ static void advance(struct mm_isolate *x, const struct mm_child_result *res)
 			snprintf(why, sizeof why, "postqueue -j: %s%s%s", desc,
 				 res->err[0] ? ": " : "", res->err);
 			mm_strlcpy(x->mv.last_err, why, sizeof x->mv.last_err);
-			released(x);
+			mm_iso_released(x);
 			return;
 		}
 		x->step = S_MOVE;
 		x->mv.deadline_ms = mm_mono_ms() + MM_ISOLATE_MOVE_MS;
-		move_more(x);
+		mm_iso_move_more(x);
 		return;
 	case S_MOVE: /* separated: the root helper's answer */
-		helper_moved(x, res, desc);
+		mm_iso_helper_moved(x, res, desc);
 		return;
 	}
 	step(x);
@@ -705,31 +484,31 @@ static void advance(struct mm_isolate *x, const struct mm_child_result *res)
 /* Starts the child of x->step. */
 static void step(struct mm_isolate *x)
 {
-	const char *dir = confdir(x);
+	const char *dir = mm_iso_confdir(x);
 	char prog[600];
 	char spec[700];
 	snprintf(spec, sizeof spec, "hash:%s", x->map_path);
 	switch (x->step) {
 	case S_MAPS: {
-		char *argv[] = {cmd(x, "postconf", prog, sizeof prog), "-c", (char *)dir, "-x", "-h", "transport_maps", "queue_directory", NULL};
+		char *argv[] = {mm_iso_cmd(x, "postconf", prog, sizeof prog), "-c", (char *)dir, "-x", "-h", "transport_maps", "queue_directory", NULL};
 		spawn(x, argv);
 		return;
 	}
 	case S_MASTER: {
 		char svc[64];
 		snprintf(svc, sizeof svc, "%s/unix", x->transport);
-		char *argv[] = {cmd(x, "postconf", prog, sizeof prog), "-c", (char *)dir, "-M", svc, NULL};
+		char *argv[] = {mm_iso_cmd(x, "postconf", prog, sizeof prog), "-c", (char *)dir, "-M", svc, NULL};
 		spawn(x, argv);
 		return;
 	}
 	case S_NEXTHOP: {
-		char *argv[] = {cmd(x, "postmap", prog, sizeof prog), "-c", (char *)dir, "-q", x->cur.dest, x->maps[x->map_i],
+		char *argv[] = {mm_iso_cmd(x, "postmap", prog, sizeof prog), "-c", (char *)dir, "-q", x->cur.dest, x->maps[x->map_i],
 				NULL};
 		spawn(x, argv);
 		return;
 	}
 	case S_POSTMAP: {
-		char *argv[] = {cmd(x, "postmap", prog, sizeof prog), "-c", (char *)dir, spec, NULL};
+		char *argv[] = {mm_iso_cmd(x, "postmap", prog, sizeof prog), "-c", (char *)dir, spec, NULL};
 		spawn(x, argv);
 		return;
 	}
@@ -737,13 +516,13 @@ static void step(struct mm_isolate *x)
 		if (x->d->privsep) {
 			x->ps_id = mm_privsep_postfix_reload(x->d, on_ps_done, x);
 			if (!x->ps_id)
-				finish(x, false, C_FAILED,
+				mm_iso_finish(x, false, C_FAILED,
 				       "%s %s: map written, but the root helper cannot be asked "
 				       "for postfix reload",
-				       verb(x), x->cur.dest);
+				       mm_iso_verb(x), x->cur.dest);
 			return;
 		} else {
-			char *argv[] = {cmd(x, "postfix", prog, sizeof prog), "-c", (char *)dir, "reload", NULL};
+			char *argv[] = {mm_iso_cmd(x, "postfix", prog, sizeof prog), "-c", (char *)dir, "reload", NULL};
 			spawn(x, argv);
 		}
 		return;
@@ -759,11 +538,11 @@ static void step(struct mm_isolate *x)
 				x->step = S_LIST;
 				mm_strlcpy(x->mv.last_err, "the root helper cannot be asked",
 					   sizeof x->mv.last_err);
-				released(x);
+				mm_iso_released(x);
 			}
 			return;
 		}
-		char *argv[] = {cmd(x, "postqueue", prog, sizeof prog), "-c", (char *)dir, "-j", NULL};
+		char *argv[] = {mm_iso_cmd(x, "postqueue", prog, sizeof prog), "-c", (char *)dir, "-j", NULL};
 		struct mm_child_params p;
 		mm_isolate_pq_params(x->d->conf, argv, &x->mv.pq, &p);
 		struct mm_err err = {{0}};
@@ -772,7 +551,7 @@ static void step(struct mm_isolate *x)
 			char why[2048];
 			snprintf(why, sizeof why, "cannot run %s: %s", argv[0], err.msg);
 			mm_strlcpy(x->mv.last_err, why, sizeof x->mv.last_err);
-			released(x);
+			mm_iso_released(x);
 		}
 		return;
 	}
@@ -782,7 +561,7 @@ static void step(struct mm_isolate *x)
 }
 
 /* Starts the next pending operation when none runs. */
-static void kick(struct mm_isolate *x)
+void mm_iso_kick(struct mm_isolate *x)
 {
 	while (!x->busy && x->npending > 0) {
 		x->cur = x->pending[0];
@@ -791,11 +570,11 @@ static void kick(struct mm_isolate *x)
 		x->busy = true;
 		if (x->cur.kind == OP_ISOLATE) {
 			if (mm_isolate_find(&x->set, x->cur.dest)) {
-				finish(x, true, -1, "%s is already isolated", x->cur.dest);
+				mm_iso_finish(x, true, -1, "%s is already isolated", x->cur.dest);
 				continue;
 			}
 			if ((int64_t)x->set.n >= x->max_dest) {
-				finish(x, false, C_REFUSED,
+				mm_iso_finish(x, false, C_REFUSED,
 				       "isolate %s refused: %zu destinations isolated already "
 				       "([isolate] max_destinations)",
 				       x->cur.dest, x->set.n);
@@ -805,7 +584,7 @@ static void kick(struct mm_isolate *x)
 		} else if (x->cur.kind == OP_RELEASE) {
 			struct mm_isolated *e = mm_isolate_find(&x->set, x->cur.dest);
 			if (!e) {
-				finish(x, false, -1, "%s is not isolated", x->cur.dest);
+				mm_iso_finish(x, false, -1, "%s is not isolated", x->cur.dest);
 				continue;
 			}
 			mm_strlcpy(x->cur.reason, e->reason, sizeof x->cur.reason);
@@ -814,7 +593,7 @@ static void kick(struct mm_isolate *x)
 			struct mm_err err;
 			if (write_files(x, &err) < 0) {
 				x->set = x->before;
-				finish(x, false, C_FAILED, "release %s: %s", x->cur.dest, err.msg);
+				mm_iso_finish(x, false, C_FAILED, "release %s: %s", x->cur.dest, err.msg);
 				continue;
 			}
 			x->step = S_POSTMAP;
@@ -823,7 +602,7 @@ static void kick(struct mm_isolate *x)
 		} else {
 			struct mm_err err;
 			if (write_files(x, &err) < 0) {
-				finish(x, false, C_FAILED, "resync: %s", err.msg);
+				mm_iso_finish(x, false, C_FAILED, "resync: %s", err.msg);
 				continue;
 			}
 			x->step = S_POSTMAP;
@@ -833,7 +612,7 @@ static void kick(struct mm_isolate *x)
 }
 
 /* Queues an operation; its id (0: the queue is full). */
-static uint32_t enqueue(struct mm_isolate *x, enum op_kind kind, const char *dest,
+uint32_t mm_iso_enqueue(struct mm_isolate *x, enum op_kind kind, const char *dest,
 			const char *reason, bool manual)
 {
 	for (size_t i = 0; i < x->npending; i++)
@@ -851,7 +630,7 @@ static uint32_t enqueue(struct mm_isolate *x, enum op_kind kind, const char *des
 	mm_strlcpy(o->reason, reason, sizeof o->reason);
 	o->manual = manual;
 	uint32_t id = o->id;
-	kick(x); /* may start it at once (o is then gone) */
+	mm_iso_kick(x); /* may start it at once (o is then gone) */
 	return id;
 }
 
@@ -863,7 +642,7 @@ static bool in_list(char **list, const char *s)
 	return false;
 }
 
-static bool pending_or_running(const struct mm_isolate *x, const char *dest)
+bool mm_iso_pending_or_running(const struct mm_isolate *x, const char *dest)
 {
 	if (x->busy && strcmp(x->cur.dest, dest) == 0)
 		return true;
@@ -937,7 +716,7 @@ static void check_rewrite(struct mm_isolate *x)
 	snprintf(x->rw.detail, sizeof x->rw.detail, "%.300s within rewrite_wait (%lld s)", why,
 		 wait_s);
 	mm_log_warn(&x->d->log, "isolate: %s: postfix reload", x->rw.detail);
-	enqueue(x, OP_RELOAD, x->rw.dest, "reload", false);
+	mm_iso_enqueue(x, OP_RELOAD, x->rw.dest, "reload", false);
 }
 
 static void run(void *arg, int64_t now_ms)
@@ -946,7 +725,7 @@ static void run(void *arg, int64_t now_ms)
 	(void)now_ms;
 	if (x->need_sync) {
 		x->need_sync = false;
-		enqueue(x, OP_SYNC, "", "", false);
+		mm_iso_enqueue(x, OP_SYNC, "", "", false);
 	}
 	check_rewrite(x);
 	mm_daemon_collect(x->d);
@@ -966,7 +745,7 @@ static void run(void *arg, int64_t now_ms)
 			changed = true;
 		}
 		if (!e->manual && (now_s - e->quiet_since_s) * 1000 >= x->release_after_ms &&
-		    !pending_or_running(x, e->dest)) {
+		    !mm_iso_pending_or_running(x, e->dest)) {
 			mm_log_notice(&x->d->log,
 				      "isolate: %s has not been failing for %lld s: releasing",
 				      e->dest, (long long)(now_s - e->quiet_since_s));
@@ -975,7 +754,7 @@ static void run(void *arg, int64_t now_ms)
 			mm_strlcpy(reason, e->reason, sizeof reason);
 			/* It may start at once and take e out of the set: one
 			 * release per run, the next ones at the next runs. */
-			enqueue(x, OP_RELEASE, dest, reason, false);
+			mm_iso_enqueue(x, OP_RELEASE, dest, reason, false);
 			break;
 		}
 	}
@@ -992,7 +771,7 @@ static void run(void *arg, int64_t now_ms)
 		const struct mm_series *s = mm_metric_series(m, i);
 		const char *dest = s->lv[0], *cls = s->lv[1];
 		if (s->folded || !in_list(x->classes, cls) || !mm_isolate_dest_ok(dest) ||
-		    mm_isolate_find(&x->set, dest) || pending_or_running(x, dest) || held(x, dest))
+		    mm_isolate_find(&x->set, dest) || mm_iso_pending_or_running(x, dest) || held(x, dest))
 			continue;
 		if ((int64_t)(x->set.n + x->npending + x->busy) >= x->max_dest) {
 			mm_log_warn(&x->d->log,
@@ -1004,117 +783,8 @@ static void run(void *arg, int64_t now_ms)
 		}
 		mm_log_warn(&x->d->log, "isolate: %s is flooded (%s, %.0f messages): isolating", dest,
 			    cls, s->value);
-		enqueue(x, OP_ISOLATE, dest, cls, false);
+		mm_iso_enqueue(x, OP_ISOLATE, dest, cls, false);
 	}
-}
-
-/* ---- publishing ---- */
-
-static void collect(void *arg, struct mm_registry *r)
-{
-	struct mm_isolate *x = arg;
-	for (size_t i = 0; i < x->set.n; i++)
-		mm_metric_set(x->f[F_ISO], (const char *[]){x->set.v[i].dest, x->set.v[i].reason}, 1);
-	for (size_t i = 0; i < MAX_RESULTS; i++) {
-		const struct mm_isolated *e = mm_isolate_find(&x->set, x->gone[i].dest);
-		if (x->gone[i].until_ms > mm_mono_ms() &&
-		    !(e && strcmp(e->reason, x->gone[i].reason) == 0))
-			mm_metric_set(x->f[F_ISO], (const char *[]){x->gone[i].dest, x->gone[i].reason},
-				      0);
-	}
-	mm_metric_set(x->f[F_SETUP], NULL, x->setup_missing ? 1 : 0);
-	for (int i = 0; i < 4; i++)
-		mm_metric_set(x->f[F_CHANGES], (const char *[]){change_names[i]},
-			      (double)x->changes[i]);
-}
-
-json_t *mm_isolate_json(const struct mm_daemon *d)
-{
-	const struct mm_isolate *x = d->isolate;
-	if (!x)
-		return json_null();
-	json_t *list = json_array();
-	for (size_t i = 0; i < x->set.n; i++) {
-		const struct mm_isolated *e = &x->set.v[i];
-		json_array_append_new(
-			list, json_pack("{s:o, s:o, s:s, s:I, s:I, s:o}", "destination",
-					mm_json_text(e->dest), "reason", mm_json_text(e->reason),
-					"mode", e->manual ? "manual" : "auto", "since",
-					(json_int_t)e->since_s, "quiet_since",
-					(json_int_t)e->quiet_since_s, "nexthop",
-					mm_json_text(e->nexthop)));
-	}
-	json_t *pend = json_array();
-	if (x->busy)
-		json_array_append_new(pend, json_pack("{s:I, s:s, s:o, s:b}", "id",
-						      (json_int_t)x->cur.id, "op",
-						      verb(x),
-						      "destination", mm_json_text(x->cur.dest),
-						      "running", 1));
-	for (size_t i = 0; i < x->npending; i++)
-		json_array_append_new(pend, json_pack("{s:I, s:s, s:o, s:b}", "id",
-						      (json_int_t)x->pending[i].id, "op",
-						      op_name(x->pending[i].kind),
-						      "destination", mm_json_text(x->pending[i].dest),
-						      "running", 0));
-	json_t *res = json_array();
-	for (size_t i = 0; i < x->nresults; i++) {
-		const struct result *r = &x->results[i];
-		json_array_append_new(res, json_pack("{s:I, s:b, s:I, s:o, s:o}", "id",
-						     (json_int_t)r->id, "ok", r->ok, "at",
-						     (json_int_t)r->at_s, "destination",
-						     mm_json_text(r->dest), "text", mm_json_text(r->text)));
-	}
-	json_t *rw = json_pack("{s:I, s:o, s:o, s:o, s:I}", "wait_ms",
-			       (json_int_t)x->rewrite_wait_ms, "state", mm_json_text(x->rw.state),
-			       "destination", mm_json_text(x->rw.dest), "detail",
-			       mm_json_text(x->rw.detail), "at", (json_int_t)x->rw.at_s);
-	return json_pack("{s:o, s:s, s:s, s:b, s:I, s:I, s:b, s:o, s:o, s:o}", "isolated", list,
-			 "transport", x->transport, "map", x->map_path, "auto", x->autoiso,
-			 "max_destinations", (json_int_t)x->max_dest, "release_after_ms",
-			 (json_int_t)x->release_after_ms, "setup_missing", x->setup_missing,
-			 "pending", pend, "results", res, "rewrite", rw);
-}
-
-static void status(struct mm_daemon *d, json_t *out)
-{
-	json_object_set_new(out, "isolation", mm_isolate_json(d));
-}
-
-static void on_api(struct evhttp_request *req, void *arg)
-{
-	struct mm_isolate *x = arg;
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-		mm_http_reply_json(req, 200, mm_isolate_json(x->d));
-		return;
-	}
-	char dest[MM_ISOLATE_DEST + 8] = "", rel[8] = "";
-	mm_http_query_param(req, "destination", dest, sizeof dest);
-	mm_http_query_param(req, "release", rel, sizeof rel);
-	for (char *p = dest; *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-	if (!mm_isolate_dest_ok(dest)) {
-		mm_http_reply_json(req, 400,
-				   json_pack("{s:s}", "error",
-					     "destination: give a domain (letters, digits, - _ .)"));
-		return;
-	}
-	bool release = strcmp(rel, "1") == 0 || strcmp(rel, "yes") == 0;
-	if (!release && !mm_isolate_find(&x->set, dest) && !pending_or_running(x, dest))
-		x->setup_retry_ms = 0; /* an operator's try is never held back */
-	for (size_t i = 0; !release && i < MAX_RESULTS; i++)
-		if (strcmp(x->held[i].dest, dest) == 0)
-			x->held[i].until_ms = 0;
-	uint32_t id = enqueue(x, release ? OP_RELEASE : OP_ISOLATE, dest, "manual", true);
-	if (!id) {
-		mm_http_reply_json(req, 503, json_pack("{s:s}", "error", "too many pending changes"));
-		return;
-	}
-	mm_log_notice(&x->d->log, "isolate: %s of %s asked through the API (change %u)",
-		      release ? "release" : "isolation", dest, id);
-	mm_http_reply_json(req, 202, json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "op",
-					       release ? "release" : "isolate", "destination", dest));
 }
 
 /* ---- the module ---- */
@@ -1178,16 +848,15 @@ static int isolate_init(struct mm_daemon *d, struct mm_err *err)
 	if (mkdir(x->dir, 0755) < 0 && errno != EEXIST)
 		return mm_err_set(err, "isolate: cannot create %s: %s", x->dir, strerror(errno));
 	take_conf(x);
-	if (mm_registry_add_all(d->metrics, defs, F_N, x->f, err) < 0)
+	if (mm_iso_publish_add(x, err) < 0)
 		return -1;
-	mm_registry_add_collector(d->metrics, collect, x);
 	load_state(x);
 	/* A map file missing (first start, or removed): written from the set,
 	 * at the first run: after the privilege drop, so that the files and
 	 * postmap's .db belong to mailmond's user. */
 	if (access(x->map_path, F_OK) < 0)
 		x->need_sync = true;
-	mm_http_route_post(d, "/api/isolate", on_api, x);
+	mm_http_route_post(d, "/api/isolate", mm_iso_on_api, x);
 	int64_t iv = mm_config_duration_ms(d->conf, "isolate", "interval");
 	mm_schedule_add(&d->sched, "isolate", iv, iv, mm_mono_ms(), run, x);
 	return 0;
@@ -1249,6 +918,6 @@ const struct mm_module mm_module_isolate = {
 	.check = isolate_check,
 	.apply = isolate_apply,
 	.in_effect = isolate_in_effect,
-	.status = status,
+	.status = mm_iso_status,
 	.free = isolate_free,
 };
