@@ -355,7 +355,7 @@ def phases(r):
 
 def rows(r):
     """The table rows of one run."""
-    name = "with isolation" if r["isolate"] else "no isolation"
+    name = "%d, %s" % (r["repeat"], "with isolation" if r["isolate"] else "no isolation")
     susp = r["first_suspended"]
     label = {"before": "before the flood", "injection": "during injection",
              "queued": "after the flood was queued" + (
@@ -420,13 +420,18 @@ def main():
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--write")
     ap.add_argument("--json")
-    ap.add_argument("--from-json", help="render the runs saved by --json (same options) "
-                    "instead of running")
+    ap.add_argument("--from-json", action="append",
+                    help="render the runs saved by --json (same options) instead of "
+                    "running; given twice or more, their runs are numbered in order")
     a = ap.parse_args()
     runs = []
     wall = time.time()
     if a.from_json:
-        runs = json.load(open(a.from_json))
+        for path in a.from_json:
+            saved, off = json.load(open(path)), max([r["repeat"] for r in runs] or [0])
+            for r in saved:
+                r["repeat"] += off
+            runs.extend(saved)
         a.repeat = 0
     for rep in range(a.repeat):
         for iso in (False, True):
@@ -475,7 +480,7 @@ most files seen in Postfix's queue directories (listed every second).
 <!-- tarpit:end -->
 """.format(key=key, flood=a.flood, frate="%g" % a.flood_rate, rate=a.rate, before=a.before,
            during=a.during, helo=a.helo_timeout, mode=a.mode, backoff=a.backoff,
-           repeat=a.repeat, pace=pace, wall=wall, qrd=BACKOFF[a.backoff]["queue_run_delay"],
+           repeat=a.repeat or max(r["repeat"] for r in runs), pace=pace, wall=wall, qrd=BACKOFF[a.backoff]["queue_run_delay"],
            minb=BACKOFF[a.backoff]["minimal_backoff_time"],
            maxb=BACKOFF[a.backoff]["maximal_backoff_time"],
            date=datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
