@@ -23,7 +23,10 @@ time:
              suspension below, when that comes later);
   isolated   (isolation run) after mailmond isolated slow.test;
   suspended  after Postfix first logged "delivery temporarily suspended"
-             for slow.test (its dead-destination marking, 1 s resolution).
+             for slow.test (its dead-destination marking, 1 s resolution);
+  retry      after the deferred flood came back to the active queue (its
+             first retry: active above half the flood again, after it had
+             fallen below a tenth), when the run lasts that long.
 
 Per phase it also prints what tells CPU contention from queue clogging:
 the machine's CPU busy share (/proc/stat, all cores, everyone's work),
@@ -81,7 +84,7 @@ import mmbin  # noqa: E402
 import traffic  # noqa: E402
 from smtp_record import RecordingSink  # noqa: E402
 
-PHASES = ("before", "injection", "queued", "isolated", "suspended")
+PHASES = ("before", "injection", "queued", "isolated", "suspended", "retry")
 
 
 def pct(xs, p):
@@ -246,7 +249,7 @@ def run_once(a, isolate):
              "[cluster]\ninterval = 2s\nstall_window = 30s\n")
     if isolate:
         extra += "[isolate]\nenable = yes\ninterval = 2s\nrelease_after = 1h\n"
-    r = {"isolate": isolate, "isolated_at": None, "alarm_at": None, "alarm": None,
+    r = {"isolate": isolate, "flood": a.flood, "isolated_at": None, "alarm_at": None, "alarm": None,
          "states": set()}
     with mailmonlab.Lab(components=("postfix",), **BACKOFF[a.backoff]) as lab:
         lab.postconf({"transport_maps": "texthash:%s, texthash:%s" % (tmap, lab.paths["transport"]),
@@ -341,7 +344,19 @@ def phases(r):
               "queued": (r["queued_s"], qend)}
     if r["isolate"]:
         bounds["isolated"] = (r["isolated_at"] if r["isolated_at"] is not None else end, end)
-    bounds["suspended"] = (susp if susp is not None else end, end)
+    retry = None
+    if susp is not None and "samples" in r and "flood" in r:
+        low = False
+        for x in r["samples"]:
+            if x[0] > susp and x[5] < r["flood"] / 10:
+                low = True
+            elif low and x[5] > r["flood"] / 2:
+                retry = x[0]
+                break
+    r["retry_s"] = retry
+    bounds["suspended"] = (susp if susp is not None else end, retry or end)
+    if retry:
+        bounds["retry"] = (retry, end)
     out = {}
     for p, (lo, hi) in bounds.items():
         sel = [s for s in r["sent_s"] if lo <= s[0] < hi]
@@ -362,7 +377,8 @@ def rows(r):
                  ", until Postfix suspended slow.test"
                  if susp is not None and r["queued_s"] < susp < r.get("end_s", 1e9) else ""),
              "isolated": "after slow.test was isolated",
-             "suspended": "after Postfix suspended slow.test"}
+             "suspended": "after Postfix suspended slow.test",
+             "retry": "after the deferred flood came back to the active queue"}
     ph = phases(r)
     base = pct(ph["before"][0], 99)
     out = []
@@ -399,6 +415,9 @@ def note(r, before_p99):
     if slow:
         line += " (sent %.0f..%.0f s after the flood started)" % (min(s[0] for s in slow),
                                                                   max(s[0] for s in slow))
+    if r.get("retry_s"):
+        line += "; the deferred flood back in the active queue %s after the flood started" % at(
+            r["retry_s"])
     if r["isolate"]:
         line += ("; slow.test isolated %s after the flood started; attempts by the isolated "
                  "transport in the maillog: %d" % (at(r["isolated_at"]), r.get("iso_attempts", 0)))
