@@ -25,8 +25,9 @@
  * Per Postfix instance: each [instance.NAME] section (NAME: the
  * instance's syslog_name) gets a verdict engine of its own, fed with that
  * instance's series (vsample.h, names.instance) and its own
- * master/qmgr/smtpd services, with the same [cluster] thresholds. The
- * node verdict is unchanged by them.
+ * master/qmgr/smtpd services, with the same [cluster] thresholds; a NAME
+ * no scanned queue carries is down, saying so. The node verdict is
+ * unchanged by them.
  *
  * The agent: a connection is answered from the last verdict, never from
  * a fresh scan. An agent-send NAME of an [instance.NAME] is answered
@@ -106,7 +107,6 @@ struct inst_verdict {
 	struct mm_verdict_engine *eng;
 	struct mm_verdict last;
 	bool have_last;
-	bool warned; /* no queue series carries the name: logged once */
 };
 
 struct agent_conn {
@@ -197,11 +197,27 @@ static bool list_has(const char *list, const char *name)
 
 /* ---- the verdict ---- */
 
+/* The verdict of an instance no scanned queue carries: down, with why
+ * as its one reason and cause; since kept while it stays so. */
+static void unseen_verdict(const struct mm_verdict *last, bool have_last, const char *why,
+			   struct mm_verdict *v)
+{
+	int64_t since = have_last && last->state == MM_V_DOWN ? last->since_ms : mm_wall_ms();
+	memset(v, 0, sizeof *v);
+	v->state = MM_V_DOWN;
+	v->since_ms = since;
+	v->nreasons = 1;
+	v->cause = 0;
+	mm_strlcpy(v->reasons[0], why, sizeof v->reasons[0]);
+}
+
 /* One sample into eng and its verdict into *last; a change of state is
- * logged as "WHAT verdict: LINE" (the registry was collected). */
+ * logged as "WHAT verdict: LINE" (the registry was collected). With
+ * unseen set, the verdict is instead down for that reason (the engine
+ * still gets the sample). */
 static void judge(struct mm_cluster *c, const struct mm_vsample_names *names,
-		  struct mm_verdict_engine *eng, const char *what, struct mm_verdict *last,
-		  bool *have_last)
+		  struct mm_verdict_engine *eng, const char *what, const char *unseen,
+		  struct mm_verdict *last, bool *have_last)
 {
 	struct mm_vsample *s = xmalloc(sizeof *s);
 	mm_vsample_take(c->d->metrics, names, mm_wall_ms(), s);
@@ -209,6 +225,8 @@ static void judge(struct mm_cluster *c, const struct mm_vsample_names *names,
 	free(s);
 	struct mm_verdict v;
 	mm_verdict_eval(eng, &v);
+	if (unseen)
+		unseen_verdict(last, *have_last, unseen, &v);
 	if (!*have_last || v.state != last->state) {
 		char line[1024];
 		mm_verdict_line(&v, line, sizeof line);
@@ -243,22 +261,20 @@ static bool instance_seen(const struct mm_registry *reg, const char *name, char 
 }
 
 /* One instance's sample, verdict and change log (the registry was
- * collected by run()). */
+ * collected by run()). A NAME that no scanned queue carries (a typo, or
+ * an instance whose directory is not in [queue] instances) would judge
+ * nothing and look healthy: it is down instead, saying why. */
 static void run_instance(struct mm_cluster *c, struct inst_verdict *iv)
 {
-	char known[256];
-	if (!iv->warned && !instance_seen(c->d->metrics, iv->name, known, sizeof known)) {
-		mm_log_warn(&c->d->log,
-			    "cluster: [instance.%s]: no queue of [mta] config_directory or [queue] "
-			    "instances has syslog_name %s (they have: %s); its verdict sees no "
-			    "queue",
-			    iv->name, iv->name, known);
-		iv->warned = true;
-	}
+	char known[256], why[MM_VERDICT_REASON_MAX];
+	bool seen = instance_seen(c->d->metrics, iv->name, known, sizeof known);
+	if (!seen)
+		snprintf(why, sizeof why, "no scanned queue has syslog_name %s (they have: %s)",
+			 iv->name, known);
 	struct mm_vsample_names names = {iv->master, iv->qmgr, iv->smtpd, iv->name};
 	char what[NAME_MAX_LEN + 16];
 	snprintf(what, sizeof what, "instance %s", iv->name);
-	judge(c, &names, iv->eng, what, &iv->last, &iv->have_last);
+	judge(c, &names, iv->eng, what, seen ? NULL : why, &iv->last, &iv->have_last);
 }
 
 static void run(void *arg, int64_t now_ms)
@@ -266,7 +282,7 @@ static void run(void *arg, int64_t now_ms)
 	struct mm_cluster *c = arg;
 	mm_daemon_collect(c->d);
 	struct mm_vsample_names names = {c->master, c->qmgr, c->smtpd, NULL};
-	judge(c, &names, c->eng, "node", &c->last, &c->have_last);
+	judge(c, &names, c->eng, "node", NULL, &c->last, &c->have_last);
 	for (size_t i = 0; i < c->ninst; i++)
 		run_instance(c, &c->inst[i]);
 }

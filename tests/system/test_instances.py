@@ -15,6 +15,28 @@ master) per instance (clusternode.node_config).
   postfix_instance="postfix-ib" and none under postfix-ia, matching
   each instance's own `postqueue -j` (the independent count), and
   mailmon_queue_messages stays their sum.
+- Log lines per instance: 3 messages to a and 5 to b;
+  mailmon_log_instance_messages_total (submitted, delivered) and
+  mailmon_log_instance_program_lines_total{program="qmgr"} must move by
+  what each instance's own maillog shows (its smtpd client= lines,
+  status=sent lines and qmgr lines, counted by the test), and the
+  node-wide mailmon_messages_submitted_total by their sum.
+- A verdict per instance ([instance.postfix-ia], [instance.postfix-ib],
+  each with its own services) behind a real HAProxy 2.6 whose two
+  servers use agent-check on the one mailmond with `agent-send
+  "postfix-ia\n"` and `agent-send "postfix-ib\n"`; ~2 messages/s of
+  normal mail to each instance. kill -STOP of instance b's qmgr: b's
+  verdict must become stalled naming qmgr, the agent answer
+  `drain #stalled: qmgr is stopped (process state T)` to agent-send
+  postfix-ib and `up ready N%` to postfix-ia, HAProxy must show ib DRAIN
+  and ia UP (its stats socket), instance a healthy throughout;
+  `mailmon status` and `mailmon cluster` must print both instances (the
+  latter exiting 1); an unknown name is answered `down #unknown
+  instance NAME`, and an [instance.postfix-typo] that no queue carries
+  `down #no scanned queue has syslog_name ...`; the built-in alarm
+  instanceverdict fires for "postfix-ib,stalled" and not for
+  postfix-ia. After kill -CONT both are healthy and UP again, the alarm
+  clears, and every message reached its instance's sink.
 """
 import os
 import re
@@ -42,6 +64,7 @@ qmgr_service = qmgr
 master_service = smtp1
 smtpd_service = smtp1
 qmgr_service = qmgr1
+[instance.postfix-typo]
 """
 
 
@@ -242,6 +265,10 @@ def check_stall(host, hap, labs):
         a = ask(host, NAMES[0])
         assert re.fullmatch(r"up ready \d+%\n", a), a
         assert ask(host, "nosuch") == "down #unknown instance nosuch\n"
+        # A section naming no scanned queue is down, saying which names exist.
+        typo = ask(host, "postfix-typo")
+        assert typo.startswith("down #no scanned queue has syslog_name postfix-typo (they have: ")
+        assert NAMES[0] in typo and NAMES[1] in typo, typo
 
         def drained():
             st = haproxy_status(hap)
