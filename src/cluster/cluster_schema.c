@@ -15,7 +15,7 @@ static const struct mm_conf_section cluster_sections[] = {
 		       "postfix-out/qmgr), which labels its queue and log series\n"
 		       "(postfix_instance). Its queue must be read: [mta] config_directory\n"
 		       "or one of [queue] instances. The [cluster] thresholds apply.\n"
-		       "Sections and keys are read at start (docs/cluster.md)."},
+		       "A reload adds and removes sections (docs/cluster.md)."},
 };
 
 static const struct mm_conf_key cluster_keys[] = {
@@ -69,13 +69,13 @@ static const struct mm_conf_key cluster_keys[] = {
 	 "rows `mailmon cluster` shows when given no URL, and the dashboard's\n"
 	 "cluster rows (mailmond fetches them every 10 s; their APIs must\n"
 	 "answer this node without a token)."},
-	{"instance.*", "master_service", MM_CT_STRING, NULL, 0, 0, NULL, false,
+	{"instance.*", "master_service", MM_CT_STRING, NULL, 0, 0, NULL, true,
 	 "The [service.NAME] whose process check watches this instance's\n"
 	 "master (pidfile = its master.pid); no process: the instance is down.\n"
 	 "Unset: not watched."},
-	{"instance.*", "smtpd_service", MM_CT_STRING, NULL, 0, 0, NULL, false,
+	{"instance.*", "smtpd_service", MM_CT_STRING, NULL, 0, 0, NULL, true,
 	 "The [service.NAME] that probes this instance's smtpd; failing: down."},
-	{"instance.*", "qmgr_service", MM_CT_STRING, NULL, 0, 0, NULL, false,
+	{"instance.*", "qmgr_service", MM_CT_STRING, NULL, 0, 0, NULL, true,
 	 "The [service.NAME] that watches this instance's queue manager\n"
 	 "(process_name = qmgr, parent_pidfile = its master.pid): named as the\n"
 	 "cause of its stall."},

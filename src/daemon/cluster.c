@@ -25,7 +25,9 @@
  * Per Postfix instance: each [instance.NAME] section (NAME: the
  * instance's syslog_name) gets a verdict engine of its own, fed with that
  * instance's series (vsample.h, names.instance) and its own
- * master/qmgr/smtpd services, with the same [cluster] thresholds; a NAME
+ * master/qmgr/smtpd services, with the same [cluster] thresholds; a
+ * reload adds and removes instances (one still configured keeps its
+ * samples); a NAME
  * no scanned queue carries is down, saying so. The node verdict is
  * unchanged by them.
  *
@@ -122,7 +124,7 @@ struct mm_cluster {
 	struct mm_verdict_engine *eng;
 	struct mm_verdict last;
 	bool have_last;
-	struct inst_verdict *inst; /* [instance.NAME], fixed at start */
+	struct inst_verdict *inst; /* [instance.NAME], as configured */
 	size_t ninst;
 	/* in effect (reloadable) */
 	int64_t interval_ms;
@@ -155,14 +157,55 @@ static void conf_from(const struct mm_config *conf, struct mm_verdict_conf *vc)
 	vc->flood.dominant = num(conf, "flood_dominant");
 }
 
+/* c->inst made to follow the [instance.NAME] sections of the config in
+ * effect: an instance still there keeps its engine (its samples) and last
+ * verdict, a new one gets a fresh engine, a removed one is freed; every
+ * one takes its services from its section and the conf vc. */
+static void instances_sync(struct mm_cluster *c, const struct mm_verdict_conf *vc)
+{
+	const struct mm_config *conf = c->d->conf;
+	size_t n;
+	const char **names = mm_config_instances(conf, "instance", &n);
+	struct inst_verdict *next = xcalloc(n ? n : 1, sizeof *next);
+	size_t nn = 0;
+	for (size_t i = 0; i < n && i < MAX_INSTANCES; i++) {
+		struct inst_verdict *iv = &next[nn++];
+		for (size_t k = 0; k < c->ninst && !iv->eng; k++)
+			if (c->inst[k].eng && strcmp(c->inst[k].name, names[i]) == 0) {
+				*iv = c->inst[k]; /* moved: the old slot gives up its engine */
+				c->inst[k].eng = NULL;
+			}
+		if (!iv->eng) {
+			mm_strlcpy(iv->name, names[i], sizeof iv->name);
+			iv->eng = xmalloc(sizeof *iv->eng);
+			mm_verdict_init(iv->eng, vc);
+		}
+		iv->eng->conf = *vc;
+		char sec[NAME_MAX_LEN + 16];
+		snprintf(sec, sizeof sec, "instance.%s", names[i]);
+		const char *v;
+		mm_strlcpy(iv->master, (v = mm_config_get(conf, sec, "master_service")) ? v : "",
+			   sizeof iv->master);
+		mm_strlcpy(iv->qmgr, (v = mm_config_get(conf, sec, "qmgr_service")) ? v : "",
+			   sizeof iv->qmgr);
+		mm_strlcpy(iv->smtpd, (v = mm_config_get(conf, sec, "smtpd_service")) ? v : "",
+			   sizeof iv->smtpd);
+	}
+	free(names);
+	for (size_t k = 0; k < c->ninst; k++)
+		free(c->inst[k].eng);
+	free(c->inst);
+	c->inst = next;
+	c->ninst = nn;
+}
+
 static void take_conf(struct mm_cluster *c)
 {
 	const struct mm_config *conf = c->d->conf;
 	struct mm_verdict_conf vc;
 	conf_from(conf, &vc);
 	c->eng->conf = vc; /* keeps the samples: a new window reads the same ring */
-	for (size_t i = 0; i < c->ninst; i++)
-		c->inst[i].eng->conf = vc;
+	instances_sync(c, &vc);
 	c->interval_ms = mm_config_duration_ms(conf, "cluster", "interval");
 	mm_strlcpy(c->master, mm_config_get(conf, "cluster", "master_service"), sizeof c->master);
 	mm_strlcpy(c->smtpd, mm_config_get(conf, "cluster", "smtpd_service"), sizeof c->smtpd);
@@ -576,31 +619,6 @@ static int cluster_check(struct mm_daemon *d, const struct mm_config *next, stru
 	return check_window(next, err);
 }
 
-/* One engine per [instance.NAME], with its services (read at start). */
-static void instances_init(struct mm_cluster *c, const struct mm_verdict_conf *vc)
-{
-	const struct mm_config *conf = c->d->conf;
-	size_t n;
-	const char **names = mm_config_instances(conf, "instance", &n);
-	c->inst = xcalloc(n ? n : 1, sizeof *c->inst);
-	for (size_t i = 0; i < n && i < MAX_INSTANCES; i++) {
-		struct inst_verdict *iv = &c->inst[c->ninst++];
-		char sec[NAME_MAX_LEN + 16];
-		snprintf(sec, sizeof sec, "instance.%s", names[i]);
-		mm_strlcpy(iv->name, names[i], sizeof iv->name);
-		const char *v;
-		mm_strlcpy(iv->master, (v = mm_config_get(conf, sec, "master_service")) ? v : "",
-			   sizeof iv->master);
-		mm_strlcpy(iv->qmgr, (v = mm_config_get(conf, sec, "qmgr_service")) ? v : "",
-			   sizeof iv->qmgr);
-		mm_strlcpy(iv->smtpd, (v = mm_config_get(conf, sec, "smtpd_service")) ? v : "",
-			   sizeof iv->smtpd);
-		iv->eng = xmalloc(sizeof *iv->eng);
-		mm_verdict_init(iv->eng, vc);
-	}
-	free(names);
-}
-
 static void cluster_apply(struct mm_daemon *d, const struct mm_config *old)
 {
 	struct mm_cluster *c = d->cluster;
@@ -633,6 +651,17 @@ static void cluster_in_effect(struct mm_daemon *d, json_t *out)
 	I("agent_full_backlog", c->agent.full_backlog);
 	I("agent_min_weight", c->agent.min_weight);
 	S("agent_instances", c->instances);
+	for (size_t i = 0; i < c->ninst; i++) {
+		const struct inst_verdict *iv = &c->inst[i];
+		char k[NAME_MAX_LEN + 32];
+#define IS(key, v)                                                                           \
+	snprintf(k, sizeof k, "instance.%s." key, iv->name);                                 \
+	json_object_set_new(out, k, json_string(v))
+		IS("master_service", iv->master);
+		IS("qmgr_service", iv->qmgr);
+		IS("smtpd_service", iv->smtpd);
+#undef IS
+	}
 #undef I
 #undef R
 #undef S
@@ -653,7 +682,6 @@ static int cluster_init(struct mm_daemon *d, struct mm_err *err)
 	struct mm_verdict_conf vc;
 	conf_from(d->conf, &vc);
 	mm_verdict_init(c->eng, &vc);
-	instances_init(c, &vc);
 	take_conf(c);
 	if (mm_registry_add_all(d->metrics, defs, F_N, c->f, err) < 0)
 		return -1;

@@ -37,6 +37,9 @@ master) per instance (clusternode.node_config).
   instanceverdict fires for "postfix-ib,stalled" and not for
   postfix-ia. After kill -CONT both are healthy and UP again, the alarm
   clears, and every message reached its instance's sink.
+- Reload: [instance.postfix-typo] removed and [instance.postfix-ic]
+  added, SIGHUP: the instances are then ia, ib, ic, ia and ib keep their
+  samples (not warming up again), and postfix-typo is an unknown name.
 """
 import os
 import re
@@ -82,7 +85,10 @@ def host(tmp_path_factory):
                     extra=INSTANCES)
         d = mmbin.Daemon(str(conf), str(tmp / "mailmond.log"))
         d.start(api="127.0.0.1:%d" % http)
-        yield {"labs": labs, "api": "127.0.0.1:%d" % http, "agent": agent, "daemon": d}
+        yield {"labs": labs, "api": "127.0.0.1:%d" % http, "agent": agent, "daemon": d,
+               "rewrite": lambda extra: node_config(conf, labs[0], http, agent, tmp, WINDOW_S,
+                                                    interval_s=1, others=labs[1:],
+                                                    extra=extra)}
     finally:
         rc = d.stop() if d else 0
         for lab in labs:
@@ -329,3 +335,24 @@ def firing(host, alarm, instance):
         if a["alarm"] == alarm and a["state"] == "firing" and a["instance"] == instance:
             return a
     return None
+
+
+def test_reload_adds_and_removes_instances(host):
+    before = inst_verdicts(host)
+    assert not before[NAMES[0]]["warming_up"], before[NAMES[0]]
+    host["rewrite"](INSTANCES.replace("[instance.postfix-typo]", "[instance.postfix-ic]"))
+    host["daemon"].signal(signal.SIGHUP)
+
+    def reloaded():
+        doc = mmbin.Daemon.get(host["api"], "/api/status")
+        names = [v["instance"] for v in doc["instance_verdicts"]]
+        return doc if doc["reload"]["count"] >= 1 and names == list(NAMES) + ["postfix-ic"] \
+            else None
+    doc = mailmonlab.Lab.wait_for(reloaded, timeout=15, interval=0.5, what="the reload")
+    assert doc["reload"]["ok"], doc["reload"]
+    v = {x["instance"]: x for x in doc["instance_verdicts"]}
+    # Kept: the same verdict since the same time, not a fresh engine warming up.
+    for n in NAMES:
+        assert not v[n]["warming_up"] and v[n]["since"] == before[n]["since"], (v[n], before[n])
+    assert ask(host, "postfix-typo") == "down #unknown instance postfix-typo\n"
+    assert ask(host, NAMES[0]).startswith("up ready ")

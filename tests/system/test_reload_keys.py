@@ -204,6 +204,10 @@ def module_values(lab, tmp, maillog2):
         "cluster.agent_full_backlog": ("5000", "4000", 4000),
         "cluster.agent_min_weight": ("10", "20", 20),
         "cluster.agent_instances": (None, "a, b", "a, b"),
+        # [instance.NAME] (a template) through one section, [instance.pf-x].
+        "instance.pf-x.master_service": ("m1", "m2", "m2"),
+        "instance.pf-x.smtpd_service": ("s1", "s2", "s2"),
+        "instance.pf-x.qmgr_service": ("q1", "q2", "q2"),
         "baseline.interval": ("10s", "4s", 4000),
         "baseline.rate_window": ("5m", "2m", 120000),
         "baseline.queue_slack": ("50", "70", 70),
@@ -263,6 +267,8 @@ def test_every_reloadable_key_takes_effect(lab, tmp_path):
                not (k.startswith("service.") and k.split(".", 1)[1] in svc) and
                not (k.startswith("alarm.") and k.split(".", 1)[1] in ALARM_DEF_KEYS and
                     "alarm.mine." + k.split(".", 1)[1] in values) and
+               not (k.startswith("instance.") and
+                    "instance.pf-x." + k.split(".", 1)[1] in values) and
                not (NOT_IN_DAEMON_YET and k.startswith(NOT_IN_DAEMON_YET))]
     assert not missing, "reloadable keys without a reload proof in this test: %s" % missing
 
