@@ -309,7 +309,8 @@ static bool instance_seen(const struct mm_registry *reg, const char *name, char 
  * nothing and look healthy: it is down instead, saying why. */
 static void run_instance(struct mm_cluster *c, struct inst_verdict *iv)
 {
-	char known[256], why[MM_VERDICT_REASON_MAX];
+	/* why is cut to MM_VERDICT_REASON_MAX when it becomes the reason. */
+	char known[256], why[NAME_MAX_LEN + 256 + 64];
 	bool seen = instance_seen(c->d->metrics, iv->name, known, sizeof known);
 	if (!seen)
 		snprintf(why, sizeof why, "no scanned queue has syslog_name %s (they have: %s)",
