@@ -19,22 +19,23 @@
  * sections (empty without);
  * /api/v1/cluster the verdict with its figures (inflow, attempts,
  * deferred, unavailable: deferrals without an attempt, backlog), the
- * flooded destinations, the agent's current answer and the isolation
- * state (isolate.c; null when off).
+ * flooded destinations, the agent's current answer, the isolation
+ * state (isolate.c; null when off) and "instances" (the instance verdicts
+ * with each one's agent answer).
  *
  * Per Postfix instance: each [instance.NAME] section (NAME: the
  * instance's syslog_name) gets a verdict engine of its own, fed with that
  * instance's series (vsample.h, names.instance) and its own
  * master/qmgr/smtpd services, with the same [cluster] thresholds; a
  * reload adds and removes instances (one still configured keeps its
- * samples); a NAME
- * no scanned queue carries is down, saying so. The node verdict is
- * unchanged by them.
+ * samples); a NAME no scanned queue carries is down, saying so. The node
+ * verdict is unchanged by them.
  *
  * The agent: a connection is answered from the last verdict, never from
  * a fresh scan. An agent-send NAME of an [instance.NAME] is answered
  * with that instance's verdict; a NAME of [cluster] agent_instances with
- * the node's; any other with "down #unknown instance NAME". It waits at most AGENT_WAIT_MS for an agent-send line
+ * the node's; any other with "down #unknown instance NAME". It waits
+ * at most AGENT_WAIT_MS for an agent-send line
  * (at most MM_AGENT_LINE_MAX bytes), answers one line, and closes. At
  * most AGENT_MAX_CONNS connections are open; more are answered at once.
  * accept() failing (EMFILE: mailmond's fds are taken) pauses accepting for
