@@ -25,8 +25,8 @@ time:
   suspended  after Postfix first logged "delivery temporarily suspended"
              for slow.test (its dead-destination marking, 1 s resolution);
   retry      after the deferred flood came back to the active queue (its
-             first retry: active above half the flood again, after it had
-             fallen below a tenth), when the run lasts that long.
+             first retry: active above 1/40 of the flood again, after it
+             had fallen below a tenth), when the run lasts that long.
 
 Per phase it also prints what tells CPU contention from queue clogging:
 the machine's CPU busy share (/proc/stat, all cores, everyone's work),
@@ -350,7 +350,7 @@ def phases(r):
         for x in r["samples"]:
             if x[0] > susp and x[5] < r["flood"] / 10:
                 low = True
-            elif low and x[5] > r["flood"] / 2:
+            elif low and x[5] > r["flood"] / 40:
                 retry = x[0]
                 break
     r["retry_s"] = retry
@@ -441,16 +441,16 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--from-json", action="append",
                     help="render the runs saved by --json (same options) instead of "
-                    "running; given twice or more, their runs are numbered in order")
+                    "running; given twice or more, the runs of each mode are numbered in order")
     a = ap.parse_args()
     runs = []
     wall = time.time()
     if a.from_json:
         for path in a.from_json:
-            saved, off = json.load(open(path)), max([r["repeat"] for r in runs] or [0])
-            for r in saved:
-                r["repeat"] += off
-            runs.extend(saved)
+            for r in json.load(open(path)):
+                # numbered per mode: run N is the Nth run with (without) isolation
+                r["repeat"] = 1 + sum(1 for x in runs if x["isolate"] == r["isolate"])
+                runs.append(r)
         a.repeat = 0
     for rep in range(a.repeat):
         for iso in (False, True):
@@ -472,10 +472,10 @@ def main():
         notes.append(note(r, pct(phases(r)["before"][0], 99)).replace(
             "- ", "- run %d, " % r["repeat"], 1))
     pace = "%g/s" % a.flood_rate if a.flood_rate > 0 else "full speed"
-    key = "backoff=%s helo=%s flood-rate=%s" % (a.backoff, a.helo_timeout,
-                                                 "%g" % a.flood_rate if a.flood_rate > 0 else "full")
+    key = "backoff=%s helo=%s flood-rate=%s during=%d" % (
+        a.backoff, a.helo_timeout, "%g" % a.flood_rate if a.flood_rate > 0 else "full", a.during)
     text = """<!-- tarpit:begin {key} (written by bench/cluster_tarpit.py) -->
-## Tarpit flood (issue 15): {backoff} retry timing, greeting timeout {helo}, flood {pace}
+## Tarpit flood (issue 15): {backoff} retry timing, greeting timeout {helo}, flood {pace}, {during} s
 
 `bench/cluster_tarpit.py --flood {flood} --flood-rate {frate} --rate {rate} --before {before} --during {during} --helo-timeout {helo} --mode {mode} --backoff {backoff} --repeat {repeat}`
 on {date}, {wall:.0f} s, on the shared 2-core machine: one real Postfix 3.7 node per run
