@@ -39,6 +39,13 @@ static const struct mm_conf_key cluster_keys[] = {
 	{"cluster", "flood_dominant", MM_CT_NUMBER, "0.6", 0, 1, NULL, true,
 	 "... and this share of its recipients with a known delay reason\n"
 	 "have one class (refused, timeout, 4xx, tls, dns)."},
+	{"cluster", "unanswered_after", MM_CT_DURATION, "60s", 0, 3600000, NULL, true,
+	 "A destination of at least flood_min_messages (and flood_share, or\n"
+	 "the fastest grower) with no dominant delay reason yet is flooded\n"
+	 "with class timeout (\"no answer\") when it had mail in the active\n"
+	 "queue this long, its oldest active message is this old, and the log\n"
+	 "shows nothing delivered to it in that time: a tarpit found before\n"
+	 "its first attempt times out. 0: off. At most 240 intervals."},
 	{"cluster", "master_service", MM_CT_STRING, "smtp", 0, 0, NULL, true,
 	 "The [service.NAME] whose process check watches the MTA master\n"
 	 "(pidfile); no process: the node is down. Empty: not watched."},

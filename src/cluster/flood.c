@@ -53,8 +53,26 @@ static const struct mm_vdest *find(const struct mm_vsample *s, const char *name)
 	return NULL;
 }
 
+/* The unanswered rule of flood.h: d had mail in the active queue both
+ * at ago and now, its oldest active message aged unanswered_after, and
+ * nothing was delivered to it in between. */
+static bool unanswered(const struct mm_flood_conf *conf, const struct mm_vsample *ago,
+		       const struct mm_vsample *now, const struct mm_vdest *d)
+{
+	if (conf->unanswered_after_ms <= 0 || !ago || !ago->have_dest_delivered ||
+	    !now->have_dest_delivered || now->t_ms - ago->t_ms < conf->unanswered_after_ms)
+		return false;
+	const struct mm_vdest *a = find(ago, d->name);
+	if (!a || a->active_msgs <= 0 || d->active_msgs <= 0)
+		return false;
+	if (d->active_oldest * 1000.0 < (double)conf->unanswered_after_ms)
+		return false;
+	return a->delivered == d->delivered;
+}
+
 void mm_flood_detect(const struct mm_flood_conf *conf, const struct mm_vsample *then,
-		     const struct mm_vsample *now, struct mm_floods *out)
+		     const struct mm_vsample *ago, const struct mm_vsample *now,
+		     struct mm_floods *out)
 {
 	memset(out, 0, sizeof *out);
 	double total = now->qmsgs[MM_VQ_INCOMING] + now->qmsgs[MM_VQ_ACTIVE] +
@@ -80,10 +98,21 @@ void mm_flood_detect(const struct mm_flood_conf *conf, const struct mm_vsample *
 		if (share < conf->share && i != best)
 			continue;
 		const char *cls = dominant_class(d, conf->dominant);
-		if (!cls)
-			continue;
+		bool quiet = false;
+		if (!cls) {
+			if (!unanswered(conf, ago, now, d))
+				continue;
+			cls = mm_rclass_name(MM_RC_TIMEOUT);
+			quiet = true;
+		}
 		const struct mm_vdest *t = find(then, d->name);
 		struct mm_flood f = {.msgs = d->msgs, .share = share, .rclass = cls};
+		if (quiet) {
+			f.unanswered = true;
+			f.active_msgs = d->active_msgs;
+			f.active_oldest_s = d->active_oldest;
+			f.quiet_s = (double)(now->t_ms - ago->t_ms) / 1000.0;
+		}
 		mm_strlcpy(f.dest, d->name, sizeof f.dest);
 		f.growth_per_min = minutes > 0 ? (d->msgs - (t ? t->msgs : 0)) / minutes : 0;
 		/* Insert sorted by msgs, largest first; drop beyond the cap. */

@@ -18,7 +18,21 @@
  * cause quoted it is folded into the class of the rest when one
  * dominates, and the class is "suspended" only when nothing else is known.
  * Messages being delivered (reason none) do not vote; a backlog with no
- * known reason yet is not flagged.
+ * known reason yet is not flagged by its reasons.
+ *
+ * Unanswered (a tarpit found before its first failure): a destination
+ * that passes the size and share tests but has no dominant class is
+ * flagged with class timeout and unanswered set when, with
+ * conf.unanswered_after > 0 and `ago` a sample at least that much older
+ * than now: it had mail in the active queue in both samples, its oldest
+ * active message is at least unanswered_after old (the age counts from
+ * the message's arrival, not from its entry into active), and the log's
+ * per-domain delivered tally (mm_vdest.delivered, from
+ * mailmon_log_destination_delivered_total) did not move between the two
+ * samples. A busy destination that delivers, or a slow one that
+ * delivered anything in that time, is never flagged; neither is one
+ * whose tally is unknown (no log pipeline, or a domain that left the
+ * tally: the value then differs, read as "delivered").
  *
  * Output: up to MM_FLOOD_MAX destinations, largest first, each with its
  * count, share, growth per minute and class.
@@ -26,6 +40,7 @@
 #ifndef MAILMON_CLUSTER_FLOOD_H
 #define MAILMON_CLUSTER_FLOOD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,12 +52,15 @@ struct mm_flood_conf {
 	uint64_t min_messages;
 	double share;	 /* 0..1 */
 	double dominant; /* 0..1 */
+	int64_t unanswered_after_ms; /* 0: the unanswered rule is off */
 };
 
 struct mm_flood {
 	char dest[128];
 	double msgs, share, growth_per_min;
 	const char *rclass; /* static name: "refused", "timeout", ... */
+	bool unanswered;    /* flagged by the unanswered rule (rclass timeout) */
+	double active_msgs, active_oldest_s, quiet_s; /* its figures then */
 };
 
 struct mm_floods {
@@ -50,8 +68,10 @@ struct mm_floods {
 	struct mm_flood v[MM_FLOOD_MAX];
 };
 
-/* then may be NULL (no growth known). */
+/* then may be NULL (no growth known); ago may be NULL (no sample
+ * unanswered_after old yet: the unanswered rule does not apply). */
 void mm_flood_detect(const struct mm_flood_conf *conf, const struct mm_vsample *then,
-		     const struct mm_vsample *now, struct mm_floods *out);
+		     const struct mm_vsample *ago, const struct mm_vsample *now,
+		     struct mm_floods *out);
 
 #endif

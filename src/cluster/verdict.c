@@ -83,6 +83,17 @@ static const struct mm_vsample *window_start(const struct mm_verdict_engine *v, 
 	return at(v, 0);
 }
 
+/* The newest sample at least ms older than the newest; NULL when the
+ * ring does not reach that far (or ms <= 0). */
+static const struct mm_vsample *sample_ago(const struct mm_verdict_engine *v, int64_t ms)
+{
+	const struct mm_vsample *now = at(v, v->n - 1);
+	for (size_t i = v->n; ms > 0 && i-- > 0;)
+		if (now->t_ms - at(v, i)->t_ms >= ms)
+			return at(v, i);
+	return NULL;
+}
+
 static bool check_down(const struct mm_vsample *now, struct mm_verdict *out)
 {
 	if (now->master == 0)
@@ -203,6 +214,18 @@ static bool check_degraded(const struct mm_verdict_engine *v, const struct mm_vs
 	}
 	for (size_t i = 0; i < out->floods.n; i++) {
 		const struct mm_flood *f = &out->floods.v[i];
+		if (f->unanswered) {
+			char b4[32], b5[32];
+			reason(out,
+			       "flooded destination %s: %s messages (%.0f%% of the queue), %s (no answer: "
+			       "%s in the active queue, oldest queued %s ago, nothing delivered in %s), "
+			       "%+.0f/min",
+			       f->dest, mm_fmt_count(f->msgs, b1, sizeof b1), f->share * 100, f->rclass,
+			       mm_fmt_count(f->active_msgs, b2, sizeof b2),
+			       dur((int64_t)(f->active_oldest_s * 1000), b4, sizeof b4),
+			       dur((int64_t)(f->quiet_s * 1000), b5, sizeof b5), f->growth_per_min);
+			continue;
+		}
 		reason(out, "flooded destination %s: %s messages (%.0f%% of the queue), %s, %+.0f/min",
 		       f->dest, mm_fmt_count(f->msgs, b1, sizeof b1), f->share * 100, f->rclass,
 		       f->growth_per_min);
@@ -280,7 +303,8 @@ void mm_verdict_eval(struct mm_verdict_engine *v, struct mm_verdict *out)
 	out->backlog = now->qmsgs[MM_VQ_INCOMING] + now->qmsgs[MM_VQ_ACTIVE] +
 		       now->qmsgs[MM_VQ_DEFERRED];
 	out->warming_up = !full;
-	mm_flood_detect(&v->conf.flood, then == now ? NULL : then, now, &out->floods);
+	mm_flood_detect(&v->conf.flood, then == now ? NULL : then,
+			sample_ago(v, v->conf.flood.unanswered_after_ms), now, &out->floods);
 
 	enum mm_vstate st;
 	if (check_down(now, out))

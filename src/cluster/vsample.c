@@ -139,9 +139,29 @@ static void take_queue(const struct mm_registry *reg, struct mm_vsample *out)
 		d->msgs += s->value;
 		if (q == MM_VQ_DEFERRED)
 			d->deferred += s->value;
+		if (q == MM_VQ_ACTIVE)
+			d->active_msgs += s->value;
+	}
+	m = mm_registry_find(reg, "mailmon_queue_destination_oldest_age_seconds");
+	for (size_t i = 0; m && i < mm_metric_nseries(m); i++) {
+		const struct mm_series *s = mm_metric_series(m, i);
+		if (qindex(s->lv[0]) != MM_VQ_ACTIVE || strcmp(s->lv[1], "other") == 0)
+			continue;
+		struct mm_vdest *d = mm_vsample_dest(out, s->lv[1]);
+		if (d)
+			d->active_oldest = s->value;
 	}
 	take_dest_classes(reg, "mailmon_queue_destination_reason_recipients", false, out);
 	take_dest_classes(reg, "mailmon_queue_destination_suspended_recipients", true, out);
+	/* Delivered per domain, for the destinations read above only. */
+	m = mm_registry_find(reg, "mailmon_log_destination_delivered_total");
+	out->have_dest_delivered = m != NULL;
+	for (size_t i = 0; m && i < mm_metric_nseries(m); i++) {
+		const struct mm_series *s = mm_metric_series(m, i);
+		for (size_t k = 0; k < out->ndests; k++)
+			if (strcmp(out->dests[k].name, s->lv[0]) == 0)
+				out->dests[k].delivered = s->value;
+	}
 }
 
 /* Sum of the series of a {postfix_instance, X} family whose first label

@@ -10,6 +10,9 @@
  *   mailmon_queue_destination_messages{queue,destination}
  *   mailmon_queue_destination_reason_recipients{queue,destination,reason}
  *   mailmon_queue_destination_suspended_recipients{queue,destination,cause}
+ *   mailmon_queue_destination_oldest_age_seconds{queue="active",destination}
+ *   mailmon_log_destination_delivered_total{destination}  (only for the
+ *                                                 destinations above)
  *   mailmon_messages_submitted_total{channel}     inflow (smtpd, pickup)
  *   mailmon_messages_delivered_total{channel}, _deferred_total, _bounced_total
  *   mailmon_log_program_lines_total{program}      qmgr logging, any logging
@@ -68,6 +71,13 @@ struct mm_vdest {
 	/* rc[MM_RC_SUSPENDED] split by the class of the quoted cause
 	 * (MM_RC_NONE: none quoted, or the family is absent) */
 	double suspended_cause[MM_RC_N];
+	/* The active queue alone: messages, and the age of the oldest (from
+	 * its arrival; mailmon_queue_destination_oldest_age_seconds). */
+	double active_msgs, active_oldest;
+	/* Recipients delivered to the domain so far, from the log
+	 * (mailmon_log_destination_delivered_total; 0 when not in its
+	 * table). */
+	double delivered;
 };
 
 struct mm_vsample {
@@ -75,6 +85,7 @@ struct mm_vsample {
 	bool have_queue;
 	double qmsgs[MM_VQ_N], qoldest[MM_VQ_N];
 	bool have_logs;
+	bool have_dest_delivered; /* the per-domain delivered family exists */
 	double inflow;			    /* counter: messages submitted */
 	double delivered, deferred, bounced; /* counters */
 	double qmgr_lines;		    /* counter; -1 unknown */

@@ -156,6 +156,7 @@ static void conf_from(const struct mm_config *conf, struct mm_verdict_conf *vc)
 	vc->flood.min_messages = (uint64_t)mm_config_int(conf, "cluster", "flood_min_messages");
 	vc->flood.share = num(conf, "flood_share");
 	vc->flood.dominant = num(conf, "flood_dominant");
+	vc->flood.unanswered_after_ms = mm_config_duration_ms(conf, "cluster", "unanswered_after");
 }
 
 /* c->inst made to follow the [instance.NAME] sections of the config in
@@ -588,6 +589,12 @@ static int check_window(const struct mm_config *conf, struct mm_err *err)
 				  "cluster.stall_window: %lld s spans more than %d intervals of "
 				  "%lld ms; raise [cluster] interval",
 				  (long long)(win / 1000), RING_INTERVALS, (long long)iv);
+	int64_t ua = mm_config_duration_ms(conf, "cluster", "unanswered_after");
+	if (ua > iv * RING_INTERVALS)
+		return mm_err_set(err,
+				  "cluster.unanswered_after: %lld s spans more than %d intervals of "
+				  "%lld ms; raise [cluster] interval",
+				  (long long)(ua / 1000), RING_INTERVALS, (long long)iv);
 	return 0;
 }
 
@@ -646,6 +653,7 @@ static void cluster_in_effect(struct mm_daemon *d, json_t *out)
 	I("flood_min_messages", vc->flood.min_messages);
 	R("flood_share", vc->flood.share);
 	R("flood_dominant", vc->flood.dominant);
+	I("unanswered_after", vc->flood.unanswered_after_ms);
 	S("master_service", c->master);
 	S("smtpd_service", c->smtpd);
 	S("qmgr_service", c->qmgr);

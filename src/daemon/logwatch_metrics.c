@@ -4,7 +4,8 @@
  * (mailmon_messages_*, mailmon_*_associations*, mailmon_channel_stored_*,
  * ...), the Dovecot logins, the pipeline's tracked messages, the lines per
  * program and the signs of a transport with no process, the same per
- * Postfix instance with its message outcomes (progstat.h); and the
+ * Postfix instance with its message outcomes, the recipients delivered
+ * per recipient domain (progstat.h); and the
  * collector that sets them at each scrape from the sources and the
  * counters file.
  *
@@ -57,6 +58,7 @@ enum {
 	F_INST_LINES,
 	F_INST_MESSAGES,
 	F_INST_TRANSPORT,
+	F_DEST_DELIVERED,
 	F_N
 };
 
@@ -172,6 +174,11 @@ static const struct mm_metric_def defs[F_N] = {
 			      "instance (syslog_name).",
 			      MM_METRIC_COUNTER, {"postfix_instance", "transport"}, .max_series = 512,
 			      .fold_label = 2},
+	[F_DEST_DELIVERED] = {"mailmon_log_destination_delivered_total",
+			      "Recipients delivered (status=sent) per recipient domain, for the 64 "
+			      "domains delivered to most recently, since mailmond started; a domain "
+			      "that left that table counts from 0 again when it comes back.",
+			      MM_METRIC_COUNTER, {"destination"}, .max_series = 65},
 };
 
 /* Counter fields of the counters file, published per channel. */
@@ -263,6 +270,9 @@ static void collect(void *arg, struct mm_registry *r)
 			      (double)ps->transports.v[i].n);
 	mm_metric_set(lw->f[F_UNAVAIL_DEFERRED], NULL, (double)ps->unavailable_deferred);
 	collect_instances(lw, ps);
+	for (size_t i = 0; i < ps->ndests; i++)
+		mm_metric_set(lw->f[F_DEST_DELIVERED], (const char *[]){ps->dests[i].name},
+			      (double)ps->dests[i].delivered);
 	struct mm_cfile *cf = mm_logpipe_cfile(lw->lp);
 	uint32_t n = cf ? mm_cfile_ngroups(cf) : 0;
 	for (uint32_t g = 0; g < n; g++) {

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "mta/qshape.h"
+
 void mm_progstat_init(struct mm_progstat *ps)
 {
 	memset(ps, 0, sizeof *ps);
@@ -96,6 +98,38 @@ static struct mm_progstat_inst *inst_of(struct mm_progstat *ps, const struct mm_
 	return in;
 }
 
+/* One delivery to the domain of addr (see progstat.h). */
+static void count_delivered(struct mm_progstat *ps, struct mm_sv addr)
+{
+	char a[512], dom[MM_PROGSTAT_DEST_NAME_MAX];
+	size_t len = addr.len < sizeof a - 1 ? addr.len : sizeof a - 1;
+	if (!addr.p || !len)
+		return;
+	memcpy(a, addr.p, len);
+	a[len] = '\0';
+	mm_qshape_domain(a, dom, sizeof dom);
+	ps->dest_tick++;
+	struct mm_progstat_dest *row = NULL, *lru = NULL;
+	for (size_t i = 0; i < ps->ndests && !row; i++) {
+		if (strcmp(ps->dests[i].name, dom) == 0)
+			row = &ps->dests[i];
+		else if (!lru || ps->dests[i].last < lru->last)
+			lru = &ps->dests[i];
+	}
+	if (!row) {
+		if (ps->ndests < MM_PROGSTAT_DEST_MAX)
+			row = &ps->dests[ps->ndests++];
+		else {
+			row = lru;
+			ps->dest_evicted++;
+		}
+		memset(row, 0, sizeof *row);
+		memcpy(row->name, dom, strlen(dom) + 1);
+	}
+	row->delivered++;
+	row->last = ps->dest_tick;
+}
+
 void mm_progstat_event(struct mm_progstat *ps, const struct mm_log_event *ev)
 {
 	struct mm_progstat_inst *in = inst_of(ps, ev);
@@ -120,6 +154,8 @@ void mm_progstat_event(struct mm_progstat *ps, const struct mm_log_event *ev)
 		if (in)
 			in->unavailable_deferred++;
 	}
+	if (ev->type == MM_EV_DELIVERY && ev->status == MM_DS_SENT)
+		count_delivered(ps, ev->addr);
 	if (!in)
 		return;
 	if (ev->type == MM_EV_CLIENT || ev->type == MM_EV_PICKUP) {

@@ -27,6 +27,15 @@
  *   mm_progstat_program(ps, i, &name, &lines)   walk the programs
  *   mm_progstat_transport(ps, i, &name, &count) walk the transports
  *
+ * Delivered per recipient domain (for the flood detector's "nothing
+ * delivered to it", cluster/flood.h): each status=sent line counts one
+ * for the domain of its to=, normalized as the queue scanner names
+ * destinations (mm_qshape_domain: lower case). The table holds the
+ * MM_PROGSTAT_DEST_MAX domains delivered to most recently: a new domain
+ * takes the row of the one delivered to least recently, and counts from
+ * 1 (the evicted domain, if it comes back, from 1 too). Domains are cut
+ * to MM_PROGSTAT_DEST_NAME_MAX-1 bytes.
+ *
  * Programs are the event's service ("qmgr", "smtpd", "imap-login");
  * transports the NAME of "private/NAME". Each table holds at most
  * MM_PROGSTAT_MAX names; later names count under "other". Names are cut
@@ -62,6 +71,15 @@ struct mm_progstat_inst {
 	uint64_t submitted, delivered, deferred, bounced;
 };
 
+#define MM_PROGSTAT_DEST_MAX 64
+#define MM_PROGSTAT_DEST_NAME_MAX 128
+
+struct mm_progstat_dest {
+	char name[MM_PROGSTAT_DEST_NAME_MAX];
+	uint64_t delivered;
+	uint64_t last; /* ps->dest_tick at its last delivery */
+};
+
 struct mm_progstat {
 	struct mm_progstat_table programs;   /* lines per program */
 	struct mm_progstat_table transports; /* "connect to transport" warnings */
@@ -69,6 +87,10 @@ struct mm_progstat {
 	size_t ninst;			     /* Postfix instances seen */
 	struct mm_progstat_inst inst[MM_PROGSTAT_INST_MAX];
 	uint64_t inst_dropped; /* lines of instances beyond the table */
+	size_t ndests;	       /* delivered per recipient domain */
+	struct mm_progstat_dest dests[MM_PROGSTAT_DEST_MAX];
+	uint64_t dest_tick;    /* deliveries counted in dests[] */
+	uint64_t dest_evicted; /* rows given to another domain */
 };
 
 void mm_progstat_init(struct mm_progstat *ps);

@@ -197,6 +197,7 @@ def module_values(lab, tmp, maillog2):
         "cluster.flood_min_messages": ("100", "50", 50),
         "cluster.flood_share": (None, "0.5", 0.5),
         "cluster.flood_dominant": (None, "0.75", 0.75),
+        "cluster.unanswered_after": ("60s", "45s", 45000),
         "cluster.master_service": ("smtp", "s", "s"),
         "cluster.smtpd_service": ("smtp", "s", "s"),
         "cluster.qmgr_service": ("qmgr", "q", "q"),

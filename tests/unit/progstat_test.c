@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -172,6 +173,60 @@ static void test_instance_cap(void **state)
 	assert_int_equal(row(&ps.programs, "qmgr"), MM_PROGSTAT_INST_MAX + 5);
 }
 
+static uint64_t delivered(const struct mm_progstat *ps, const char *dom)
+{
+	for (size_t i = 0; i < ps->ndests; i++)
+		if (strcmp(ps->dests[i].name, dom) == 0)
+			return ps->dests[i].delivered;
+	return 0;
+}
+
+static void feed(struct mm_progstat *ps, const char *line)
+{
+	struct mm_log_event ev;
+	mm_postfix_parse(line, strlen(line), 2026, &ev);
+	mm_progstat_event(ps, &ev);
+}
+
+/* Delivered per recipient domain: status=sent only, the domain in lower
+ * case as the queue scanner names it; a full table gives the row of the
+ * domain delivered to least recently to the new one. */
+static void test_dest_delivered(void **state)
+{
+	struct mm_progstat *ps = malloc(sizeof *ps);
+	mm_progstat_init(ps);
+	feed(ps, "Dec 07 20:51:45 mail postfix/smtp[9]: 7CE3CA72714: to=<u1@Sink.Test>, "
+		 "relay=127.0.0.1[127.0.0.1]:2525, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, "
+		 "status=sent (250 2.0.0 Ok)");
+	feed(ps, "Dec 07 20:51:45 mail postfix/smtp[9]: 7CE3CA72715: to=<u2@sink.test>, "
+		 "relay=127.0.0.1[127.0.0.1]:2525, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, "
+		 "status=sent (250 2.0.0 Ok)");
+	feed(ps, "Dec 07 20:51:45 mail postfix/smtp[9]: 7CE3CA72716: to=<u1@tarpit.test>, "
+		 "relay=none, delay=300, delays=0/0/300/0, dsn=4.4.2, status=deferred (conversation "
+		 "with 127.0.0.1[127.0.0.1] timed out while receiving the initial server greeting)");
+	assert_int_equal(ps->ndests, 1);
+	assert_int_equal(delivered(ps, "sink.test"), 2);
+	assert_int_equal(delivered(ps, "tarpit.test"), 0);
+	char line[400];
+	for (int i = 0; i < MM_PROGSTAT_DEST_MAX + 5; i++) {
+		snprintf(line, sizeof line,
+			 "Dec 07 20:51:46 mail postfix/smtp[9]: 7CE3CA7271%d: to=<u@d%d.test>, "
+			 "relay=x[127.0.0.1]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (ok)",
+			 i % 10, i);
+		feed(ps, line);
+		if (i == 10) /* sink.test delivered again: now newer than d0-d10 */
+			feed(ps, "Dec 07 20:51:47 mail postfix/smtp[9]: 7CE3CA72714: "
+				 "to=<u3@sink.test>, relay=x[127.0.0.1]:25, delay=1, delays=0/0/0/1, "
+				 "dsn=2.0.0, status=sent (ok)");
+	}
+	assert_int_equal(ps->ndests, MM_PROGSTAT_DEST_MAX);
+	assert_int_equal(ps->dest_evicted, 6);
+	assert_int_equal(delivered(ps, "sink.test"), 3);
+	assert_int_equal(delivered(ps, "d0.test"), 0); /* evicted */
+	assert_int_equal(delivered(ps, "d68.test"), 1);
+	free(ps);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +234,7 @@ int main(void)
 		cmocka_unit_test(test_cap),
 		cmocka_unit_test(test_instances),
 		cmocka_unit_test(test_instance_cap),
+		cmocka_unit_test(test_dest_delivered),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

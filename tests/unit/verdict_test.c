@@ -28,7 +28,9 @@
  *   is "delivery temporarily suspended: " followed by a CAUSE-class text)
  *   qlines lines (log lines of qmgr, of every program)  unav (deferrals
  *   "mail transport unavailable")  tr=NAME:COUNT ("connect to transport"
- *   warnings, repeatable)  lock=PATH:AVAIL_PCT (a locked partition) */
+ *   warnings, repeatable)  lock=PATH:AVAIL_PCT (a locked partition)
+ *   da=NAME:ACTIVE:OLDEST_ACTIVE_S:DELIVERED (a dest= destination's active
+ *   messages, oldest active age, delivered tally; sets have_dest_delivered) */
 static void parse_sample(const char *line, struct mm_vsample *s)
 {
 	mm_vsample_clear(s, 0);
@@ -83,6 +85,17 @@ static void parse_sample(const char *line, struct mm_vsample *s)
 						 : &s->locked[s->nlocked++];
 			assert_int_equal(sscanf(v, "%127[^:]:%lf", n->name, &n->value), 2);
 		}
+		else if (!strcmp(k, "da")) {
+			char name[128];
+			double act, old, dlv;
+			assert_int_equal(sscanf(v, "%127[^:]:%lf:%lf:%lf", name, &act, &old, &dlv), 4);
+			struct mm_vdest *d = mm_vsample_dest(s, name);
+			assert_non_null(d);
+			d->active_msgs = act;
+			d->active_oldest = old;
+			d->delivered = dlv;
+			s->have_dest_delivered = true;
+		}
 		else if (!strcmp(k, "dest")) {
 			char name[128], cls[32];
 			double msgs, dfr, rc;
@@ -111,7 +124,7 @@ static const struct mm_verdict_conf conf = {
 	.window_ms = 45000,
 	.fail_ratio = 0.5,
 	.min_attempts = 10,
-	.flood = {.min_messages = 100, .share = 0.3, .dominant = 0.6},
+	.flood = {.min_messages = 100, .share = 0.3, .dominant = 0.6, .unanswered_after_ms = 60000},
 };
 
 /* Feeds lines[] to a fresh engine; returns the verdict after the last. */
@@ -254,6 +267,85 @@ static void test_tarpit(void **state)
 	assert_int_equal(out.floods.n, 1);
 	assert_string_equal(out.floods.v[0].rclass, "timeout");
 	free(v);
+}
+
+/* The unanswered rule (flood.h) over recorded traces, one sample per
+ * 5 s. Each scenario: a destination X fed by a flow, beside sink.test
+ * (10 queued, delivering). kind:
+ *   tarpit  accepts TCP, never answers: 50 new messages per sample go
+ *           into the active queue and stay, reason none, nothing
+ *           delivered (the first attempt times out only at 300 s)
+ *   busy    3,000 in the active queue, oldest 60-180 s old, 200
+ *           delivered per sample: a backlog that delivers
+ *   slow    150 in the active queue of big messages, one delivered
+ *           every 50 s
+ *   quiet   5 in the active queue, nothing delivered: below
+ *           flood_min_messages
+ *   nolog   the tarpit with no per-domain tally (no log pipeline)
+ * want: when the tarpit is flagged (s after the flood began), or -1. */
+static void test_unanswered(void **state)
+{
+	static const struct {
+		const char *kind;
+		int flagged_from, flagged_by; /* -1: never */
+	} cases[] = {
+		{"tarpit", 60, 65}, {"busy", -1, -1}, {"slow", -1, -1},
+		{"quiet", -1, -1},  {"nolog", -1, -1},
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		struct mm_verdict_engine *v = malloc(sizeof *v);
+		mm_verdict_init(v, &conf);
+		struct mm_verdict out;
+		const char *kind = cases[c].kind;
+		bool tarpit = !strcmp(kind, "tarpit") || !strcmp(kind, "nolog");
+		int first = -1;
+		for (int t = 0; t <= 200; t += 5) {
+			double act, old, dlv;
+			if (tarpit) {
+				act = 50.0 * (t / 5 + 1);
+				old = t;
+				dlv = 0;
+			} else if (!strcmp(kind, "busy")) {
+				act = 3000;
+				old = 60 + t / 2;
+				dlv = 40.0 * t;
+			} else if (!strcmp(kind, "slow")) {
+				act = 150;
+				old = 100 + t;
+				dlv = t / 50;
+			} else {
+				act = 5;
+				old = 100 + t;
+				dlv = 0;
+			}
+			char line[512], da[128] = "";
+			if (strcmp(kind, "nolog") != 0)
+				snprintf(da, sizeof da, "da=x.test:%.0f:%.0f:%.0f da=sink.test:10:1:%d",
+					 act, old, dlv, t * 2);
+			snprintf(line, sizeof line,
+				 "t=%d in=0 act=%.0f def=0 oin=0 oact=%.0f sub=%d dlv=%d dfr=0 bnc=0 "
+				 "master=1 qmgr=1 qstop=0 smtpd=1 dest=x.test:%.0f:0:none:%.0f "
+				 "dest=sink.test:10:0:none:10 %s",
+				 t, act + 10, old, t * 12, t * 2, act, act, da);
+			run(v, (const char *[]){line}, 1, &out);
+			if (out.floods.n > 0 && first < 0) {
+				first = t;
+				assert_string_equal(out.floods.v[0].dest, "x.test");
+				assert_string_equal(out.floods.v[0].rclass, "timeout");
+				assert_true(out.floods.v[0].unanswered);
+				assert_int_equal(out.state, MM_V_DEGRADED);
+				assert_true(has_reason(&out, "timeout (no answer: "));
+				assert_true(has_reason(&out, "nothing delivered in 60 s"));
+			}
+		}
+		if (cases[c].flagged_from < 0 && first >= 0)
+			fail_msg("%s: flagged at %d s, want never", kind, first);
+		if (cases[c].flagged_from >= 0 &&
+		    (first < cases[c].flagged_from || first > cases[c].flagged_by))
+			fail_msg("%s: flagged at %d s, want %d-%d s", kind, first,
+				 cases[c].flagged_from, cases[c].flagged_by);
+		free(v);
+	}
 }
 
 /* A dead destination after Postfix marked it dead: every pending
@@ -560,11 +652,11 @@ static void test_flood_rules(void **state)
 	parse_sample("t=60 def=3000 dest=mix.test:2000:2000:refused:1000 "
 		     "dest=mix.test:2000:2000:timeout:1000",
 		     &now);
-	mm_flood_detect(&fc, &then, &now, &f);
+	mm_flood_detect(&fc, &then, NULL, &now, &f);
 	assert_int_equal(f.n, 0);
 	/* Too small. */
 	parse_sample("t=60 def=150 dest=a.test:99:99:refused:99", &now);
-	mm_flood_detect(&fc, &then, &now, &f);
+	mm_flood_detect(&fc, &then, NULL, &now, &f);
 	assert_int_equal(f.n, 0);
 	/* Small share but the fastest grower: flagged; suspended folds into
 	 * the dominant class. */
@@ -573,7 +665,7 @@ static void test_flood_rules(void **state)
 	parse_sample("t=60 def=5300 dest=big.test:4000:4000:4xx:4000 "
 		     "dest=grow.test:310:310:dns:100 dest=grow.test:310:310:suspended:210",
 		     &now);
-	mm_flood_detect(&fc, &then, &now, &f);
+	mm_flood_detect(&fc, &then, NULL, &now, &f);
 	assert_int_equal(f.n, 2);
 	assert_string_equal(f.v[0].dest, "big.test");
 	assert_string_equal(f.v[0].rclass, "4xx");
@@ -599,7 +691,7 @@ static void test_flood_rules(void **state)
 		char line[300];
 		snprintf(line, sizeof line, "t=60 def=300 %s", susp[i].now);
 		parse_sample(line, &now);
-		mm_flood_detect(&fc, &then, &now, &f);
+		mm_flood_detect(&fc, &then, NULL, &now, &f);
 		if (f.n != (susp[i].want ? 1u : 0u) ||
 		    (susp[i].want && strcmp(f.v[0].rclass, susp[i].want) != 0))
 			fail_msg("%s: got %zu floods (%s), want %s", susp[i].now, f.n,
@@ -614,6 +706,7 @@ int main(void)
 		cmocka_unit_test(test_stalled_qmgr_missing_no_logs),
 		cmocka_unit_test(test_dead_destination),
 		cmocka_unit_test(test_tarpit),
+		cmocka_unit_test(test_unanswered),
 		cmocka_unit_test(test_all_suspended),
 		cmocka_unit_test(test_quiet_night),
 		cmocka_unit_test(test_restart),
