@@ -9,6 +9,7 @@
  *   mailmon_node_verdict{state}                 state set
  *   mailmon_node_verdict_since_timestamp_seconds
  *   mailmon_flooded_destination_messages{destination,reason}
+ *   mailmon_flooded_destination_unanswered{destination}  1: found by no answer
  *   mailmon_agent_weight_percent                what the agent announces
  *   mailmon_instance_verdict{postfix_instance,state}    per [instance.NAME]
  *   mailmon_instance_verdict_since_timestamp_seconds{postfix_instance}
@@ -73,7 +74,7 @@
 #define MAX_INSTANCES 16    /* [instance.NAME] sections */
 #define NAME_MAX_LEN 64
 
-enum { F_VERDICT, F_SINCE, F_FLOOD, F_WEIGHT, F_INST_VERDICT, F_INST_SINCE, F_N };
+enum { F_VERDICT, F_SINCE, F_FLOOD, F_UNANSWERED, F_WEIGHT, F_INST_VERDICT, F_INST_SINCE, F_N };
 
 static const char *const vstates[] = {"healthy", "degraded", "stalled", "down"};
 
@@ -89,6 +90,12 @@ static const struct mm_metric_def defs[F_N] = {
 		     "Queued messages of a flooded destination (one dominant delay-reason "
 		     "class, a large or fast-growing share of the queue).",
 		     MM_METRIC_GAUGE, {"destination", "reason"}, .max_series = 16, .fold_label = 1},
+	[F_UNANSWERED] = {"mailmon_flooded_destination_unanswered",
+			  "1 for a flooded destination found by the no-answer rule ([cluster] "
+			  "unanswered_after: mail in the active queue, nothing delivered, no "
+			  "delay reason yet); its reason in mailmon_flooded_destination_messages "
+			  "is timeout.",
+			  MM_METRIC_GAUGE, {"destination"}, .max_series = 16},
 	[F_WEIGHT] = {"mailmon_agent_weight_percent",
 		      "The weight the HAProxy agent announces while the node is up.",
 		      MM_METRIC_GAUGE},
@@ -343,6 +350,8 @@ static void collect(void *arg, struct mm_registry *r)
 	for (size_t i = 0; i < c->last.floods.n; i++) {
 		const struct mm_flood *f = &c->last.floods.v[i];
 		mm_metric_set(c->f[F_FLOOD], (const char *[]){f->dest, f->rclass}, f->msgs);
+		if (f->unanswered)
+			mm_metric_set(c->f[F_UNANSWERED], (const char *[]){f->dest}, 1);
 	}
 	mm_metric_set(c->f[F_WEIGHT], NULL, mm_agent_weight(&c->agent, c->last.backlog));
 	for (size_t i = 0; i < c->ninst; i++) {
@@ -412,10 +421,10 @@ static void on_api_cluster(struct evhttp_request *req, void *arg)
 	json_t *fl = json_array();
 	for (size_t i = 0; c->have_last && i < v->floods.n; i++) {
 		const struct mm_flood *f = &v->floods.v[i];
-		json_array_append_new(fl, json_pack("{s:s, s:f, s:f, s:f, s:s}", "destination", f->dest,
-						    "messages", f->msgs, "share", f->share,
+		json_array_append_new(fl, json_pack("{s:s, s:f, s:f, s:f, s:s, s:b}", "destination",
+						    f->dest, "messages", f->msgs, "share", f->share,
 						    "growth_per_min", f->growth_per_min, "reason",
-						    f->rclass));
+						    f->rclass, "unanswered", f->unanswered));
 	}
 	json_t *w = json_pack("{s:f, s:f, s:f, s:f, s:f, s:I}", "inflow", v->inflow, "attempts",
 			      v->attempts, "deferred", v->failed, "unavailable", v->unavailable,

@@ -14,7 +14,8 @@
  *   isolate: postconf -x -h transport_maps (our map first?), postconf -M
  *            TRANSPORT/unix (defined?), postmap -q DEST MAP for the other
  *            maps (the nexthop the destination had, kept in our entry),
- *            then write map + state, postmap (no reload);
+ *            then write map + state, postmap (no reload; reload for a
+ *            destination that does not answer, below);
  *   release: write map + state, postmap, reload, postqueue -j (the
  *            deferred mail of the destination), postqueue -i QUEUE_ID
  *            for each of those messages (MOVE_PARALLEL at a time, at
@@ -31,7 +32,17 @@
  * bench/cluster_tarpit.py. trivial-rewrite notices the rebuilt .db by
  * itself ("table ... has changed -- restarting", at its next new client
  * connection: seconds on a busy node, at most ipc_ttl) and the queue
- * manager resolves with the new map from then on (docs/cluster.md). After
+ * manager resolves with the new map from then on (docs/cluster.md).
+ * Except for a destination that does not answer (flooded by the cluster
+ * module's no-answer rule, mailmon_flooded_destination_unanswered): its
+ * isolation ends with postfix reload right after postmap. Its mail already
+ * in the active queue is the whole clog (a tarpit found before its first
+ * failure: none of it has been deferred yet) and keeps its transport until
+ * deferred; the reload's new queue manager resolves it again, to the
+ * isolated transport, whose short greeting timeout lets Postfix mark the
+ * destination dead and defer it in seconds. The reload's own latency cost
+ * is paid once, when the clog is worse. A failed reload leaves the
+ * isolation in place, with the pickup check below. After
  * a release the destination's deferred mail is moved with postqueue -i,
  * so its backlog goes out now by its usual route: postqueue -i asks the
  * flush(8) daemon, which renames the file from deferred to incoming, and
@@ -323,14 +334,21 @@ static void on_done(const struct mm_child_result *res, void *arg)
 }
 
 /* An isolation is done once postmap has rebuilt the map: no reload (see
- * the header comment) and no flush. */
-static void isolated(struct mm_isolate *x)
+ * the header comment) and no flush; or, for a destination that does not
+ * answer (reloaded), once postfix reload ran after postmap. */
+static void isolated(struct mm_isolate *x, bool reloaded)
 {
 	const struct mm_isolated *e = mm_isolate_find(&x->set, x->cur.dest);
 	x->rw.at_s = mm_wall_ms() / 1000;
 	mm_strlcpy(x->rw.dest, x->cur.dest, sizeof x->rw.dest);
-	x->rw.pending = x->rewrite_wait_ms > 0;
-	if (x->rw.pending) {
+	x->rw.pending = !reloaded && x->rewrite_wait_ms > 0;
+	if (reloaded) {
+		mm_strlcpy(x->rw.state, "reloaded", sizeof x->rw.state);
+		snprintf(x->rw.detail, sizeof x->rw.detail,
+			 "postfix reload after the isolation of %s (no answer: its mail in the "
+			 "active queue is resolved again)",
+			 x->cur.dest);
+	} else if (x->rw.pending) {
 		x->rw.since = mm_isolate_boot_ticks();
 		x->rw.start_ms = mm_mono_ms();
 		x->rw.deadline_ms = x->rw.start_ms + x->rewrite_wait_ms;
@@ -343,9 +361,10 @@ static void isolated(struct mm_isolate *x)
 		mm_strlcpy(x->rw.state, "not checked", sizeof x->rw.state);
 		snprintf(x->rw.detail, sizeof x->rw.detail, "[isolate] rewrite_wait = 0");
 	}
-	mm_iso_finish(x, true, C_ISOLATED, "isolated %s (%s, %s) to transport %s, nexthop %s",
+	mm_iso_finish(x, true, C_ISOLATED, "isolated %s (%s, %s) to transport %s, nexthop %s%s",
 	       x->cur.dest, x->cur.reason, x->cur.manual ? "manual" : "auto",
-	       x->transport, e && e->nexthop[0] ? e->nexthop : "(default)");
+	       x->transport, e && e->nexthop[0] ? e->nexthop : "(default)",
+	       reloaded ? "; postfix reload (no answer: the active queue is resolved again)" : "");
 }
 
 static void advance(struct mm_isolate *x, const struct mm_child_result *res)
@@ -429,13 +448,21 @@ static void advance(struct mm_isolate *x, const struct mm_child_result *res)
 			       x->map_path, desc, res->err[0] ? ": " : "", res->err);
 			return;
 		}
-		if (x->cur.kind == OP_ISOLATE) {
-			isolated(x);
+		if (x->cur.kind == OP_ISOLATE && !x->cur.reload) {
+			isolated(x, false);
 			return;
 		}
 		x->step = S_RELOAD;
 		break;
 	case S_RELOAD:
+		if (!ok && x->cur.kind == OP_ISOLATE) {
+			/* Isolated all the same: new mail takes the transport
+			 * once trivial-rewrite restarts (the pickup check). */
+			mm_log_warn(&x->d->log, "isolate: %s: postfix reload after the isolation: %s%s%s",
+				    x->cur.dest, desc, res->err[0] ? ": " : "", res->err);
+			isolated(x, false);
+			return;
+		}
 		if (!ok) {
 			/* The map is in place: Postfix reads it at its next reload
 			 * or trivial-rewrite restart. Say so, do not roll back. */
@@ -446,6 +473,10 @@ static void advance(struct mm_isolate *x, const struct mm_child_result *res)
 			return;
 		}
 		x->rw.pending = false; /* every Postfix process restarts on a reload */
+		if (x->cur.kind == OP_ISOLATE) {
+			isolated(x, true);
+			return;
+		}
 		if (x->cur.kind == OP_RELOAD) {
 			mm_strlcpy(x->rw.state, "reloaded", sizeof x->rw.state);
 			x->rw.at_s = mm_wall_ms() / 1000;
@@ -613,7 +644,7 @@ void mm_iso_kick(struct mm_isolate *x)
 
 /* Queues an operation; its id (0: the queue is full). */
 uint32_t mm_iso_enqueue(struct mm_isolate *x, enum op_kind kind, const char *dest,
-			const char *reason, bool manual)
+			const char *reason, bool manual, bool reload)
 {
 	for (size_t i = 0; i < x->npending; i++)
 		if (x->pending[i].kind == kind && strcmp(x->pending[i].dest, dest) == 0)
@@ -629,6 +660,7 @@ uint32_t mm_iso_enqueue(struct mm_isolate *x, enum op_kind kind, const char *des
 	mm_strlcpy(o->dest, dest, sizeof o->dest);
 	mm_strlcpy(o->reason, reason, sizeof o->reason);
 	o->manual = manual;
+	o->reload = reload;
 	uint32_t id = o->id;
 	mm_iso_kick(x); /* may start it at once (o is then gone) */
 	return id;
@@ -716,7 +748,7 @@ static void check_rewrite(struct mm_isolate *x)
 	snprintf(x->rw.detail, sizeof x->rw.detail, "%.300s within rewrite_wait (%lld s)", why,
 		 wait_s);
 	mm_log_warn(&x->d->log, "isolate: %s: postfix reload", x->rw.detail);
-	mm_iso_enqueue(x, OP_RELOAD, x->rw.dest, "reload", false);
+	mm_iso_enqueue(x, OP_RELOAD, x->rw.dest, "reload", false, false);
 }
 
 static void run(void *arg, int64_t now_ms)
@@ -725,7 +757,7 @@ static void run(void *arg, int64_t now_ms)
 	(void)now_ms;
 	if (x->need_sync) {
 		x->need_sync = false;
-		mm_iso_enqueue(x, OP_SYNC, "", "", false);
+		mm_iso_enqueue(x, OP_SYNC, "", "", false, false);
 	}
 	check_rewrite(x);
 	mm_daemon_collect(x->d);
@@ -754,7 +786,7 @@ static void run(void *arg, int64_t now_ms)
 			mm_strlcpy(reason, e->reason, sizeof reason);
 			/* It may start at once and take e out of the set: one
 			 * release per run, the next ones at the next runs. */
-			mm_iso_enqueue(x, OP_RELEASE, dest, reason, false);
+			mm_iso_enqueue(x, OP_RELEASE, dest, reason, false, false);
 			break;
 		}
 	}
@@ -767,6 +799,7 @@ static void run(void *arg, int64_t now_ms)
 	if (!x->autoiso || mm_mono_ms() < x->setup_retry_ms)
 		return;
 	const struct mm_metric *m = mm_registry_find(reg, "mailmon_flooded_destination_messages");
+	const struct mm_metric *ua = mm_registry_find(reg, "mailmon_flooded_destination_unanswered");
 	for (size_t i = 0; m && i < mm_metric_nseries(m); i++) {
 		const struct mm_series *s = mm_metric_series(m, i);
 		const char *dest = s->lv[0], *cls = s->lv[1];
@@ -781,9 +814,12 @@ static void run(void *arg, int64_t now_ms)
 			x->setup_retry_ms = mm_mono_ms() + SETUP_RETRY_MS; /* say it once a minute */
 			break;
 		}
-		mm_log_warn(&x->d->log, "isolate: %s is flooded (%s, %.0f messages): isolating", dest,
-			    cls, s->value);
-		mm_iso_enqueue(x, OP_ISOLATE, dest, cls, false);
+		const struct mm_series *us = ua ? mm_metric_lookup(ua, (const char *[]){dest}) : NULL;
+		bool unanswered = us && us->value > 0;
+		mm_log_warn(&x->d->log, "isolate: %s is flooded (%s, %.0f messages%s): isolating%s",
+			    dest, cls, s->value, unanswered ? ", no answer" : "",
+			    unanswered ? ", then postfix reload" : "");
+		mm_iso_enqueue(x, OP_ISOLATE, dest, cls, false, unanswered);
 	}
 }
 

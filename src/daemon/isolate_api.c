@@ -127,7 +127,7 @@ void mm_iso_on_api(struct evhttp_request *req, void *arg)
 	for (size_t i = 0; !release && i < MAX_RESULTS; i++)
 		if (strcmp(x->held[i].dest, dest) == 0)
 			x->held[i].until_ms = 0;
-	uint32_t id = mm_iso_enqueue(x, release ? OP_RELEASE : OP_ISOLATE, dest, "manual", true);
+	uint32_t id = mm_iso_enqueue(x, release ? OP_RELEASE : OP_ISOLATE, dest, "manual", true, false);
 	if (!id) {
 		mm_http_reply_json(req, 503, json_pack("{s:s}", "error", "too many pending changes"));
 		return;

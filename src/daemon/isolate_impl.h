@@ -43,6 +43,7 @@ struct op {
 	char dest[MM_ISOLATE_DEST];
 	char reason[MM_ISOLATE_REASON];
 	bool manual;
+	bool reload; /* isolate: postfix reload after postmap (no answer) */
 };
 
 struct result {
@@ -128,9 +129,11 @@ void mm_iso_finish(struct mm_isolate *x, bool ok, int change, const char *fmt, .
 	__attribute__((format(printf, 4, 5)));
 /* Starts the next pending operation when none runs. */
 void mm_iso_kick(struct mm_isolate *x);
-/* Queues an operation; its id (0: the queue is full). */
+/* Queues an operation; its id (0: the queue is full). reload: an
+ * isolation that ends with postfix reload (a destination that does not
+ * answer, see isolate.c). */
 uint32_t mm_iso_enqueue(struct mm_isolate *x, enum op_kind kind, const char *dest,
-			const char *reason, bool manual);
+			const char *reason, bool manual, bool reload);
 void mm_iso_hold(struct mm_isolate *x, const char *dest);
 void mm_iso_remember_release(struct mm_isolate *x);
 const char *mm_iso_confdir(const struct mm_isolate *x);

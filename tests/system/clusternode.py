@@ -2,9 +2,11 @@
 Postfix (lab_config; as a cluster node with verdict, qmgr process check
 and HAProxy agent: node_config), the master's children by name (its
 qmgr pid), the HAProxy agent's answer read as HAProxy reads it, and the
-servers' states from HAProxy's stats socket."""
+servers' states from HAProxy's stats socket, and the isolation setup of
+docs/cluster.md (isolated_transport)."""
 import os
 import socket
+import subprocess
 
 import mailmonlab
 
@@ -138,3 +140,21 @@ def haproxy_status(hap):
         if len(f) > i_st and f[i_sv] not in ("FRONTEND", "BACKEND"):
             res[f[i_sv]] = f[i_st]
     return res
+
+
+def isolated_transport(lab, mappath, other_maps, name, helo_timeout="5s"):
+    """The postmaster's isolation setup of docs/cluster.md on a lab
+    Postfix: mailmond's map (hash:mappath, which must exist) first in
+    transport_maps before other_maps, and the `isolated` smtp service with
+    its own syslog_name (NAME/isolated), a 2 s connect and helo_timeout
+    greeting wait; then postfix reload."""
+    cdir = lab.paths["postfix_config_dir"]
+    lab.postconf({"transport_maps": ", ".join(["hash:" + mappath] + list(other_maps))},
+                 reload=False)
+    lab.postconf({"isolated_destination_concurrency_limit": "2",
+                  "isolated_destination_rate_delay": "0"}, reload=False)
+    subprocess.run(["postconf", "-c", cdir, "-M",
+                    "isolated/unix=isolated unix - - n - 2 smtp -o syslog_name=%s/isolated"
+                    " -o smtp_connect_timeout=2s -o smtp_helo_timeout=%s"
+                    % (name, helo_timeout)], check=True, timeout=30)
+    lab.postfix_cmd("reload")
