@@ -55,7 +55,9 @@ static const struct mm_vdest *find(const struct mm_vsample *s, const char *name)
 
 /* The unanswered rule of flood.h: d had mail in the active queue both
  * at ago and now, its oldest active message aged unanswered_after, and
- * nothing was delivered to it in between. */
+ * nothing was delivered to it in between: its last delivery (or, with
+ * no row in the log's table, the last of any domain that left it) is
+ * numbered at most as the deliveries counted at ago. */
 static bool unanswered(const struct mm_flood_conf *conf, const struct mm_vsample *ago,
 		       const struct mm_vsample *now, const struct mm_vdest *d)
 {
@@ -67,7 +69,8 @@ static bool unanswered(const struct mm_flood_conf *conf, const struct mm_vsample
 		return false;
 	if (d->active_oldest * 1000.0 < (double)conf->unanswered_after_ms)
 		return false;
-	return a->delivered == d->delivered;
+	double last = d->last_delivery_no >= 0 ? d->last_delivery_no : now->tally_evicted_no;
+	return last <= ago->tally_no;
 }
 
 void mm_flood_detect(const struct mm_flood_conf *conf, const struct mm_vsample *then,

@@ -27,12 +27,13 @@
  * than now: it had mail in the active queue in both samples, its oldest
  * active message is at least unanswered_after old (the age counts from
  * the message's arrival, not from its entry into active), and the log's
- * per-domain delivered tally (mm_vdest.delivered, from
- * mailmon_log_destination_delivered_total) did not move between the two
- * samples. A busy destination that delivers, or a slow one that
- * delivered anything in that time, is never flagged; neither is one
- * whose tally is unknown (no log pipeline, or a domain that left the
- * tally: the value then differs, read as "delivered").
+ * delivery tally (logs/progstat.h) shows no delivery to it after ago:
+ * its last delivery number (mm_vdest.last_delivery_no) is at most the
+ * deliveries counted at ago (tally_no), or, with no row in the tally,
+ * so is the last delivery of any domain that left it (tally_evicted_no;
+ * otherwise it is unknown, and not flagged). A busy destination that
+ * delivers, or a slow one that delivered anything in that time, is
+ * never flagged; neither is one with no tally (no log pipeline).
  *
  * Output: up to MM_FLOOD_MAX destinations, largest first, each with its
  * count, share, growth per minute and class.

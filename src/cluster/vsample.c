@@ -153,14 +153,19 @@ static void take_queue(const struct mm_registry *reg, struct mm_vsample *out)
 	}
 	take_dest_classes(reg, "mailmon_queue_destination_reason_recipients", false, out);
 	take_dest_classes(reg, "mailmon_queue_destination_suspended_recipients", true, out);
-	/* Delivered per domain, for the destinations read above only. */
-	m = mm_registry_find(reg, "mailmon_log_destination_delivered_total");
-	out->have_dest_delivered = m != NULL;
+	/* The log's delivery numbers, for the destinations read above only. */
+	for (size_t k = 0; k < out->ndests; k++)
+		out->dests[k].last_delivery_no = -1;
+	out->have_dest_delivered =
+		sum_family(reg, "mailmon_log_destination_deliveries_total", &out->tally_no) &&
+		sum_family(reg, "mailmon_log_destination_evicted_last_delivery_number",
+			   &out->tally_evicted_no);
+	m = mm_registry_find(reg, "mailmon_log_destination_last_delivery_number");
 	for (size_t i = 0; m && i < mm_metric_nseries(m); i++) {
 		const struct mm_series *s = mm_metric_series(m, i);
 		for (size_t k = 0; k < out->ndests; k++)
 			if (strcmp(out->dests[k].name, s->lv[0]) == 0)
-				out->dests[k].delivered = s->value;
+				out->dests[k].last_delivery_no = s->value;
 	}
 }
 

@@ -11,8 +11,9 @@
  *   mailmon_queue_destination_reason_recipients{queue,destination,reason}
  *   mailmon_queue_destination_suspended_recipients{queue,destination,cause}
  *   mailmon_queue_destination_oldest_age_seconds{queue="active",destination}
- *   mailmon_log_destination_delivered_total{destination}  (only for the
- *                                                 destinations above)
+ *   mailmon_log_destination_last_delivery_number{destination} (only for
+ *     the destinations above), mailmon_log_destination_deliveries_total,
+ *     mailmon_log_destination_evicted_last_delivery_number
  *   mailmon_messages_submitted_total{channel}     inflow (smtpd, pickup)
  *   mailmon_messages_delivered_total{channel}, _deferred_total, _bounced_total
  *   mailmon_log_program_lines_total{program}      qmgr logging, any logging
@@ -74,10 +75,10 @@ struct mm_vdest {
 	/* The active queue alone: messages, and the age of the oldest (from
 	 * its arrival; mailmon_queue_destination_oldest_age_seconds). */
 	double active_msgs, active_oldest;
-	/* Recipients delivered to the domain so far, from the log
-	 * (mailmon_log_destination_delivered_total; 0 when not in its
-	 * table). */
-	double delivered;
+	/* The number of the last delivery to the domain, from the log
+	 * (mailmon_log_destination_last_delivery_number); -1 when the
+	 * domain is not in the log's table (see tally_evicted_no). */
+	double last_delivery_no;
 };
 
 struct mm_vsample {
@@ -85,7 +86,9 @@ struct mm_vsample {
 	bool have_queue;
 	double qmsgs[MM_VQ_N], qoldest[MM_VQ_N];
 	bool have_logs;
-	bool have_dest_delivered; /* the per-domain delivered family exists */
+	bool have_dest_delivered; /* the per-domain delivery tally exists */
+	double tally_no;	  /* deliveries numbered so far */
+	double tally_evicted_no;  /* last delivery of a domain that left it */
 	double inflow;			    /* counter: messages submitted */
 	double delivered, deferred, bounced; /* counters */
 	double qmgr_lines;		    /* counter; -1 unknown */

@@ -64,7 +64,7 @@ struct mm_logwatch {
 	int64_t last_save_wall;
 	char last_error[MM_ERR_MAX * 2];
 	bool dirty;
-	struct mm_metric *f[40]; /* registry families, see defs[] */
+	struct mm_metric *f[44]; /* registry families, see defs[] */
 };
 
 /* logwatch_api.c: GET /api/logs; arg is the struct mm_logwatch. */

@@ -59,6 +59,9 @@ enum {
 	F_INST_MESSAGES,
 	F_INST_TRANSPORT,
 	F_DEST_DELIVERED,
+	F_DEST_LAST_NO,
+	F_TALLY_NO,
+	F_TALLY_EVICTED_NO,
 	F_N
 };
 
@@ -179,6 +182,19 @@ static const struct mm_metric_def defs[F_N] = {
 			      "domains delivered to most recently, since mailmond started; a domain "
 			      "that left that table counts from 0 again when it comes back.",
 			      MM_METRIC_COUNTER, {"destination"}, .max_series = 65},
+	[F_DEST_LAST_NO] = {"mailmon_log_destination_last_delivery_number",
+			    "The number of the last delivery to the recipient domain, counted "
+			    "as in mailmon_log_destination_deliveries_total (same 64 domains).",
+			    MM_METRIC_GAUGE, {"destination"}, .max_series = 65},
+	[F_TALLY_NO] = {"mailmon_log_destination_deliveries_total",
+			"Deliveries (status=sent) counted per recipient domain so far: the "
+			"number of the latest one.",
+			MM_METRIC_COUNTER},
+	[F_TALLY_EVICTED_NO] = {"mailmon_log_destination_evicted_last_delivery_number",
+				"The largest last-delivery number of a domain that left the "
+				"64-domain table (0: none left): a domain not in the table "
+				"delivered last at or before it.",
+				MM_METRIC_GAUGE},
 };
 
 /* Counter fields of the counters file, published per channel. */
@@ -270,9 +286,13 @@ static void collect(void *arg, struct mm_registry *r)
 			      (double)ps->transports.v[i].n);
 	mm_metric_set(lw->f[F_UNAVAIL_DEFERRED], NULL, (double)ps->unavailable_deferred);
 	collect_instances(lw, ps);
-	for (size_t i = 0; i < ps->ndests; i++)
-		mm_metric_set(lw->f[F_DEST_DELIVERED], (const char *[]){ps->dests[i].name},
-			      (double)ps->dests[i].delivered);
+	for (size_t i = 0; i < ps->ndests; i++) {
+		const char *dl[] = {ps->dests[i].name};
+		mm_metric_set(lw->f[F_DEST_DELIVERED], dl, (double)ps->dests[i].delivered);
+		mm_metric_set(lw->f[F_DEST_LAST_NO], dl, (double)ps->dests[i].last);
+	}
+	mm_metric_set(lw->f[F_TALLY_NO], NULL, (double)ps->dest_tick);
+	mm_metric_set(lw->f[F_TALLY_EVICTED_NO], NULL, (double)ps->dest_evicted_last);
 	struct mm_cfile *cf = mm_logpipe_cfile(lw->lp);
 	uint32_t n = cf ? mm_cfile_ngroups(cf) : 0;
 	for (uint32_t g = 0; g < n; g++) {

@@ -122,6 +122,8 @@ static void count_delivered(struct mm_progstat *ps, struct mm_sv addr)
 		else {
 			row = lru;
 			ps->dest_evicted++;
+			if (lru->last > ps->dest_evicted_last)
+				ps->dest_evicted_last = lru->last;
 		}
 		memset(row, 0, sizeof *row);
 		memcpy(row->name, dom, strlen(dom) + 1);

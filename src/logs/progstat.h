@@ -30,11 +30,15 @@
  * Delivered per recipient domain (for the flood detector's "nothing
  * delivered to it", cluster/flood.h): each status=sent line counts one
  * for the domain of its to=, normalized as the queue scanner names
- * destinations (mm_qshape_domain: lower case). The table holds the
- * MM_PROGSTAT_DEST_MAX domains delivered to most recently: a new domain
- * takes the row of the one delivered to least recently, and counts from
- * 1 (the evicted domain, if it comes back, from 1 too). Domains are cut
- * to MM_PROGSTAT_DEST_NAME_MAX-1 bytes.
+ * destinations (mm_qshape_domain: lower case), and numbers the delivery
+ * (dest_tick: 1, 2, ...; a row's last is the number of its domain's last
+ * delivery). The table holds the MM_PROGSTAT_DEST_MAX domains delivered
+ * to most recently: a new domain takes the row of the one delivered to
+ * least recently, and counts from 1 (the evicted domain, if it comes
+ * back, from 1 too); dest_evicted_last is the largest last of an evicted
+ * row. So "no delivery to D after delivery number N" is certain when D's
+ * row has last <= N, or D has no row and dest_evicted_last <= N. Domains
+ * are cut to MM_PROGSTAT_DEST_NAME_MAX-1 bytes.
  *
  * Programs are the event's service ("qmgr", "smtpd", "imap-login");
  * transports the NAME of "private/NAME". Each table holds at most
@@ -91,6 +95,7 @@ struct mm_progstat {
 	struct mm_progstat_dest dests[MM_PROGSTAT_DEST_MAX];
 	uint64_t dest_tick;    /* deliveries counted in dests[] */
 	uint64_t dest_evicted; /* rows given to another domain */
+	uint64_t dest_evicted_last; /* largest last of an evicted row, 0: none */
 };
 
 void mm_progstat_init(struct mm_progstat *ps);

@@ -221,6 +221,14 @@ static void test_dest_delivered(void **state)
 	}
 	assert_int_equal(ps->ndests, MM_PROGSTAT_DEST_MAX);
 	assert_int_equal(ps->dest_evicted, 6);
+	/* Deliveries numbered 1, 2 (sink.test), then d0 = 3 ... d10 = 13,
+	 * sink.test = 14, d11 = 15 ...: the evicted d0-d5 last delivered
+	 * at 3-8; sink.test's row says 14. */
+	assert_int_equal(ps->dest_tick, 2 + MM_PROGSTAT_DEST_MAX + 5 + 1);
+	assert_int_equal(ps->dest_evicted_last, 8);
+	for (size_t i = 0; i < ps->ndests; i++)
+		if (strcmp(ps->dests[i].name, "sink.test") == 0)
+			assert_int_equal(ps->dests[i].last, 14);
 	assert_int_equal(delivered(ps, "sink.test"), 3);
 	assert_int_equal(delivered(ps, "d0.test"), 0); /* evicted */
 	assert_int_equal(delivered(ps, "d68.test"), 1);

@@ -29,8 +29,10 @@
  *   qlines lines (log lines of qmgr, of every program)  unav (deferrals
  *   "mail transport unavailable")  tr=NAME:COUNT ("connect to transport"
  *   warnings, repeatable)  lock=PATH:AVAIL_PCT (a locked partition)
- *   da=NAME:ACTIVE:OLDEST_ACTIVE_S:DELIVERED (a dest= destination's active
- *   messages, oldest active age, delivered tally; sets have_dest_delivered) */
+ *   da=NAME:ACTIVE:OLDEST_ACTIVE_S:LAST_NO (a dest= destination's active
+ *   messages, oldest active age, number of its last delivery, -1: not in
+ *   the log's tally)  tally=DELIVERIES:EVICTED_LAST_NO (the log's delivery
+ *   numbers; sets have_dest_delivered) */
 static void parse_sample(const char *line, struct mm_vsample *s)
 {
 	mm_vsample_clear(s, 0);
@@ -93,7 +95,10 @@ static void parse_sample(const char *line, struct mm_vsample *s)
 			assert_non_null(d);
 			d->active_msgs = act;
 			d->active_oldest = old;
-			d->delivered = dlv;
+			d->last_delivery_no = dlv;
+		}
+		else if (!strcmp(k, "tally")) {
+			assert_int_equal(sscanf(v, "%lf:%lf", &s->tally_no, &s->tally_evicted_no), 2);
 			s->have_dest_delivered = true;
 		}
 		else if (!strcmp(k, "dest")) {
@@ -270,58 +275,71 @@ static void test_tarpit(void **state)
 }
 
 /* The unanswered rule (flood.h) over recorded traces, one sample per
- * 5 s. Each scenario: a destination X fed by a flow, beside sink.test
- * (10 queued, delivering). kind:
- *   tarpit  accepts TCP, never answers: 50 new messages per sample go
- *           into the active queue and stay, reason none, nothing
- *           delivered (the first attempt times out only at 300 s)
- *   busy    3,000 in the active queue, oldest 60-180 s old, 200
- *           delivered per sample: a backlog that delivers
- *   slow    150 in the active queue of big messages, one delivered
- *           every 50 s
- *   quiet   5 in the active queue, nothing delivered: below
- *           flood_min_messages
- *   nolog   the tarpit with no per-domain tally (no log pipeline)
- * want: when the tarpit is flagged (s after the flood began), or -1. */
+ * 5 s. Each scenario: a destination x.test fed by a flow, beside
+ * sink.test (10 queued, 2 delivered per second: the tally's numbers
+ * grow by 10 per sample). kind:
+ *   tarpit   accepts TCP, never answers: 50 new messages per sample go
+ *            into the active queue and stay, reason none, never
+ *            delivered (no row in the log's tally, nothing evicted)
+ *   busy     3,000 in the active queue, oldest 60-160 s old, delivering
+ *            every sample: a backlog that delivers
+ *   slow     150 in the active queue of big messages, one delivered
+ *            every 50 s
+ *   quiet    5 in the active queue, nothing delivered: below
+ *            flood_min_messages
+ *   nolog    the tarpit with no tally (no log pipeline)
+ *   churn    the tarpit's figures, but on a node delivering to more
+ *            domains than the tally holds: domains leave it all the time
+ *            (the evicted number follows the latest), so "nothing
+ *            delivered" to a domain with no row is unknown
+ *   old      the tarpit after other domains left the tally long ago
+ *            (evicted number fixed before the flood): still flagged
+ * want: when x.test is flagged (s after the flood began), or never. */
 static void test_unanswered(void **state)
 {
 	static const struct {
 		const char *kind;
 		int flagged_from, flagged_by; /* -1: never */
 	} cases[] = {
-		{"tarpit", 60, 65}, {"busy", -1, -1}, {"slow", -1, -1},
-		{"quiet", -1, -1},  {"nolog", -1, -1},
+		{"tarpit", 60, 65}, {"busy", -1, -1},  {"slow", -1, -1}, {"quiet", -1, -1},
+		{"nolog", -1, -1},  {"churn", -1, -1}, {"old", 60, 65},
 	};
 	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
 		struct mm_verdict_engine *v = malloc(sizeof *v);
 		mm_verdict_init(v, &conf);
 		struct mm_verdict out;
 		const char *kind = cases[c].kind;
-		bool tarpit = !strcmp(kind, "tarpit") || !strcmp(kind, "nolog");
+		bool tarpit = !strcmp(kind, "tarpit") || !strcmp(kind, "nolog") ||
+			      !strcmp(kind, "churn") || !strcmp(kind, "old");
 		int first = -1;
 		for (int t = 0; t <= 200; t += 5) {
-			double act, old, dlv;
+			double act, old, last, tally = 1000 + 2.0 * t, evicted = 0;
 			if (tarpit) {
 				act = 50.0 * (t / 5 + 1);
 				old = t;
-				dlv = 0;
+				last = -1;
+				if (!strcmp(kind, "churn"))
+					evicted = tally - 1;
+				if (!strcmp(kind, "old"))
+					evicted = 900;
 			} else if (!strcmp(kind, "busy")) {
 				act = 3000;
 				old = 60 + t / 2;
-				dlv = 40.0 * t;
+				last = tally;
 			} else if (!strcmp(kind, "slow")) {
 				act = 150;
 				old = 100 + t;
-				dlv = t / 50;
+				last = 1000 + 2.0 * (t / 50 * 50); /* one every 50 s */
 			} else {
 				act = 5;
 				old = 100 + t;
-				dlv = 0;
+				last = -1;
 			}
-			char line[512], da[128] = "";
+			char line[512], da[160] = "";
 			if (strcmp(kind, "nolog") != 0)
-				snprintf(da, sizeof da, "da=x.test:%.0f:%.0f:%.0f da=sink.test:10:1:%d",
-					 act, old, dlv, t * 2);
+				snprintf(da, sizeof da,
+					 "da=x.test:%.0f:%.0f:%.0f da=sink.test:10:1:%.0f tally=%.0f:%.0f",
+					 act, old, last, tally, tally, evicted);
 			snprintf(line, sizeof line,
 				 "t=%d in=0 act=%.0f def=0 oin=0 oact=%.0f sub=%d dlv=%d dfr=0 bnc=0 "
 				 "master=1 qmgr=1 qstop=0 smtpd=1 dest=x.test:%.0f:0:none:%.0f "
