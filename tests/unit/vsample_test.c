@@ -9,7 +9,8 @@
  * instance. Every 5 s the test writes the figures, takes a node sample
  * and one per instance (mm_vsample_take), and feeds three engines. Want:
  * b stalled naming qmgr stopped, a healthy, the node healthy (the sums
- * hide b's stall: that is why the agent answers per instance).
+ * hide b's stall: that is why the agent answers per instance). Also the
+ * no-answer rule's inputs (test_dest_tally).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -172,11 +173,56 @@ static void test_unknown_instance(void **state)
 	mm_registry_free(r);
 }
 
+/* The no-answer rule's inputs, node-wide: the active queue's size and
+ * oldest age per destination, and the log's delivery numbers, read for
+ * the destinations the queue families name only. */
+static void test_dest_tally(void **state)
+{
+	static const struct mm_metric_def d[] = {
+		[0] = {"mailmon_queue_destination_messages", "q", MM_METRIC_GAUGE, {"queue", "destination"}},
+		[1] = {"mailmon_queue_destination_oldest_age_seconds", "q", MM_METRIC_GAUGE,
+		 {"queue", "destination"}},
+		[2] = {"mailmon_log_destination_last_delivery_number", "l", MM_METRIC_GAUGE,
+		 {"destination"}},
+		[3] = {"mailmon_log_destination_deliveries_total", "l", MM_METRIC_COUNTER},
+		[4] = {"mailmon_log_destination_evicted_last_delivery_number", "l", MM_METRIC_GAUGE},
+	};
+	struct mm_metric *f[5];
+	struct mm_registry *r = mm_registry_new();
+	struct mm_err err = {{0}};
+	const struct mm_vsample_names nn = {"", "", "", NULL};
+	struct mm_vsample s;
+	assert_int_equal(mm_registry_add_all(r, d, 3, f, &err), 0);
+	mm_vsample_take(r, &nn, 0, &s);
+	assert_false(s.have_dest_delivered); /* no tally families: unknown */
+	assert_int_equal(mm_registry_add_all(r, d + 3, 2, f + 3, &err), 0);
+	mm_metric_set(f[0], L("active", "slow.test"), 300);
+	mm_metric_set(f[0], L("deferred", "slow.test"), 20);
+	mm_metric_set(f[0], L("active", "sink.test"), 2);
+	mm_metric_set(f[1], L("active", "slow.test"), 75);
+	mm_metric_set(f[1], L("deferred", "slow.test"), 900);
+	mm_metric_set(f[2], L("sink.test"), 41);
+	mm_metric_set(f[2], L("elsewhere.test"), 42);
+	mm_metric_set(f[3], NULL, 42);
+	mm_metric_set(f[4], NULL, 7);
+	mm_vsample_take(r, &nn, 0, &s);
+	assert_true(s.have_dest_delivered);
+	assert_true(s.tally_no == 42 && s.tally_evicted_no == 7);
+	assert_int_equal(s.ndests, 2); /* elsewhere.test is not queued: not read */
+	const struct mm_vdest *slow = mm_vsample_dest(&s, "slow.test");
+	const struct mm_vdest *sink = mm_vsample_dest(&s, "sink.test");
+	assert_true(slow->msgs == 320 && slow->active_msgs == 300 && slow->active_oldest == 75);
+	assert_true(slow->last_delivery_no == -1); /* not in the tally */
+	assert_true(sink->active_msgs == 2 && sink->last_delivery_no == 41);
+	mm_registry_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_two_instances),
 		cmocka_unit_test(test_unknown_instance),
+		cmocka_unit_test(test_dest_tally),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
