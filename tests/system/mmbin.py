@@ -2,6 +2,7 @@
 mailmond run as a child process that is always stopped."""
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -122,3 +123,21 @@ class Daemon:
             self._log.close()
             self._log = None
         return self.proc.returncode if self.proc else None
+
+
+def metrics(api):
+    """mailmond's /metrics as {(name, frozenset of (label, value)): value}."""
+    with urllib.request.urlopen("http://%s/metrics" % api, timeout=5) as r:
+        text = r.read().decode()
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r"^(\w+)(?:\{(.*)\})? (\S+)$", line)
+        if m:
+            labels = frozenset(re.findall(r'(\w+)="([^"]*)"', m.group(2) or ""))
+            out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+def metric(mx, name, **labels):
+    """One sample of metrics() by name and labels; None when absent."""
+    return mx.get((name, frozenset(labels.items())))

@@ -247,24 +247,6 @@ def test_leftovers_of_a_killed_run(lab, tmp_path):
     assert probe_messages(lab, "bob") == []
 
 
-def metrics(api):
-    """/metrics as {(name, frozenset(labels)): value}."""
-    import urllib.request
-    with urllib.request.urlopen("http://%s/metrics" % api, timeout=5) as r:
-        text = r.read().decode()
-    out = {}
-    for line in text.splitlines():
-        m = re.match(r'^(mailmon_e2e_\w+)(?:\{(.*)\})? (\S+)$', line)
-        if m:
-            labels = frozenset(re.findall(r'(\w+)="([^"]*)"', m.group(2) or ""))
-            out[(m.group(1), labels)] = float(m.group(3))
-    return out
-
-
-def val(mx, name, **labels):
-    return mx.get((name, frozenset(labels.items())))
-
-
 def test_daemon_probes_publish_and_count_late_and_lost(lab, tmp_path):
     """[e2e.d1] and [e2e.d2] in mailmond: every stage in the registry; LMTP
     held (about 7 s) then flushed: the deliverytime alarm fires; d1
@@ -302,16 +284,16 @@ lost_after = %s
     d.start(api=api)
     try:
         def two_delivered():
-            m = metrics(api)
-            n = val(m, "mailmon_e2e_duration_seconds_count", probe="d1", stage="delivery")
-            return n and n >= 2 and val(m, "mailmon_e2e_up", probe="d1") == 1 and m
+            m = mmbin.metrics(api)
+            n = mmbin.metric(m, "mailmon_e2e_duration_seconds_count", probe="d1", stage="delivery")
+            return n and n >= 2 and mmbin.metric(m, "mailmon_e2e_up", probe="d1") == 1 and m
         mx = lab.wait_for(two_delivered, timeout=15, what="two runs delivered")
-        assert val(mx, "mailmon_e2e_last_success_timestamp_seconds", probe="d1") > time.time() - 30
+        assert mmbin.metric(mx, "mailmon_e2e_last_success_timestamp_seconds", probe="d1") > time.time() - 30
         for stage in ("ldap", "smtp", "delivery", "retrieve", "total"):
-            n = val(mx, "mailmon_e2e_duration_seconds_count", probe="d1", stage=stage)
+            n = mmbin.metric(mx, "mailmon_e2e_duration_seconds_count", probe="d1", stage=stage)
             assert n and n >= 2, (stage, mx)
         for stage in ("smtp_dot", "imap_fetch", "delivery", "hop2_LMTP"):
-            assert val(mx, "mailmon_e2e_last_seconds", probe="d1", stage=stage) is not None, stage
+            assert mmbin.metric(mx, "mailmon_e2e_last_seconds", probe="d1", stage=stage) is not None, stage
 
         lab.postconf({"defer_transports": "lmtp"})
         held = time.monotonic()
@@ -329,20 +311,20 @@ lost_after = %s
         lab.flush()
 
         def settled():
-            m = metrics(api)
-            return (val(m, "mailmon_e2e_late_total", probe="d1") or 0) >= 2 and \
-                (val(m, "mailmon_e2e_lost_total", probe="d2") or 0) >= 1 and m
+            m = mmbin.metrics(api)
+            return (mmbin.metric(m, "mailmon_e2e_late_total", probe="d1") or 0) >= 2 and \
+                (mmbin.metric(m, "mailmon_e2e_lost_total", probe="d2") or 0) >= 1 and m
         try:
             mx = lab.wait_for(settled, timeout=20, what="late and lost counted")
         except TimeoutError:
-            raise AssertionError((metrics(api), d.log()[-4000:]))
-        assert val(mx, "mailmon_e2e_failures_total", probe="d1", leg="delivery") >= 1, mx
+            raise AssertionError((mmbin.metrics(api), d.log()[-4000:]))
+        assert mmbin.metric(mx, "mailmon_e2e_failures_total", probe="d1", leg="delivery") >= 1, mx
         # The held messages' real delays went into the delivery histogram:
         # at least two observations above the 1 s bucket.
-        le1 = val(mx, "mailmon_e2e_duration_seconds_bucket", probe="d1", stage="delivery", le="1")
-        total = val(mx, "mailmon_e2e_duration_seconds_count", probe="d1", stage="delivery")
+        le1 = mmbin.metric(mx, "mailmon_e2e_duration_seconds_bucket", probe="d1", stage="delivery", le="1")
+        total = mmbin.metric(mx, "mailmon_e2e_duration_seconds_count", probe="d1", stage="delivery")
         assert total - le1 >= 2, mx
-        assert val(mx, "mailmon_e2e_lost_total", probe="d1") == 0, mx
+        assert mmbin.metric(mx, "mailmon_e2e_lost_total", probe="d1") == 0, mx
         out = mmbin.mailmon("counterutil", "-o", "e2e", "--api", api).stdout
         late = int(re.search(r"^d1\.numLate = (\d+)$", out, re.M).group(1))
         assert late >= 2, out

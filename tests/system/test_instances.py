@@ -46,7 +46,6 @@ import re
 import signal
 import smtplib
 import time
-import urllib.request
 
 import pytest
 
@@ -96,21 +95,9 @@ def host(tmp_path_factory):
     assert rc == 0, d.log()[-3000:]
 
 
-def metrics(api):
-    with urllib.request.urlopen("http://%s/metrics" % api, timeout=5) as r:
-        text = r.read().decode()
-    out = {}
-    for line in text.splitlines():
-        m = re.match(r"^(\w+)(?:\{(.*)\})? (\S+)$", line)
-        if m:
-            labels = tuple(sorted(re.findall(r'(\w+)="([^"]*)"', m.group(2) or "")))
-            out[(m.group(1), labels)] = float(m.group(3))
-    return out
-
-
 def inst_queue(mx, name, queue):
-    return mx.get(("mailmon_queue_instance_messages",
-                   (("postfix_instance", name), ("queue", queue))))
+    return mmbin.metric(mx, "mailmon_queue_instance_messages", postfix_instance=name,
+                        queue=queue)
 
 
 def send(lab, n, tag):
@@ -135,12 +122,12 @@ def test_queue_per_instance(host):
                                 what="6 messages waiting in instance b")
 
         def agrees():
-            mx = metrics(host["api"])
+            mx = mmbin.metrics(host["api"])
             got_b = sum(inst_queue(mx, NAMES[1], q) or 0
                         for q in ("incoming", "active", "deferred", "maildrop"))
             got_a = sum(inst_queue(mx, NAMES[0], q) or 0
                         for q in ("incoming", "active", "deferred", "maildrop"))
-            total = sum(mx.get(("mailmon_queue_messages", (("queue", q),)), 0)
+            total = sum(mmbin.metric(mx, "mailmon_queue_messages", queue=q) or 0
                         for q in ("incoming", "active", "deferred", "maildrop"))
             seen = inst_queue(mx, NAMES[0], "incoming") is not None
             want_b, want_a = postqueue_count(b), postqueue_count(a)
@@ -170,10 +157,10 @@ def log_counts(lab, name, offset):
 
 
 def inst_logs(mx, name):
-    m = lambda o: mx.get(("mailmon_log_instance_messages_total",
-                          (("outcome", o), ("postfix_instance", name))), 0)
-    q = mx.get(("mailmon_log_instance_program_lines_total",
-                (("postfix_instance", name), ("program", "qmgr"))), 0)
+    m = lambda o: mmbin.metric(mx, "mailmon_log_instance_messages_total", outcome=o,
+                               postfix_instance=name) or 0
+    q = mmbin.metric(mx, "mailmon_log_instance_program_lines_total", postfix_instance=name,
+                     program="qmgr") or 0
     return {"submitted": m("submitted"), "delivered": m("delivered"), "qmgr": q}
 
 
@@ -193,7 +180,7 @@ def test_log_lines_per_instance(host):
         offsets = [os.path.getsize(lab.paths["maillog"]) for lab in labs]
         before = [log_counts(lab, n, 0) for lab, n in zip(labs, NAMES)]
         time.sleep(2)
-        mx = metrics(host["api"])
+        mx = mmbin.metrics(host["api"])
         after = [log_counts(lab, n, 0) for lab, n in zip(labs, NAMES)]
         return (offsets, mx) if after == before else None
     offsets, mx0 = mailmonlab.Lab.wait_for(quiet, timeout=60, interval=0.1,
@@ -203,7 +190,7 @@ def test_log_lines_per_instance(host):
     send(labs[1], 5, "lb")
 
     def agrees():
-        mx = metrics(host["api"])
+        mx = mmbin.metrics(host["api"])
         got = [{k: v - b[k] for k, v in inst_logs(mx, n).items()} for n, b in zip(NAMES, base)]
         want = [log_counts(lab, n, off) for lab, n, off in zip(labs, NAMES, offsets)]
         ok = (got == want and [w["delivered"] for w in want] == [3, 5]
@@ -291,11 +278,11 @@ def check_stall(host, hap, labs):
         st = mailmonlab.Lab.wait_for(drained, timeout=10, interval=0.5,
                                      what="HAProxy: ib DRAIN, ia UP")
         print("HAProxy after %.1f s: %s" % (time.time() - t0, st))
-        mx = metrics(host["api"])
-        assert mx.get(("mailmon_instance_verdict",
-                       (("postfix_instance", NAMES[1]), ("state", "stalled")))) == 1
-        assert mx.get(("mailmon_instance_verdict",
-                       (("postfix_instance", NAMES[0]), ("state", "healthy")))) == 1
+        mx = mmbin.metrics(host["api"])
+        assert mmbin.metric(mx, "mailmon_instance_verdict", postfix_instance=NAMES[1],
+                            state="stalled") == 1
+        assert mmbin.metric(mx, "mailmon_instance_verdict", postfix_instance=NAMES[0],
+                            state="healthy") == 1
         out = mmbin.mailmon("status", "--api", host["api"]).stdout
         lines = out.splitlines()
         assert lines[0].startswith("verdict: "), out[:300]
